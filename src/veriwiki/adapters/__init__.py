@@ -1,0 +1,1 @@
+"""Adapters: the file system, git, SQLite, the CLI. Replaceable edges around the core."""

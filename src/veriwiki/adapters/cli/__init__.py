@@ -1,0 +1,1 @@
+"""The ``veriwiki`` command line: parses input, calls one service, formats the result."""

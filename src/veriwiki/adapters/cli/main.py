@@ -1,0 +1,101 @@
+"""Entry point, global options and error mapping of the ``veriwiki`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from veriwiki import __version__
+from veriwiki.errors import VeriwikiError
+from veriwiki.vault import Vault, debug_enabled, open_vault
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    """Per-invocation state: the vault option and the lazily opened vault."""
+
+    def __init__(self, vault_path: str | None) -> None:
+        self.vault_path = vault_path
+        self._vault: Vault | None = None
+
+    @property
+    def vault(self) -> Vault:
+        """The vault this command works on."""
+        if self._vault is None:
+            self._vault = open_vault(self.vault_path)
+            notice = None
+            idx = self._vault.index
+            if idx.notice:
+                notice = idx.notice
+            if notice:
+                err.print(f"[yellow]note:[/] {escape(notice)}")
+        return self._vault
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on standard output."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def notice(message: str) -> None:
+    """A one-line note on standard error."""
+    err.print(f"[yellow]note:[/] {escape(message)}")
+
+
+def fail(exc: VeriwikiError) -> NoReturn:
+    """Print a veriwiki error with its hint and exit with its code."""
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    if exc.hint:
+        err.print(f"  [dim]hint:[/] {escape(exc.hint)}")
+    sys.exit(exc.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--vault", "vault_path", envvar="VERIWIKI_VAULT", metavar="PATH",
+              type=click.Path(file_okay=False), default=None,
+              help="The vault folder (default: nearest folder above holding veriwiki.toml).")
+@click.version_option(__version__, prog_name="veriwiki")
+@click.pass_context
+def cli(ctx: click.Context, vault_path: str | None) -> None:
+    """veriwiki: a git-native markdown wiki that checks itself."""
+    ctx.obj = State(vault_path)
+
+
+def main() -> None:
+    """Run the CLI, mapping veriwiki errors to messages and exit codes."""
+    from veriwiki.adapters.cli import page_cmds, query_cmds, vault_cmds  # noqa: F401
+
+    try:
+        cli.main(standalone_mode=False, prog_name="veriwiki")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except VeriwikiError as exc:
+        if debug_enabled():
+            raise
+        fail(exc)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
+        if debug_enabled():
+            raise
+        err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err.print("  [dim]hint:[/] this is a bug in veriwiki; rerun with VERIWIKI_DEBUG=1 and "
+                  "report the traceback")
+        sys.exit(2)
+    sys.exit(0)

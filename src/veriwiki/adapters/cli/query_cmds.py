@@ -1,0 +1,83 @@
+"""``index``, ``search`` and ``check``: reading the vault."""
+
+from __future__ import annotations
+
+import sys
+from itertools import groupby
+
+import click
+from rich.markup import escape
+
+from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.core.model import Severity
+from veriwiki.services.check import check_vault
+from veriwiki.services.indexing import search, update_index
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+@cli.command("index")
+@click.option("--rebuild", is_flag=True, help="Rebuild the index from scratch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def index_cmd(state: State, rebuild: bool, as_json: bool) -> None:
+    """Update the search index (only changed pages are re-parsed)."""
+    stats = update_index(state.vault, rebuild=rebuild)
+    if as_json:
+        print_json({"parsed": stats.parsed, "removed": stats.removed, "total": stats.total,
+                    "rebuilt": stats.rebuilt})
+    else:
+        out.print(f"indexed {stats.total} pages ({stats.parsed} parsed, "
+                  f"{stats.removed} removed{', rebuilt' if rebuild else ''})")
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search: pages ranked by relevance, with a highlighted snippet."""
+    hits = search(state.vault, query, limit)
+    if as_json:
+        print_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        notice(f"no pages match {query!r}")
+        return
+    for i, hit in enumerate(hits, 1):
+        snippet = escape(hit.snippet).replace("&lt;mark&gt;", "[reverse]").replace(
+            "&lt;/mark&gt;", "[/reverse]")
+        snippet = escape(hit.snippet)
+        snippet = snippet.replace("<mark>", "[bold reverse]").replace("</mark>", "[/bold reverse]")
+        out.print(f"[bold]{i}. {escape(hit.title)}[/]  [dim]{escape(hit.path)}  "
+                  f"score {hit.score:.2f}[/]")
+        out.print(f"   {snippet}")
+
+
+@cli.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (repeat).")
+@click.pass_obj
+def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...]) -> None:
+    """Run the check rules; exit 1 when an error-severity finding remains."""
+    report = check_vault(state.vault, strict=strict, only=list(rules) or None)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for path, items in groupby(report.findings, key=lambda f: f.path):
+            out.print(f"[bold underline]{escape(path)}[/]")
+            for f in items:
+                style = _STYLE.get(f.severity, "")
+                col = f":{f.column}" if f.column else ""
+                out.print(f"  {f.line}{col}  [{style}]{f.severity.value}[/]  "
+                          f"[dim]{f.rule}[/]  {escape(f.message)}")
+                if f.hint:
+                    out.print(f"      [dim]→ {escape(f.hint)}[/]")
+        s = report.summary()
+        style = "bold red" if report.has_errors else "bold green"
+        out.print(f"[{style}]{s['pages']} pages: {s['error']} errors, {s['warning']} warnings, "
+                  f"{s['info']} info[/]")
+    if report.has_errors:
+        sys.exit(1)

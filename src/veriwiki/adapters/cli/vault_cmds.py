@@ -1,0 +1,1 @@
+"""Vault-level commands (init, catalog)."""

@@ -1,0 +1,172 @@
+"""File-system access: walking the vault, reading pages safely, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from veriwiki.core.model import FileProblem
+from veriwiki.errors import InputError
+
+SKIP_DIRS = {"node_modules", "__pycache__"}
+
+
+def blob_sha(data: bytes) -> str:
+    """The git blob id of ``data`` (so index hashes and git objects agree)."""
+    h = hashlib.sha1(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A file found by :func:`walk_vault` with the stat data used for change detection."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Walk:
+    """The result of walking a vault."""
+
+    pages: list[Entry]
+    attachments: list[str]
+    problems: list[FileProblem]
+
+
+def is_page_path(rel: str, pages_root: str) -> bool:
+    """True when vault-relative ``rel`` is a page (a ``.md`` file under the pages folder)."""
+    if not rel.lower().endswith(".md"):
+        return False
+    if pages_root in ("", "."):
+        return True
+    return rel.startswith(pages_root + "/")
+
+
+def walk_vault(root: Path, pages_root: str) -> Walk:
+    """List pages, attachments and unsafe files; dot-folders are skipped."""
+    root_str = str(root)
+    real_root = os.path.realpath(root_str)
+    out = Walk([], [], [])
+    for dirpath, dirnames, filenames in os.walk(root_str):
+        keep = []
+        for d in dirnames:
+            if d.startswith(".") or d in SKIP_DIRS:
+                continue
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                rel = os.path.relpath(full, root_str).replace(os.sep, "/")
+                real = os.path.realpath(full)
+                if not (real == real_root or real.startswith(real_root + os.sep)):
+                    out.problems.append(FileProblem(
+                        rel, "symlink-outside",
+                        f"folder symlink points outside the vault (to {real}); it is ignored"))
+                continue  # never follow folder links: avoids cycles and escapes
+            keep.append(d)
+        dirnames[:] = sorted(keep)
+        rel_dir = os.path.relpath(dirpath, root_str)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            rel = rel_dir + name
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.stat(full, follow_symlinks=False)
+            except OSError:
+                continue
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if not real.startswith(real_root + os.sep):
+                    if is_page_path(rel, pages_root):
+                        out.problems.append(FileProblem(
+                            rel, "symlink-outside",
+                            f"symlink points outside the vault (to {real}); veriwiki will "
+                            "not read it — copy the file into the vault or remove the link"))
+                    continue
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    out.problems.append(FileProblem(rel, "broken-symlink",
+                                                    "symlink points to a missing file"))
+                    continue
+            if is_page_path(rel, pages_root):
+                out.pages.append(Entry(rel, st.st_size, st.st_mtime_ns))
+            else:
+                out.attachments.append(rel)
+    return out
+
+
+def decode_page(rel: str, data: bytes, max_bytes: int) -> str | FileProblem:
+    """Decode a page's bytes, or explain why it cannot be read."""
+    if len(data) > max_bytes:
+        return FileProblem(rel, "too-large",
+                           f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit; "
+                           "split it into smaller pages or raise [vault] max_page_bytes")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return FileProblem(rel, "binary",
+                           "file contains NUL bytes, so it is binary, not a markdown page; "
+                           "move it out of the pages folder or rename it without .md",
+                           data.count(b"\n", 0, nul) + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return FileProblem(rel, "not-utf8",
+                           f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at line "
+                           f"{line}); re-save it as UTF-8", line)
+
+
+def read_page_text(root: Path, rel: str, max_bytes: int) -> str:
+    """Read a page for a command, raising a clear :class:`InputError` when unsafe."""
+    full = root / rel
+    real = os.path.realpath(full)
+    if not real.startswith(os.path.realpath(root) + os.sep):
+        raise InputError("the page is a symlink pointing outside the vault; veriwiki will not "
+                         "read it", path=rel, hint="copy the file into the vault")
+    try:
+        data = full.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError("the page does not exist on disk", path=rel) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read the page: {exc.strerror}", path=rel) from exc
+    result = decode_page(rel, data, max_bytes)
+    if isinstance(result, FileProblem):
+        raise InputError(result.message, path=rel, line=result.line)
+    return result
+
+
+def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    directory = tmp_dir if tmp_dir is not None else path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".vw-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            os.chmod(tmp, st.st_mode & 0o7777)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV or tmp_dir is None:
+                raise
+            os.unlink(tmp)
+            atomic_write(path, data, None)
+            return
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

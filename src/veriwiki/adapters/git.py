@@ -1,0 +1,201 @@
+"""Git plumbing through the ``git`` command: reading trees and blobs, building commits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from veriwiki.errors import GitError
+
+ZERO = "0" * 40
+
+
+class GitRepo:
+    """A git work tree at ``root``, driven through the git CLI."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._env: dict[str, str] | None = None
+
+    # -- running git ----------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """Environment for git: no prompts, C locale, a fallback identity."""
+        if self._env is None:
+            env = dict(os.environ)
+            env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+            env.pop("GIT_INDEX_FILE", None)
+            for kind in ("AUTHOR", "COMMITTER"):
+                if f"GIT_{kind}_NAME" not in env and not self._config("user.name"):
+                    env[f"GIT_{kind}_NAME"] = "veriwiki"
+                if f"GIT_{kind}_EMAIL" not in env and not self._config("user.email"):
+                    env[f"GIT_{kind}_EMAIL"] = "veriwiki@localhost"
+            self._env = env
+        return self._env
+
+    def _config(self, key: str) -> str:
+        proc = subprocess.run(["git", "-C", str(self.root), "config", key],
+                              capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            check: bool = True) -> bytes:
+        """Run ``git args`` in the work tree and return its standard output."""
+        proc = subprocess.run(["git", "-C", str(self.root), *args], input=input,
+                              capture_output=True, env=env or self.env(), check=False)
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise GitError(f"git {args[0]} failed: {err}",
+                           hint="check the repository with 'git status'; "
+                                "set VERIWIKI_DEBUG=1 for details")
+        return proc.stdout
+
+    def text(self, *args: str) -> str:
+        """Run git and return stripped text output."""
+        return self.run(*args).decode("utf-8", "replace").strip()
+
+    # -- state ---------------------------------------------------------------------------
+
+    def is_repo(self) -> bool:
+        """True when ``root`` is the top of a git work tree."""
+        proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--show-toplevel"],
+                              capture_output=True, text=True, check=False)
+        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == self.root.resolve()
+
+    def inside_repo(self) -> bool:
+        """True when ``root`` lies inside some git work tree."""
+        proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--git-dir"],
+                              capture_output=True, check=False)
+        return proc.returncode == 0
+
+    def git_dir(self) -> Path:
+        """The repository's .git folder."""
+        return (self.root / self.text("rev-parse", "--git-dir")).resolve()
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in an empty repository."""
+        out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+        sha = out.decode().strip()
+        return sha or None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def ls_tree(self, rev: str | None, prefix: str = "") -> dict[str, str]:
+        """Path → blob id of every file under ``prefix`` at ``rev``."""
+        if rev is None:
+            return {}
+        args = ["ls-tree", "-r", "-z", "--full-tree", rev]
+        if prefix and prefix != ".":
+            args += ["--", prefix]
+        out = self.run(*args)
+        files = {}
+        for rec in out.split(b"\0"):
+            if not rec:
+                continue
+            meta, path = rec.split(b"\t", 1)
+            mode, kind, sha = meta.split()
+            if kind == b"blob":
+                files[path.decode("utf-8", "surrogateescape")] = sha.decode()
+        return files
+
+    def read_blobs(self, specs: list[str]) -> list[bytes | None]:
+        """Contents for ``rev:path`` or blob ids (None where missing), in one git call."""
+        if not specs:
+            return []
+        data = self.run("cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+        out: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            nl = data.index(b"\n", pos)
+            header = data[pos:nl].split()
+            pos = nl + 1
+            if len(header) >= 2 and header[1] == b"missing" or len(header) < 3:
+                out.append(None)
+                continue
+            size = int(header[2])
+            if header[1] != b"blob":
+                out.append(None)
+            else:
+                out.append(data[pos:pos + size])
+            pos += size + 1
+        return out
+
+    def log(self, path: str, limit: int | None = None) -> list[dict[str, str]]:
+        """Commits that touched ``path`` (following renames), newest first."""
+        fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s"
+        args = ["log", "--follow", f"--format={fmt}", "--name-only", "-z"]
+        if limit:
+            args.append(f"-n{limit}")
+        out = self.run(*args, "--", path).decode("utf-8", "replace")
+        entries = []
+        for chunk in out.split("\0"):
+            chunk = chunk.strip("\n")
+            if not chunk:
+                continue
+            if "\x1f" in chunk:
+                head, _, name = chunk.partition("\n")
+                sha, an, ae, date, subject = head.split("\x1f")
+                entries.append({"commit": sha, "author": an, "email": ae, "date": date,
+                                "subject": subject, "path": name.strip()})
+            elif entries and not entries[-1]["path"]:
+                entries[-1]["path"] = chunk
+        return entries
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write_blobs(self, datas: list[bytes], tmp_dir: Path) -> list[str]:
+        """Store ``datas`` as blobs; return their ids."""
+        if not datas:
+            return []
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, data in enumerate(datas):
+            p = tmp_dir / f"blob-{os.getpid()}-{i}"
+            p.write_bytes(data)
+            paths.append(str(p))
+        try:
+            out = self.run("hash-object", "-w", "--no-filters", "--stdin-paths",
+                           input="".join(p + "\n" for p in paths).encode())
+        finally:
+            for p in paths:
+                os.unlink(p)
+        return out.decode().split()
+
+    def build_commit(self, parent: str | None, entries: dict[str, str | None], message: str,
+                     tmp_dir: Path) -> str:
+        """A commit of ``parent``'s tree with ``entries`` (path → blob, None deletes)."""
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        index_file = tmp_dir / f"index-{os.getpid()}"
+        env = dict(self.env(), GIT_INDEX_FILE=str(index_file))
+        try:
+            if parent:
+                self.run("read-tree", parent, env=env)
+            else:
+                self.run("read-tree", "--empty", env=env)
+            lines = []
+            for path, blob in sorted(entries.items()):
+                if blob is None:
+                    lines.append(f"0 {ZERO}\t{path}\n")
+                else:
+                    lines.append(f"100644 {blob}\t{path}\n")
+            self.run("update-index", "--index-info", input="".join(lines).encode(), env=env)
+            tree = self.run("write-tree", env=env).decode().strip()
+            args = ["commit-tree", tree, "-F", "-"]
+            if parent:
+                args[2:2] = ["-p", parent]
+            return self.run(*args, input=message.encode(), env=env).decode().strip()
+        finally:
+            index_file.unlink(missing_ok=True)
+
+    def update_head(self, new: str, old: str | None, message: str) -> None:
+        """Move HEAD (or its branch) to ``new`` only if it still points at ``old``."""
+        self.run("update-ref", "-m", message, "HEAD", new, old or ZERO)
+
+    def set_index_entries(self, entries: dict[str, str | None]) -> None:
+        """Point the real index at the given blobs (None removes the entry)."""
+        lines = []
+        for path, blob in sorted(entries.items()):
+            lines.append(f"0 {ZERO}\t{path}\n" if blob is None else f"100644 {blob}\t{path}\n")
+        if lines:
+            self.run("update-index", "--index-info", input="".join(lines).encode())

@@ -1,0 +1,58 @@
+"""An inter-process write lock for a vault (``fcntl.flock``; released when a process dies)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from veriwiki.errors import LockTimeoutError
+
+
+@contextlib.contextmanager
+def vault_lock(state_dir: Path, what: str, timeout: float,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the vault's write lock for the duration of the block.
+
+    Waits up to ``timeout`` seconds for another process; ``on_wait`` is told once who
+    holds it. Raises :class:`LockTimeoutError` when the wait runs out.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = state_dir / "lock"
+    info_path = state_dir / "lock.info"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = ""
+                with contextlib.suppress(OSError):
+                    holder = info_path.read_text().strip()
+                if time.monotonic() >= deadline:
+                    raise LockTimeoutError(
+                        f"another veriwiki process is writing to this vault ({holder or 'unknown'})"
+                        f"; gave up after {timeout:g}s",
+                        hint="wait for it to finish and run the command again, or raise "
+                             "[vault] lock_timeout / VERIWIKI_LOCK_TIMEOUT") from None
+                if on_wait and not told:
+                    on_wait(f"waiting for another veriwiki process ({holder or 'unknown'}) "
+                            "to finish writing…")
+                    told = True
+                time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            info_path.write_text(f"pid {os.getpid()}: {what}\n")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                info_path.write_text("")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

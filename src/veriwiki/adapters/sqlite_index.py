@@ -1,0 +1,368 @@
+"""The derived SQLite index under ``.veriwiki/``: pages, links, tags and an FTS5 table.
+
+Everything here can be deleted and rebuilt from the files. Updates run in one
+transaction in WAL mode, so readers never see a half-updated index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
+from veriwiki.core.model import FileProblem, Page
+from veriwiki.core.names import normalize_name
+from veriwiki.core.parse import parse_page
+from veriwiki.core.records import page_from_json, page_to_json
+from veriwiki.core.resolve import PageNames
+
+SCHEMA_VERSION = "3"
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE pages(
+  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
+  blob TEXT, title TEXT, type TEXT, summary TEXT, names TEXT, data TEXT);
+CREATE TABLE links(page_id INTEGER NOT NULL, target_key TEXT, line INTEGER);
+CREATE INDEX links_page ON links(page_id);
+CREATE INDEX links_target ON links(target_key);
+CREATE TABLE tags(page_id INTEGER NOT NULL, tag TEXT);
+CREATE INDEX tags_page ON tags(page_id);
+CREATE INDEX tags_tag ON tags(tag);
+CREATE TABLE problems(path TEXT PRIMARY KEY, kind TEXT, message TEXT, line INTEGER,
+  size INTEGER, mtime_ns INTEGER);
+CREATE TABLE attachments(path TEXT PRIMARY KEY);
+CREATE VIRTUAL TABLE fts USING fts5(
+  title, aliases, headings, body, tokenize='porter unicode61 remove_diacritics 2');
+"""
+
+# BM25 column weights: title, aliases, headings, body.
+BM25_WEIGHTS = (10.0, 8.0, 3.0, 1.0)
+_PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What an index update did."""
+
+    parsed: int
+    removed: int
+    total: int
+    rebuilt: bool = False
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result."""
+
+    path: str
+    title: str
+    score: float
+    snippet: str
+
+    def to_json(self) -> dict[str, object]:
+        """The hit as ``search --json`` prints it."""
+        return {"path": self.path, "title": self.title, "score": round(self.score, 4),
+                "snippet": self.snippet}
+
+
+def target_key(target: str) -> str:
+    """The link-table key of a target: its normalised last path part without ``.md``."""
+    last = target.rsplit("/", 1)[-1]
+    if last.lower().endswith(".md"):
+        last = last[:-3]
+    return normalize_name(last)
+
+
+# A parsed row: (path, size, mtime, blob, page|problem, body)
+_Row = tuple[str, int, int, str, "Page | FileProblem"]
+
+
+def _parse_one(args: tuple[str, str, int, int, int]) -> _Row:
+    root, rel, size, mtime, max_bytes = args
+    try:
+        data = Path(root, rel).read_bytes()
+    except OSError as exc:
+        return (rel, size, mtime, "", FileProblem(rel, "unreadable", f"cannot read: {exc}"))
+    blob = blob_sha(data)
+    text = decode_page(rel, data, max_bytes)
+    if isinstance(text, FileProblem):
+        return (rel, size, mtime, blob, text)
+    return (rel, size, mtime, blob, parse_page(rel, text))
+
+
+def _names_json(page: Page) -> str:
+    return json.dumps([page.aliases, [h.text for h in page.headings],
+                       [b for b, _ in page.block_ids]], ensure_ascii=False)
+
+
+class SqliteIndex:
+    """The vault's derived index database."""
+
+    def __init__(self, root: Path, db_path: Path, pages_root: str, max_page_bytes: int) -> None:
+        self.root = root
+        self.db_path = db_path
+        self.pages_root = pages_root
+        self.max_page_bytes = max_page_bytes
+        self._conn: sqlite3.Connection | None = None
+        self.notice: str | None = None
+
+    # -- connection ---------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 60000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _drop_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(str(self.db_path) + suffix)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """An open connection with the current schema; recreates a bad database."""
+        if self._conn is not None:
+            return self._conn
+        reason = None
+        if self.db_path.exists():
+            try:
+                conn = self._connect()
+                row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row and row[0] == SCHEMA_VERSION:
+                    ok = conn.execute("PRAGMA quick_check").fetchone()
+                    if ok and ok[0] == "ok":
+                        self._conn = conn
+                        return conn
+                    reason = "was corrupt"
+                else:
+                    reason = "had an older format"
+                conn.close()
+            except sqlite3.DatabaseError:
+                reason = "was corrupt"
+            self._drop_files()
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+            if not exists:  # another process may have created it meanwhile
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        if reason:
+            self.notice = f"the index at {self.db_path.name} {reason}; rebuilt it"
+        self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- updating ------------------------------------------------------------------
+
+    def update(self, rebuild: bool = False) -> IndexStats:
+        """Bring the index in line with the files; only changed files are parsed."""
+        conn = self.conn
+        walk = walk_vault(self.root, self.pages_root)
+        known: dict[str, tuple[int, int, int, str]] = {}
+        if not rebuild:
+            for pid, path, size, mtime, blob in conn.execute(
+                    "SELECT id, path, size, mtime_ns, blob FROM pages"):
+                known[path] = (pid, size, mtime, blob)
+            for path, size, mtime in conn.execute(
+                    "SELECT path, size, mtime_ns FROM problems WHERE size IS NOT NULL"):
+                known.setdefault(path, (-1, size, mtime, ""))
+        todo: list[Entry] = []
+        seen = set()
+        for entry in walk.pages:
+            seen.add(entry.path)
+            old = known.get(entry.path)
+            if old is None or old[1] != entry.size or old[2] != entry.mtime_ns:
+                todo.append(entry)
+        removed = [p for p in known if p not in seen]
+        attachments = sorted(walk.attachments)
+        old_attachments = None if rebuild else [
+            r[0] for r in conn.execute("SELECT path FROM attachments ORDER BY path")]
+        link_problems = {p.path: p for p in walk.problems}
+        old_link_problems = {r[0] for r in conn.execute(
+            "SELECT path FROM problems WHERE size IS NULL")}
+        if (not todo and not removed and attachments == old_attachments
+                and set(link_problems) == old_link_problems and not rebuild):
+            total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+            return IndexStats(0, 0, total, notice=self.notice)
+
+        parsed = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if rebuild:
+                for table in ("pages", "links", "tags", "problems", "attachments", "fts"):
+                    conn.execute(f"DELETE FROM {table}")
+            for path in removed:
+                self._delete(conn, path)
+            for row in self._parse_all(todo):
+                path, size, mtime, blob, result = row
+                old = known.get(path)
+                if old is not None and old[0] >= 0 and old[3] == blob:
+                    conn.execute("UPDATE pages SET size=?, mtime_ns=? WHERE id=?",
+                                 (size, mtime, old[0]))
+                    continue
+                self._delete(conn, path)
+                if isinstance(result, FileProblem):
+                    conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?)",
+                                 (path, result.kind, result.message, result.line, size, mtime))
+                else:
+                    self._insert(conn, result, size, mtime, blob)
+                parsed += 1
+            if attachments != old_attachments:
+                conn.execute("DELETE FROM attachments")
+                conn.executemany("INSERT INTO attachments VALUES (?)",
+                                 ((a,) for a in attachments))
+            conn.execute("DELETE FROM problems WHERE size IS NULL")
+            conn.executemany("INSERT OR REPLACE INTO problems VALUES (?,?,?,?,NULL,NULL)",
+                             ((p.path, p.kind, p.message, p.line)
+                              for p in link_problems.values()))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        return IndexStats(parsed, len(removed), total, rebuilt=rebuild, notice=self.notice)
+
+    def _parse_all(self, todo: list[Entry]) -> Iterator[_Row]:
+        args = [(str(self.root), e.path, e.size, e.mtime_ns, self.max_page_bytes) for e in todo]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                yield from pool.imap(_parse_one, args, chunksize=64)
+        else:
+            for a in args:
+                yield _parse_one(a)
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, path: str) -> None:
+        row = conn.execute("SELECT id FROM pages WHERE path=?", (path,)).fetchone()
+        if row:
+            pid = row[0]
+            conn.execute("DELETE FROM pages WHERE id=?", (pid,))
+            conn.execute("DELETE FROM links WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM tags WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM fts WHERE rowid=?", (pid,))
+        conn.execute("DELETE FROM problems WHERE path=?", (path,))
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, page: Page, size: int, mtime: int, blob: str) -> None:
+        cur = conn.execute(
+            "INSERT INTO pages(path, size, mtime_ns, blob, title, type, summary, names, data) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (page.path, size, mtime, blob, page.title, page.type, page.summary,
+             _names_json(page), page_to_json(page)))
+        pid = cur.lastrowid
+        conn.executemany("INSERT INTO links VALUES (?,?,?)",
+                         ((pid, target_key(x.target), x.line) for x in page.links))
+        conn.executemany("INSERT INTO tags VALUES (?,?)", ((pid, t) for t in page.tags))
+        conn.execute(
+            "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)",
+            (pid, page.title, " ".join(page.aliases), " ".join(h.text for h in page.headings),
+             page.body))
+
+    # -- reading -------------------------------------------------------------------
+
+    def page_count(self) -> int:
+        """Number of indexed pages."""
+        return int(self.conn.execute("SELECT count(*) FROM pages").fetchone()[0])
+
+    def paths(self) -> list[str]:
+        """Every indexed page path, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT path FROM pages ORDER BY path")]
+
+    def load_pages(self, paths: Iterable[str] | None = None) -> list[Page]:
+        """Parsed pages (without bodies), all or the given ones."""
+        if paths is None:
+            rows = self.conn.execute("SELECT path, data FROM pages ORDER BY path").fetchall()
+        else:
+            rows = []
+            for p in paths:
+                rows += self.conn.execute("SELECT path, data FROM pages WHERE path=?",
+                                          (p,)).fetchall()
+        return [page_from_json(path, data) for path, data in rows]
+
+    def page_names(self) -> list[PageNames]:
+        """What link resolution needs of every page."""
+        out = []
+        for path, title, names in self.conn.execute("SELECT path, title, names FROM pages"):
+            aliases, headings, blocks = json.loads(names)
+            out.append(PageNames(path, title, tuple(aliases), tuple(headings), tuple(blocks)))
+        return out
+
+    def catalog_rows(self) -> dict[str, tuple[str, str, str | None, str]]:
+        """Blob id → (path, title, type, summary) for building the catalog."""
+        return {blob: (path, title, typ, summary) for path, blob, title, typ, summary in
+                self.conn.execute("SELECT path, blob, title, type, summary FROM pages")}
+
+    def attachments(self) -> list[str]:
+        """Every non-page file in the vault."""
+        return [r[0] for r in self.conn.execute("SELECT path FROM attachments")]
+
+    def problems(self) -> list[FileProblem]:
+        """Files the index refused to read."""
+        return [FileProblem(p, k, m, line or 1) for p, k, m, line in self.conn.execute(
+            "SELECT path, kind, message, line FROM problems ORDER BY path")]
+
+    def pages_linking_to(self, keys: Iterable[str]) -> list[str]:
+        """Pages holding a link whose target key is one of ``keys`` (candidates only)."""
+        keys = list(set(keys))
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        return [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT p.path FROM links l JOIN pages p ON p.id = l.page_id "
+            f"WHERE l.target_key IN ({marks})", keys)]
+
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Ranked pages for ``query`` (all words must match; falls back to any word)."""
+        words = re.findall(r"\w+", query, flags=re.UNICODE)
+        if not words:
+            return []
+        quoted = [f'"{w}"' for w in words]
+        quoted[-1] += "*" if len(words[-1]) >= 3 else ""
+        hits = self._search(" AND ".join(quoted), limit)
+        if not hits and len(words) > 1:
+            hits = self._search(" OR ".join(quoted), limit)
+        return hits
+
+    def _search(self, match: str, limit: int) -> list[SearchHit]:
+        w = BM25_WEIGHTS
+        sql = (
+            "SELECT p.path, p.title, bm25(fts, ?, ?, ?, ?) AS rank, "
+            "snippet(fts, -1, '<mark>', '</mark>', '…', 12) "
+            "FROM fts JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? "
+            "ORDER BY rank LIMIT ?")
+        try:
+            rows = self.conn.execute(sql, (*w, match, limit)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [SearchHit(path, title, -rank, " ".join(snip.split())) for path, title, rank, snip
+                in rows]

@@ -1,0 +1,299 @@
+"""Crash-safe write transactions: every change to the vault is exactly one git commit.
+
+A transaction stages new contents for the commit (built from HEAD, so the user's
+unrelated uncommitted edits are never committed) and for the working tree (where the
+user's uncommitted edits to a touched file are kept, with the same change applied).
+
+Commit protocol, safe against ``kill -9`` at any point:
+
+1. write blobs and build the commit with plumbing (no visible effect);
+2. write a journal naming the commit, its parent and the working-tree files to write;
+3. move HEAD with a compare-and-swap ``update-ref`` (the commit point);
+4. write the working-tree files atomically and point git's index at the new blobs;
+5. delete the journal.
+
+The next command that takes the lock finishes step 4 when HEAD is the journal's
+commit, or discards the journal when HEAD is still the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from veriwiki.adapters.fs import atomic_write, blob_sha
+from veriwiki.adapters.git import GitRepo
+from veriwiki.adapters.lock import vault_lock
+from veriwiki.errors import ConflictError
+
+Transform = Callable[[bytes | None], bytes | None]
+_ABSENT = object()
+
+
+@dataclass
+class CommitResult:
+    """What a transaction committed."""
+
+    commit: str | None
+    message: str
+    changed: list[str] = field(default_factory=list)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+class Transaction:
+    """Staged changes to the vault, committed as one git commit by :meth:`commit`."""
+
+    def __init__(self, root: Path, git: GitRepo, state_dir: Path, force: bool = False) -> None:
+        self.root = root
+        self.git = git
+        self.state_dir = state_dir
+        self.tmp_dir = state_dir / "tmp"
+        self.force = force
+        self.parent = git.head()
+        self._head_cache: dict[str, bytes | None] = {}
+        self.commit_files: dict[str, bytes | None] = {}
+        self.work_files: dict[str, bytes | None] = {}
+
+    # -- reading the two states -----------------------------------------------------------
+
+    def head_content(self, path: str) -> bytes | None:
+        """Content of ``path`` in the commit being built (HEAD plus staged changes)."""
+        if path in self.commit_files:
+            return self.commit_files[path]
+        if path not in self._head_cache:
+            self._head_cache[path] = (self.git.read_blobs([f"{self.parent}:{path}"])[0]
+                                      if self.parent else None)
+        return self._head_cache[path]
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Load HEAD contents of many paths in one git call."""
+        todo = [p for p in paths if p not in self._head_cache]
+        if self.parent and todo:
+            for p, data in zip(todo, self.git.read_blobs([f"{self.parent}:{p}" for p in todo]),
+                               strict=True):
+                self._head_cache[p] = data
+
+    def work_content(self, path: str) -> bytes | None:
+        """Content of ``path`` in the working tree after the staged changes."""
+        if path in self.work_files:
+            return self.work_files[path]
+        return _read(self.root / path)
+
+    def is_dirty(self, path: str) -> bool:
+        """True when the working file differs from HEAD (uncommitted user edits)."""
+        return self.work_content(path) != self.head_content(path)
+
+    # -- staging ---------------------------------------------------------------------------
+
+    def put(self, path: str, data: bytes) -> None:
+        """Set ``path`` to ``data`` in both the commit and the working tree."""
+        work = self.work_content(path)
+        if work is not None and work != data and self.is_dirty(path) and not self.force:
+            raise ConflictError("this file has uncommitted edits that the operation would "
+                                "overwrite", path=path,
+                                hint="commit or stash your edits first, or pass --force")
+        self.commit_files[path] = data
+        self.work_files[path] = data
+
+    def delete(self, path: str) -> None:
+        """Remove ``path`` from the commit and the working tree."""
+        work = self.work_content(path)
+        if work is not None and self.is_dirty(path) and not self.force:
+            raise ConflictError("this file has uncommitted edits that deleting it would lose",
+                                path=path, hint="commit or stash your edits first, or pass --force")
+        self.commit_files[path] = None
+        self.work_files[path] = None
+
+    def transform(self, path: str, fn: Transform, *, adopt_untracked: bool = False) -> None:
+        """Apply ``fn`` to ``path`` in the commit and, separately, in the working tree.
+
+        Uncommitted edits in the working copy survive: ``fn`` is applied to them too.
+        An untracked file enters the commit only with ``adopt_untracked``.
+        """
+        head = self.head_content(path)
+        work = self.work_content(path)
+        if head is None and work is not None and not adopt_untracked:
+            self.work_files[path] = fn(work)
+            return
+        base = head if head is not None else work
+        new_commit = fn(base)
+        if head is None and new_commit is None:
+            pass
+        else:
+            self.commit_files[path] = new_commit
+        if work == head or work == base:
+            self.work_files[path] = new_commit
+        elif work is not None:
+            self.work_files[path] = fn(work)
+
+    def rename(self, old: str, new: str, fn: Transform | None = None) -> None:
+        """Move ``old`` to ``new`` (optionally rewriting it with ``fn``)."""
+        if self.head_content(new) is not None or self.work_content(new) is not None:
+            raise ConflictError(f"{new} already exists", path=new,
+                                hint="choose another name or remove that page first")
+        head = self.head_content(old)
+        work = self.work_content(old)
+        fn = fn or (lambda b: b)
+        base = head if head is not None else work
+        self.commit_files[old] = None
+        self.commit_files[new] = fn(base)
+        self.work_files[old] = None
+        self.work_files[new] = fn(work) if work is not None else self.commit_files[new]
+
+    def changed_paths(self) -> list[str]:
+        """Paths whose committed content would change."""
+        out = []
+        for path, data in self.commit_files.items():
+            old = self._head_cache.get(path, _ABSENT)
+            if old is _ABSENT:
+                old = (self.git.read_blobs([f"{self.parent}:{path}"])[0]
+                       if self.parent else None)
+            if old != data:
+                out.append(path)
+        return sorted(out)
+
+    # -- committing ------------------------------------------------------------------------
+
+    def commit(self, message: str) -> CommitResult:
+        """Commit the staged changes (see the module docstring for the protocol)."""
+        changed = self.changed_paths()
+        if not changed:
+            self._apply_work_only()
+            return CommitResult(None, message, [])
+        commit_paths = [p for p in changed]
+        datas = [self.commit_files[p] for p in commit_paths]
+        present = [d for d in datas if d is not None]
+        blobs = iter(self.git.write_blobs(present, self.tmp_dir))
+        entries = {p: (next(blobs) if d is not None else None)
+                   for p, d in zip(commit_paths, datas, strict=True)}
+        work_items = {p: d for p, d in self.work_files.items()}
+        extra = [d for p, d in work_items.items()
+                 if d is not None and (p not in entries or self.commit_files.get(p) != d)]
+        self.git.write_blobs(extra, self.tmp_dir)
+        sha = self.git.build_commit(self.parent, entries, message, self.tmp_dir)
+        journal = {
+            "commit": sha,
+            "parent": self.parent,
+            "index": entries,
+            "files": [
+                {"path": p, "work": blob_sha(d) if d is not None else None,
+                 "before": blob_sha(b) if (b := _read(self.root / p)) is not None else None}
+                for p, d in sorted(work_items.items())
+            ],
+        }
+        atomic_write(self.state_dir / "journal.json", json.dumps(journal).encode(),
+                     self.tmp_dir)
+        self.git.update_head(sha, self.parent, message.splitlines()[0])
+        finish_journal(self.root, self.git, self.state_dir, journal)
+        return CommitResult(sha, message, changed)
+
+    def _apply_work_only(self) -> None:
+        for path, data in self.work_files.items():
+            if _read(self.root / path) == data:
+                continue
+            if data is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.root / path)
+            else:
+                atomic_write(self.root / path, data, self.tmp_dir)
+
+
+def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict) -> list[str]:
+    """Write the journal's working-tree files and git index entries; remove the journal.
+
+    Files the user changed since the journal was written are left alone and named
+    in the returned warnings.
+    """
+    warnings = []
+    tmp_dir = state_dir / "tmp"
+    targets = [f for f in journal["files"] if f["work"] is not None]
+    contents = dict(zip([f["work"] for f in targets],
+                        git.read_blobs([f["work"] for f in targets]), strict=True))
+    for f in journal["files"]:
+        path = root / f["path"]
+        current = _read(path)
+        cur_sha = blob_sha(current) if current is not None else None
+        if cur_sha == f["work"]:
+            continue
+        if cur_sha != f["before"]:
+            warnings.append(f"{f['path']} changed while an operation was interrupted; left as is")
+            continue
+        if f["work"] is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            _prune_empty_dirs(root, path.parent)
+        else:
+            data = contents.get(f["work"])
+            if data is not None:
+                atomic_write(path, data, tmp_dir)
+    git.set_index_entries(journal["index"])
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(state_dir / "journal.json")
+    return warnings
+
+
+def _prune_empty_dirs(root: Path, folder: Path) -> None:
+    while folder != root and folder.is_dir():
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
+    """Finish or discard an operation a killed process left half-done."""
+    notes: list[str] = []
+    tmp_dir = state_dir / "tmp"
+    if tmp_dir.exists():
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    journal_path = state_dir / "journal.json"
+    if not journal_path.exists():
+        return notes
+    try:
+        journal = json.loads(journal_path.read_text())
+    except (OSError, ValueError):
+        journal_path.unlink(missing_ok=True)
+        return ["discarded an unreadable operation journal"]
+    git_dir = git.git_dir()
+    for stale in ("index.lock", "HEAD.lock"):
+        (git_dir / stale).unlink(missing_ok=True)
+    refs = git_dir / "refs" / "heads"
+    if refs.is_dir():
+        for lock in refs.rglob("*.lock"):
+            lock.unlink(missing_ok=True)
+    head = git.head()
+    if head == journal.get("commit"):
+        notes += finish_journal(root, git, state_dir, journal)
+        notes.append(f"finished an interrupted operation (commit {head[:10]})")
+    else:
+        journal_path.unlink(missing_ok=True)
+        if head == journal.get("parent"):
+            notes.append("rolled back an interrupted operation that had not committed")
+        else:
+            notes.append("discarded the journal of an interrupted operation (HEAD moved)")
+    return notes
+
+
+@contextlib.contextmanager
+def transaction(root: Path, state_dir: Path, what: str, timeout: float, *, force: bool = False,
+                on_wait: Callable[[str], None] | None = None,
+                on_notice: Callable[[str], None] | None = None) -> Iterator[Transaction]:
+    """Lock the vault, recover any interrupted operation, and yield a transaction."""
+    git = GitRepo(root)
+    with vault_lock(state_dir, what, timeout, on_wait):
+        for note in recover(root, git, state_dir):
+            if on_notice:
+                on_notice(note)
+        yield Transaction(root, git, state_dir, force=force)

@@ -1,0 +1,68 @@
+"""The check-rule registry. Each rule lives in its own module and registers itself.
+
+Plugins register rules the same way, from a module named in the ``veriwiki.rules``
+entry-point group::
+
+    from veriwiki.checks import rule, Severity
+
+    @rule("my-rule", Severity.WARNING, "what it finds")
+    def my_rule(ctx):
+        yield ctx.finding("wiki/a.md", 1, "message", hint="fix")
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from veriwiki.checks.context import CheckContext
+from veriwiki.core.model import Finding, Severity
+
+__all__ = ["CheckContext", "Rule", "Severity", "all_rules", "rule"]
+
+RuleFunc = Callable[[CheckContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named check with a default severity; ``order`` sets the run order."""
+
+    id: str
+    default: Severity
+    summary: str
+    run: RuleFunc
+    order: int
+
+
+_REGISTRY: dict[str, Rule] = {}
+_loaded = False
+
+
+def rule(rule_id: str, default: Severity, summary: str, order: int = 100
+         ) -> Callable[[RuleFunc], RuleFunc]:
+    """Register the decorated function as the rule ``rule_id``."""
+
+    def register(func: RuleFunc) -> RuleFunc:
+        if rule_id in _REGISTRY and _REGISTRY[rule_id].run is not func:
+            raise ValueError(f"check rule {rule_id!r} is registered twice")
+        _REGISTRY[rule_id] = Rule(rule_id, default, summary, func, order)
+        return func
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule (built-in and plugin), in run order."""
+    global _loaded
+    if not _loaded:
+        from veriwiki.checks import rules as builtin
+
+        for mod in pkgutil.iter_modules(builtin.__path__):
+            importlib.import_module(f"{builtin.__name__}.{mod.name}")
+        for ep in entry_points(group="veriwiki.rules"):
+            ep.load()
+        _loaded = True
+    return sorted(_REGISTRY.values(), key=lambda r: (r.order, r.id))

@@ -1,0 +1,46 @@
+"""What check rules see: the parsed pages, link resolutions and vault settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from veriwiki.core.model import FileProblem, Finding, Page, Severity
+from veriwiki.core.resolve import Resolution, Resolver
+
+if TYPE_CHECKING:
+    from veriwiki.services.types import TypeRegistry
+
+
+@dataclass
+class CheckContext:
+    """Inputs shared by all rules of one check run. Rules must not modify it."""
+
+    pages: list[Page]
+    resolver: Resolver
+    problems: list[FileProblem]
+    types: TypeRegistry
+    index_page: str
+    log_page: str
+    default_type: str | None = None
+    current_rule: str = ""
+    _resolved: dict[str, list[Resolution]] | None = field(default=None, repr=False)
+
+    def resolutions(self, page: Page) -> list[Resolution]:
+        """How each of ``page``'s links resolves, in link order."""
+        if self._resolved is None:
+            self._resolved = {}
+        got = self._resolved.get(page.path)
+        if got is None:
+            got = [self.resolver.resolve(link, page.path) for link in page.links]
+            self._resolved[page.path] = got
+        return got
+
+    def is_generated(self, path: str) -> bool:
+        """True for the generated catalog and the log, which some rules skip."""
+        return path in (self.index_page, self.log_page)
+
+    def finding(self, path: str, line: int, message: str, *, hint: str | None = None,
+                column: int | None = None) -> Finding:
+        """A finding of the running rule (its severity is set by the check service)."""
+        return Finding(self.current_rule, Severity.ERROR, path, line, message, hint, column)

@@ -1,0 +1,1 @@
+"""Built-in check rules, one module each."""

@@ -1,0 +1,49 @@
+"""duplicate-title: two pages claim the same title or alias (look-alikes included)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from veriwiki.checks import CheckContext, Severity, rule
+from veriwiki.core.model import Finding, Page
+from veriwiki.core.names import skeleton
+
+
+def _claims(page: Page) -> list[tuple[str, int, str]]:
+    """(name, line, what) for the title and each alias of a page."""
+    title_line = page.field_lines.get("title", 1) if "title" in page.frontmatter else 1
+    out = [(page.title, title_line, "title")]
+    key = "aliases" if "aliases" in page.field_lines else "alias"
+    alias_line = page.field_lines.get(key, 1)
+    out += [(a, alias_line, "alias") for a in page.aliases]
+    return out
+
+
+@rule("duplicate-title", Severity.WARNING, "two pages claim the same title or alias", 60)
+def duplicate_title(ctx: CheckContext) -> Iterator[Finding]:
+    """Report every page whose title or alias another page also claims."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    claims: dict[str, list[tuple[str, int, str, str]]] = {}
+    for page in ctx.pages:
+        if ctx.is_generated(page.path):
+            continue
+        rows = []
+        for name, line, what in _claims(page):
+            key = skeleton(name)
+            if not key:
+                continue
+            owners[key].add(page.path)
+            rows.append((key, line, what, name))
+        claims[page.path] = rows
+    for path, rows in claims.items():
+        seen: set[str] = set()
+        for key, line, what, name in rows:
+            others = sorted(owners[key] - {path})
+            if not others or key in seen:
+                continue
+            seen.add(key)
+            yield ctx.finding(path, line,
+                              f"{what} '{name}' is also claimed by " + ", ".join(others),
+                              hint="rename one of them or drop the alias; links to this name "
+                                   "are ambiguous")

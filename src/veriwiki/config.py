@@ -1,0 +1,85 @@
+"""The typed configuration schema read from ``veriwiki.toml``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from veriwiki.core.model import Severity
+from veriwiki.errors import ConfigError
+
+CONFIG_FILE = "veriwiki.toml"
+
+
+class VaultSettings(BaseModel):
+    """The ``[vault]`` table: where things live and safety limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("veriwiki vault", description="A human name for the vault.")
+    pages: str = Field("wiki", description="Folder (relative to the vault) holding the pages.")
+    index_page: str = Field("wiki/index.md", description="The generated catalog page.")
+    log_page: str = Field("wiki/log.md", description="The append-only operations log.")
+    max_page_bytes: int = Field(5_000_000, gt=0, description="Pages larger than this are refused.")
+    lock_timeout: float = Field(
+        30.0, ge=0, description="Seconds a write waits for another veriwiki process.")
+    default_type: str | None = Field(None, description="Type assumed for pages with no `type`.")
+
+    @field_validator("pages", "index_page", "log_page")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise ValueError("must be a path inside the vault")
+        return value.strip("/") or "."
+
+
+class Config(BaseModel):
+    """All of veriwiki.toml. Unknown tables are kept for later features and plugins."""
+
+    model_config = ConfigDict(extra="allow")
+
+    vault: VaultSettings = Field(default_factory=VaultSettings)
+    checks: dict[str, Severity] = Field(
+        default_factory=dict, description="Severity per rule id: error, warning, info or off.")
+
+
+def load_config(root: Path) -> Config:
+    """Read ``root/veriwiki.toml``; report every problem in one error."""
+    path = root / CONFIG_FILE
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("veriwiki.toml is not UTF-8 text", path=CONFIG_FILE,
+                          hint="re-save it as UTF-8") from exc
+    try:
+        data: dict[str, Any] = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError(f"veriwiki.toml is not valid TOML: {exc}", path=CONFIG_FILE,
+                          line=line, hint="fix the syntax at the position shown") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            problems.append(f"{where}: {err['msg']}")
+        raise ConfigError("veriwiki.toml has invalid settings: " + "; ".join(problems),
+                          path=CONFIG_FILE, hint="see docs/configuration.md for each option") from exc
+
+
+DEFAULT_TOML = """\
+# veriwiki settings. See docs/configuration.md.
+[vault]
+name = "{name}"
+pages = "{pages}"
+index_page = "{index_page}"
+log_page = "{log_page}"
+
+[checks]
+# Set a rule's severity: "error", "warning", "info" or "off".
+# orphan-page = "off"
+"""

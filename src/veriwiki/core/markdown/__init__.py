@@ -1,0 +1,29 @@
+"""The veriwiki markdown dialect: CommonMark plus Obsidian syntax, as markdown-it plugins."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from mdit_py_plugins.footnote import footnote_plugin
+
+from veriwiki.core.markdown.positions import positions_plugin
+from veriwiki.core.markdown.selective import selective_inline_plugin
+from veriwiki.core.markdown.tags import tags_plugin
+from veriwiki.core.markdown.wikilinks import wikilinks_plugin
+
+
+def make_parser(*, for_index: bool = False) -> MarkdownIt:
+    """Build the markdown parser.
+
+    With ``for_index`` the parser skips what indexing never reads: emphasis and
+    entities, and the inline pass of blocks that hold no ``[`` or ``#``.
+    """
+    md = MarkdownIt("commonmark", {"html": True})
+    md.use(footnote_plugin)
+    md.use(wikilinks_plugin)
+    md.use(tags_plugin)
+    md.use(positions_plugin)
+    if for_index:
+        md.inline.ruler.disable(["emphasis", "entity"])
+        md.inline.ruler2.disable(["emphasis", "balance_pairs", "fragments_join"])
+        md.use(selective_inline_plugin)
+    return md

@@ -1,0 +1,132 @@
+"""Domain values: pages, links, headings, findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    """How serious a finding is; ``off`` disables a rule."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A heading of a page, with its 1-based line."""
+
+    level: int
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An outgoing link as written in a page.
+
+    ``kind`` is ``wikilink``, ``embed``, ``markdown`` or ``image``. ``target`` is the
+    part before ``#`` (URL-decoded for markdown links); ``fragment`` the part after
+    it (``Heading``, ``A#B`` or ``^block``), or ``None``.
+    """
+
+    kind: str
+    target: str
+    fragment: str | None
+    label: str | None
+    raw: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    """A fenced code block: its info string, text and the line of its opening fence."""
+
+    info: str
+    content: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrontmatterError:
+    """Why a page's frontmatter could not be read, and where."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A parsed page.
+
+    ``path`` is vault-relative with ``/`` separators. ``frontmatter`` is JSON-safe
+    (dates as ISO strings). ``field_lines`` maps each top-level frontmatter key to its
+    line. ``body`` is the text after the frontmatter.
+    """
+
+    path: str
+    title: str
+    aliases: tuple[str, ...]
+    type: str | None
+    tags: tuple[str, ...]
+    summary: str
+    frontmatter: dict[str, Any]
+    field_lines: dict[str, int]
+    frontmatter_error: FrontmatterError | None
+    headings: tuple[Heading, ...]
+    links: tuple[Link, ...]
+    block_ids: tuple[tuple[str, int], ...]
+    code_blocks: tuple[CodeBlock, ...]
+    footnote_refs: tuple[tuple[str, int], ...] = ()
+    footnote_defs: tuple[str, ...] = ()
+    body: str = field(default="", repr=False)
+
+    @property
+    def stem(self) -> str:
+        """The file name without ``.md``."""
+        name = self.path.rsplit("/", 1)[-1]
+        return name[:-3] if name.lower().endswith(".md") else name
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a check rule reports."""
+
+    rule: str
+    severity: Severity
+    path: str
+    line: int
+    message: str
+    hint: str | None = None
+    column: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding as the JSON object ``check --json`` prints."""
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "path": self.path,
+            "line": self.line,
+            "message": self.message,
+        }
+        if self.column is not None:
+            out["column"] = self.column
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A file veriwiki refused to read (encoding, binary, size, unsafe symlink)."""
+
+    path: str
+    kind: str
+    message: str
+    line: int = 1

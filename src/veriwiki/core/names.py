@@ -1,0 +1,90 @@
+"""Name normalisation, page-name validation and look-alike detection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from veriwiki.errors import InputError
+
+_WS = re.compile(r"\s+")
+
+# Characters Obsidian and common file systems refuse in note names.
+_FORBIDDEN = set('\\:*?"<>|#^[]')
+
+# A small table of letters from other scripts that render like Latin ones. It covers
+# the look-alikes seen in practice in titles (Cyrillic and Greek capitals/lower case).
+_CONFUSABLES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S",
+    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "υ": "u",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u00ad": "",
+})
+
+
+def normalize_name(name: str) -> str:
+    """Fold a page name for comparison: NFC, case-folded, white space collapsed."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", name)).strip().casefold()
+
+
+def skeleton(name: str) -> str:
+    """A name's look-alike skeleton: two names with equal skeletons look the same."""
+    folded = unicodedata.normalize("NFKC", name).translate(_CONFUSABLES)
+    return normalize_name(folded)
+
+
+def scripts_of(name: str) -> set[str]:
+    """The writing systems of a name's letters (LATIN, CYRILLIC, GREEK, ...)."""
+    out = set()
+    for ch in name:
+        if ch.isalpha():
+            uname = unicodedata.name(ch, "")
+            out.add(uname.split(" ", 1)[0] if uname else "UNKNOWN")
+    return out
+
+
+def check_page_name(name: str) -> str:
+    """Validate a page name given by a user; return it NFC-normalised.
+
+    Sub-folders are allowed (``ml/Attention``); anything that could leave the pages
+    folder, hide the file or break links is refused with an explanation.
+    """
+    cleaned = unicodedata.normalize("NFC", name).strip()
+    if not cleaned:
+        raise InputError("the page name is empty", hint="give a title, e.g. veriwiki new \"Attention\"")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
+        raise InputError(
+            f"page name {cleaned!r} contains control or invisible characters",
+            hint="type the name with visible characters only",
+        )
+    if cleaned.startswith("/") or re.match(r"^[A-Za-z]:", cleaned):
+        raise InputError(
+            f"page name {cleaned!r} is an absolute path; pages live inside the vault",
+            hint="give a name relative to the pages folder, e.g. ml/Attention",
+        )
+    parts = cleaned.split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise InputError(
+                f"page name {cleaned!r} tries to leave the pages folder or has an empty part",
+                hint="remove '..', '.' and doubled '/' from the name",
+            )
+        if part.startswith("."):
+            raise InputError(
+                f"page name {cleaned!r} has a part starting with '.', which would hide it",
+                hint="start each part of the name with a letter or digit",
+            )
+        bad = sorted(set(part) & _FORBIDDEN)
+        if bad:
+            raise InputError(
+                f"page name {cleaned!r} contains {' '.join(bad)}, which links cannot contain",
+                hint="remove those characters from the name",
+            )
+    if len(cleaned.encode()) > 200:
+        raise InputError(f"page name {cleaned[:40]!r}… is longer than 200 bytes",
+                         hint="use a shorter title and put the rest in an alias")
+    return cleaned

@@ -1,0 +1,194 @@
+"""Turn a page's text into a :class:`Page`: frontmatter, headings, links, tags, blocks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from veriwiki.core.frontmatter import read_frontmatter
+from veriwiki.core.markdown import make_parser
+from veriwiki.core.model import CodeBlock, Heading, Link, Page
+
+_OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
+_BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
+
+_parsers: dict[bool, MarkdownIt] = {}
+
+
+def _parser(for_index: bool) -> MarkdownIt:
+    md = _parsers.get(for_index)
+    if md is None:
+        md = _parsers[for_index] = make_parser(for_index=for_index)
+    return md
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
+def _as_strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if "," in value else (
+            (value.strip(),) if value.strip() else ())
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
+    return (str(value),)
+
+
+def _column(lines: list[str], line: int, raw: str, fallback: int) -> int:
+    if 1 <= line <= len(lines):
+        idx = lines[line - 1].find(raw)
+        if idx >= 0:
+            return idx + 1
+    return fallback
+
+
+def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
+    for key in ("summary", "description"):
+        value = fm.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+    in_fence = False
+    for line in body_lines:
+        s = line.strip()
+        if s.startswith("```") or s.startswith("~~~"):
+            in_fence = not in_fence
+            continue
+        if in_fence or not s or s.startswith(("#", "|", ">", "!", "<", "-", "*", "^")):
+            continue
+        text = re.sub(r"\[\[([^\]|]*\|)?([^\]]*)\]\]", r"\2", s)
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+        m = _SENTENCE.match(text)
+        sentence = m.group(1) if m else text
+        return sentence[:200]
+    return ""
+
+
+def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
+    """Parse one page. ``path`` is vault-relative; ``text`` the decoded file content.
+
+    Line numbers in the result are 1-based and count frontmatter lines.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    fm = read_frontmatter(text)
+    lines = text.split("\n")
+    skip = fm.yaml_lines
+    src_lines = [""] * skip + lines[skip:]
+    src = "\n".join(src_lines)
+    if "%%" in src:
+        src = _OBSIDIAN_COMMENT.sub(_blank, src)
+    tokens = _parser(for_index).parse(src, {})
+
+    headings: list[Heading] = []
+    links: list[Link] = []
+    tags: list[str] = list(_as_strings(fm.data.get("tags") or fm.data.get("tag")))
+    tags = [t.lstrip("#") for t in tags]
+    blocks: list[tuple[str, int]] = []
+    code: list[CodeBlock] = []
+    fn_refs: list[tuple[str, int]] = []
+    fn_defs: list[str] = []
+
+    prev: Token | None = None
+    block_line = 0
+    for i, tok in enumerate(tokens):
+        if tok.map:
+            block_line = tok.map[0]
+        if tok.type == "heading_open" and i + 1 < len(tokens):
+            inline = tokens[i + 1]
+            headings.append(Heading(int(tok.tag[1]), inline.content.strip(), block_line + 1))
+        elif tok.type == "fence":
+            code.append(CodeBlock(tok.info.strip(), tok.content, block_line + 1))
+        elif tok.type == "footnote_reference_open":
+            fn_defs.append(str(tok.meta.get("label")))
+        elif tok.type == "inline":
+            base = tok.map[0] if tok.map else block_line
+            _inline(tok, base, lines, links, tags, fn_refs)
+            if prev is not None and prev.type == "paragraph_open" and "^" in tok.content:
+                last = tok.content.rsplit("\n", 1)[-1]
+                m = _BLOCK_ID.search(last)
+                if m:
+                    end = tok.map[1] if tok.map else base + 1
+                    blocks.append((m.group(1), end))
+        prev = tok
+
+    title = fm.data.get("title")
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem[:-3] if stem.lower().endswith(".md") else stem
+    page_type = fm.data.get("type")
+    return Page(
+        path=path,
+        title=str(title).strip() if title not in (None, "") else stem,
+        aliases=_as_strings(fm.data.get("aliases") or fm.data.get("alias")),
+        type=str(page_type) if page_type not in (None, "") else None,
+        tags=tuple(dict.fromkeys(tags)),
+        summary=_summary(fm.data, lines[skip:]),
+        frontmatter=fm.data,
+        field_lines=fm.field_lines,
+        frontmatter_error=fm.error,
+        headings=tuple(headings),
+        links=tuple(links),
+        block_ids=tuple(blocks),
+        code_blocks=tuple(code),
+        footnote_refs=tuple(fn_refs),
+        footnote_defs=tuple(fn_defs),
+        body="\n".join(lines[skip:]),
+    )
+
+
+def _inline(
+    tok: Token, base: int, lines: list[str], links: list[Link], tags: list[str],
+    fn_refs: list[tuple[str, int]],
+) -> None:
+    children = tok.children or []
+    content = tok.content
+    for j, child in enumerate(children):
+        kind = child.type
+        if kind in ("wikilink", "embed"):
+            meta = child.meta
+            line = base + 1 + content.count("\n", 0, meta["pos"])
+            raw = meta["raw"]
+            target = meta["target"]
+            if target.lower().endswith(".md"):
+                target = target[:-3]
+            links.append(Link("embed" if kind == "embed" else "wikilink", target,
+                              meta["fragment"], meta["label"], raw, line,
+                              _column(lines, line, raw, 1)))
+        elif kind in ("link_open", "image"):
+            href = str(child.attrs.get("href" if kind == "link_open" else "src") or "")
+            if not href or _SCHEME.match(href):
+                continue
+            pos = (child.meta or {}).get("pos", 0)
+            line = base + 1 + content.count("\n", 0, pos)
+            if kind == "link_open":
+                label_parts = []
+                for nxt in children[j + 1 :]:
+                    if nxt.type == "link_close":
+                        break
+                    label_parts.append(nxt.content)
+                label = "".join(label_parts)
+                raw_probe = f"[{label}]" if label else "]("
+            else:
+                label = child.content
+                raw_probe = f"![{label}]"
+            decoded = unquote(href)
+            target, hash_, fragment = decoded.partition("#")
+            if target.lower().endswith(".md"):
+                target = target[:-3]
+            links.append(Link("markdown" if kind == "link_open" else "image", target,
+                              fragment if hash_ else None, label or None, href, line,
+                              _column(lines, line, raw_probe, 1)))
+        elif kind == "tag":
+            tags.append(child.content)
+        elif kind == "footnote_ref":
+            label = str((child.meta or {}).get("label") or (child.meta or {}).get("id"))
+            fn_refs.append((label, base + 1))

@@ -1,0 +1,196 @@
+"""Resolve link targets to pages the way Obsidian does, reporting ambiguity.
+
+The algorithm is documented in docs/links.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from veriwiki.core.model import Link
+from veriwiki.core.names import normalize_name
+
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def github_slug(text: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    return _SLUG_DROP.sub("", unicodedata.normalize("NFC", text).strip().lower()).replace(" ", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class PageNames:
+    """What the resolver needs to know about one page."""
+
+    path: str
+    title: str
+    aliases: tuple[str, ...]
+    headings: tuple[str, ...]
+    block_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a link leads.
+
+    ``status`` is ``ok``, ``broken`` or ``ambiguous``. ``path`` is the page (or
+    attachment) reached; ``candidates`` the pages of an ambiguous link; ``problem`` a
+    human explanation when not ok.
+    """
+
+    status: str
+    path: str | None = None
+    candidates: tuple[str, ...] = ()
+    problem: str | None = None
+    is_attachment: bool = False
+
+    @property
+    def is_ok(self) -> bool:
+        """True when the link reaches exactly one existing target."""
+        return self.status == "ok"
+
+
+def _strip_md(name: str) -> str:
+    return name[:-3] if name.lower().endswith(".md") else name
+
+
+class Resolver:
+    """Maps link targets to pages; built once per vault snapshot."""
+
+    def __init__(self, pages: Iterable[PageNames], attachments: Iterable[str] = (),
+                 pages_root: str = "wiki") -> None:
+        self.pages: dict[str, PageNames] = {}
+        self.by_path: dict[str, list[str]] = defaultdict(list)
+        self.by_full_path: dict[str, str] = {}
+        self.by_suffix: dict[str, list[str]] = defaultdict(list)
+        self.by_stem: dict[str, list[str]] = defaultdict(list)
+        self.by_alias: dict[str, list[str]] = defaultdict(list)
+        self.files: dict[str, str] = {}
+        self.files_by_name: dict[str, list[str]] = defaultdict(list)
+        self.pages_root = pages_root.strip("/")
+        self._anchors: dict[str, tuple[set[str], set[str], set[str]]] = {}
+        for page in pages:
+            self.add_page(page)
+        for path in attachments:
+            norm = normalize_name(path)
+            self.files[norm] = path
+            self.files_by_name[normalize_name(path.rsplit("/", 1)[-1])].append(path)
+
+    def add_page(self, page: PageNames) -> None:
+        """Register one page under every name it answers to."""
+        path = page.path
+        self.pages[path] = page
+        no_ext = _strip_md(path)
+        keys = {normalize_name(no_ext)}
+        self.by_full_path[normalize_name(no_ext)] = path
+        prefix = self.pages_root + "/" if self.pages_root and self.pages_root != "." else ""
+        if prefix and no_ext.startswith(prefix):
+            keys.add(normalize_name(no_ext[len(prefix):]))
+        for key in keys:
+            self.by_path[key].append(path)
+        parts = normalize_name(no_ext).split("/")
+        for i in range(1, len(parts) - 1):
+            self.by_suffix["/".join(parts[i:])].append(path)
+        self.by_stem[normalize_name(parts[-1])].append(path)
+        names = {normalize_name(page.title)} | {normalize_name(a) for a in page.aliases}
+        for name in names:
+            if name:
+                self.by_alias[name].append(path)
+
+    def _anchor_sets(self, path: str) -> tuple[set[str], set[str], set[str]]:
+        cached = self._anchors.get(path)
+        if cached is None:
+            page = self.pages[path]
+            cached = (
+                {normalize_name(h) for h in page.headings},
+                {github_slug(h) for h in page.headings},
+                {b.casefold() for b in page.block_ids},
+            )
+            self._anchors[path] = cached
+        return cached
+
+    def _lookup(self, target: str) -> list[str]:
+        norm = normalize_name(_strip_md(target))
+        if "/" in norm:
+            found = self.by_path.get(norm) or self.by_suffix.get(norm.lstrip("/"))
+            if found:
+                return sorted(set(found))
+            return []
+        for table in (self.by_stem, self.by_alias):
+            found = table.get(norm)
+            if found:
+                return sorted(set(found))
+        return []
+
+    def _attachment(self, target: str, source: str, relative: bool) -> str | None:
+        if relative:
+            for base in (posixpath.dirname(source), ""):
+                joined = posixpath.normpath(posixpath.join(base, target))
+                hit = self.files.get(normalize_name(joined))
+                if hit:
+                    return hit
+        hit = self.files.get(normalize_name(target.lstrip("/")))
+        if hit:
+            return hit
+        if "/" not in target:
+            names = self.files_by_name.get(normalize_name(target))
+            if names and len(names) == 1:
+                return names[0]
+        return None
+
+    def resolve(self, link: Link, source: str) -> Resolution:
+        """Resolve ``link`` written in page ``source`` (a vault-relative path)."""
+        target = link.target.strip()
+        is_markdown = link.kind in ("markdown", "image")
+        if not target:
+            if link.kind == "image":
+                return Resolution("broken", problem="image link has an empty target")
+            found = [source] if source in self.pages else []
+        else:
+            found = []
+            if is_markdown:
+                for base in (posixpath.dirname(source), ""):
+                    joined = posixpath.normpath(posixpath.join(base, target))
+                    hit = self.by_full_path.get(normalize_name(joined))
+                    if hit and not joined.startswith(".."):
+                        found = [hit]
+                        break
+            if not found:
+                found = self._lookup(target)
+        if not found:
+            has_ext = "." in target.rsplit("/", 1)[-1] and not target.lower().endswith(".md")
+            if has_ext or link.kind == "image" or is_markdown:
+                hit = self._attachment(target, source, is_markdown)
+                if hit:
+                    return Resolution("ok", path=hit, is_attachment=True)
+            what = "file" if has_ext else "page"
+            return Resolution("broken", problem=f"no {what} named '{target}'")
+        if len(found) > 1:
+            return Resolution("ambiguous", candidates=tuple(found),
+                              problem=f"'{target}' matches {len(found)} pages: " + ", ".join(found))
+        path = found[0]
+        if link.fragment:
+            problem = self._check_fragment(path, link.fragment, is_markdown)
+            if problem:
+                return Resolution("broken", path=path, problem=problem)
+        return Resolution("ok", path=path)
+
+    def _check_fragment(self, path: str, fragment: str, is_markdown: bool) -> str | None:
+        headings, slugs, blocks = self._anchor_sets(path)
+        if fragment.startswith("^"):
+            if fragment[1:].strip().casefold() in blocks:
+                return None
+            return f"{path} has no block ^{fragment[1:].strip()}"
+        for part in (p for p in fragment.split("#") if p.strip()):
+            norm = normalize_name(part)
+            if norm in headings:
+                continue
+            if is_markdown and (part in slugs or github_slug(part) in slugs):
+                continue
+            return f"{path} has no heading '{part.strip()}'"
+        return None

@@ -1,0 +1,1 @@
+"""Services: the operations veriwiki offers, written against the vault's ports."""

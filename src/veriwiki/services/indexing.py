@@ -1,0 +1,64 @@
+"""Keeping the derived index current, searching it, and resolving page names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from veriwiki.adapters.sqlite_index import IndexStats, SearchHit
+from veriwiki.core.model import Link
+from veriwiki.core.names import normalize_name
+from veriwiki.core.resolve import Resolver
+from veriwiki.errors import AmbiguousPageError, PageNotFoundError
+from veriwiki.vault import Vault
+
+
+def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
+    """Re-parse changed pages (all pages with ``rebuild``) and drop deleted ones."""
+    return vault.index.update(rebuild=rebuild)
+
+
+def search(vault: Vault, query: str, limit: int = 10) -> list[SearchHit]:
+    """Pages ranked by BM25 for ``query`` (title and aliases weigh most)."""
+    update_index(vault)
+    return vault.index.search(query, limit)
+
+
+def build_resolver(vault: Vault) -> Resolver:
+    """A link resolver over the current index."""
+    return Resolver(vault.index.page_names(), vault.index.attachments(), vault.pages_root)
+
+
+def find_page(vault: Vault, name: str, resolver: Resolver | None = None) -> str:
+    """The vault-relative path of the page ``name`` refers to.
+
+    ``name`` may be a path (relative to the vault or the working directory, with or
+    without ``.md``), a file name, a title or an alias.
+    """
+    update_index(vault)
+    resolver = resolver or build_resolver(vault)
+    candidates = []
+    as_path = Path(name)
+    for base in (Path.cwd(), vault.root):
+        for p in (base / name, base / f"{name}.md"):
+            try:
+                rel = os.path.relpath(p.resolve(), vault.root).replace(os.sep, "/")
+            except ValueError:
+                continue
+            if rel in resolver.pages:
+                return rel
+    if as_path.suffix.lower() == ".md":
+        name = name[:-3]
+    res = resolver.resolve(Link("wikilink", name, None, None, name, 0, 0), "")
+    if res.status == "ok" and res.path in resolver.pages:
+        return res.path
+    if res.status == "ambiguous":
+        raise AmbiguousPageError(
+            f"'{name}' names several pages: " + ", ".join(res.candidates),
+            hint="use the page's path, e.g. " + res.candidates[0])
+    norm = normalize_name(name)
+    candidates = [p for p, names in resolver.pages.items()
+                  if norm in normalize_name(names.title)][:5]
+    hint = ("did you mean: " + ", ".join(candidates)) if candidates else (
+        "list pages with 'veriwiki search' or create it with 'veriwiki new'")
+    raise PageNotFoundError(f"no page named '{name}'", hint=hint)

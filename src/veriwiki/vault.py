@@ -1,0 +1,100 @@
+"""The composition root: find a vault, read its config, wire the adapters.
+
+This is the one place that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from veriwiki.adapters.sqlite_index import SqliteIndex
+from veriwiki.config import CONFIG_FILE, Config, load_config
+from veriwiki.errors import VaultNotFoundError
+
+STATE_DIR = ".veriwiki"
+
+
+@dataclass
+class Vault:
+    """An opened vault: its root folder, settings and adapters."""
+
+    root: Path
+    config: Config
+    _index: SqliteIndex | None = field(default=None, repr=False)
+
+    @property
+    def pages_root(self) -> str:
+        """Folder holding the pages, relative to the root ('.' for the whole vault)."""
+        return self.config.vault.pages
+
+    @property
+    def index_page(self) -> str:
+        """Path of the generated catalog page."""
+        return self.config.vault.index_page
+
+    @property
+    def log_page(self) -> str:
+        """Path of the operations log page."""
+        return self.config.vault.log_page
+
+    @property
+    def state_dir(self) -> Path:
+        """The git-ignored folder of derived state."""
+        return self.root / STATE_DIR
+
+    @property
+    def index(self) -> SqliteIndex:
+        """The derived SQLite index (opened on first use)."""
+        if self._index is None:
+            self._index = SqliteIndex(self.root, self.state_dir / "index.db", self.pages_root,
+                                      self.config.vault.max_page_bytes)
+        return self._index
+
+    def close(self) -> None:
+        """Release open handles."""
+        if self._index is not None:
+            self._index.close()
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding veriwiki.toml."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    return None
+
+
+def open_vault(path: str | Path | None = None) -> Vault:
+    """Open the vault at ``path``, or the one found above the working directory.
+
+    ``VERIWIKI_VAULT`` is used when ``path`` is None.
+    """
+    if path is None:
+        path = os.environ.get("VERIWIKI_VAULT") or None
+    if path is not None:
+        root = Path(path).expanduser().resolve()
+        if not root.is_dir():
+            raise VaultNotFoundError(f"{path} is not a directory",
+                                     hint="pass the vault folder with --vault")
+        if not (root / CONFIG_FILE).is_file():
+            raise VaultNotFoundError(
+                f"{path} is not a veriwiki vault (no {CONFIG_FILE})",
+                hint=f"run 'veriwiki init {path}' for a new vault, or "
+                     f"'veriwiki init --adopt {path}' for a folder of notes")
+    else:
+        found = find_root(Path.cwd())
+        if found is None:
+            raise VaultNotFoundError(
+                f"no veriwiki vault here or above ({Path.cwd()})",
+                hint="cd into a vault, pass --vault PATH, set VERIWIKI_VAULT, "
+                     "or run 'veriwiki init'")
+        root = found
+    return Vault(root, load_config(root))
+
+
+def debug_enabled() -> bool:
+    """True when VERIWIKI_DEBUG asks for tracebacks instead of friendly errors."""
+    return os.environ.get("VERIWIKI_DEBUG", "") not in ("", "0")
