@@ -108,16 +108,14 @@ class GitRepo:
         pos = 0
         for _ in specs:
             nl = data.index(b"\n", pos)
-            header = data[pos:nl].split()
+            line = data[pos:nl]
             pos = nl + 1
-            if len(header) >= 2 and header[1] == b"missing" or len(header) < 3:
+            if line.endswith((b" missing", b" ambiguous")):
                 out.append(None)
                 continue
-            size = int(header[2])
-            if header[1] != b"blob":
-                out.append(None)
-            else:
-                out.append(data[pos:pos + size])
+            _sha, kind, size_text = line.rsplit(b" ", 2)
+            size = int(size_text)
+            out.append(data[pos:pos + size] if kind == b"blob" else None)
             pos += size + 1
         return out
 

@@ -132,7 +132,7 @@ class Transaction:
             pass
         else:
             self.commit_files[path] = new_commit
-        if work == head or work == base:
+        if work in (head, base):
             self.work_files[path] = new_commit
         elif work is not None:
             self.work_files[path] = fn(work)

@@ -21,7 +21,9 @@ def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
 def search(vault: Vault, query: str, limit: int = 10) -> list[SearchHit]:
     """Pages ranked by BM25 for ``query`` (title and aliases weigh most)."""
     update_index(vault)
-    return vault.index.search(query, limit)
+    skip = {vault.index_page, vault.log_page}
+    hits = vault.index.search(query, limit + len(skip))
+    return [h for h in hits if h.path not in skip][:limit]
 
 
 def build_resolver(vault: Vault) -> Resolver:

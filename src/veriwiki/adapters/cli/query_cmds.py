@@ -46,12 +46,10 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
         notice(f"no pages match {query!r}")
         return
     for i, hit in enumerate(hits, 1):
-        snippet = escape(hit.snippet).replace("&lt;mark&gt;", "[reverse]").replace(
-            "&lt;/mark&gt;", "[/reverse]")
         snippet = escape(hit.snippet)
         snippet = snippet.replace("<mark>", "[bold reverse]").replace("</mark>", "[/bold reverse]")
         out.print(f"[bold]{i}. {escape(hit.title)}[/]  [dim]{escape(hit.path)}  "
-                  f"score {hit.score:.2f}[/]")
+                  f"score {hit.score:.3g}[/]")
         out.print(f"   {snippet}")
 
 

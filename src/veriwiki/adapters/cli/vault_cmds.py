@@ -1,1 +1,47 @@
-"""Vault-level commands (init, catalog)."""
+"""``init`` and ``catalog``: creating and maintaining the vault itself."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.services.vault_ops import adopt_vault, init_vault
+from veriwiki.services.write import finish, write_operation
+
+
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--adopt", is_flag=True,
+              help="Turn an existing folder of notes (e.g. an Obsidian vault) into a vault "
+                   "without moving or rewriting its files.")
+@click.option("--name", default=None, help="Vault name (default: the folder name).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def init_cmd(directory: str, adopt: bool, name: str | None, as_json: bool) -> None:
+    """Create a new vault in DIRECTORY (default: here), with git and a first commit."""
+    result = adopt_vault(directory, name=name) if adopt else init_vault(directory, name=name)
+    if as_json:
+        print_json({"root": str(result.root), "created": result.created,
+                    "commit": result.commit, "git_initialised": result.git_initialised})
+        return
+    verb = "adopted" if adopt else "created"
+    out.print(f"[green]{verb} vault[/] {escape(str(result.root))}"
+              f" ({len(result.created)} files, commit {str(result.commit)[:10]})")
+    if result.git_initialised:
+        notice("initialised a git repository")
+
+
+@cli.command("catalog")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def catalog_cmd(state: State, as_json: bool) -> None:
+    """Regenerate the catalog page (wiki/index.md) from the committed pages; one commit."""
+    vault = state.vault
+    with write_operation(vault, "catalog", on_wait=notice, on_notice=notice) as tx:
+        result = finish(vault, tx, "catalog", "regenerate")
+    if as_json:
+        print_json({"commit": result.commit, "changed": result.changed})
+    elif result.commit:
+        out.print(f"regenerated {vault.index_page} (commit {result.commit[:10]})")
+    else:
+        err.print("catalog already up to date")

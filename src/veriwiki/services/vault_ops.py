@@ -1,0 +1,144 @@
+"""Creating a vault, or adopting an existing folder of notes as one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from veriwiki.adapters.fs import atomic_write
+from veriwiki.adapters.git import GitRepo
+from veriwiki.config import CONFIG_FILE, DEFAULT_TOML
+from veriwiki.core.catalog import default_index_page, default_log_page
+from veriwiki.errors import ConflictError, InputError
+from veriwiki.vault import STATE_DIR, find_root, open_vault
+
+SUBDIRS = ("raw", "data", "schemas")
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What ``init`` created."""
+
+    root: Path
+    created: list[str]
+    commit: str | None
+    git_initialised: bool
+
+
+def _agents_text() -> str:
+    return resources.files("veriwiki.builtin").joinpath("AGENTS.md").read_text("utf-8")
+
+
+def _write_new(root: Path, rel: str, text: str, created: list[str]) -> None:
+    path = root / rel
+    if path.exists():
+        return
+    atomic_write(path, text.encode())
+    created.append(rel)
+
+
+def _toml(name: str, pages: str, index_page: str, log_page: str) -> str:
+    esc = name.replace("\\", "\\\\").replace('"', '\\"')
+    return DEFAULT_TOML.format(name=esc, pages=pages, index_page=index_page, log_page=log_page)
+
+
+def init_vault(directory: str | Path, *, name: str | None = None) -> InitResult:
+    """Create a new vault in ``directory`` (created if missing), git-initialised, one commit."""
+    root = Path(directory).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{directory} exists and is not a folder")
+    if (root / CONFIG_FILE).exists():
+        raise ConflictError(f"{root} is already a veriwiki vault",
+                            hint="use it as it is; nothing was changed")
+    outer = find_root(root.parent) if root.parent != root else None
+    if outer is not None:
+        raise ConflictError(f"{root} is inside the vault {outer}",
+                            hint="create the new vault outside it")
+    if root.exists() and any(p for p in root.iterdir() if p.name != ".git"):
+        raise ConflictError(
+            f"{root} is not empty",
+            hint=f"to turn existing notes into a vault without moving them, run "
+                 f"'veriwiki init --adopt {directory}'")
+    root.mkdir(parents=True, exist_ok=True)
+    name = name or root.name
+    created: list[str] = []
+    _write_new(root, CONFIG_FILE, _toml(name, "wiki", "wiki/index.md", "wiki/log.md"), created)
+    _write_new(root, "AGENTS.md", _agents_text(), created)
+    _write_new(root, ".gitignore", f"{STATE_DIR}/\n", created)
+    _write_new(root, "wiki/index.md", default_index_page(name), created)
+    _write_new(root, "wiki/log.md", default_log_page(), created)
+    for sub in SUBDIRS:
+        _write_new(root, f"{sub}/.gitkeep", "", created)
+    return _commit_init(root, created, "init", name)
+
+
+def _commit_init(root: Path, created: list[str], op: str, name: str) -> InitResult:
+    git = GitRepo(root)
+    initialised = False
+    if not git.is_repo():
+        if git.inside_repo():
+            raise ConflictError(f"{root} is inside another git repository",
+                                hint="adopt the repository's top folder instead")
+        git.run("init", "-q")
+        initialised = True
+    (root / STATE_DIR).mkdir(exist_ok=True)
+    (root / STATE_DIR / ".gitignore").write_text("*\n")
+    vault = open_vault(root)
+    from veriwiki.adapters.store import transaction
+    from veriwiki.services.write import finish
+
+    with transaction(root, vault.state_dir, op, vault.config.vault.lock_timeout) as tx:
+        for rel in created:
+            data = (root / rel).read_bytes()
+            tx.commit_files[rel] = data
+            tx.work_files[rel] = data
+        result = finish(vault, tx, op, name)
+    vault.close()
+    return InitResult(root, created, result.commit, initialised)
+
+
+def adopt_vault(directory: str | Path, *, name: str | None = None) -> InitResult:
+    """Make an existing folder of notes a vault without moving or rewriting its files.
+
+    Every markdown file in the folder becomes a page; veriwiki adds only its own files
+    (veriwiki.toml, AGENTS.md unless present, raw/, data/, schemas/, and a catalog and
+    log whose names avoid the user's files). In a folder that was not yet a git
+    repository, the first commit also records the user's notes.
+    """
+    root = Path(directory).expanduser().resolve()
+    if not root.is_dir():
+        raise InputError(f"{directory} is not an existing folder",
+                         hint="give the folder of notes to adopt")
+    if (root / CONFIG_FILE).exists():
+        raise ConflictError(f"{root} is already a veriwiki vault")
+    name = name or root.name
+    index_page = "index.md" if not (root / "index.md").exists() else "veriwiki-index.md"
+    log_page = "log.md" if not (root / "log.md").exists() else "veriwiki-log.md"
+    for candidate in (index_page, log_page):
+        if (root / candidate).exists():
+            raise ConflictError(f"{candidate} already exists in {root}",
+                                hint="rename it; veriwiki needs a catalog and a log page")
+    created: list[str] = []
+    _write_new(root, CONFIG_FILE, _toml(name, ".", index_page, log_page), created)
+    agents = "AGENTS.md" if not (root / "AGENTS.md").exists() else "VERIWIKI-AGENTS.md"
+    _write_new(root, agents, _agents_text(), created)
+    for sub in SUBDIRS:
+        if not (root / sub).exists():
+            _write_new(root, f"{sub}/.gitkeep", "", created)
+    git = GitRepo(root)
+    was_repo = git.is_repo()
+    if not was_repo and not (root / ".gitignore").exists():
+        _write_new(root, ".gitignore", f"{STATE_DIR}/\n.obsidian/workspace*.json\n", created)
+    if not was_repo and not git.inside_repo():
+        git.run("init", "-q")
+        # the user's notes enter the first commit along with veriwiki's files
+        listed = git.run("ls-files", "-z", "--others", "--exclude-standard").decode()
+        for rel in listed.split("\0"):
+            if rel and rel not in created and not rel.startswith(STATE_DIR + "/"):
+                created.append(rel)
+        result = _commit_init(root, created, "adopt", name)
+        return InitResult(root, created, result.commit, True)
+    return _commit_init(root, created, "adopt", name)
+
+
