@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST_NAME = "bench-manifest.json"
 QUERIES_NAME = "queries.json"
 LOG_DATE = "2026-01-01"  # fixed, so output does not depend on the clock
@@ -296,6 +296,7 @@ CODE_SNIPPETS = [
 ]
 
 TYPES = ["concept", "entity", "synthesis"]
+ENTITY_KINDS = ["dataset", "product", "paper", "benchmark", "other"]
 QUERY_KINDS = ["title", "alias", "heading", "body"]
 LINK_FORMS = ["plain", "label", "heading", "block", "embed", "markdown", "alias"]
 LINK_WEIGHTS = [28, 14, 15, 10, 8, 17, 8]
@@ -376,6 +377,10 @@ def _plan(rng: random.Random, n_pages: int, n_queries: int) -> tuple[list[Page],
     """Choose titles, folders, headings, block ids, aliases and labelled pages."""
     labelled_idx = sorted(rng.sample(range(n_pages), min(n_queries, n_pages)))
     kinds = {p: QUERY_KINDS[j % len(QUERY_KINDS)] for j, p in enumerate(labelled_idx)}
+    # Half of the title queries are the exact title of an ordinary page (no marker).
+    for j, p in enumerate(labelled_idx):
+        if kinds[p] == "title" and (j // len(QUERY_KINDS)) % 2 == 1:
+            kinds[p] = "title-exact"
     coined: set[str] = set()
     counters: dict[str, int] = {}
     used_aliases: set[str] = set()
@@ -399,6 +404,8 @@ def _plan(rng: random.Random, n_pages: int, n_queries: int) -> tuple[list[Page],
         n = counters.get(base, 0) + 1
         counters[base] = n
         title = f"{base} {n}"
+        if kind == "title-exact":
+            labels[i] = Label(kind, title)
         heads = list(rng.sample(range(n_heads), rng.randint(3, 6)))
         if kind == "heading":
             word = _coin(rng, coined).capitalize()
@@ -508,16 +515,19 @@ class _Writer:
         summary = _articles(f"{page.title} is a {rng.choice(ADJECTIVES)} approach to the "
                             f"{rng.choice(NOUNS)} that mainly affects {rng.choice(METRICS)}.")
         tags = rng.sample(TAGS, rng.randint(1, 3))
+        ptype = rng.choice(TYPES)
         fm = [
             "---",
             f"title: {json.dumps(page.title)}",
-            f"type: {rng.choice(TYPES)}",
+            f"type: {ptype}",
             "aliases: [" + ", ".join(json.dumps(a) for a in page.aliases) + "]",
             "tags: [" + ", ".join(tags) + "]",
             f"summary: {json.dumps(summary)}",
             "---",
             "",
         ]
+        if ptype == "entity":  # the built-in entity schema requires ``kind``
+            fm.insert(3, f"kind: {rng.choice(ENTITY_KINDS)}")
         # Paragraphs per section, then link placement.
         sections = [rng.choice((1, 1, 1, 2)) for _ in page.headings]
         n_par = sum(sections)
@@ -616,23 +626,18 @@ def generate(out_dir: str | Path, pages: int, seed: int = 1, broken_rate: float 
         f"# Log\n\n## [{LOG_DATE}] generate | {pages} synthetic pages (seed {seed})\n",
         encoding="utf-8",
     )
-    queries = []
-    for i in sorted(labels, key=lambda k: (QUERY_KINDS.index(labels[k].kind), k)):
-        lab = labels[i]
-        queries.append({"query": lab.query, "kind": lab.kind, "relevant": [page_path(plan[i])]})
-    # Interleave kinds so any prefix of the list has a mix.
-    by_kind = [[q for q in queries if q["kind"] == k] for k in QUERY_KINDS]
-    mixed = [q for group in zip(*by_kind, strict=False) for q in group]
-    mixed += [q for q in queries if q not in mixed]
+    # Labels are in page order and kinds were dealt out in turn, so kinds interleave.
+    queries = [{"query": lab.query, "kind": lab.kind, "relevant": [page_path(plan[i])]}
+               for i, lab in labels.items()]
     with open(out / QUERIES_NAME, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(mixed, f, indent=1, ensure_ascii=False)
+        json.dump(queries, f, indent=1, ensure_ascii=False)
         f.write("\n")
     manifest: dict[str, Any] = {
         "generator_version": GENERATOR_VERSION,
         "pages": pages,
         "seed": seed,
         "broken_rate": broken_rate,
-        "n_queries": len(mixed),
+        "n_queries": len(queries),
         "links": writer.links,
         "broken_links": writer.broken,
         "page_bytes": total_bytes,

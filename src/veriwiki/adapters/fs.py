@@ -55,52 +55,53 @@ def walk_vault(root: Path, pages_root: str) -> Walk:
     root_str = str(root)
     real_root = os.path.realpath(root_str)
     out = Walk([], [], [])
-    for dirpath, dirnames, filenames in os.walk(root_str):
-        keep = []
-        for d in dirnames:
-            if d.startswith(".") or d in SKIP_DIRS:
-                continue
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                rel = os.path.relpath(full, root_str).replace(os.sep, "/")
-                real = os.path.realpath(full)
-                if not (real == real_root or real.startswith(real_root + os.sep)):
-                    out.problems.append(FileProblem(
-                        rel, "symlink-outside",
-                        f"folder symlink points outside the vault (to {real}); it is ignored"))
-                continue  # never follow folder links: avoids cycles and escapes
-            keep.append(d)
-        dirnames[:] = sorted(keep)
-        rel_dir = os.path.relpath(dirpath, root_str)
-        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-        for name in sorted(filenames):
+    prefix = "" if pages_root in ("", ".") else pages_root + "/"
+
+    def inside(real: str) -> bool:
+        return real == real_root or real.startswith(real_root + os.sep)
+
+    def visit(folder: str, rel_dir: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            name = entry.name
             if name.startswith("."):
                 continue
             rel = rel_dir + name
-            full = os.path.join(dirpath, name)
-            try:
-                st = os.stat(full, follow_symlinks=False)
-            except OSError:
-                continue
-            if os.path.islink(full):
-                real = os.path.realpath(full)
-                if not real.startswith(real_root + os.sep):
-                    if is_page_path(rel, pages_root):
+            if entry.is_symlink():
+                real = os.path.realpath(entry.path)
+                if not inside(real):
+                    if entry.is_dir() or rel.lower().endswith(".md"):
                         out.problems.append(FileProblem(
                             rel, "symlink-outside",
                             f"symlink points outside the vault (to {real}); veriwiki will "
                             "not read it — copy the file into the vault or remove the link"))
                     continue
+                if entry.is_dir():
+                    continue  # never follow folder links: avoids cycles and double counting
                 try:
-                    st = os.stat(full)
+                    st = os.stat(entry.path)
                 except OSError:
                     out.problems.append(FileProblem(rel, "broken-symlink",
                                                     "symlink points to a missing file"))
                     continue
-            if is_page_path(rel, pages_root):
+            elif entry.is_dir(follow_symlinks=False):
+                if name not in SKIP_DIRS:
+                    visit(entry.path, rel + "/")
+                continue
+            else:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+            if name[-3:].lower() == ".md" and rel.startswith(prefix):
                 out.pages.append(Entry(rel, st.st_size, st.st_mtime_ns))
             else:
                 out.attachments.append(rel)
+
+    visit(root_str, "")
     return out
 
 

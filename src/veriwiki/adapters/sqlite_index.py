@@ -20,7 +20,6 @@ from pathlib import Path
 from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import normalize_name
-from veriwiki.core.parse import parse_page
 from veriwiki.core.records import page_from_json, page_to_json
 from veriwiki.core.resolve import PageNames
 
@@ -32,17 +31,20 @@ CREATE TABLE pages(
   id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
   blob TEXT, title TEXT, type TEXT, summary TEXT, names TEXT, data TEXT);
 CREATE TABLE links(page_id INTEGER NOT NULL, target_key TEXT, line INTEGER);
-CREATE INDEX links_page ON links(page_id);
-CREATE INDEX links_target ON links(target_key);
 CREATE TABLE tags(page_id INTEGER NOT NULL, tag TEXT);
-CREATE INDEX tags_page ON tags(page_id);
-CREATE INDEX tags_tag ON tags(tag);
 CREATE TABLE problems(path TEXT PRIMARY KEY, kind TEXT, message TEXT, line INTEGER,
   size INTEGER, mtime_ns INTEGER);
 CREATE TABLE attachments(path TEXT PRIMARY KEY);
 CREATE VIRTUAL TABLE fts USING fts5(
   title, aliases, headings, body, tokenize='porter unicode61 remove_diacritics 2');
 """
+
+_SECONDARY = {
+    "links_page": "CREATE INDEX IF NOT EXISTS links_page ON links(page_id)",
+    "links_target": "CREATE INDEX IF NOT EXISTS links_target ON links(target_key)",
+    "tags_page": "CREATE INDEX IF NOT EXISTS tags_page ON tags(page_id)",
+    "tags_tag": "CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag)",
+}
 
 # BM25 column weights: title, aliases, headings, body.
 BM25_WEIGHTS = (10.0, 8.0, 3.0, 1.0)
@@ -71,7 +73,7 @@ class SearchHit:
 
     def to_json(self) -> dict[str, object]:
         """The hit as ``search --json`` prints it."""
-        return {"path": self.path, "title": self.title, "score": round(self.score, 4),
+        return {"path": self.path, "title": self.title, "score": float(f"{self.score:.6g}"),
                 "snippet": self.snippet}
 
 
@@ -83,8 +85,32 @@ def target_key(target: str) -> str:
     return normalize_name(last)
 
 
-# A parsed row: (path, size, mtime, blob, page|problem, body)
-_Row = tuple[str, int, int, str, "Page | FileProblem"]
+@dataclass(frozen=True, slots=True)
+class _PageRow:
+    """A parsed page flattened into the values the index stores (built in workers)."""
+
+    path: str
+    title: str
+    type: str | None
+    summary: str
+    names: str
+    data: str
+    links: list[tuple[str, int]]
+    tags: tuple[str, ...]
+    aliases: str
+    headings: str
+    body: str
+
+
+# A parse result: (path, size, mtime, blob, row | problem)
+_Row = tuple[str, int, int, str, "_PageRow | FileProblem"]
+
+
+def _page_row(page: Page) -> _PageRow:
+    return _PageRow(
+        page.path, page.title, page.type, page.summary, _names_json(page), page_to_json(page),
+        [(target_key(x.target), x.line) for x in page.links], page.tags,
+        " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
 
 
 def _parse_one(args: tuple[str, str, int, int, int]) -> _Row:
@@ -97,7 +123,9 @@ def _parse_one(args: tuple[str, str, int, int, int]) -> _Row:
     text = decode_page(rel, data, max_bytes)
     if isinstance(text, FileProblem):
         return (rel, size, mtime, blob, text)
-    return (rel, size, mtime, blob, parse_page(rel, text))
+    from veriwiki.core.parse import parse_page  # deferred: markdown-it loads only when needed
+
+    return (rel, size, mtime, blob, _page_row(parse_page(rel, text)))
 
 
 def _names_json(page: Page) -> str:
@@ -142,11 +170,8 @@ class SqliteIndex:
                 conn = self._connect()
                 row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row and row[0] == SCHEMA_VERSION:
-                    ok = conn.execute("PRAGMA quick_check").fetchone()
-                    if ok and ok[0] == "ok":
-                        self._conn = conn
-                        return conn
-                    reason = "was corrupt"
+                    self._conn = conn
+                    return conn
                 else:
                     reason = "had an older format"
                 conn.close()
@@ -162,6 +187,8 @@ class SqliteIndex:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                for ddl in _SECONDARY.values():
+                    conn.execute(ddl)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("COMMIT")
         except BaseException:
@@ -182,7 +209,22 @@ class SqliteIndex:
     # -- updating ------------------------------------------------------------------
 
     def update(self, rebuild: bool = False) -> IndexStats:
-        """Bring the index in line with the files; only changed files are parsed."""
+        """Bring the index in line with the files; only changed files are parsed.
+
+        A database that turns out to be damaged is deleted and rebuilt once.
+        """
+        try:
+            return self._update(rebuild)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            self.close()
+            self._drop_files()
+            stats = self._update(True)
+            self.notice = f"the index at {self.db_path.name} was corrupt ({exc}); rebuilt it"
+            return IndexStats(stats.parsed, stats.removed, stats.total, True, self.notice)
+
+    def _update(self, rebuild: bool) -> IndexStats:
         conn = self.conn
         walk = walk_vault(self.root, self.pages_root)
         known: dict[str, tuple[int, int, int, str]] = {}
@@ -213,11 +255,17 @@ class SqliteIndex:
             return IndexStats(0, 0, total, notice=self.notice)
 
         parsed = 0
+        bulk = rebuild or len(todo) > 2000
+        pending_links: list[tuple[int, str, int]] = []
+        pending_tags: list[tuple[int, str]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             if rebuild:
                 for table in ("pages", "links", "tags", "problems", "attachments", "fts"):
                     conn.execute(f"DELETE FROM {table}")
+            if bulk:  # secondary indexes are cheaper to build once at the end
+                for name in _SECONDARY:
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
             for path in removed:
                 self._delete(conn, path)
             for row in self._parse_all(todo):
@@ -232,8 +280,16 @@ class SqliteIndex:
                     conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?)",
                                  (path, result.kind, result.message, result.line, size, mtime))
                 else:
-                    self._insert(conn, result, size, mtime, blob)
+                    pid = self._insert(conn, result, size, mtime, blob)
+                    pending_links += ((pid, key, line) for key, line in result.links)
+                    pending_tags += ((pid, t) for t in result.tags)
+                    if len(pending_links) > 20000:
+                        self._flush(conn, pending_links, pending_tags)
                 parsed += 1
+            self._flush(conn, pending_links, pending_tags)
+            if bulk:
+                for ddl in _SECONDARY.values():
+                    conn.execute(ddl)
             if attachments != old_attachments:
                 conn.execute("DELETE FROM attachments")
                 conn.executemany("INSERT INTO attachments VALUES (?)",
@@ -273,20 +329,24 @@ class SqliteIndex:
         conn.execute("DELETE FROM problems WHERE path=?", (path,))
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, page: Page, size: int, mtime: int, blob: str) -> None:
+    def _flush(conn: sqlite3.Connection, links: list[tuple[int, str, int]],
+               tags: list[tuple[int, str]]) -> None:
+        conn.executemany("INSERT INTO links VALUES (?,?,?)", links)
+        conn.executemany("INSERT INTO tags VALUES (?,?)", tags)
+        links.clear()
+        tags.clear()
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, blob: str) -> int:
         cur = conn.execute(
             "INSERT INTO pages(path, size, mtime_ns, blob, title, type, summary, names, data) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            (page.path, size, mtime, blob, page.title, page.type, page.summary,
-             _names_json(page), page_to_json(page)))
-        pid = cur.lastrowid
-        conn.executemany("INSERT INTO links VALUES (?,?,?)",
-                         ((pid, target_key(x.target), x.line) for x in page.links))
-        conn.executemany("INSERT INTO tags VALUES (?,?)", ((pid, t) for t in page.tags))
+            (row.path, size, mtime, blob, row.title, row.type, row.summary, row.names, row.data))
+        pid = int(cur.lastrowid or 0)
         conn.execute(
             "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)",
-            (pid, page.title, " ".join(page.aliases), " ".join(h.text for h in page.headings),
-             page.body))
+            (pid, row.title, row.aliases, row.headings, row.body))
+        return pid
 
     # -- reading -------------------------------------------------------------------
 

@@ -70,14 +70,16 @@ def init_vault(directory: str | Path, *, name: str | None = None) -> InitResult:
     _write_new(root, "wiki/log.md", default_log_page(), created)
     for sub in SUBDIRS:
         _write_new(root, f"{sub}/.gitkeep", "", created)
-    return _commit_init(root, created, "init", name)
+    # a new vault inside another repository gets a repository of its own
+    return _commit_init(root, created, "init", name, nested_ok=True)
 
 
-def _commit_init(root: Path, created: list[str], op: str, name: str) -> InitResult:
+def _commit_init(root: Path, created: list[str], op: str, name: str,
+                 nested_ok: bool = False) -> InitResult:
     git = GitRepo(root)
     initialised = False
     if not git.is_repo():
-        if git.inside_repo():
+        if git.inside_repo() and not nested_ok:
             raise ConflictError(f"{root} is inside another git repository",
                                 hint="adopt the repository's top folder instead")
         git.run("init", "-q")

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
-from veriwiki.services.pages import (
-    LinkInfo,
-    move_page,
-    new_page,
-    page_backlinks,
-    page_history,
-    page_links,
-    remove_page,
-    revert_page,
-    show_page,
-)
-from veriwiki.services.types import load_types
+
+if TYPE_CHECKING:
+    from veriwiki.services.pages import LinkInfo
+
+
+def _svc() -> Any:
+    """The page services, imported on first use to keep start-up fast."""
+    from veriwiki.services import pages
+
+    return pages
+
 
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -36,7 +37,7 @@ def _commit_line(verb: str, subject: str, commit: str | None) -> None:
 @click.pass_obj
 def new_cmd(state: State, title: str, page_type: str | None, force: bool, as_json: bool) -> None:
     """Create a page TITLE (may include sub-folders: ml/Attention) from its type's template."""
-    path, result = new_page(state.vault, title, page_type, force=force, on_wait=notice,
+    path, result = _svc().new_page(state.vault, title, page_type, force=force, on_wait=notice,
                             on_notice=notice)
     if as_json:
         print_json({"path": path, "commit": result.commit})
@@ -50,7 +51,7 @@ def new_cmd(state: State, title: str, page_type: str | None, force: bool, as_jso
 @click.pass_obj
 def show_cmd(state: State, page: str, as_json: bool) -> None:
     """Print a page (by title, alias, file name or path)."""
-    parsed, text = show_page(state.vault, page)
+    parsed, text = _svc().show_page(state.vault, page)
     if as_json:
         print_json({"path": parsed.path, "title": parsed.title, "type": parsed.type,
                     "aliases": list(parsed.aliases), "tags": list(parsed.tags),
@@ -87,7 +88,7 @@ def _links_table(items: list[LinkInfo], source_col: bool) -> Table:
 @click.pass_obj
 def links_cmd(state: State, page: str, as_json: bool) -> None:
     """List a page's outgoing links and where each resolves."""
-    items = page_links(state.vault, page)
+    items = _svc().page_links(state.vault, page)
     if as_json:
         print_json([i.to_json() for i in items])
     elif items:
@@ -102,7 +103,7 @@ def links_cmd(state: State, page: str, as_json: bool) -> None:
 @click.pass_obj
 def backlinks_cmd(state: State, page: str, as_json: bool) -> None:
     """List the links from other pages that reach a page."""
-    items = page_backlinks(state.vault, page)
+    items = _svc().page_backlinks(state.vault, page)
     if as_json:
         print_json([i.to_json() for i in items])
     elif items:
@@ -119,7 +120,7 @@ def backlinks_cmd(state: State, page: str, as_json: bool) -> None:
 @click.pass_obj
 def mv_cmd(state: State, old: str, new: str, force: bool, as_json: bool) -> None:
     """Rename page OLD to NEW and rewrite every link and embed to it (one commit)."""
-    src, dst, touched, result = move_page(state.vault, old, new, force=force, on_wait=notice,
+    src, dst, touched, result = _svc().move_page(state.vault, old, new, force=force, on_wait=notice,
                                           on_notice=notice)
     if as_json:
         print_json({"from": src, "to": dst, "relinked": touched, "commit": result.commit})
@@ -135,7 +136,7 @@ def mv_cmd(state: State, old: str, new: str, force: bool, as_json: bool) -> None
 @click.pass_obj
 def rm_cmd(state: State, page: str, force: bool, as_json: bool) -> None:
     """Delete a page (refuses while other pages link to it, unless --force)."""
-    path, result = remove_page(state.vault, page, force=force, on_wait=notice, on_notice=notice)
+    path, result = _svc().remove_page(state.vault, page, force=force, on_wait=notice, on_notice=notice)
     if as_json:
         print_json({"removed": path, "commit": result.commit})
     else:
@@ -149,7 +150,7 @@ def rm_cmd(state: State, page: str, force: bool, as_json: bool) -> None:
 @click.pass_obj
 def history_cmd(state: State, page: str, limit: int | None, as_json: bool) -> None:
     """Show the git history of a page (renames followed)."""
-    path, entries = page_history(state.vault, page, limit)
+    path, entries = _svc().page_history(state.vault, page, limit)
     if as_json:
         print_json({"path": path, "commits": entries})
         return
@@ -166,7 +167,7 @@ def history_cmd(state: State, page: str, limit: int | None, as_json: bool) -> No
 @click.pass_obj
 def revert_cmd(state: State, page: str, rev: str | None, force: bool, as_json: bool) -> None:
     """Restore PAGE as it was at REV (default: before its last change); one commit."""
-    path, sha, result = revert_page(state.vault, page, rev, force=force, on_wait=notice,
+    path, sha, result = _svc().revert_page(state.vault, page, rev, force=force, on_wait=notice,
                                     on_notice=notice)
     if as_json:
         print_json({"path": path, "to": sha, "commit": result.commit})
@@ -181,6 +182,8 @@ def revert_cmd(state: State, page: str, rev: str | None, force: bool, as_json: b
 @click.pass_obj
 def types_cmd(state: State, as_json: bool) -> None:
     """List page types with their required and optional fields."""
+    from veriwiki.services.types import load_types
+
     reg = load_types(state.vault)
     if as_json:
         print_json([{"name": t.name, "origin": t.origin, "description": t.description,

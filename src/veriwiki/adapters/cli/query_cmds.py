@@ -10,8 +10,6 @@ from rich.markup import escape
 
 from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
 from veriwiki.core.model import Severity
-from veriwiki.services.check import check_vault
-from veriwiki.services.indexing import search, update_index
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -22,6 +20,8 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 @click.pass_obj
 def index_cmd(state: State, rebuild: bool, as_json: bool) -> None:
     """Update the search index (only changed pages are re-parsed)."""
+    from veriwiki.services.indexing import update_index
+
     stats = update_index(state.vault, rebuild=rebuild)
     if as_json:
         print_json({"parsed": stats.parsed, "removed": stats.removed, "total": stats.total,
@@ -38,6 +38,8 @@ def index_cmd(state: State, rebuild: bool, as_json: bool) -> None:
 @click.pass_obj
 def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
     """Full-text search: pages ranked by relevance, with a highlighted snippet."""
+    from veriwiki.services.indexing import search
+
     hits = search(state.vault, query, limit)
     if as_json:
         print_json([h.to_json() for h in hits])
@@ -60,6 +62,8 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...]) -> None:
     """Run the check rules; exit 1 when an error-severity finding remains."""
+    from veriwiki.services.check import check_vault
+
     report = check_vault(state.vault, strict=strict, only=list(rules) or None)
     if as_json:
         print_json(report.to_json())

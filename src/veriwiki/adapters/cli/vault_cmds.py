@@ -6,8 +6,6 @@ import click
 from rich.markup import escape
 
 from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
-from veriwiki.services.vault_ops import adopt_vault, init_vault
-from veriwiki.services.write import finish, write_operation
 
 
 @cli.command("init")
@@ -19,6 +17,8 @@ from veriwiki.services.write import finish, write_operation
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def init_cmd(directory: str, adopt: bool, name: str | None, as_json: bool) -> None:
     """Create a new vault in DIRECTORY (default: here), with git and a first commit."""
+    from veriwiki.services.vault_ops import adopt_vault, init_vault
+
     result = adopt_vault(directory, name=name) if adopt else init_vault(directory, name=name)
     if as_json:
         print_json({"root": str(result.root), "created": result.created,
@@ -36,6 +36,8 @@ def init_cmd(directory: str, adopt: bool, name: str | None, as_json: bool) -> No
 @click.pass_obj
 def catalog_cmd(state: State, as_json: bool) -> None:
     """Regenerate the catalog page (wiki/index.md) from the committed pages; one commit."""
+    from veriwiki.services.write import finish, write_operation
+
     vault = state.vault
     with write_operation(vault, "catalog", on_wait=notice, on_notice=notice) as tx:
         result = finish(vault, tx, "catalog", "regenerate")
