@@ -11,7 +11,7 @@ from pathlib import Path
 
 from veriwiki.adapters.sqlite_index import SqliteIndex
 from veriwiki.config import CONFIG_FILE, Config, load_config
-from veriwiki.errors import VaultNotFoundError
+from veriwiki.errors import ConfigError, VaultNotFoundError
 
 STATE_DIR = ".veriwiki"
 
@@ -92,7 +92,15 @@ def open_vault(path: str | Path | None = None) -> Vault:
                 hint="cd into a vault, pass --vault PATH, set VERIWIKI_VAULT, "
                      "or run 'veriwiki init'")
         root = found
-    return Vault(root, load_config(root))
+    config = load_config(root)
+    timeout = os.environ.get("VERIWIKI_LOCK_TIMEOUT")
+    if timeout:
+        try:
+            config.vault.lock_timeout = max(0.0, float(timeout))
+        except ValueError:
+            raise ConfigError(f"VERIWIKI_LOCK_TIMEOUT={timeout!r} is not a number of seconds",
+                              hint="set it to e.g. 30") from None
+    return Vault(root, config)
 
 
 def debug_enabled() -> bool:

@@ -147,17 +147,17 @@ class GitRepo:
         if not datas:
             return []
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
+        paths: list[str] = []
         for i, data in enumerate(datas):
-            p = tmp_dir / f"blob-{os.getpid()}-{i}"
-            p.write_bytes(data)
-            paths.append(str(p))
+            blob_path = tmp_dir / f"blob-{os.getpid()}-{i}"
+            blob_path.write_bytes(data)
+            paths.append(str(blob_path))
         try:
             out = self.run("hash-object", "-w", "--no-filters", "--stdin-paths",
                            input="".join(p + "\n" for p in paths).encode())
         finally:
-            for p in paths:
-                os.unlink(p)
+            for name in paths:
+                os.unlink(name)
         return out.decode().split()
 
     def build_commit(self, parent: str | None, entries: dict[str, str | None], message: str,

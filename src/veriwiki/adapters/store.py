@@ -274,7 +274,7 @@ def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
         for lock in refs.rglob("*.lock"):
             lock.unlink(missing_ok=True)
     head = git.head()
-    if head == journal.get("commit"):
+    if head is not None and head == journal.get("commit"):
         notes += finish_journal(root, git, state_dir, journal)
         notes.append(f"finished an interrupted operation (commit {head[:10]})")
     else:

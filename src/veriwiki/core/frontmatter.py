@@ -67,8 +67,8 @@ def read_frontmatter(text: str) -> Frontmatter:
         return Frontmatter({}, {}, err, 1, 0)
     block = "\n".join(line.rstrip("\r") for line in lines[1:end])
     field_lines: dict[str, int] = {}
-    for offset, line in enumerate(lines[1:end]):
-        m = _FIELD.match(line)
+    for offset, text_line in enumerate(lines[1:end]):
+        m = _FIELD.match(text_line)
         if m:
             key = m.group(1).strip().strip("'\"")
             field_lines.setdefault(key, offset + 2)

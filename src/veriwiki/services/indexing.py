@@ -18,9 +18,15 @@ def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
     return vault.index.update(rebuild=rebuild)
 
 
-def search(vault: Vault, query: str, limit: int = 10) -> list[SearchHit]:
-    """Pages ranked by BM25 for ``query`` (title and aliases weigh most)."""
-    update_index(vault)
+def search(vault: Vault, query: str, limit: int = 10, *, refresh: bool = True
+           ) -> list[SearchHit]:
+    """Pages ranked by BM25 for ``query`` (title and aliases weigh most).
+
+    With ``refresh`` (the default) the index first picks up changed files, which costs
+    a scan of the vault; a caller that keeps the index fresh itself can skip it.
+    """
+    if refresh:
+        update_index(vault)
     skip = {vault.index_page, vault.log_page}
     hits = vault.index.search(query, limit + len(skip))
     return [h for h in hits if h.path not in skip][:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,9 +228,16 @@ def move_page(vault: Vault, old_name: str, new_name: str, *, force: bool = False
         if tx.head_content(old) is None and not (vault.root / old).exists():
             raise PageNotFoundError(f"{old} does not exist on disk", path=old)
         tx.rename(old, new, rewrite_self)
+        def relinker(src: str) -> Callable[[bytes | None], bytes | None]:
+            def rewrite(data: bytes | None) -> bytes | None:
+                if data is None:
+                    return None
+                return _relink(data.decode("utf-8"), src, src, before, after, moved,
+                               root).encode()
+            return rewrite
+
         for src in sources:
-            tx.transform(src, lambda d, s=src: None if d is None else _relink(
-                d.decode("utf-8"), s, s, before, after, moved, root).encode())
+            tx.transform(src, relinker(src))
         result = finish(vault, tx, "mv", f"{old} -> {new}")
     return old, new, sources, result
 

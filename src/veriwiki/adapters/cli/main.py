@@ -30,13 +30,17 @@ class State:
         """The vault this command works on."""
         if self._vault is None:
             self._vault = open_vault(self.vault_path)
-            notice = None
-            idx = self._vault.index
-            if idx.notice:
-                notice = idx.notice
-            if notice:
-                err.print(f"[yellow]note:[/] {escape(notice)}")
         return self._vault
+
+    def flush_notices(self) -> None:
+        """Print what the index had to repair (a rebuilt database), once."""
+        vault = self._vault
+        if vault is not None and vault._index is not None and vault._index.notice:
+            notice(vault._index.notice)
+            vault._index.notice = None
+
+
+_state: State | None = None
 
 
 def print_json(data: Any) -> None:
@@ -65,7 +69,8 @@ def fail(exc: VeriwikiError) -> NoReturn:
 @click.pass_context
 def cli(ctx: click.Context, vault_path: str | None) -> None:
     """veriwiki: a git-native markdown wiki that checks itself."""
-    ctx.obj = State(vault_path)
+    global _state
+    ctx.obj = _state = State(vault_path)
 
 
 def main() -> None:
@@ -73,7 +78,11 @@ def main() -> None:
     from veriwiki.adapters.cli import page_cmds, query_cmds, vault_cmds  # noqa: F401
 
     try:
-        cli.main(standalone_mode=False, prog_name="veriwiki")
+        try:
+            cli.main(standalone_mode=False, prog_name="veriwiki")
+        finally:
+            if _state is not None:
+                _state.flush_notices()
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
