@@ -154,3 +154,9 @@ def write(root: Path, rel: str, text: str) -> Path:
 def put() -> Callable[[Path, str, str], Path]:
     """``put(root, rel, text)``: write a UTF-8 file, creating its folders."""
     return write
+
+
+@pytest.fixture(scope="session")
+def vw_at(cli_env: dict[str, str]) -> Callable[[Path], Veriwiki]:
+    """A runner for a vault at a given path (for module-scoped shared vaults)."""
+    return lambda path: Veriwiki(cli_env, path)

@@ -240,7 +240,7 @@ def test_show_non_utf8_page_exits_2_with_line(vault: Path, name: str) -> None:
 @pytest.mark.parametrize(("rel", "data", "words"), [
     ("wiki/Image.md", BINARY_PAGE, "binary"),
     ("wiki/Big.md", b"# Big\n\n" + b"x" * 2000 + b"\n", "limit"),
-])
+], ids=["binary", "too-large"])
 def test_show_unreadable_page_exits_2_with_reason(vault: Path, rel: str, data: bytes,
                                                    words: str) -> None:
     set_vault_option(vault, "max_page_bytes = 1000")
@@ -367,7 +367,7 @@ def test_mv_escape_refused(vault: Path, tmp_path: Path, target: str) -> None:
     "P\u0430ris",   # Cyrillic small a
     "\u0420aris",   # Cyrillic capital Er
     "P\u03b1ris",   # Greek small alpha
-])
+], ids=["cyrillic-a", "cyrillic-er", "greek-alpha"])
 def test_new_lookalike_title_refused_names_existing(vault: Path, lookalike: str) -> None:
     before = _Unchanged(vault)
 

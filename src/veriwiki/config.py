@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ class VaultSettings(BaseModel):
     lock_timeout: float = Field(
         30.0, ge=0, description="Seconds a write waits for another veriwiki process.")
     default_type: str | None = Field(None, description="Type assumed for pages with no `type`.")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns (vault-relative) of markdown files that are not pages.")
 
     @field_validator("pages", "index_page", "log_page")
     @classmethod
@@ -52,13 +56,16 @@ def load_config(root: Path) -> Config:
     try:
         raw = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError("veriwiki.toml is not UTF-8 text", path=CONFIG_FILE,
+        raise ConfigError("the file is not UTF-8 text", path=CONFIG_FILE,
                           hint="re-save it as UTF-8") from exc
     try:
         data: dict[str, Any] = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
-        raise ConfigError(f"veriwiki.toml is not valid TOML: {exc}", path=CONFIG_FILE,
+        if line is None:  # Python 3.11 keeps the position only in the message
+            m = re.search(r"at line (\d+)", str(exc))
+            line = int(m.group(1)) if m else None
+        raise ConfigError(f"not valid TOML: {exc}", path=CONFIG_FILE,
                           line=line, hint="fix the syntax at the position shown") from exc
     try:
         return Config.model_validate(data)
@@ -67,7 +74,7 @@ def load_config(root: Path) -> Config:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"])
             problems.append(f"{where}: {err['msg']}")
-        raise ConfigError("veriwiki.toml has invalid settings: " + "; ".join(problems),
+        raise ConfigError("invalid settings: " + "; ".join(problems),
                           path=CONFIG_FILE, hint="see docs/configuration.md for each option") from exc
 
 
@@ -78,6 +85,7 @@ name = "{name}"
 pages = "{pages}"
 index_page = "{index_page}"
 log_page = "{log_page}"
+exclude = {exclude}
 
 [checks]
 # Set a rule's severity: "error", "warning", "info" or "off".

@@ -49,7 +49,8 @@ class Vault:
         """The derived SQLite index (opened on first use)."""
         if self._index is None:
             self._index = SqliteIndex(self.root, self.state_dir / "index.db", self.pages_root,
-                                      self.config.vault.max_page_bytes)
+                                      self.config.vault.max_page_bytes,
+                                      tuple(self.config.vault.exclude))
         return self._index
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import hashlib
 import os
 import tempfile
@@ -41,21 +42,31 @@ class Walk:
     problems: list[FileProblem]
 
 
-def is_page_path(rel: str, pages_root: str) -> bool:
-    """True when vault-relative ``rel`` is a page (a ``.md`` file under the pages folder)."""
+RESERVED = ("raw/", "data/", "schemas/")
+
+
+def is_page_path(rel: str, pages_root: str, exclude: tuple[str, ...] = ()) -> bool:
+    """True when vault-relative ``rel`` is a page: a ``.md`` file under the pages folder.
+
+    When the pages folder is the vault root, the source, data and schema folders and
+    the ``exclude`` patterns (fnmatch, vault-relative) are not pages.
+    """
     if not rel.lower().endswith(".md"):
         return False
+    if exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude):
+        return False
     if pages_root in ("", "."):
-        return True
+        return not rel.startswith(RESERVED)
     return rel.startswith(pages_root + "/")
 
 
-def walk_vault(root: Path, pages_root: str) -> Walk:
+def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Walk:
     """List pages, attachments and unsafe files; dot-folders are skipped."""
     root_str = str(root)
     real_root = os.path.realpath(root_str)
     out = Walk([], [], [])
     prefix = "" if pages_root in ("", ".") else pages_root + "/"
+    check_reserved = not prefix
 
     def inside(real: str) -> bool:
         return real == real_root or real.startswith(real_root + os.sep)
@@ -96,7 +107,9 @@ def walk_vault(root: Path, pages_root: str) -> Walk:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-            if name[-3:].lower() == ".md" and rel.startswith(prefix):
+            if name[-3:].lower() == ".md" and rel.startswith(prefix) and (
+                    not check_reserved or not rel.startswith(RESERVED)) and not (
+                    exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude)):
                 out.pages.append(Entry(rel, st.st_size, st.st_mtime_ns))
             else:
                 out.attachments.append(rel)
@@ -145,6 +158,12 @@ def read_page_text(root: Path, rel: str, max_bytes: int) -> str:
     return result
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     """Replace ``path`` with ``data`` atomically (temp file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,9 +175,11 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            st = path.stat()
-            os.chmod(tmp, st.st_mode & 0o7777)
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         try:
             os.replace(tmp, path)
         except OSError as exc:

@@ -120,12 +120,38 @@ class GitRepo:
         return out
 
     def log(self, path: str, limit: int | None = None) -> list[dict[str, str]]:
-        """Commits that touched ``path`` (following renames), newest first."""
+        """Commits that touched ``path``, newest first, following renames.
+
+        git's rename detection misses renames that also rewrote much of a small file,
+        so renames recorded by ``veriwiki: mv | A -> B`` commits are followed
+        explicitly as well.
+        """
+        entries = self._log(path, "HEAD", limit)
+        seen = {e["commit"] for e in entries}
+        while entries and (limit is None or len(entries) < limit):
+            last = entries[-1]
+            subject = last["subject"]
+            if not subject.startswith("veriwiki: mv | ") or " -> " not in subject:
+                break
+            old, _, new = subject[len("veriwiki: mv | "):].partition(" -> ")
+            if new.strip() != (last["path"] or path):
+                break
+            more = [e for e in self._log(old.strip(), f"{last['commit']}^",
+                                         None if limit is None else limit - len(entries))
+                    if e["commit"] not in seen]
+            if not more:
+                break
+            seen.update(e["commit"] for e in more)
+            entries += more
+        return entries
+
+    def _log(self, path: str, start: str, limit: int | None) -> list[dict[str, str]]:
         fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s"
         args = ["log", "--follow", f"--format={fmt}", "--name-only", "-z"]
         if limit:
             args.append(f"-n{limit}")
-        out = self.run(*args, "--", path).decode("utf-8", "replace")
+        proc = self.run(*args, start, "--", path, check=False)
+        out = proc.decode("utf-8", "replace")
         entries = []
         for chunk in out.split("\0"):
             chunk = chunk.strip("\n")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from veriwiki.errors import LockTimeoutError
 
+_held: set[str] = set()
+
 
 @contextlib.contextmanager
 def vault_lock(state_dir: Path, what: str, timeout: float,
@@ -20,6 +22,10 @@ def vault_lock(state_dir: Path, what: str, timeout: float,
     Waits up to ``timeout`` seconds for another process; ``on_wait`` is told once who
     holds it. Raises :class:`LockTimeoutError` when the wait runs out.
     """
+    key = str(state_dir.resolve())
+    if key in _held:  # re-entrant within one process
+        yield
+        return
     state_dir.mkdir(parents=True, exist_ok=True)
     lock_path = state_dir / "lock"
     info_path = state_dir / "lock.info"
@@ -48,9 +54,11 @@ def vault_lock(state_dir: Path, what: str, timeout: float,
                 time.sleep(0.05)
         with contextlib.suppress(OSError):
             info_path.write_text(f"pid {os.getpid()}: {what}\n")
+        _held.add(key)
         try:
             yield
         finally:
+            _held.discard(key)
             with contextlib.suppress(OSError):
                 info_path.write_text("")
             fcntl.flock(fd, fcntl.LOCK_UN)

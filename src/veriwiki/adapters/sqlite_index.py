@@ -136,13 +136,16 @@ def _names_json(page: Page) -> str:
 class SqliteIndex:
     """The vault's derived index database."""
 
-    def __init__(self, root: Path, db_path: Path, pages_root: str, max_page_bytes: int) -> None:
+    def __init__(self, root: Path, db_path: Path, pages_root: str, max_page_bytes: int,
+                 exclude: tuple[str, ...] = ()) -> None:
         self.root = root
+        self.exclude = exclude
         self.db_path = db_path
         self.pages_root = pages_root
         self.max_page_bytes = max_page_bytes
         self._conn: sqlite3.Connection | None = None
         self.notice: str | None = None
+        self.recreated = False
 
     # -- connection ---------------------------------------------------------------
 
@@ -164,7 +167,7 @@ class SqliteIndex:
         """An open connection with the current schema; recreates a bad database."""
         if self._conn is not None:
             return self._conn
-        reason = None
+        reason = None if self.db_path.parent.exists() else "did not exist yet"
         if self.db_path.exists():
             try:
                 conn = self._connect()
@@ -195,8 +198,10 @@ class SqliteIndex:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
-        if reason:
-            self.notice = f"the index at {self.db_path.name} {reason}; rebuilt it"
+        if reason is None:
+            reason = "was missing"
+        self.notice = f"the index ({self.db_path.name}) {reason}; rebuilt it from the files"
+        self.recreated = True
         self._conn = conn
         return conn
 
@@ -226,7 +231,12 @@ class SqliteIndex:
 
     def _update(self, rebuild: bool) -> IndexStats:
         conn = self.conn
-        walk = walk_vault(self.root, self.pages_root)
+        limit = conn.execute("SELECT value FROM meta WHERE key='max_page_bytes'").fetchone()
+        if limit is None or limit[0] != str(self.max_page_bytes):
+            rebuild = True  # the size limit changed: every file must be judged again
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('max_page_bytes', ?)",
+                         (str(self.max_page_bytes),))
+        walk = walk_vault(self.root, self.pages_root, self.exclude)
         known: dict[str, tuple[int, int, int, str]] = {}
         if not rebuild:
             for pid, path, size, mtime, blob in conn.execute(
@@ -304,7 +314,8 @@ class SqliteIndex:
                 conn.execute("ROLLBACK")
             raise
         total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
-        return IndexStats(parsed, len(removed), total, rebuilt=rebuild, notice=self.notice)
+        return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
+                          notice=self.notice)
 
     def _parse_all(self, todo: list[Entry]) -> Iterator[_Row]:
         args = [(str(self.root), e.path, e.size, e.mtime_ns, self.max_page_bytes) for e in todo]
@@ -378,8 +389,8 @@ class SqliteIndex:
         return out
 
     def catalog_rows(self) -> dict[str, tuple[str, str, str | None, str]]:
-        """Blob id → (path, title, type, summary) for building the catalog."""
-        return {blob: (path, title, typ, summary) for path, blob, title, typ, summary in
+        """Path → (blob id, title, type, summary) for building the catalog."""
+        return {path: (blob, title, typ, summary) for path, blob, title, typ, summary in
                 self.conn.execute("SELECT path, blob, title, type, summary FROM pages")}
 
     def attachments(self) -> list[str]:

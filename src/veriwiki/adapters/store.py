@@ -140,7 +140,7 @@ class Transaction:
     def rename(self, old: str, new: str, fn: Transform | None = None) -> None:
         """Move ``old`` to ``new`` (optionally rewriting it with ``fn``)."""
         if self.head_content(new) is not None or self.work_content(new) is not None:
-            raise ConflictError(f"{new} already exists", path=new,
+            raise ConflictError("a file already exists at the new name", path=new,
                                 hint="choose another name or remove that page first")
         head = self.head_content(old)
         work = self.work_content(old)

@@ -11,10 +11,21 @@ import yaml
 
 from veriwiki.core.model import FrontmatterError
 
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """Safe YAML loader that keeps dates as the strings written.
+
+    An impossible date (2024-13-01) then reaches schema validation as text instead of
+    crashing the YAML constructor, and round-trips unchanged.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
 
 _FIELD = re.compile(r"^([^\s#\-][^:]*?)\s*:(?:\s|$)")
 
@@ -81,7 +92,7 @@ def read_frontmatter(text: str) -> Frontmatter:
         problem = exc.problem or exc.context or "invalid YAML"
         err = FrontmatterError(f"frontmatter is not valid YAML: {problem}", line, col)
         return Frontmatter({}, field_lines, err, end + 2, end + 1)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
         err = FrontmatterError(f"frontmatter is not valid YAML: {exc}", 2, 1)
         return Frontmatter({}, field_lines, err, end + 2, end + 1)
     if data is None:

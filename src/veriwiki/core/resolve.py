@@ -127,21 +127,22 @@ class Resolver:
                 return sorted(set(found))
         return []
 
-    def _attachment(self, target: str, source: str, relative: bool) -> str | None:
-        if relative:
-            for base in (posixpath.dirname(source), ""):
-                joined = posixpath.normpath(posixpath.join(base, target))
-                hit = self.files.get(normalize_name(joined))
-                if hit:
-                    return hit
-        hit = self.files.get(normalize_name(target.lstrip("/")))
-        if hit:
-            return hit
-        if "/" not in target:
-            names = self.files_by_name.get(normalize_name(target))
-            if names and len(names) == 1:
-                return names[0]
-        return None
+    def _attachments(self, target: str, source: str, relative: bool) -> list[str]:
+        """Files a target may mean: relative or vault path, pages-folder path, suffix, name."""
+        bases = [posixpath.dirname(source), ""] if relative else [""]
+        if self.pages_root not in ("", "."):
+            bases.append(self.pages_root)
+        for base in bases:
+            joined = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+            hit = self.files.get(normalize_name(joined))
+            if hit:
+                return [hit]
+        norm = normalize_name(target.lstrip("/"))
+        name = norm.rsplit("/", 1)[-1]
+        names = self.files_by_name.get(name, [])
+        if "/" in norm:
+            return sorted(p for p in names if normalize_name(p).endswith("/" + norm))
+        return sorted(names)
 
     def resolve(self, link: Link, source: str) -> Resolution:
         """Resolve ``link`` written in page ``source`` (a vault-relative path)."""
@@ -165,9 +166,13 @@ class Resolver:
         if not found:
             has_ext = "." in target.rsplit("/", 1)[-1] and not target.lower().endswith(".md")
             if has_ext or link.kind == "image" or is_markdown:
-                hit = self._attachment(target, source, is_markdown)
-                if hit:
-                    return Resolution("ok", path=hit, is_attachment=True)
+                hits = self._attachments(target, source, is_markdown)
+                if len(hits) == 1:
+                    return Resolution("ok", path=hits[0], is_attachment=True)
+                if len(hits) > 1:
+                    return Resolution("ambiguous", candidates=tuple(hits), is_attachment=True,
+                                      problem=f"'{target}' matches {len(hits)} files: "
+                                              + ", ".join(hits))
             what = "file" if has_ext else "page"
             return Resolution("broken", problem=f"no {what} named '{target}'")
         if len(found) > 1:

@@ -9,12 +9,20 @@ from veriwiki.adapters.sqlite_index import IndexStats, SearchHit
 from veriwiki.core.model import Link
 from veriwiki.core.names import normalize_name
 from veriwiki.core.resolve import Resolver
-from veriwiki.errors import AmbiguousPageError, PageNotFoundError
+from veriwiki.errors import AmbiguousPageError, InputError, PageNotFoundError
 from veriwiki.vault import Vault
 
 
 def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
-    """Re-parse changed pages (all pages with ``rebuild``) and drop deleted ones."""
+    """Re-parse changed pages (all pages with ``rebuild``) and drop deleted ones.
+
+    An operation interrupted by a crash is finished (or rolled back) first, so readers
+    never see its half-written working tree.
+    """
+    from veriwiki.services.write import recover_pending
+
+    for note in recover_pending(vault):
+        vault.index.notice = note if not vault.index.notice else f"{vault.index.notice}; {note}"
     return vault.index.update(rebuild=rebuild)
 
 
@@ -65,6 +73,12 @@ def find_page(vault: Vault, name: str, resolver: Resolver | None = None) -> str:
             f"'{name}' names several pages: " + ", ".join(res.candidates),
             hint="use the page's path, e.g. " + res.candidates[0])
     norm = normalize_name(name)
+    for problem in vault.index.problems():
+        stem = problem.path.rsplit("/", 1)[-1]
+        stem = stem[:-3] if stem.lower().endswith(".md") else stem
+        if norm in (normalize_name(stem), normalize_name(problem.path[:-3]),
+                    normalize_name(problem.path)):
+            raise InputError(problem.message, path=problem.path, line=problem.line)
     candidates = [p for p, names in resolver.pages.items()
                   if norm in normalize_name(names.title)][:5]
     hint = ("did you mean: " + ", ".join(candidates)) if candidates else (

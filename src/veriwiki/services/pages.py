@@ -87,7 +87,7 @@ def new_page(vault: Vault, name: str, page_type: str | None = None, *, force: bo
                          on_notice=on_notice) as tx:
         update_index(vault)
         if (vault.root / path).exists() or tx.head_content(path) is not None:
-            raise ConflictError(f"{path} already exists", path=path,
+            raise ConflictError("this page already exists", path=path,
                                 hint="open it with 'veriwiki show', or pick another title")
         if not force:
             _check_lookalike(build_resolver(vault), title)
@@ -199,7 +199,7 @@ def move_page(vault: Vault, old_name: str, new_name: str, *, force: bool = False
         if new == old:
             raise InputError(f"'{old_name}' is already at {old}")
         if (vault.root / new).exists() and normalize_name(new) != normalize_name(old):
-            raise ConflictError(f"{new} already exists", path=new,
+            raise ConflictError("a page already exists at the new name", path=new,
                                 hint="choose another name or remove that page first")
         old_stem = old.rsplit("/", 1)[-1][:-3]
         new_stem = new.rsplit("/", 1)[-1][:-3]
@@ -208,7 +208,11 @@ def move_page(vault: Vault, old_name: str, new_name: str, *, force: bool = False
         new_title = new_stem if fm_title is None or fm_title == old_stem else fm_title
         after = _renamed_resolver(vault, before, old, new, new_title)
         moved = {old: new}
-        sources = sorted({b.source for b in _backlinks(vault, before, old)} - {old})
+        sources_set = {b.source for b in _backlinks(vault, before, old)}
+        # links that meant another page by the new name could turn ambiguous: revisit them
+        sources_set.update(vault.index.pages_linking_to(
+            {target_key(new), normalize_name(new_title), target_key(new_title)}))
+        sources = sorted(sources_set - {old})
         tx.prefetch([old, *sources])
         root = vault.pages_root
 
@@ -236,10 +240,15 @@ def move_page(vault: Vault, old_name: str, new_name: str, *, force: bool = False
                                root).encode()
             return rewrite
 
+        relinked = []
         for src in sources:
+            before_state = (tx.head_content(src), tx.work_content(src))
             tx.transform(src, relinker(src))
+            if (tx.head_content(src), tx.work_content(src)) != before_state:
+                relinked.append(src)
         result = finish(vault, tx, "mv", f"{old} -> {new}")
-    return old, new, sources, result
+    generated = {vault.index_page, vault.log_page}
+    return old, new, [p for p in relinked if p not in generated], result
 
 
 def remove_page(vault: Vault, name: str, *, force: bool = False, on_wait: Notify | None = None,

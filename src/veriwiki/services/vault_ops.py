@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,9 +39,12 @@ def _write_new(root: Path, rel: str, text: str, created: list[str]) -> None:
     created.append(rel)
 
 
-def _toml(name: str, pages: str, index_page: str, log_page: str) -> str:
+def _toml(name: str, pages: str, index_page: str, log_page: str,
+          exclude: list[str] | None = None) -> str:
     esc = name.replace("\\", "\\\\").replace('"', '\\"')
-    return DEFAULT_TOML.format(name=esc, pages=pages, index_page=index_page, log_page=log_page)
+    patterns = "[" + ", ".join(json.dumps(p) for p in exclude or []) + "]"
+    return DEFAULT_TOML.format(name=esc, pages=pages, index_page=index_page, log_page=log_page,
+                               exclude=patterns)
 
 
 def init_vault(directory: str | Path, *, name: str | None = None) -> InitResult:
@@ -115,6 +119,12 @@ def adopt_vault(directory: str | Path, *, name: str | None = None) -> InitResult
     if (root / CONFIG_FILE).exists():
         raise ConflictError(f"{root} is already a veriwiki vault")
     name = name or root.name
+    git = GitRepo(root)
+    was_repo = git.is_repo()
+    if not was_repo and git.inside_repo():
+        top = git.text("rev-parse", "--show-toplevel")
+        raise ConflictError(f"{root} is a sub-folder of the git repository {top}",
+                            hint=f"adopt the repository's top folder ({top}) instead")
     index_page = "index.md" if not (root / "index.md").exists() else "veriwiki-index.md"
     log_page = "log.md" if not (root / "log.md").exists() else "veriwiki-log.md"
     for candidate in (index_page, log_page):
@@ -122,17 +132,15 @@ def adopt_vault(directory: str | Path, *, name: str | None = None) -> InitResult
             raise ConflictError(f"{candidate} already exists in {root}",
                                 hint="rename it; veriwiki needs a catalog and a log page")
     created: list[str] = []
-    _write_new(root, CONFIG_FILE, _toml(name, ".", index_page, log_page), created)
     agents = "AGENTS.md" if not (root / "AGENTS.md").exists() else "VERIWIKI-AGENTS.md"
+    _write_new(root, CONFIG_FILE, _toml(name, ".", index_page, log_page, [agents]), created)
     _write_new(root, agents, _agents_text(), created)
     for sub in SUBDIRS:
         if not (root / sub).exists():
             _write_new(root, f"{sub}/.gitkeep", "", created)
-    git = GitRepo(root)
-    was_repo = git.is_repo()
     if not was_repo and not (root / ".gitignore").exists():
         _write_new(root, ".gitignore", f"{STATE_DIR}/\n.obsidian/workspace*.json\n", created)
-    if not was_repo and not git.inside_repo():
+    if not was_repo:
         git.run("init", "-q")
         # the user's notes enter the first commit along with veriwiki's files
         listed = git.run("ls-files", "-z", "--others", "--exclude-standard").decode()

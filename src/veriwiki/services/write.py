@@ -7,7 +7,9 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 from veriwiki.adapters.fs import blob_sha, decode_page, is_page_path
-from veriwiki.adapters.store import CommitResult, Transaction, transaction
+from veriwiki.adapters.git import GitRepo
+from veriwiki.adapters.lock import vault_lock
+from veriwiki.adapters.store import CommitResult, Transaction, recover, transaction
 from veriwiki.core.catalog import (
     CatalogEntry,
     append_log,
@@ -33,6 +35,18 @@ def write_operation(vault: Vault, what: str, *, force: bool = False,
         yield tx
 
 
+def recover_pending(vault: Vault, on_notice: Notify | None = None) -> list[str]:
+    """Finish or roll back an operation a killed process left behind, if any."""
+    if not (vault.state_dir / "journal.json").exists():
+        return []
+    with vault_lock(vault.state_dir, "recovery", vault.config.vault.lock_timeout):
+        notes = recover(vault.root, GitRepo(vault.root), vault.state_dir)
+    for note in notes:
+        if on_notice:
+            on_notice(note)
+    return notes
+
+
 def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
     """The pages of the commit being built, with titles and summaries for the catalog."""
     tree = tx.git.ls_tree(tx.parent, vault.pages_root)
@@ -45,10 +59,10 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
     entries = []
     missing: list[tuple[str, str]] = []
     for path, blob in tree.items():
-        if not is_page_path(path, vault.pages_root) or path in (vault.index_page, vault.log_page):
+        if not is_page_path(path, vault.pages_root, tuple(vault.config.vault.exclude)) or path in (vault.index_page, vault.log_page):
             continue
-        row = known.get(blob)
-        if row is not None:
+        row = known.get(path)
+        if row is not None and row[0] == blob:
             entries.append(CatalogEntry(path, row[1], row[2], row[3]))
         else:
             missing.append((path, blob))
@@ -73,12 +87,6 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
     """Log the operation, regenerate the catalog, commit once and refresh the index."""
     vault.index.update()
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-
-    def log(data: bytes | None) -> bytes:
-        text = data.decode("utf-8", "replace") if data is not None else default_log_page()
-        return append_log(text, stamp, op, subject).encode()
-
-    tx.transform(vault.log_page, log, adopt_untracked=True)
     catalog = render_catalog(catalog_entries(vault, tx), vault.pages_root)
 
     def regenerate(data: bytes | None) -> bytes:
@@ -87,6 +95,15 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
         return replace_catalog(text, catalog).encode()
 
     tx.transform(vault.index_page, regenerate, adopt_untracked=True)
+    if not tx.changed_paths():
+        tx.commit("")  # nothing to record: writes only working-tree repairs, no commit
+        return CommitResult(None, "", [])
+
+    def log(data: bytes | None) -> bytes:
+        text = data.decode("utf-8", "replace") if data is not None else default_log_page()
+        return append_log(text, stamp, op, subject).encode()
+
+    tx.transform(vault.log_page, log, adopt_untracked=True)
     result = tx.commit(f"veriwiki: {op} | {subject}")
     vault.index.update()
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from typing import Any, NoReturn
 
 import click
@@ -93,7 +94,7 @@ def main() -> None:
         sys.exit(130)
     except VeriwikiError as exc:
         if debug_enabled():
-            raise
+            traceback.print_exc()
         fail(exc)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -102,7 +103,8 @@ def main() -> None:
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
         if debug_enabled():
-            raise
+            traceback.print_exc()
+            sys.exit(2)
         err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
         err.print("  [dim]hint:[/] this is a bug in veriwiki; rerun with VERIWIKI_DEBUG=1 and "
                   "report the traceback")

@@ -115,13 +115,16 @@ def backlinks_cmd(state: State, page: str, as_json: bool) -> None:
 @cli.command("mv")
 @click.argument("old")
 @click.argument("new")
-@click.option("--force", is_flag=True, help="Overwrite uncommitted edits in the moved page.")
 @_json
 @click.pass_obj
-def mv_cmd(state: State, old: str, new: str, force: bool, as_json: bool) -> None:
-    """Rename page OLD to NEW and rewrite every link and embed to it (one commit)."""
-    src, dst, touched, result = _svc().move_page(state.vault, old, new, force=force, on_wait=notice,
-                                          on_notice=notice)
+def mv_cmd(state: State, old: str, new: str, as_json: bool) -> None:
+    """Rename page OLD to NEW and rewrite every link and embed to it (one commit).
+
+    Uncommitted edits to the moved page or to linking pages stay uncommitted, with
+    the links in them rewritten too.
+    """
+    src, dst, touched, result = _svc().move_page(state.vault, old, new, on_wait=notice,
+                                                 on_notice=notice)
     if as_json:
         print_json({"from": src, "to": dst, "relinked": touched, "commit": result.commit})
     else:
