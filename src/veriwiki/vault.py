@@ -50,7 +50,8 @@ class Vault:
         if self._index is None:
             self._index = SqliteIndex(self.root, self.state_dir / "index.db", self.pages_root,
                                       self.config.vault.max_page_bytes,
-                                      tuple(self.config.vault.exclude))
+                                      tuple(self.config.vault.exclude),
+                                      (self.index_page, self.log_page))
         return self._index
 
     def close(self) -> None:

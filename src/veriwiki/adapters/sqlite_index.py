@@ -137,9 +137,10 @@ class SqliteIndex:
     """The vault's derived index database."""
 
     def __init__(self, root: Path, db_path: Path, pages_root: str, max_page_bytes: int,
-                 exclude: tuple[str, ...] = ()) -> None:
+                 exclude: tuple[str, ...] = (), generated: tuple[str, ...] = ()) -> None:
         self.root = root
         self.exclude = exclude
+        self.generated = set(generated)  # catalog and log: exempt from the size limit
         self.db_path = db_path
         self.pages_root = pages_root
         self.max_page_bytes = max_page_bytes
@@ -167,7 +168,7 @@ class SqliteIndex:
         """An open connection with the current schema; recreates a bad database."""
         if self._conn is not None:
             return self._conn
-        reason = None if self.db_path.parent.exists() else "did not exist yet"
+        reason = None
         if self.db_path.exists():
             try:
                 conn = self._connect()
@@ -198,9 +199,9 @@ class SqliteIndex:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
-        if reason is None:
-            reason = "was missing"
-        self.notice = f"the index ({self.db_path.name}) {reason}; rebuilt it from the files"
+        verb = "rebuilt" if reason else "built"
+        self.notice = (f"the index ({self.db_path.name}) {reason or 'was missing'}; "
+                       f"{verb} it from the files")
         self.recreated = True
         self._conn = conn
         return conn
@@ -318,7 +319,8 @@ class SqliteIndex:
                           notice=self.notice)
 
     def _parse_all(self, todo: list[Entry]) -> Iterator[_Row]:
-        args = [(str(self.root), e.path, e.size, e.mtime_ns, self.max_page_bytes) for e in todo]
+        args = [(str(self.root), e.path, e.size, e.mtime_ns,
+                 self.max_page_bytes if e.path not in self.generated else 1 << 40) for e in todo]
         workers = min(os.cpu_count() or 1, 8)
         if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
             ctx = multiprocessing.get_context("fork")
