@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -23,7 +22,7 @@ from veriwiki.core.names import normalize_name
 from veriwiki.core.records import page_from_json, page_to_json
 from veriwiki.core.resolve import PageNames
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -32,6 +31,7 @@ CREATE TABLE pages(
   blob TEXT, title TEXT, type TEXT, summary TEXT, names TEXT, data TEXT);
 CREATE TABLE links(page_id INTEGER NOT NULL, target_key TEXT, line INTEGER);
 CREATE TABLE tags(page_id INTEGER NOT NULL, tag TEXT);
+CREATE TABLE names(page_id INTEGER NOT NULL, name TEXT);
 CREATE TABLE problems(path TEXT PRIMARY KEY, kind TEXT, message TEXT, line INTEGER,
   size INTEGER, mtime_ns INTEGER);
 CREATE TABLE attachments(path TEXT PRIMARY KEY);
@@ -44,6 +44,8 @@ _SECONDARY = {
     "links_target": "CREATE INDEX IF NOT EXISTS links_target ON links(target_key)",
     "tags_page": "CREATE INDEX IF NOT EXISTS tags_page ON tags(page_id)",
     "tags_tag": "CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag)",
+    "names_page": "CREATE INDEX IF NOT EXISTS names_page ON names(page_id)",
+    "names_name": "CREATE INDEX IF NOT EXISTS names_name ON names(name)",
 }
 
 # BM25 column weights: title, aliases, headings, body.
@@ -97,6 +99,7 @@ class _PageRow:
     data: str
     links: list[tuple[str, int]]
     tags: tuple[str, ...]
+    name_keys: list[str]
     aliases: str
     headings: str
     body: str
@@ -110,6 +113,7 @@ def _page_row(page: Page) -> _PageRow:
     return _PageRow(
         page.path, page.title, page.type, page.summary, _names_json(page), page_to_json(page),
         [(target_key(x.target), x.line) for x in page.links], page.tags,
+        sorted({normalize_name(n) for n in (page.title, *page.aliases) if n.strip()}),
         " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
 
 
@@ -269,10 +273,12 @@ class SqliteIndex:
         bulk = rebuild or len(todo) > 2000
         pending_links: list[tuple[int, str, int]] = []
         pending_tags: list[tuple[int, str]] = []
+        pending_names: list[tuple[int, str]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             if rebuild:
-                for table in ("pages", "links", "tags", "problems", "attachments", "fts"):
+                for table in ("pages", "links", "tags", "names", "problems", "attachments",
+                              "fts"):
                     conn.execute(f"DELETE FROM {table}")
             if bulk:  # secondary indexes are cheaper to build once at the end
                 for name in _SECONDARY:
@@ -294,10 +300,11 @@ class SqliteIndex:
                     pid = self._insert(conn, result, size, mtime, blob)
                     pending_links += ((pid, key, line) for key, line in result.links)
                     pending_tags += ((pid, t) for t in result.tags)
+                    pending_names += ((pid, n) for n in result.name_keys)
                     if len(pending_links) > 20000:
-                        self._flush(conn, pending_links, pending_tags)
+                        self._flush(conn, pending_links, pending_tags, pending_names)
                 parsed += 1
-            self._flush(conn, pending_links, pending_tags)
+            self._flush(conn, pending_links, pending_tags, pending_names)
             if bulk:
                 for ddl in _SECONDARY.values():
                     conn.execute(ddl)
@@ -323,6 +330,8 @@ class SqliteIndex:
                  self.max_page_bytes if e.path not in self.generated else 1 << 40) for e in todo]
         workers = min(os.cpu_count() or 1, 8)
         if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
+            import multiprocessing
+
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(workers) as pool:
                 yield from pool.imap(_parse_one, args, chunksize=64)
@@ -338,16 +347,19 @@ class SqliteIndex:
             conn.execute("DELETE FROM pages WHERE id=?", (pid,))
             conn.execute("DELETE FROM links WHERE page_id=?", (pid,))
             conn.execute("DELETE FROM tags WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM names WHERE page_id=?", (pid,))
             conn.execute("DELETE FROM fts WHERE rowid=?", (pid,))
         conn.execute("DELETE FROM problems WHERE path=?", (path,))
 
     @staticmethod
     def _flush(conn: sqlite3.Connection, links: list[tuple[int, str, int]],
-               tags: list[tuple[int, str]]) -> None:
+               tags: list[tuple[int, str]], names: list[tuple[int, str]]) -> None:
         conn.executemany("INSERT INTO links VALUES (?,?,?)", links)
         conn.executemany("INSERT INTO tags VALUES (?,?)", tags)
+        conn.executemany("INSERT INTO names VALUES (?,?)", names)
         links.clear()
         tags.clear()
+        names.clear()
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, blob: str) -> int:
@@ -415,16 +427,44 @@ class SqliteIndex:
             f"WHERE l.target_key IN ({marks})", keys)]
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        """Ranked pages for ``query`` (all words must match; falls back to any word)."""
+        """Ranked pages for ``query``.
+
+        Pages whose title or alias is exactly the query come first; then BM25 over all
+        words (every word must match, falling back to any word when none does).
+        """
         words = re.findall(r"\w+", query, flags=re.UNICODE)
         if not words:
             return []
         quoted = [f'"{w}"' for w in words]
         quoted[-1] += "*" if len(words[-1]) >= 3 else ""
-        hits = self._search(" AND ".join(quoted), limit)
+        match = " AND ".join(quoted)
+        hits = self._search(match, limit)
         if not hits and len(words) > 1:
-            hits = self._search(" OR ".join(quoted), limit)
-        return hits
+            match = " OR ".join(quoted)
+            hits = self._search(match, limit)
+        exact = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT p.path FROM names n JOIN pages p ON p.id = n.page_id "
+            "WHERE n.name = ? ORDER BY p.path", (normalize_name(query),))]
+        if not exact:
+            return hits
+        top = max((h.score for h in hits), default=0.0)
+        found = {h.path: h for h in hits}
+        first = []
+        for path in exact:
+            hit = found.pop(path, None) or self._one(match, path)
+            first.append(SearchHit(hit.path, hit.title, top + 1.0, hit.snippet))
+        return (first + [h for h in hits if h.path in found])[:limit]
+
+    def _one(self, match: str, path: str) -> SearchHit:
+        row = self.conn.execute(
+            "SELECT p.title, snippet(fts, -1, '<mark>', '</mark>', '…', 12) FROM fts "
+            "JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? AND p.path = ?",
+            (match, path)).fetchone()
+        if row is None:
+            title = self.conn.execute("SELECT title FROM pages WHERE path=?",
+                                      (path,)).fetchone()
+            return SearchHit(path, title[0] if title else path, 0.0, "")
+        return SearchHit(path, row[0], 0.0, " ".join(row[1].split()))
 
     def _search(self, match: str, limit: int) -> list[SearchHit]:
         w = BM25_WEIGHTS

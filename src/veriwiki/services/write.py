@@ -19,7 +19,6 @@ from veriwiki.core.catalog import (
     replace_catalog,
 )
 from veriwiki.core.model import FileProblem
-from veriwiki.core.parse import parse_page
 from veriwiki.vault import Vault
 
 Notify = Callable[[str], None]
@@ -78,6 +77,8 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
             stem = path.rsplit("/", 1)[-1][:-3]
             entries.append(CatalogEntry(path, stem, None, ""))
             continue
+        from veriwiki.core.parse import parse_page  # deferred: markdown-it is slow to import
+
         page = parse_page(path, text)
         entries.append(CatalogEntry(path, page.title, page.type, page.summary))
     return entries
