@@ -64,7 +64,8 @@ def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
             continue
         if in_fence or not s or s.startswith(("#", "|", ">", "!", "<", "-", "*", "^")):
             continue
-        text = re.sub(r"\[\[([^\]|]*\|)?([^\]]*)\]\]", r"\2", s)
+        text = re.sub(r"!?\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]",
+                      lambda m: m.group(3) or m.group(1), s)
         text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
         m = _SENTENCE.match(text)
         sentence = m.group(1) if m else text
@@ -108,8 +109,10 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
             headings.append(Heading(int(tok.tag[1]), inline.content.strip(), block_line + 1))
         elif tok.type == "fence":
             code.append(CodeBlock(tok.info.strip(), tok.content, block_line + 1))
-        elif tok.type == "footnote_reference_open":
-            fn_defs.append(str(tok.meta.get("label")))
+        elif tok.type == "footnote_open":
+            label = (tok.meta or {}).get("label")
+            if label is not None:
+                fn_defs.append(str(label))
         elif tok.type == "inline":
             base = tok.map[0] if tok.map else block_line
             _inline(tok, base, lines, links, tags, fn_refs)
@@ -190,5 +193,6 @@ def _inline(
         elif kind == "tag":
             tags.append(child.content)
         elif kind == "footnote_ref":
-            label = str((child.meta or {}).get("label") or (child.meta or {}).get("id"))
-            fn_refs.append((label, base + 1))
+            meta = child.meta or {}
+            label = str(meta.get("label") or meta.get("id"))
+            fn_refs.append((label, base + 1 + content.count("\n", 0, meta.get("pos", 0))))

@@ -23,7 +23,7 @@ def _with_position(rule: Callable[[StateInline, bool], bool]) -> Callable[[State
         if ok and not silent:
             # push() may first flush pending text into a token of its own
             for token in state.tokens[count:]:
-                if token.type in ("link_open", "image"):
+                if token.type in ("link_open", "image", "footnote_ref"):
                     token.meta = {**(token.meta or {}), "pos": start}
                     break
         return ok
@@ -35,3 +35,6 @@ def positions_plugin(md: MarkdownIt) -> None:
     """Replace the link and image rules with position-recording versions."""
     md.inline.ruler.at("link", _with_position(link))
     md.inline.ruler.at("image", _with_position(image))
+    for rule in md.inline.ruler.__rules__:
+        if rule.name == "footnote_ref":
+            md.inline.ruler.at("footnote_ref", _with_position(rule.fn))
