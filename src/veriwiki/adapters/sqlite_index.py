@@ -231,7 +231,8 @@ class SqliteIndex:
             self.close()
             self._drop_files()
             stats = self._update(True)
-            self.notice = f"the index at {self.db_path.name} was corrupt ({exc}); rebuilt it"
+            self.notice = (f"the index ({self.db_path.name}) was corrupt ({exc}); "
+                           "rebuilt it from the files")
             return IndexStats(stats.parsed, stats.removed, stats.total, True, self.notice)
 
     def _update(self, rebuild: bool) -> IndexStats:

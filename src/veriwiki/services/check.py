@@ -56,7 +56,7 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     known = {r.id for r in rules}
     unknown = sorted(set(vault.config.checks) - known)
     if unknown:
-        raise ConfigError("veriwiki.toml [checks] names unknown rules: " + ", ".join(unknown),
+        raise ConfigError("[checks] names unknown rules: " + ", ".join(unknown),
                           path="veriwiki.toml",
                           hint="known rules: " + ", ".join(sorted(known)))
     if only:

@@ -21,9 +21,12 @@ def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
     """
     from veriwiki.services.write import recover_pending
 
-    for note in recover_pending(vault):
-        vault.index.notice = note if not vault.index.notice else f"{vault.index.notice}; {note}"
-    return vault.index.update(rebuild=rebuild)
+    notes = recover_pending(vault)
+    stats = vault.index.update(rebuild=rebuild)
+    if notes:
+        vault.index.notice = "; ".join([*([vault.index.notice] if vault.index.notice else []),
+                                        *notes])
+    return stats
 
 
 def search(vault: Vault, query: str, limit: int = 10, *, refresh: bool = True

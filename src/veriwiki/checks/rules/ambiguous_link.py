@@ -14,7 +14,8 @@ def ambiguous_link(ctx: CheckContext) -> Iterator[Finding]:
     for page in ctx.pages:
         for link, res in zip(page.links, ctx.resolutions(page), strict=True):
             if res.status == "ambiguous":
-                first = res.candidates[0][:-3]
+                first = res.candidates[0]
+                first = first[:-3] if first.lower().endswith(".md") else first
                 yield ctx.finding(page.path, link.line, f"link {link.raw}: {res.problem}",
                                   hint=f"link a path instead, e.g. [[{first}]]",
                                   column=link.column)
