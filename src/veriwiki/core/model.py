@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from veriwiki.core.claims import Claim
+
 
 class Severity(StrEnum):
     """How serious a finding is; ``off`` disables a rule."""
@@ -85,6 +87,7 @@ class Page:
     code_blocks: tuple[CodeBlock, ...]
     footnote_refs: tuple[tuple[str, int], ...] = ()
     footnote_defs: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()
     body: str = field(default="", repr=False)
 
     @property

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
@@ -98,6 +99,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
     code: list[CodeBlock] = []
     fn_refs: list[tuple[str, int]] = []
     fn_defs: list[str] = []
+    claims: list[Claim] = []
 
     prev: Token | None = None
     block_line = 0
@@ -115,7 +117,9 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
                 fn_defs.append(str(label))
         elif tok.type == "inline":
             base = tok.map[0] if tok.map else block_line
-            _inline(tok, base, lines, links, tags, fn_refs)
+            raws = _inline(tok, base, lines, links, tags, fn_refs)
+            if raws:
+                claims.extend(build_claims(tok.content, base + 1, raws))
             if prev is not None and prev.type == "paragraph_open" and "^" in tok.content:
                 last = tok.content.rsplit("\n", 1)[-1]
                 m = _BLOCK_ID.search(last)
@@ -144,6 +148,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
         code_blocks=tuple(code),
         footnote_refs=tuple(fn_refs),
         footnote_defs=tuple(fn_defs),
+        claims=tuple(claims),
         body="\n".join(lines[skip:]),
     )
 
@@ -151,15 +156,31 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
 def _inline(
     tok: Token, base: int, lines: list[str], links: list[Link], tags: list[str],
     fn_refs: list[tuple[str, int]],
-) -> None:
+) -> list[RawCitation]:
     children = tok.children or []
     content = tok.content
+    raws: list[RawCitation] = []
     for j, child in enumerate(children):
         kind = child.type
+        if kind == "citation":
+            pos = child.meta["pos"]
+            raw = child.content
+            line = base + 1 + content.count("\n", 0, pos)
+            col = _column(lines, line, raw.split("\n", 1)[0], 1)
+            cites = tuple(
+                Citation(c.source_id, c.version, c.locator, c.quote,
+                         line + raw.count("\n", 0, c.offset), col, raw)
+                for c in child.meta["cites"])
+            raws.append(RawCitation(pos, pos + len(raw), cites))
+            continue
         if kind in ("wikilink", "embed"):
             meta = child.meta
             line = base + 1 + content.count("\n", 0, meta["pos"])
             raw = meta["raw"]
+            if "|" in raw and 1 <= line <= len(lines) and raw not in lines[line - 1]:
+                escaped = raw.replace("|", "\\|")  # table cells arrive with \| unescaped
+                if escaped in lines[line - 1]:
+                    raw = escaped
             target = meta["target"]
             if target.lower().endswith(".md"):
                 target = target[:-3]
@@ -196,3 +217,4 @@ def _inline(
             meta = child.meta or {}
             label = str(meta.get("label") or meta.get("id"))
             fn_refs.append((label, base + 1 + content.count("\n", 0, meta.get("pos", 0))))
+    return raws

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from veriwiki.core.claims import Citation, Claim
 from veriwiki.core.model import CodeBlock, FrontmatterError, Heading, Link, Page
 
 
@@ -21,6 +22,8 @@ def page_to_json(page: Page) -> str:
         "b": [list(b) for b in page.block_ids],
         "c": [[c.info, c.content, c.line] for c in page.code_blocks],
         "fr": [list(r) for r in page.footnote_refs], "fd": list(page.footnote_defs),
+        "cl": [[c.text, c.line, [[x.source_id, x.version, x.locator, x.quote, x.line, x.column,
+                                 x.raw] for x in c.citations]] for c in page.claims],
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -37,5 +40,7 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
         block_ids=tuple((b[0], b[1]) for b in d["b"]),
         code_blocks=tuple(CodeBlock(*c) for c in d["c"]),
         footnote_refs=tuple((r[0], r[1]) for r in d["fr"]), footnote_defs=tuple(d["fd"]),
+        claims=tuple(Claim(c[0], c[1], tuple(Citation(*x) for x in c[2]))
+                     for c in d.get("cl", [])),
         body=body,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
+from veriwiki.core.markdown.citations import citations_plugin
 from veriwiki.core.markdown.positions import positions_plugin
 from veriwiki.core.markdown.selective import selective_inline_plugin
 from veriwiki.core.markdown.tags import tags_plugin
@@ -17,9 +18,10 @@ def make_parser(*, for_index: bool = False) -> MarkdownIt:
     With ``for_index`` the parser skips what indexing never reads: emphasis and
     entities, and the inline pass of blocks that hold no ``[`` or ``#``.
     """
-    md = MarkdownIt("commonmark", {"html": True})
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
     md.use(footnote_plugin)
     md.use(wikilinks_plugin)
+    md.use(citations_plugin)
     md.use(tags_plugin)
     md.use(positions_plugin)
     if for_index:

@@ -1,0 +1,120 @@
+"""Claims: the sentences of a page that carry citations, and what they cite.
+
+A claim is the sentence around one or more citations (``[@id, "quote"]``). Its text
+is the sentence as a reader sees it: citations removed, link markup reduced to the
+link's text, emphasis and code markers dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ABBREV = {"e.g", "i.e", "al", "p", "pp", "vs", "approx", "fig", "eq", "sec", "no", "cf",
+           "etc", "ca", "ch", "vol", "mr", "ms", "dr", "st", "resp", "ref", "refs", "tab"}
+_BOUNDARY = re.compile(r"[.!?](?=[\"')\]]*\s+(?:[\"'(\[]*[A-Z0-9@#*_\[]|$))|[.!?][\"')\]]*$")
+_WIKI = re.compile(r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\\?\|([^\]]*))?\]\]")
+_MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
+_MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One citation: the source it names and the exact quote it offers."""
+
+    source_id: str
+    version: int | None
+    locator: str | None
+    quote: str | None
+    line: int
+    column: int
+    raw: str
+
+    @property
+    def key(self) -> str:
+        """``id`` or ``id:vN`` as written."""
+        return self.source_id + (f":v{self.version}" if self.version else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A cited sentence: its readable text, its line and its citations."""
+
+    text: str
+    line: int
+    citations: tuple[Citation, ...]
+
+
+def plain_text(markdown: str) -> str:
+    """Inline markdown reduced to what a reader sees (links to their text)."""
+    text = _WIKI.sub(lambda m: m.group(2) or m.group(1), markdown)
+    text = _MDLINK.sub(r"\1", text)
+    text = _MARKS.sub("", text)
+    return _SPACE_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Start/end offsets of the sentences of ``text``."""
+    spans = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        word = re.search(r"([A-Za-z.]+)\.$", text[start:end])
+        if word and word.group(1).lower().rstrip(".") in _ABBREV:
+            continue
+        if m.start() > 0 and text[m.start() - 1].isdigit() and end < len(text) and \
+                text[end:end + 1].isdigit():
+            continue
+        spans.append((start, end))
+        start = end
+    if start < len(text) and text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class RawCitation:
+    """A citation as found by the parser: where it sits in the inline source."""
+
+    start: int
+    end: int
+    citations: tuple[Citation, ...]
+
+
+def build_claims(content: str, first_line: int, found: list[RawCitation]) -> list[Claim]:
+    """Group the citations of one block's inline ``content`` into claims.
+
+    ``first_line`` is the file line of the block's first line. A citation placed
+    right after a sentence's closing punctuation belongs to that sentence.
+    """
+    if not found:
+        return []
+    stripped_parts = []
+    marks: list[tuple[int, RawCitation]] = []
+    pos = 0
+    length = 0
+    for raw in sorted(found, key=lambda r: r.start):
+        piece = content[pos:raw.start]
+        stripped_parts.append(piece)
+        length += len(piece)
+        marks.append((length, raw))
+        pos = raw.end
+    stripped_parts.append(content[pos:])
+    stripped = "".join(stripped_parts)
+    spans = sentence_spans(stripped)
+    by_sentence: dict[int, list[RawCitation]] = {}
+    for offset, raw in marks:
+        idx = next((i for i, (a, b) in enumerate(spans) if a <= offset < b), len(spans) - 1)
+        if idx > 0 and not stripped[spans[idx][0]:offset].strip(" \t\n.,;:"):
+            idx -= 1  # "... sentence. [@x, "q"]": the citation closes the previous sentence
+        by_sentence.setdefault(max(idx, 0), []).append(raw)
+    claims = []
+    for idx, raws in sorted(by_sentence.items()):
+        a, b = spans[idx] if spans else (0, len(stripped))
+        text = plain_text(stripped[a:b])
+        line = first_line + stripped.count("\n", 0, a + len(stripped[a:b]) - len(
+            stripped[a:b].lstrip()))
+        cites = tuple(c for r in raws for c in r.citations)
+        claims.append(Claim(text, line, cites))
+    return claims
