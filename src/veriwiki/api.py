@@ -24,12 +24,20 @@ from veriwiki.services.pages import (
     revert_page,
     show_page,
 )
+from veriwiki.services.sources import (
+    add_source,
+    add_sources,
+    get_source,
+    list_sources,
+    source_text,
+)
 from veriwiki.services.types import load_types
 from veriwiki.services.vault_ops import adopt_vault, init_vault
 from veriwiki.vault import Vault, open_vault
 
 __all__ = [
-    "CheckReport", "IndexStats", "SearchHit", "Vault", "adopt_vault", "check_vault",
+    "CheckReport", "IndexStats", "SearchHit", "Vault", "add_source", "add_sources",
+    "adopt_vault", "check_vault", "get_source", "list_sources", "source_text",
     "find_page", "init_vault", "load_types", "move_page", "new_page", "open_vault",
     "page_backlinks", "page_history", "page_links", "remove_page", "revert_page", "search",
     "show_page", "update_index",

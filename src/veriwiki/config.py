@@ -40,12 +40,22 @@ class VaultSettings(BaseModel):
         return value.strip("/") or "."
 
 
+class SourceSettings(BaseModel):
+    """The ``[sources]`` table: limits for files added with ``veriwiki add``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_source_bytes: int = Field(
+        50_000_000, gt=0, description="Files larger than this many bytes are refused by add.")
+
+
 class Config(BaseModel):
     """All of veriwiki.toml. Unknown tables are kept for later features and plugins."""
 
     model_config = ConfigDict(extra="allow")
 
     vault: VaultSettings = Field(default_factory=VaultSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
     checks: dict[str, Severity] = Field(
         default_factory=dict, description="Severity per rule id: error, warning, info or off.")
 

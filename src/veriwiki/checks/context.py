@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from veriwiki.core.model import FileProblem, Finding, Page, Severity
 from veriwiki.core.resolve import Resolution, Resolver
@@ -23,8 +24,25 @@ class CheckContext:
     index_page: str
     log_page: str
     default_type: str | None = None
+    sources: dict[str, Any] = field(default_factory=dict)
+    text_loader: Callable[[str, int | None], Any] | None = None
     current_rule: str = ""
     _resolved: dict[str, list[Resolution]] | None = field(default=None, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """A value shared between rules of one run (computed once)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def source_text(self, source_id: str, version: int | None) -> Any:
+        """The extracted text of a source version (None when unknown or unreadable)."""
+        if self.text_loader is None or source_id not in self.sources:
+            return None
+        return self.memo(("text", source_id, version),
+                         lambda: self.text_loader(source_id, version) if self.text_loader
+                         else None)
 
     def resolutions(self, page: Page) -> list[Resolution]:
         """How each of ``page``'s links resolves, in link order."""

@@ -82,6 +82,52 @@ class RawCitation:
     citations: tuple[Citation, ...]
 
 
+def _strip(content: str, found: list[RawCitation]) -> tuple[str, list[tuple[int, RawCitation]]]:
+    parts = []
+    marks: list[tuple[int, RawCitation]] = []
+    pos = length = 0
+    for raw in sorted(found, key=lambda r: r.start):
+        piece = content[pos:raw.start]
+        parts.append(piece)
+        length += len(piece)
+        marks.append((length, raw))
+        pos = raw.end
+    parts.append(content[pos:])
+    return "".join(parts), marks
+
+
+def _assign(stripped: str, spans: list[tuple[int, int]], marks: list[tuple[int, RawCitation]]
+            ) -> dict[int, list[RawCitation]]:
+    by_sentence: dict[int, list[RawCitation]] = {}
+    for offset, raw in marks:
+        idx = next((i for i, (a, b) in enumerate(spans) if a <= offset < b), len(spans) - 1)
+        if idx > 0 and not stripped[spans[idx][0]:offset].strip(" \t\n.,;:"):
+            idx -= 1  # "... sentence. [@x, "q"]": the citation closes the previous sentence
+        by_sentence.setdefault(max(idx, 0), []).append(raw)
+    return by_sentence
+
+
+def _line_of(stripped: str, first_line: int, a: int) -> int:
+    lead = len(stripped[a:]) - len(stripped[a:].lstrip())
+    return first_line + stripped.count("\n", 0, a + lead)
+
+
+def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
+                      ) -> list[tuple[int, str]]:
+    """(line, text) of the sentences in ``content`` that hold a digit but no citation."""
+    if not any(ch.isdigit() for ch in content):
+        return []
+    stripped, marks = _strip(content, found)
+    spans = sentence_spans(stripped)
+    cited = _assign(stripped, spans, marks)
+    out = []
+    for i, (a, b) in enumerate(spans):
+        if i in cited or not any(ch.isdigit() for ch in stripped[a:b]):
+            continue
+        out.append((_line_of(stripped, first_line, a), plain_text(stripped[a:b])))
+    return out
+
+
 def build_claims(content: str, first_line: int, found: list[RawCitation]) -> list[Claim]:
     """Group the citations of one block's inline ``content`` into claims.
 
@@ -90,31 +136,11 @@ def build_claims(content: str, first_line: int, found: list[RawCitation]) -> lis
     """
     if not found:
         return []
-    stripped_parts = []
-    marks: list[tuple[int, RawCitation]] = []
-    pos = 0
-    length = 0
-    for raw in sorted(found, key=lambda r: r.start):
-        piece = content[pos:raw.start]
-        stripped_parts.append(piece)
-        length += len(piece)
-        marks.append((length, raw))
-        pos = raw.end
-    stripped_parts.append(content[pos:])
-    stripped = "".join(stripped_parts)
-    spans = sentence_spans(stripped)
-    by_sentence: dict[int, list[RawCitation]] = {}
-    for offset, raw in marks:
-        idx = next((i for i, (a, b) in enumerate(spans) if a <= offset < b), len(spans) - 1)
-        if idx > 0 and not stripped[spans[idx][0]:offset].strip(" \t\n.,;:"):
-            idx -= 1  # "... sentence. [@x, "q"]": the citation closes the previous sentence
-        by_sentence.setdefault(max(idx, 0), []).append(raw)
+    stripped, marks = _strip(content, found)
+    spans = sentence_spans(stripped) or [(0, len(stripped))]
     claims = []
-    for idx, raws in sorted(by_sentence.items()):
-        a, b = spans[idx] if spans else (0, len(stripped))
-        text = plain_text(stripped[a:b])
-        line = first_line + stripped.count("\n", 0, a + len(stripped[a:b]) - len(
-            stripped[a:b].lstrip()))
+    for idx, raws in sorted(_assign(stripped, spans, marks).items()):
+        a, b = spans[idx]
         cites = tuple(c for r in raws for c in r.citations)
-        claims.append(Claim(text, line, cites))
+        claims.append(Claim(plain_text(stripped[a:b]), _line_of(stripped, first_line, a), cites))
     return claims

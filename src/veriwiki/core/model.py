@@ -88,6 +88,7 @@ class Page:
     footnote_refs: tuple[tuple[str, int], ...] = ()
     footnote_defs: tuple[str, ...] = ()
     claims: tuple[Claim, ...] = ()
+    uncited: tuple[tuple[int, str], ...] = ()
     body: str = field(default="", repr=False)
 
     @property
@@ -133,3 +134,58 @@ class FileProblem:
     kind: str
     message: str
     line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceVersion:
+    """One stored version of a source: ``raw/<id>/<file>``, never modified once written.
+
+    ``added`` is the ISO date it was added; ``sha256`` the hash of its bytes.
+    """
+
+    version: int
+    file: str
+    sha256: str
+    added: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A source in ``raw/<id>/``: its metadata sidecar and versions (oldest first)."""
+
+    id: str
+    title: str
+    origin: str | None
+    license: str | None
+    versions: tuple[SourceVersion, ...]
+
+    @property
+    def current(self) -> SourceVersion:
+        """The newest version (the one a citation without ``:vN`` means)."""
+        return max(self.versions, key=lambda v: v.version)
+
+    def version(self, number: int) -> SourceVersion | None:
+        """Version ``number``, or None when there is no such version."""
+        return next((v for v in self.versions if v.version == number), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """The text extracted from one source version.
+
+    ``pages`` holds the offset in ``text`` where each PDF page starts (pages are joined
+    with ``"\\n\\f\\n"``); it is empty for sources without pages.
+    """
+
+    text: str
+    pages: tuple[int, ...] = ()
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for sources without pages."""
+        from bisect import bisect_right  # local: keeps this module's imports untouched
+
+        if not self.pages or offset < 0:
+            return None
+        return max(1, bisect_right(self.pages, offset))

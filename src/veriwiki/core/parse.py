@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims
+from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims, uncited_sentences
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
@@ -100,6 +100,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
     fn_refs: list[tuple[str, int]] = []
     fn_defs: list[str] = []
     claims: list[Claim] = []
+    uncited: list[tuple[int, str]] = []
 
     prev: Token | None = None
     block_line = 0
@@ -120,6 +121,8 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
             raws = _inline(tok, base, lines, links, tags, fn_refs)
             if raws:
                 claims.extend(build_claims(tok.content, base + 1, raws))
+            if prev is not None and prev.type in ("paragraph_open", "td_open"):
+                uncited.extend(uncited_sentences(tok.content, base + 1, raws))
             if prev is not None and prev.type == "paragraph_open" and "^" in tok.content:
                 last = tok.content.rsplit("\n", 1)[-1]
                 m = _BLOCK_ID.search(last)
@@ -149,6 +152,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
         footnote_refs=tuple(fn_refs),
         footnote_defs=tuple(fn_defs),
         claims=tuple(claims),
+        uncited=tuple(uncited),
         body="\n".join(lines[skip:]),
     )
 

@@ -24,6 +24,7 @@ def page_to_json(page: Page) -> str:
         "fr": [list(r) for r in page.footnote_refs], "fd": list(page.footnote_defs),
         "cl": [[c.text, c.line, [[x.source_id, x.version, x.locator, x.quote, x.line, x.column,
                                  x.raw] for x in c.citations]] for c in page.claims],
+        "u": [list(u) for u in page.uncited],
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -42,5 +43,6 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
         footnote_refs=tuple((r[0], r[1]) for r in d["fr"]), footnote_defs=tuple(d["fd"]),
         claims=tuple(Claim(c[0], c[1], tuple(Citation(*x) for x in c[2]))
                      for c in d.get("cl", [])),
+        uncited=tuple((u[0], u[1]) for u in d.get("u", [])),
         body=body,
     )

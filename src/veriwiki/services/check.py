@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from veriwiki.checks import CheckContext, all_rules
-from veriwiki.core.model import Finding, Severity
-from veriwiki.errors import ConfigError
+from veriwiki.core.model import FileProblem, Finding, Page, Severity, Source, SourceText
+from veriwiki.errors import ConfigError, VeriwikiError
 from veriwiki.services.indexing import build_resolver, update_index
 from veriwiki.services.types import load_types
 from veriwiki.vault import Vault
@@ -48,6 +48,30 @@ class CheckReport:
         return {"findings": [f.to_json() for f in self.findings], "summary": self.summary()}
 
 
+def _cited_sources(vault: Vault, pages: list[Page]
+                   ) -> tuple[dict[str, Source], dict[tuple[str, int | None], SourceText],
+                              list[FileProblem]]:
+    """Sources by id, and the extracted text of every cited source version."""
+    from veriwiki.services.sources import load_sources, source_text
+
+    loaded, problems = load_sources(vault)
+    sources = {s.id: s for s in loaded}
+    texts: dict[tuple[str, int | None], SourceText] = {}
+    wanted = {(c.source_id, c.version) for p in pages for claim in p.claims
+              for c in claim.citations if c.quote and c.source_id in sources}
+    for sid, version in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
+        ref = sid if version is None else f"{sid}:v{version}"
+        try:
+            texts[(sid, version)] = source_text(vault, ref)
+        except VeriwikiError as exc:
+            if version is not None and sources[sid].version(version) is None:
+                continue  # unknown-source reports a missing version
+            problems.append(FileProblem(exc.path or f"raw/{sid}", "unreadable-source",
+                                        f"source {ref} cannot be read: {exc.message}",
+                                        exc.line or 1))
+    return sources, texts, problems
+
+
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None
                 ) -> CheckReport:
     """Run every enabled rule and return the findings, sorted by place."""
@@ -65,10 +89,13 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
             raise ConfigError("unknown rule ids: " + ", ".join(bad),
                               hint="known rules: " + ", ".join(sorted(known)))
     pages = vault.index.load_pages()
+    problems = vault.index.problems()
+    sources, texts, source_problems = _cited_sources(vault, pages)
     ctx = CheckContext(
-        pages=pages, resolver=build_resolver(vault), problems=vault.index.problems(),
+        pages=pages, resolver=build_resolver(vault), problems=problems + source_problems,
         types=load_types(vault), index_page=vault.index_page, log_page=vault.log_page,
-        default_type=vault.config.vault.default_type)
+        default_type=vault.config.vault.default_type, sources=sources,
+        text_loader=lambda sid, ver: texts.get((sid, ver)))
     findings: list[Finding] = []
     for r in rules:
         severity = vault.config.checks.get(r.id, r.default)

@@ -29,6 +29,7 @@ class PageType:
     description: str = ""
     body: str = "# {title}\n"
     defaults: dict[str, Any] = field(default_factory=dict)
+    requires_citations: bool = False
 
     @property
     def required(self) -> list[str]:
@@ -71,7 +72,7 @@ def _make(name: str, raw: dict[str, Any], base: dict[str, Any], origin: str) -> 
     return PageType(name, schema, origin,
                     Draft202012Validator(schema, format_checker=FormatChecker()),
                     str(raw.get("description", "")), str(ext.get("body", "# {title}\n")),
-                    dict(ext.get("defaults", {})))
+                    dict(ext.get("defaults", {})), bool(ext.get("requires_citations", False)))
 
 
 def load_types(vault: Vault | None) -> TypeRegistry:

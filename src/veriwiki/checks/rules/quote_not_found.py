@@ -1,0 +1,38 @@
+"""quote-not-found: the quoted words do not occur in the cited source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from veriwiki.checks import CheckContext, Severity, rule
+from veriwiki.core.model import Finding
+
+
+@rule("quote-not-found", Severity.ERROR, "quote does not occur in the cited source", 81)
+def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
+    """Each quote must occur in its source after normalisation; say where it nearly does."""
+    from veriwiki.core.quotes import explain_miss, find_quote
+
+    for page in ctx.pages:
+        for claim in page.claims:
+            for cite in claim.citations:
+                if cite.quote is None:
+                    continue
+                text = ctx.source_text(cite.source_id, cite.version)
+                if text is None:
+                    continue  # unknown-source reports it
+                found = ctx.memo(("quote", cite.source_id, cite.version, cite.quote),
+                                 partial(find_quote, text.text, cite.quote))
+                if found is not None:
+                    continue
+                why = explain_miss(text.text, cite.quote)
+                yield ctx.finding(
+                    page.path, cite.line,
+                    f'quote not found in @{cite.key}: "{_short(cite.quote)}"; {why}',
+                    hint="copy the exact words from the source (veriwiki source show "
+                         f"{cite.key} --text)", column=cite.column)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,393 @@
+"""Quote matching: is a cited quote in its source, and if not, what is closest.
+
+Matching is exact after the normalisation real sources need and nothing more
+(:func:`normalize`): Unicode NFKC, quote and dash variants, soft hyphens, zero-width
+characters, words hyphenated across line breaks, and white-space runs. Case and other
+punctuation are kept, so a changed digit, dropped word or different case never
+matches. Every offset reported refers to the original, un-normalised text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+_QUOTES = {c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u2039\u203a"}
+_QUOTES.update({c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"})
+_DASHES = {c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"}
+_TRANSLATE = str.maketrans({**_QUOTES, **_DASHES})
+_DROP = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+_BREAK = "\n\r\f\v\u0085\u2028\u2029"
+_WIDE_HYPHENS = "\u2010\u2011\u00ad"  # hyphen, non-breaking hyphen, soft hyphen
+_HYPHENS = "\\-" + _WIDE_HYPHENS
+# ASCII white space becomes a space first (offsets do not move), so the scan below
+# stops only where work is needed: runs of spaces, non-ASCII characters, and hyphens
+# followed by white space (those at a line break are told apart by _LINE_HYPHEN on
+# the original text).
+_ASCII_SPACES = "\t\n\v\f\r\x1c\x1d\x1e\x1f"
+_LINE_HYPHEN = re.compile(rf"[{_HYPHENS}][^\S{_BREAK}]*[{_BREAK}]\s*")
+_SPECIAL = re.compile(rf"[{_HYPHENS}](?=\s)|[^\x20-\x7e{_WIDE_HYPHENS}]+|[{_WIDE_HYPHENS}]|  +")
+_WORD = re.compile(r"\S+")
+_MARK = "\u00ad"  # internal stand-in for a line-break hyphen; soft hyphens never survive
+_MIN_SIMILARITY = 0.5
+_MAX_DIFFERENCES = 5
+_MAX_INSERTED = 12  # source words a near miss may skip between shared words
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised text and the map from its offsets back to the original text.
+
+    The map is piecewise linear: normalised offset ``starts[k] + d`` came from original
+    offset ``origins[k] + d`` while inside segment ``k``. A segment whose ``ends[k]`` is
+    not -1 is one normalised character produced from ``origins[k]:ends[k]``.
+    """
+
+    text: str
+    original_length: int
+    starts: tuple[int, ...]
+    origins: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def to_original(self, i: int) -> int:
+        """The original offset of normalised character ``i`` (its length maps to the end)."""
+        if i >= len(self.text):
+            return self.original_length
+        k = bisect_right(self.starts, max(i, 0)) - 1
+        return self.origins[k] + (i - self.starts[k])
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """The original ``(start, end)`` covering normalised characters ``i:j``."""
+        if j <= i:
+            return self.to_original(i), self.to_original(i)
+        k = bisect_right(self.starts, j - 1) - 1
+        end = self.ends[k] if self.ends[k] >= 0 else self.origins[k] + (j - self.starts[k])
+        return self.to_original(i), end
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteMatch:
+    """Where a quote occurs in the original source text."""
+
+    start: int
+    end: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    """The source passage most like a quote that was not found, and how they differ."""
+
+    start: int
+    end: int
+    line: int
+    similarity: float
+    passage: str
+    differences: list[str]
+
+
+class _Builder:
+    """Accumulates normalised text and its offset map."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.starts: list[int] = []
+        self.origins: list[int] = []
+        self.ends: list[int] = []
+        self.last = " "  # so leading white space collapses away at the very start
+
+    def verbatim(self, chunk: str, origin: int) -> None:
+        if chunk[:1] == " " and self.last == " ":
+            chunk, origin = chunk[1:], origin + 1
+        if chunk:
+            self._add(chunk, origin, -1)
+
+    def char(self, c: str, origin: int, end: int) -> None:
+        if c != " " or self.last != " ":
+            self._add(c, origin, end)
+
+    def _add(self, chunk: str, origin: int, end: int) -> None:
+        self.starts.append(self.length)
+        self.origins.append(origin)
+        self.ends.append(end)
+        self.parts.append(chunk)
+        self.length += len(chunk)
+        self.last = chunk[-1]
+
+
+@lru_cache(maxsize=4096)
+def _fold(cluster: str) -> str:
+    """One base character with its combining marks, normalised."""
+    out = unicodedata.normalize("NFKC", cluster.translate(_TRANSLATE)).translate(_TRANSLATE)
+    return "".join(" " if c.isspace() else c for c in out if c not in _DROP)
+
+
+def _special(b: _Builder, chunk: str, origin: int) -> None:
+    i, n = 0, len(chunk)
+    while i < n:
+        c = chunk[i]
+        j = i + 1
+        while j < n and unicodedata.combining(chunk[j]):
+            j += 1
+        if c in _DROP and j == i + 1:
+            pass
+        elif c.isspace():
+            b.char(" ", origin + i, origin + j)
+        elif c < "\x7f" and j == i + 1:
+            b.char(c, origin + i, origin + j)
+        else:
+            for out in _fold(chunk[i:j]):
+                b.char(out, origin + i, origin + j)
+        i = j
+
+
+def _line_hyphens(text: str) -> dict[int, int]:
+    """Spans of hyphens at a line break that follow a word character and precede text."""
+    return {m.start(): m.end() for m in _LINE_HYPHEN.finditer(text)
+            if m.start() > 0 and m.end() < len(text)
+            and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_")}
+
+
+def _build(text: str, mark: bool) -> Normalized:
+    b = _Builder()
+    hyphens = _line_hyphens(text)
+    spaced = text
+    for c in _ASCII_SPACES:
+        spaced = spaced.replace(c, " ")
+    pos = 0
+    while (m := _SPECIAL.search(spaced, pos)) is not None:
+        start, end = m.span()
+        if start > pos and unicodedata.combining(text[start]):
+            start -= 1  # compose the mark with the character it follows
+        b.verbatim(spaced[pos:start], pos)
+        if start in hyphens:
+            end = hyphens[start]
+            if mark:
+                b.char(_MARK, start, start + 1)
+            elif not (text[start] == "\u00ad" or (text[start - 1].isalpha()
+                                                  and text[end].islower())):
+                _special(b, text[start:end], start)  # a compound, not a split word
+        else:
+            _special(b, text[start:end], start)
+        pos = end
+    b.verbatim(spaced[pos:], pos)
+    return Normalized("".join(b.parts), len(text), tuple(b.starts), tuple(b.origins),
+                      tuple(b.ends))
+
+
+# Sources are normalised once and reused across their many quotes; short texts (the
+# quotes themselves) bypass the cache so they cannot evict the sources.
+_build_cached = lru_cache(maxsize=8)(_build)
+_CACHE_FROM = 4096
+
+
+def _normalize(text: str, mark: bool) -> Normalized:
+    return (_build_cached if len(text) >= _CACHE_FROM else _build)(text, mark)
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise ``text`` for quote matching, keeping a map back to the original.
+
+    NFKC (which folds ligatures), curly quotes to straight, dashes to ``-``, soft
+    hyphens and zero-width characters removed, every white-space run to one space
+    (a leading run is dropped). A word hyphenated at a line break is joined when the
+    next line goes on in lower case ("informa-\\ntion" → "information"); other
+    hyphens at a line break are kept with the white space after them ("GPT-\\n4" →
+    "GPT- 4"), and hyphens inside a line are kept ("decoder-only").
+    """
+    return _normalize(text, mark=False)
+
+
+def _resolve_marks(word: str, wanted: set[str]) -> str:
+    """A word holding line-break hyphens, spelt as the quote spells it when matching allows."""
+    if _MARK not in word:
+        return word
+    marks = [k for k, c in enumerate(word) if c == _MARK]
+    joinable = [word[k - 1 : k].isalpha() and word[k + 1 : k + 2].islower() for k in marks]
+    kept, joined = word.replace(_MARK, "-"), word.replace(_MARK, "")
+    if kept in wanted or (joined in wanted and all(joinable)):
+        return kept if kept in wanted else joined
+    return "".join("" if c == _MARK and word[k + 1 : k + 2].islower() else
+                   "-" if c == _MARK else c for k, c in enumerate(word))
+
+
+def _needle_pattern(needle: str) -> re.Pattern[str]:
+    """A pattern for a marked needle that lets line-break hyphens go either way."""
+    parts: list[str] = []
+    for k, c in enumerate(needle):
+        prev, nxt = needle[k - 1 : k], needle[k + 1 : k + 2]
+        if c == _MARK:
+            parts.append("[-\u00ad]?")
+        elif c == "-" and (prev.isalnum() or prev == "_") and nxt and not nxt.isspace():
+            parts.append("[-\u00ad]")
+        else:
+            parts.append(re.escape(c))
+        if c.isalpha() and nxt.islower():
+            parts.append("\u00ad?")
+    return re.compile("".join(parts))
+
+
+def _is_whole(text: str, i: int, j: int) -> bool:
+    """Whether ``text[i:j]`` neither starts nor ends inside a word or number."""
+    first, last = text[i], text[j - 1]
+    before, after = text[i - 1 : i], text[j : j + 1]
+    if first.isalnum() and (before.isalnum() or (
+            first.isdigit() and before in (".", ",") and text[i - 2 : i - 1].isdigit())):
+        return False
+    return not (last.isalnum() and (after.isalnum() or (
+        last.isdigit() and after in (".", ",") and text[j + 1 : j + 2].isdigit())))
+
+
+def find_quote(source: str, quote: str) -> QuoteMatch | None:
+    """The first occurrence of ``quote`` in ``source`` after normalisation, or None.
+
+    The occurrence must not start or end inside a word or number ("7B" is not found
+    in "67B", "1.5" not in "21.55"). A hyphen at a line break in the source matches
+    the quote with or without it, so "decoder-\\nonly" matches "decoder-only" and
+    "informa-\\ntion" matches "information". A quote that normalises to nothing never
+    matches.
+    """
+    needle = _normalize(quote, mark=True).text.strip()
+    if not needle.replace(_MARK, "").strip():
+        return None
+    norm, pattern, pos = _normalize(source, mark=True), _needle_pattern(needle), 0
+    while (m := pattern.search(norm.text, pos)) is not None:
+        if _is_whole(norm.text, *m.span()):
+            break
+        pos = m.start() + 1
+    if m is None:
+        return None
+    start, end = norm.span(*m.span())
+    return QuoteMatch(start, end, source.count("\n", 0, start) + 1)
+
+
+def _reach(q_words: list[str], words: list[str]) -> tuple[int, int]:
+    """How far matching words reach into both lists from their starts.
+
+    A run of shared words may lie past a few inserted source words (a page header,
+    say); a lone shared word only past two, so a stray "the" nearby is not taken.
+    """
+    a_end = b_end = 0
+    for blk in difflib.SequenceMatcher(None, q_words, words, autojunk=False).get_matching_blocks():
+        inserted = (blk.b - b_end) - (blk.a - a_end)
+        if blk.size == 0 or inserted > (_MAX_INSERTED if blk.size > 1 else 2):
+            break
+        a_end, b_end = blk.a + blk.size, blk.b + blk.size
+    return a_end, b_end
+
+
+def _passage_span(text: str, q_words: list[str], window: tuple[int, int],
+                  hint: tuple[int, int]) -> tuple[int, int]:
+    """Normalised span of the words in ``window`` that best line up with the quote.
+
+    The longest run of shared words anchors the passage; it grows outwards to the
+    nearest further shared words, and by the quote's unmatched edge words, which most
+    likely replace their neighbours in the source.
+    """
+    spans = [m.span() for m in _WORD.finditer(text, *window)]
+    wanted = set(q_words)
+    words = [_resolve_marks(text[s:e], wanted) for s, e in spans]
+    sm = difflib.SequenceMatcher(None, q_words, words, autojunk=False)
+    anchor = sm.find_longest_match(0, len(q_words), 0, len(words))
+    if anchor.size == 0:
+        inside = [sp for sp in spans if sp[1] > hint[0] and sp[0] < hint[1]] or spans
+        return (inside[0][0], inside[-1][1]) if inside else hint
+    a1, b1 = anchor.a + anchor.size, anchor.b + anchor.size
+    left_a, left_b = _reach(q_words[: anchor.a][::-1], words[: anchor.b][::-1])
+    right_a, right_b = _reach(q_words[a1:], words[b1:])
+    first = max(0, anchor.b - left_b - (anchor.a - left_a))
+    last = min(len(spans), b1 + right_b + (len(q_words) - a1 - right_a))
+    return spans[first][0], spans[last - 1][1]
+
+
+def _trim_punctuation(text: str, i: int, j: int, needle: str) -> tuple[int, int]:
+    """Drop punctuation at the passage's edges where the quote has none."""
+    while needle[:1].isalnum() and j - i > 1 and not text[i].isalnum():
+        i += 1
+    while needle[-1:].isalnum() and j - i > 1 and not text[j - 1].isalnum():
+        j -= 1
+    return i, j
+
+
+def _shorten(words: list[str], limit: int = 60) -> str:
+    text = " ".join(words)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def describe_differences(quote: str, passage: str) -> list[str]:
+    """How ``quote`` differs from ``passage``, word by word, in at most five phrases."""
+    q_words = normalize(quote).text.split()
+    p_words = normalize(passage).text.split()
+    out: list[str] = []
+    sm = difflib.SequenceMatcher(None, q_words, p_words, autojunk=False)
+    for op, a0, a1, b0, b1 in sm.get_opcodes():
+        ours, theirs = _shorten(q_words[a0:a1]), _shorten(p_words[b0:b1])
+        if op == "replace":
+            note = " (case differs)" if ours.lower() == theirs.lower() else ""
+            out.append(f'"{ours}" in the quote, "{theirs}" in the source{note}')
+        elif op == "delete":
+            out.append(f'quote adds "{ours}"')
+        elif op == "insert":
+            out.append(f'"{theirs}" missing from the quote')
+    if len(out) > _MAX_DIFFERENCES:
+        out = out[: _MAX_DIFFERENCES - 1] + [f"{len(out) - _MAX_DIFFERENCES + 1} more differences"]
+    return out
+
+
+def closest_passage(source: str, quote: str) -> NearMiss | None:
+    """The passage of ``source`` most similar to ``quote``, or None below 50 % similarity.
+
+    Similarity (0..1) is the mean of the character-level and the word-level ratio
+    between the normalised quote and passage, so unrelated text that merely shares
+    letters stays low. The passage is the original text of the span, widened to
+    whole words.
+    """
+    q_words = [_resolve_marks(w, set()) for w in _normalize(quote, mark=True).text.split()]
+    needle = " ".join(q_words)
+    norm = _normalize(source, mark=True)
+    text = norm.text
+    if not needle or not text.strip():
+        return None
+    hint = (0, len(text))
+    if len(needle) < len(text):
+        hit = fuzz.partial_ratio_alignment(needle, text, score_cutoff=_MIN_SIMILARITY * 100)
+        if hit is None:
+            return None
+        hint = (hit.dest_start, hit.dest_end)
+    slack = max(80, len(needle) // 2)
+    i, j = _passage_span(text, q_words, (max(0, hint[0] - slack), hint[1] + slack), hint)
+    i, j = _trim_punctuation(text, i, j, needle)
+    wanted = set(q_words)
+    p_words = [_resolve_marks(w, wanted) for w in text[i:j].split()]
+    passage_norm = " ".join(p_words)
+    word_ratio = difflib.SequenceMatcher(None, q_words, p_words, autojunk=False).ratio()
+    similarity = (fuzz.ratio(needle, passage_norm) / 100 + word_ratio) / 2
+    if similarity < _MIN_SIMILARITY:
+        return None
+    start, end = norm.span(i, j)
+    return NearMiss(start, end, source.count("\n", 0, start) + 1, round(similarity, 3),
+                    source[start:end], describe_differences(needle, passage_norm))
+
+
+def _excerpt(passage: str, limit: int = 120) -> str:
+    flat, half = " ".join(passage.split()), (limit - 1) // 2
+    return flat if len(flat) <= limit else flat[:half].rstrip() + "…" + flat[-half:].lstrip()
+
+
+def explain_miss(source: str, quote: str) -> str:
+    """A one-line explanation of a quote that was not found, for a finding's message."""
+    near = closest_passage(source, quote)
+    if near is None:
+        return "no similar passage in the source"
+    message = (f"closest passage (line {near.line}, {round(near.similarity * 100)}% similar): "
+               f'"{_excerpt(near.passage)}"')
+    if near.differences:
+        message += "; differs: " + "; ".join(near.differences)
+    return message
