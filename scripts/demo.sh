@@ -16,6 +16,9 @@ git -C "$DEMO" add wiki
 git -C "$DEMO" -c user.name=demo -c user.email=demo@example.org commit -qm "Add sample pages"
 echo "(copied examples/sample/ into $DEMO/wiki and committed them with git)"
 
+step veriwiki add examples/sources/llama2.md --id llama2
+$VW --vault "$DEMO" add examples/sources/llama2.md --id llama2 --title "Llama 2 paper (excerpt)"
+
 step veriwiki catalog
 $VW --vault "$DEMO" catalog
 step veriwiki search "grouped query heads"
@@ -26,7 +29,7 @@ step veriwiki mv "Rotary Position Embedding" "RoPE Embedding"
 $VW --vault "$DEMO" mv "Rotary Position Embedding" "RoPE Embedding"
 step "grep -rn 'RoPE Embedding' $DEMO/wiki   # links were rewritten"
 grep -rn "RoPE Embedding" "$DEMO/wiki" --include='*.md' | grep -v -e index.md -e log.md || true
-step veriwiki check   "# finds the planted broken link [[Llama 3]]"
+step veriwiki check   "# finds the planted broken link [[Llama 3]] and the misquoted passage"
 set +e
 $VW --vault "$DEMO" check
 code=$?
