@@ -49,6 +49,32 @@ class SourceSettings(BaseModel):
         50_000_000, gt=0, description="Files larger than this many bytes are refused by add.")
 
 
+class SandboxSettings(BaseModel):
+    """The ``[sandbox]`` table: limits for ``python check`` blocks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_seconds: float = Field(10.0, gt=0, description="Wall-clock limit per block.")
+    cpu_seconds: int = Field(10, gt=0, description="CPU-time limit per block.")
+    memory_mb: int = Field(512, gt=0, description="Address-space limit per block (MiB).")
+    max_output_bytes: int = Field(65_536, gt=0, description="Captured output is cut here.")
+    max_processes: int = Field(32, gt=0, description="Processes a block may have at once.")
+
+
+class FreshnessSettings(BaseModel):
+    """The ``[freshness]`` table: review intervals when a page sets none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_every: str | None = Field(
+        None, pattern=r"^[0-9]+[dwmy]$", description="Default interval for every page.")
+    by_type: dict[str, str] = Field(
+        default_factory=dict, description="Interval per page type, e.g. model = \"90d\".")
+    by_folder: dict[str, str] = Field(
+        default_factory=dict, description="Interval per folder (vault-relative), e.g. "
+                                          "\"wiki/models\" = \"30d\"; the longest match wins.")
+
+
 class Config(BaseModel):
     """All of veriwiki.toml. Unknown tables are kept for later features and plugins."""
 
@@ -56,6 +82,8 @@ class Config(BaseModel):
 
     vault: VaultSettings = Field(default_factory=VaultSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     checks: dict[str, Severity] = Field(
         default_factory=dict, description="Severity per rule id: error, warning, info or off.")
 

@@ -25,6 +25,8 @@ class CheckContext:
     log_page: str
     default_type: str | None = None
     sources: dict[str, Any] = field(default_factory=dict)
+    facts: list[Any] = field(default_factory=list)
+    vault: Any = None  # the Vault, for rules that need settings, paths or caches
     text_loader: Callable[[str, int | None], Any] | None = None
     current_rule: str = ""
     _resolved: dict[str, list[Resolution]] | None = field(default=None, repr=False)

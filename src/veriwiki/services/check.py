@@ -59,6 +59,11 @@ def _cited_sources(vault: Vault, pages: list[Page]
     texts: dict[tuple[str, int | None], SourceText] = {}
     wanted = {(c.source_id, c.version) for p in pages for claim in p.claims
               for c in claim.citations if c.quote and c.source_id in sources}
+    # the previous version of each source cited by its latest: stale-claim compares them
+    for sid, version in list(wanted):
+        versions = sources[sid].versions
+        if version is None and len(versions) > 1:
+            wanted.add((sid, sorted(v.version for v in versions)[-2]))
     for sid, version in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
         ref = sid if version is None else f"{sid}:v{version}"
         try:
@@ -94,7 +99,7 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     ctx = CheckContext(
         pages=pages, resolver=build_resolver(vault), problems=problems + source_problems,
         types=load_types(vault), index_page=vault.index_page, log_page=vault.log_page,
-        default_type=vault.config.vault.default_type, sources=sources,
+        default_type=vault.config.vault.default_type, sources=sources, vault=vault,
         text_loader=lambda sid, ver: texts.get((sid, ver)))
     findings: list[Finding] = []
     for r in rules:
