@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from veriwiki.core.markdown.citations import strip_citations
 from veriwiki.core.names import normalize_name
 
 START = "<!-- veriwiki:catalog:start -->"
@@ -49,7 +50,7 @@ def render_catalog(entries: list[CatalogEntry], pages_root: str) -> str:
             stem = e.path.rsplit("/", 1)[-1][:-3]
             link = f"[[{target}]]" if e.title == stem and target == stem else (
                 f"[[{target}|{e.title.replace('|', '/').replace(']', ')')}]]")
-            summary = " ".join(e.summary.split())
+            summary = " ".join(strip_citations(e.summary).split())
             lines.append(f"- {link} — {summary}" if summary else f"- {link}")
         lines.append("")
     lines.append(END)

@@ -137,3 +137,25 @@ def _citation(state: StateInline, silent: bool) -> bool:
 def citations_plugin(md: MarkdownIt) -> None:
     """Register the citation rule ahead of wikilinks and links."""
     md.inline.ruler.before("wikilink", "citation", _citation)
+
+
+def strip_citations(text: str) -> str:
+    """``text`` without its ``[@id, "quote"]`` citations (for summaries and listings)."""
+    out = []
+    pos = 0
+    while True:
+        start = text.find("[@", pos)
+        if start < 0:
+            break
+        close = _find_close(text, start, len(text))
+        if close < 0 and _ID.match(text, start + 1):
+            out.append(text[pos:start].rstrip(" "))  # a citation cut off by truncation
+            return "".join(out)
+        if close < 0 or parse_citations(text[start + 1 : close]) is None:
+            out.append(text[pos : start + 2])
+            pos = start + 2
+            continue
+        out.append(text[pos:start].rstrip(" "))
+        pos = close + 1
+    out.append(text[pos:])
+    return "".join(out)
