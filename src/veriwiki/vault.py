@@ -105,6 +105,11 @@ def open_vault(path: str | Path | None = None) -> Vault:
     return Vault(root, config)
 
 
+def pinned_today() -> str:
+    """The date ``VERIWIKI_TODAY`` pins for freshness checks ('' when unset)."""
+    return os.environ.get("VERIWIKI_TODAY", "").strip()
+
+
 def debug_enabled() -> bool:
     """True when VERIWIKI_DEBUG asks for tracebacks instead of friendly errors."""
     return os.environ.get("VERIWIKI_DEBUG", "") not in ("", "0")

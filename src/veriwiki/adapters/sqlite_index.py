@@ -22,7 +22,7 @@ from veriwiki.core.names import normalize_name
 from veriwiki.core.records import page_from_json, page_to_json
 from veriwiki.core.resolve import PageNames
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);

@@ -89,6 +89,7 @@ class Page:
     footnote_defs: tuple[str, ...] = ()
     claims: tuple[Claim, ...] = ()
     uncited: tuple[tuple[int, str], ...] = ()
+    fact_refs: tuple[tuple[str, str, int, int], ...] = ()  # (entity, attribute, line, column)
     body: str = field(default="", repr=False)
 
     @property

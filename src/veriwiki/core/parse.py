@@ -101,6 +101,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
     fn_defs: list[str] = []
     claims: list[Claim] = []
     uncited: list[tuple[int, str]] = []
+    fact_refs: list[tuple[str, str, int, int]] = []
 
     prev: Token | None = None
     block_line = 0
@@ -118,7 +119,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
                 fn_defs.append(str(label))
         elif tok.type == "inline":
             base = tok.map[0] if tok.map else block_line
-            raws = _inline(tok, base, lines, links, tags, fn_refs)
+            raws = _inline(tok, base, lines, links, tags, fn_refs, fact_refs)
             if raws:
                 claims.extend(build_claims(tok.content, base + 1, raws))
             if prev is not None and prev.type in ("paragraph_open", "td_open"):
@@ -153,13 +154,14 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
         footnote_defs=tuple(fn_defs),
         claims=tuple(claims),
         uncited=tuple(uncited),
+        fact_refs=tuple(fact_refs),
         body="\n".join(lines[skip:]),
     )
 
 
 def _inline(
     tok: Token, base: int, lines: list[str], links: list[Link], tags: list[str],
-    fn_refs: list[tuple[str, int]],
+    fn_refs: list[tuple[str, int]], fact_refs: list[tuple[str, str, int, int]],
 ) -> list[RawCitation]:
     children = tok.children or []
     content = tok.content
@@ -176,6 +178,12 @@ def _inline(
                          line + raw.count("\n", 0, c.offset), col, raw)
                 for c in child.meta["cites"])
             raws.append(RawCitation(pos, pos + len(raw), cites))
+            continue
+        if kind == "fact_ref":
+            meta = child.meta
+            line = base + 1 + content.count("\n", 0, meta["pos"])
+            fact_refs.append((meta["entity"], meta["attribute"], line,
+                              _column(lines, line, child.content, 1)))
             continue
         if kind in ("wikilink", "embed"):
             meta = child.meta

@@ -25,6 +25,7 @@ def page_to_json(page: Page) -> str:
         "cl": [[c.text, c.line, [[x.source_id, x.version, x.locator, x.quote, x.line, x.column,
                                  x.raw] for x in c.citations]] for c in page.claims],
         "u": [list(u) for u in page.uncited],
+        "fx": [list(r) for r in page.fact_refs],
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -44,5 +45,6 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
         claims=tuple(Claim(c[0], c[1], tuple(Citation(*x) for x in c[2]))
                      for c in d.get("cl", [])),
         uncited=tuple((u[0], u[1]) for u in d.get("u", [])),
+        fact_refs=tuple((r[0], r[1], r[2], r[3]) for r in d.get("fx", [])),
         body=body,
     )

@@ -77,6 +77,33 @@ def _cited_sources(vault: Vault, pages: list[Page]
     return sources, texts, problems
 
 
+def _facts(vault: Vault, pages: list[Page], sources: dict[str, Source],
+           texts: dict[tuple[str, int | None], SourceText]) -> tuple[list[Any], list[FileProblem]]:
+    """The vault's facts, with the text of every source a fact quotes added to ``texts``."""
+    from veriwiki.core.sources import parse_ref
+    from veriwiki.services.facts import load_facts
+    from veriwiki.services.sources import source_text
+
+    facts, problems = load_facts(vault, pages)
+    for fact in facts:
+        if not (fact.source_id and fact.quote):
+            continue
+        try:
+            key = parse_ref(fact.source_id)
+        except VeriwikiError:
+            continue  # fact-citation reports a malformed reference
+        if key in texts or key[0] not in sources:
+            continue
+        try:
+            texts[key] = source_text(vault, fact.source_id)
+        except VeriwikiError as exc:
+            if key[1] is None or sources[key[0]].version(key[1]) is not None:
+                problems.append(FileProblem(exc.path or f"raw/{key[0]}", "unreadable-source",
+                                            f"source {fact.source_id} cannot be read: "
+                                            f"{exc.message}", exc.line or 1))
+    return facts, problems
+
+
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None
                 ) -> CheckReport:
     """Run every enabled rule and return the findings, sorted by place."""
@@ -96,11 +123,13 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     pages = vault.index.load_pages()
     problems = vault.index.problems()
     sources, texts, source_problems = _cited_sources(vault, pages)
+    facts, fact_problems = _facts(vault, pages, sources, texts)
+    source_problems += fact_problems
     ctx = CheckContext(
         pages=pages, resolver=build_resolver(vault), problems=problems + source_problems,
         types=load_types(vault), index_page=vault.index_page, log_page=vault.log_page,
         default_type=vault.config.vault.default_type, sources=sources, vault=vault,
-        text_loader=lambda sid, ver: texts.get((sid, ver)))
+        text_loader=lambda sid, ver: texts.get((sid, ver)), facts=facts)
     findings: list[Finding] = []
     for r in rules:
         severity = vault.config.checks.get(r.id, r.default)

@@ -76,6 +76,7 @@ def cli(ctx: click.Context, vault_path: str | None) -> None:
 
 def main() -> None:
     """Run the CLI, mapping veriwiki errors to messages and exit codes."""
+    import veriwiki.adapters.cli.status_cmds  # noqa: F401
     from veriwiki.adapters.cli import page_cmds, query_cmds, source_cmds, vault_cmds  # noqa: F401
 
     try:

@@ -59,12 +59,32 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (repeat).")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False, writable=True), default=None,
+              metavar="FILE", help="Also write the findings as JUnit XML to FILE.")
+@click.option("--changed", "changed", is_flag=False, flag_value="HEAD", default=None,
+              metavar="[REV]", help="Report only pages changed since REV (default HEAD: "
+                                    "uncommitted changes) and pages citing changed sources.")
 @click.pass_obj
-def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...]) -> None:
+def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
+              junit: str | None, changed: str | None) -> None:
     """Run the check rules; exit 1 when an error-severity finding remains."""
     from veriwiki.services.check import check_vault
 
-    report = check_vault(state.vault, strict=strict, only=list(rules) or None)
+    only = list(rules) or None
+    if changed is not None:
+        from veriwiki.services.changed import check_changed
+
+        report, scope = check_changed(state.vault, changed, strict=strict, only=only)
+        paths: list[str] = sorted(scope.pages)
+    else:
+        report = check_vault(state.vault, strict=strict, only=only)
+        paths = state.vault.index.paths() if junit else []
+    if junit:
+        from pathlib import Path
+
+        from veriwiki.adapters.report_junit import junit_xml
+
+        Path(junit).write_bytes(junit_xml(report.findings, paths))
     if as_json:
         print_json(report.to_json())
     else:

@@ -12,6 +12,7 @@ from veriwiki.core.model import Finding
 @rule("quote-not-found", Severity.ERROR, "quote does not occur in the cited source", 81)
 def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
     """Each quote must occur in its source after normalisation; say where it nearly does."""
+    from veriwiki.checks.rules.stale_claim import stale_version
     from veriwiki.core.quotes import explain_miss, find_quote
 
     for page in ctx.pages:
@@ -24,8 +25,8 @@ def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
                     continue  # unknown-source reports it
                 found = ctx.memo(("quote", cite.source_id, cite.version, cite.quote),
                                  partial(find_quote, text.text, cite.quote))
-                if found is not None:
-                    continue
+                if found is not None or stale_version(ctx, cite) is not None:
+                    continue  # found, or stale-claim reports the source change
                 why = explain_miss(text.text, cite.quote)
                 yield ctx.finding(
                     page.path, cite.line,

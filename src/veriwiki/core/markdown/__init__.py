@@ -6,6 +6,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
 from veriwiki.core.markdown.citations import citations_plugin
+from veriwiki.core.markdown.factrefs import factrefs_plugin
 from veriwiki.core.markdown.positions import positions_plugin
 from veriwiki.core.markdown.selective import selective_inline_plugin
 from veriwiki.core.markdown.tags import tags_plugin
@@ -22,6 +23,7 @@ def make_parser(*, for_index: bool = False) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(wikilinks_plugin)
     md.use(citations_plugin)
+    md.use(factrefs_plugin)
     md.use(tags_plugin)
     md.use(positions_plugin)
     if for_index:
