@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -85,8 +86,9 @@ def generate(out: Path, pages: int, claims_per_page: int, sources: int, bad_rate
                 bad += 1
                 if rng.random() < 0.5:
                     quote = quote.replace(" of ", " from ", 1) if " of " in quote else quote + " x"
-                else:
-                    claim = claim.replace("0", "7", 1) if "0" in claim else claim + " 77"
+                else:  # the last number of every claim template is its value
+                    m = list(re.finditer(r"\d+", claim))[-1]
+                    claim = f"{claim[:m.start()]}{int(m.group()) + 1}{claim[m.end():]}"
             quote = quote.replace('"', '\\"')
             body.append(f'{claim[0].upper()}{claim[1:]} [@src{sid}, "{quote}"].')
         (out / "wiki" / f"Page {p}.md").write_text("\n".join(body) + "\n", encoding="utf-8")

@@ -32,6 +32,47 @@ class CheckContext:
     _resolved: dict[str, list[Resolution]] | None = field(default=None, repr=False)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
+    def cached(self, key_parts: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """A JSON-able result of a pure computation, reused across check runs.
+
+        ``key_parts`` must capture every input of ``compute``; without a vault this is a
+        plain in-run memo.
+        """
+        cache = self.memo("verify-cache", self._open_cache)
+        if cache is None:
+            return self.memo(("cached", key_parts), compute)
+        from veriwiki.adapters.verify_cache import content_key
+
+        key = content_key(*key_parts)
+        hit = cache.get(key)
+        if hit is None:
+            hit = {"v": compute()}
+            cache.put(key, hit)
+        return hit["v"]
+
+    def _open_cache(self) -> Any:
+        if self.vault is None:
+            return None
+        from veriwiki.adapters.verify_cache import VerifyCache
+
+        return VerifyCache(self.vault.state_dir / "verify-cache.db")
+
+    def flush(self) -> None:
+        """Persist what :meth:`cached` learnt in this run."""
+        cache = self._memo.get("verify-cache")
+        if cache is not None:
+            cache.flush()
+
+    def text_hash(self, source_id: str, version: int | None) -> str:
+        """A hash of a source version's extracted text ('' when it has none)."""
+        import hashlib
+
+        def compute() -> str:
+            text = self.source_text(source_id, version)
+            return "" if text is None else hashlib.sha1(text.text.encode()).hexdigest()
+
+        return str(self.memo(("text-hash", source_id, version), compute))
+
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """A value shared between rules of one run (computed once)."""
         if key not in self._memo:

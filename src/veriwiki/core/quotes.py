@@ -184,8 +184,8 @@ def _build(text: str, mark: bool) -> Normalized:
 
 # Sources are normalised once and reused across their many quotes; short texts (the
 # quotes themselves) bypass the cache so they cannot evict the sources.
-_build_cached = lru_cache(maxsize=8)(_build)
-_CACHE_FROM = 4096
+_build_cached = lru_cache(maxsize=256)(_build)
+_CACHE_FROM = 1024
 
 
 def _normalize(text: str, mark: bool) -> Normalized:
@@ -257,7 +257,18 @@ def find_quote(source: str, quote: str) -> QuoteMatch | None:
     needle = _normalize(quote, mark=True).text.strip()
     if not needle.replace(_MARK, "").strip():
         return None
-    norm, pattern, pos = _normalize(source, mark=True), _needle_pattern(needle), 0
+    norm = _normalize(source, mark=True)
+    # fast path: a literal occurrence is also a match of the tolerant pattern below
+    pos = norm.text.find(needle)
+    while pos >= 0:
+        if _is_whole(norm.text, pos, pos + len(needle)):
+            start, end = norm.span(pos, pos + len(needle))
+            return QuoteMatch(start, end, source.count("\n", 0, start) + 1)
+        pos = norm.text.find(needle, pos + 1)
+    if _MARK not in norm.text and "\u00ad" not in norm.text and _MARK not in needle and \
+            "-" not in needle:
+        return None  # nothing the tolerant pattern could add
+    pattern, pos = _needle_pattern(needle), 0
     while (m := pattern.search(norm.text, pos)) is not None:
         if _is_whole(norm.text, *m.span()):
             break

@@ -139,5 +139,6 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
             severity = Severity.ERROR
         ctx.current_rule = r.id
         findings.extend(replace(f, rule=r.id, severity=severity) for f in r.run(ctx))
+    ctx.flush()
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule, f.message))
     return CheckReport(findings, len(pages))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding, Page
+
+
+def _compare(compare: Callable[[str, str], list[Any]], claim: str, quote: str
+             ) -> list[list[str]]:
+    return [[i.kind, i.message] for i in compare(claim, quote)]
 
 
 def _issues(ctx: CheckContext) -> list[tuple[Page, Any, Any]]:
@@ -19,8 +26,11 @@ def _issues(ctx: CheckContext) -> list[tuple[Page, Any, Any]]:
                 quotes = [c.quote for c in claim.citations if c.quote]
                 if not quotes:
                     continue
-                for issue in compare(claim.text, " … ".join(quotes)):
-                    out.append((page, claim, issue))
+                joined = " … ".join(quotes)
+                issues = ctx.cached(("numbers", claim.text, joined),
+                                    partial(_compare, compare, claim.text, joined))
+                for kind, message in issues:
+                    out.append((page, claim, SimpleNamespace(kind=kind, message=message)))
         return out
 
     return list(ctx.memo("number-issues", compute))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from veriwiki.checks import CheckContext, Severity, rule
@@ -23,9 +23,10 @@ def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
                 text = ctx.source_text(cite.source_id, cite.version)
                 if text is None:
                     continue  # unknown-source reports it
-                found = ctx.memo(("quote", cite.source_id, cite.version, cite.quote),
-                                 partial(find_quote, text.text, cite.quote))
-                if found is not None or stale_version(ctx, cite) is not None:
+                found = ctx.cached(
+                    ("quote-found", ctx.text_hash(cite.source_id, cite.version), cite.quote),
+                    partial(_found, find_quote, text.text, cite.quote))
+                if found or stale_version(ctx, cite) is not None:
                     continue  # found, or stale-claim reports the source change
                 why = explain_miss(text.text, cite.quote)
                 yield ctx.finding(
@@ -33,6 +34,10 @@ def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
                     f'quote not found in @{cite.key}: "{_short(cite.quote)}"; {why}',
                     hint="copy the exact words from the source (veriwiki source show "
                          f"{cite.key} --text)", column=cite.column)
+
+
+def _found(find: Callable[[str, str], object], text: str, quote: str) -> bool:
+    return find(text, quote) is not None
 
 
 def _short(text: str, limit: int = 80) -> str:
