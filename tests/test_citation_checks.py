@@ -8,48 +8,30 @@ fixture pages): a correct quote, an equal number in another form (4K vs 4096,
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from collections import Counter
 from pathlib import Path
+
+from golden import fixture_vault, golden_diff, run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "citations"
 CITATION_RULES = {"unknown-source", "quote-not-found", "number-mismatch", "unit-mismatch",
                   "uncited-claim"}
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "veriwiki"
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    return subprocess.run([str(exe), "--vault", str(cwd), *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+def _run(args: list[str], vault: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli(args, vault)
 
 
 def _vault(tmp_path: Path) -> Path:
-    vault = tmp_path / "vault"
-    shutil.copytree(FIXTURE, vault, ignore=shutil.ignore_patterns("expected.json", "sources"))
-    subprocess.run(["git", "init", "-q", str(vault)], check=True)
-    subprocess.run(["git", "-C", str(vault), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(vault), "-c", "user.name=t", "-c", "user.email=t@t",
-                    "commit", "-qm", "fixture"], check=True)
-    for src in sorted((FIXTURE / "sources").iterdir()):
-        proc = _run(["add", str(src)], vault)
-        assert proc.returncode == 0, proc.stderr
-    return vault
+    return fixture_vault(FIXTURE, tmp_path / "vault")
 
 
 def test_check_citation_fixture_findings_match_golden(tmp_path: Path) -> None:
     vault = _vault(tmp_path)
     proc = _run(["check", "--json"], vault)
     assert proc.returncode == 1, proc.stderr
-    findings = json.loads(proc.stdout)["findings"]
-    got = Counter((f["rule"], f["path"], f["line"]) for f in findings)
-    want = Counter((e["rule"], e["path"], e["line"])
-                   for e in json.loads((FIXTURE / "expected.json").read_text("utf-8")))
-    missed, invented = want - got, got - want
+    missed, invented = golden_diff(json.loads(proc.stdout)["findings"],
+                                   FIXTURE / "expected.json")
     assert not missed and not invented, f"missed: {sorted(missed)}\ninvented: {sorted(invented)}"
 
 

@@ -9,13 +9,11 @@ naming two entities or two attributes, references in code, an alias as entity.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
+from golden import fixture_vault, run_cli
 from veriwiki.core.facts import Fact, norm_key, parse_ref, render_fact_refs, same_value
 from veriwiki.core.parse import parse_page
 from veriwiki.core.records import page_from_json, page_to_json
@@ -32,24 +30,11 @@ def _fact(value: str, unit: str | None = None, *, entity: str = "Llama 2",
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "veriwiki"
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    return subprocess.run([str(exe), "--vault", str(cwd), *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return run_cli(args, cwd)
 
 
 def _vault(tmp_path: Path) -> Path:
-    vault = tmp_path / "vault"
-    shutil.copytree(FIXTURE, vault, ignore=shutil.ignore_patterns("expected.json", "sources"))
-    subprocess.run(["git", "init", "-q", str(vault)], check=True)
-    subprocess.run(["git", "-C", str(vault), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(vault), "-c", "user.name=t", "-c", "user.email=t@t",
-                    "commit", "-qm", "fixture"], check=True)
-    for src in sorted((FIXTURE / "sources").iterdir()):
-        proc = _run(["add", str(src)], vault)
-        assert proc.returncode == 0, proc.stderr
-    return vault
+    return fixture_vault(FIXTURE, tmp_path / "vault")
 
 
 def _findings(vault: Path, *rules: str) -> list[dict[str, object]]:

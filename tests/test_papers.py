@@ -8,39 +8,24 @@ passing check block (Llama 2's KV-cache ratio from the architecture facts) must 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from golden import fixture_vault, golden_diff, run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "papers"
 
 
 def _run(args: list[str], vault: Path) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "veriwiki"
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t", VERIWIKI_TODAY="2026-11-23")
-    return subprocess.run([str(exe), "--vault", str(vault), *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return run_cli(args, vault, VERIWIKI_TODAY="2026-11-23")
 
 
 @pytest.fixture(scope="module")
 def papers(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    vault = tmp_path_factory.mktemp("papers") / "vault"
-    vault.mkdir()
-    for name in ("veriwiki.toml", "wiki", "data"):
-        src = FIXTURE / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, vault / name)
-    subprocess.run(["git", "init", "-q", str(vault)], check=True)
-    subprocess.run(["git", "-C", str(vault), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(vault), "-c", "user.name=t", "-c", "user.email=t@t",
-                    "commit", "-qm", "papers"], check=True)
-    for src in sorted((FIXTURE / "sources").iterdir()):
-        assert _run(["add", str(src)], vault).returncode == 0
+    vault = fixture_vault(FIXTURE, tmp_path_factory.mktemp("papers") / "vault",
+                          VERIWIKI_TODAY="2026-11-23")
     # the DeepSeek-V2 excerpt changes: 8.1T becomes 8.2T in version 2
     proc = _run(["add", str(FIXTURE / "sources-v2" / "deepseek-v2.md")], vault)
     assert proc.returncode == 0 and "v2" in proc.stdout, proc.stdout + proc.stderr
@@ -51,11 +36,9 @@ def papers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_papers_every_planted_error_found_nothing_else(papers: Path) -> None:
     proc = _run(["check", "--json"], papers)
     assert proc.returncode == 1, proc.stderr
-    findings = json.loads(proc.stdout)["findings"]
-    got = Counter((f["rule"], f["path"], f["line"]) for f in findings)
-    want = Counter((e["rule"], e["path"], e["line"])
-                   for e in json.loads((FIXTURE / "expected.json").read_text("utf-8")))
-    assert got == want, f"missed: {sorted(want - got)}\ninvented: {sorted(got - want)}"
+    missed, invented = golden_diff(json.loads(proc.stdout)["findings"],
+                                   FIXTURE / "expected.json")
+    assert not missed and not invented, f"missed: {sorted(missed)}\ninvented: {sorted(invented)}"
 
 
 @pytest.mark.slow
