@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from veriwiki.core.markdown.citations import strip_citations
 from veriwiki.core.names import normalize_name
 
 START = "<!-- veriwiki:catalog:start -->"
@@ -31,6 +30,8 @@ def _link_target(entry: CatalogEntry, stem_counts: dict[str, int], pages_root: s
 
 def render_catalog(entries: list[CatalogEntry], pages_root: str) -> str:
     """The catalog body: pages grouped by type, one line each with the summary."""
+    from veriwiki.core.markdown.citations import strip_citations  # loads markdown-it
+
     stem_counts: dict[str, int] = defaultdict(int)
     for e in entries:
         stem_counts[normalize_name(e.path.rsplit("/", 1)[-1][:-3])] += 1
