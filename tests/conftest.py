@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from helpers_bad import veriwiki_exe
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -23,13 +24,7 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "Test Author",
     "GIT_COMMITTER_EMAIL": "author@example.invalid",
 }
-
-
-def _exe() -> Path:
-    exe = Path(sys.executable).parent / "veriwiki"
-    if not exe.exists():
-        pytest.fail(f"console script not found at {exe}; install the package (pip install -e .)")
-    return exe
+_exe = veriwiki_exe
 
 
 def make_env(home: Path) -> dict[str, str]:

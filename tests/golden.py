@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+from helpers_bad import GIT_IDENTITY, veriwiki_exe
 
 
 def run_cli(args: list[str], vault: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``veriwiki --vault VAULT ARGS`` (the console script beside this Python)."""
-    exe = Path(sys.executable).parent / "veriwiki"
-    return subprocess.run([str(exe), "--vault", str(vault), *args], capture_output=True,
-                          text=True, env=dict(os.environ, **GIT_ENV, **env), timeout=300)
+    return subprocess.run([str(veriwiki_exe()), "--vault", str(vault), *args],
+                          capture_output=True, text=True,
+                          env=dict(os.environ, **GIT_IDENTITY, **env), timeout=300)
 
 
 def fixture_vault(fixture: Path, dest: Path, **env: str) -> Path:

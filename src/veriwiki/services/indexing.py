@@ -54,9 +54,9 @@ def find_page(vault: Vault, name: str, resolver: Resolver | None = None) -> str:
     ``name`` may be a path (relative to the vault or the working directory, with or
     without ``.md``), a file name, a title or an alias.
     """
-    update_index(vault)
-    resolver = resolver or build_resolver(vault)
-    candidates = []
+    if resolver is None:  # a caller passing a resolver has just refreshed the index
+        update_index(vault)
+        resolver = build_resolver(vault)
     as_path = Path(name)
     for base in (Path.cwd(), vault.root):
         for p in (base / name, base / f"{name}.md"):
