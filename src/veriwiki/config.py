@@ -75,6 +75,31 @@ class FreshnessSettings(BaseModel):
                                           "\"wiki/models\" = \"30d\"; the longest match wins.")
 
 
+class LlmSettings(BaseModel):
+    """The ``[llm]`` table: which model plays each role, and how ingest treats replies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    writer: str = Field("SmolLM2", description="Model (an `llm` model id or alias) that writes "
+                                               "claims and answers. SmolLM2 is the embedded one.")
+    judge: str | None = Field(None, description="Model for `check --llm`; defaults to writer.")
+    embedder: str | None = Field(
+        None, description="`llm` embedding model for `ask`; none means keyword search only.")
+    retries: int = Field(2, ge=0, le=10, description="Re-asks after an invalid structured reply.")
+    keep_unverified: bool = Field(
+        False, description="Keep claims whose quote does not verify, marked unverified "
+                           "(never cited), instead of dropping them.")
+    passage_chars: int = Field(900, ge=200, le=20000,
+                               description="Source text is sent to the writer in passages "
+                                           "of about this many characters.")
+    max_claims_per_passage: int = Field(6, ge=1, le=50)
+    context_tokens: int = Field(4096, ge=512, description="Context window for local GGUF "
+                                                          "models run through llama.cpp.")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="US dollars per million (input, output) tokens per "
+                                          "model id, for cost reports.")
+
+
 class Config(BaseModel):
     """All of veriwiki.toml. Unknown tables are kept for later features and plugins."""
 
@@ -84,6 +109,7 @@ class Config(BaseModel):
     sources: SourceSettings = Field(default_factory=SourceSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
     checks: dict[str, Severity] = Field(
         default_factory=dict, description="Severity per rule id: error, warning, info or off.")
 

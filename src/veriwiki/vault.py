@@ -113,3 +113,25 @@ def pinned_today() -> str:
 def debug_enabled() -> bool:
     """True when VERIWIKI_DEBUG asks for tracebacks instead of friendly errors."""
     return os.environ.get("VERIWIKI_DEBUG", "") not in ("", "0")
+
+
+_ROLE_ENV = {"writer": "VERIWIKI_WRITER_MODEL", "judge": "VERIWIKI_JUDGE_MODEL",
+             "embedder": "VERIWIKI_EMBED_MODEL"}
+
+
+def model_for(vault: Vault, role: str, override: str | None = None) -> str | None:
+    """The model id for ``role``: ``--model``, then the environment, then veriwiki.toml.
+
+    The judge falls back to the writer; the embedder may be None (no embeddings).
+    """
+    if override:
+        return override
+    env = os.environ.get(_ROLE_ENV[role], "").strip()
+    if env:
+        return env
+    settings = vault.config.llm
+    if role == "writer":
+        return settings.writer
+    if role == "judge":
+        return settings.judge or model_for(vault, "writer")
+    return settings.embedder

@@ -77,7 +77,13 @@ def cli(ctx: click.Context, vault_path: str | None) -> None:
 def main() -> None:
     """Run the CLI, mapping veriwiki errors to messages and exit codes."""
     import veriwiki.adapters.cli.status_cmds  # noqa: F401
-    from veriwiki.adapters.cli import page_cmds, query_cmds, source_cmds, vault_cmds  # noqa: F401
+    from veriwiki.adapters.cli import (  # noqa: F401
+        llm_cmds,
+        page_cmds,
+        query_cmds,
+        source_cmds,
+        vault_cmds,
+    )
 
     try:
         try:

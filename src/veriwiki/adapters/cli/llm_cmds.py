@@ -1,0 +1,229 @@
+"""LLM commands: ingest, review (list/show/approve/reject) and ask."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.errors import VeriwikiError
+
+_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def open_model(state: State, role: str, override: str | None) -> Any:
+    """The model for ``role`` (``--model``, env, veriwiki.toml, embedded default)."""
+    from veriwiki.adapters.llm_provider import open_text_model
+    from veriwiki.vault import model_for
+
+    vault = state.vault
+    model_id = model_for(vault, role, override)
+    assert model_id is not None
+    return open_text_model(model_id, context_tokens=vault.config.llm.context_tokens)
+
+
+def new_meter(state: State, model: Any) -> Any:
+    """A usage meter that knows the vault's prices and which models are local."""
+    from veriwiki.ai.provider import Meter
+
+    prices = {k: (float(v[0]), float(v[1])) for k, v in state.vault.config.llm.prices.items()}
+    local = frozenset({model.model_id} if getattr(model, "local", False) else set())
+    return Meter(prices=prices, local=local)
+
+
+class _Progress:
+    """A rich progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(escape(self.label), total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@cli.command("ingest")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--model", default=None, metavar="ID",
+              help="Writer model (an `llm` model id; default: [llm] writer, else SmolLM2).")
+@click.option("--yes", "auto", is_flag=True,
+              help="Approve each proposal at once when its check passes.")
+@_json
+@click.pass_obj
+def ingest_cmd(state: State, sources: tuple[str, ...], model: str | None, auto: bool,
+               as_json: bool) -> None:
+    """Propose verified claims from SOURCE (a raw/ id, or a file, which is added first).
+
+    Each source becomes a proposal: a branch with one commit and a claim diff. Review it
+    with 'veriwiki review show ID'; merge it with 'veriwiki review approve ID'.
+    """
+    from veriwiki.services.ingest import ingest_source
+    from veriwiki.services.review import CheckFailedError, approve
+
+    writer = open_model(state, "writer", model)
+    results = []
+    failed = False
+    for ref in sources:
+        meter = new_meter(state, writer)
+        progress = _Progress(f"ingest {ref}")
+        try:
+            result = ingest_source(state.vault, ref, writer, meter=meter, on_progress=progress,
+                                   on_notice=notice)
+        finally:
+            progress.close()
+        if auto and result.proposal is not None and result.noop is None:
+            try:
+                approve(state.vault, result.proposal.id, on_notice=notice)
+                result.approved = True
+            except CheckFailedError as exc:
+                result.approve_error = str(exc)
+                failed = True
+        results.append((result, meter))
+        if not as_json:
+            _print_ingest(result, meter)
+    if as_json:
+        print_json({"results": [dict(r.to_json(), usage=m.to_json()) for r, m in results]})
+    if failed:
+        sys.exit(1)
+
+
+def _print_ingest(result: Any, meter: Any) -> None:
+    if result.noop:
+        out.print(f"{escape(result.source)}: nothing to do — {escape(result.noop)}")
+        return
+    p = result.proposal
+    out.print(f"[bold]{escape(p.id)}[/]: {len(result.verified)} verified claims "
+              f"({len(result.claims) - len(result.verified)} dropped), "
+              f"{len(result.pages_created)} pages created, {len(result.pages_touched)} touched")
+    for c in result.claims:
+        if not c.verified:
+            out.print(f"  [dim]dropped[/] {escape(c.claim)} [dim]({escape(c.reason)})[/]")
+    if result.approved:
+        out.print("  approved and merged into main")
+    elif result.approve_error:
+        out.print(f"  [red]not approved:[/] {escape(result.approve_error)}")
+    else:
+        out.print(f"  review: veriwiki review show {escape(p.id)}")
+    err.print(f"[dim]{escape(meter.describe())}[/]")
+
+
+@cli.group("review", invoke_without_command=True)
+@_json
+@click.pass_context
+def review_group(ctx: click.Context, as_json: bool) -> None:
+    """List open proposals; 'review show|approve|reject ID' acts on one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from veriwiki.services.proposals import list_proposals
+    from veriwiki.services.review import claim_diff
+
+    state: State = ctx.obj
+    proposals = list_proposals(state.vault)
+    if as_json:
+        print_json({"proposals": [dict(p.to_json(), claim_diff=claim_diff(
+            state.vault, p).to_json()) for p in proposals]})
+        return
+    if not proposals:
+        out.print("no open proposals")
+        return
+    for p in proposals:
+        d = claim_diff(state.vault, p)
+        out.print(f"[bold]{escape(p.id)}[/]  {escape(p.op)}: {escape(p.subject)}  "
+                  f"+{d.count('added')} ~{d.count('changed')} -{d.count('removed')} claims, "
+                  f"{len(d.pages_created)} new / {len(d.pages_touched)} touched pages  "
+                  f"[dim]{escape(p.created)}[/]")
+
+
+@review_group.command("show")
+@click.argument("ident", metavar="ID")
+@click.option("--no-diff", is_flag=True, help="Only the claim diff, not the page diff.")
+@_json
+@click.pass_obj
+def review_show(state: State, ident: str, no_diff: bool, as_json: bool) -> None:
+    """Print a proposal's claim diff and page diff."""
+    from veriwiki.services.review import show
+
+    proposal, diff, pages = show(state.vault, ident)
+    if as_json:
+        print_json(dict(proposal.to_json(), claim_diff=diff.to_json(), diff=pages))
+        return
+    out.print(f"[bold]{escape(proposal.id)}[/] ({escape(proposal.branch)}): "
+              f"{escape(proposal.op)} {escape(proposal.subject)}")
+    meta = proposal.meta
+    if meta.get("model"):
+        out.print(f"model: {escape(str(meta['model']))}")
+    out.print(f"claims: +{diff.count('added')} added, ~{diff.count('changed')} changed, "
+              f"-{diff.count('removed')} removed")
+    for path in diff.pages_created:
+        out.print(f"  [green]new page[/] {escape(path)}")
+    for path in diff.pages_touched:
+        out.print(f"  [yellow]touched[/] {escape(path)}")
+    for c in diff.changes:
+        mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[c.kind]
+        out.print(f"{mark} {escape(c.path)}:{c.line} {escape(c.text)}")
+        if c.old_text and c.old_text != c.text:
+            out.print(f"    [dim]was:[/] {escape(c.old_text)}")
+        for q in c.quotes:
+            out.print(f"    [dim]{escape(q)}[/]")
+    dropped = meta.get("dropped") or []
+    if dropped:
+        out.print(f"dropped (not verified): {len(dropped)}")
+        for d in dropped[:20]:
+            out.print(f"  [dim]{escape(str(d.get('claim')))} ({escape(str(d.get('reason')))})[/]")
+    if not no_diff and pages:
+        out.print("")
+        sys.stdout.flush()
+        sys.stdout.write(pages)
+
+
+@review_group.command("approve")
+@click.argument("ident", metavar="ID")
+@click.option("--force", is_flag=True, help="Merge even if the check finds new errors.")
+@_json
+@click.pass_obj
+def review_approve(state: State, ident: str, force: bool, as_json: bool) -> None:
+    """Merge a proposal into main (re-applied on the current main and re-checked)."""
+    from veriwiki.services.review import approve
+
+    proposal, result, errors = approve(state.vault, ident, force=force, on_notice=notice)
+    if as_json:
+        print_json({"proposal": proposal.id, "commit": result.commit,
+                    "forced_errors": [f.to_json() for f in errors]})
+        return
+    out.print(f"approved {escape(proposal.id)}: commit {escape(str(result.commit or '-')[:12])}")
+    for f in errors:
+        notice(f"merged despite {f.rule} at {f.path}:{f.line}: {f.message}")
+
+
+@review_group.command("reject")
+@click.argument("ident", metavar="ID")
+@_json
+@click.pass_obj
+def review_reject(state: State, ident: str, as_json: bool) -> None:
+    """Delete a proposal (its branch); main is not touched."""
+    from veriwiki.services.review import reject
+
+    proposal = reject(state.vault, ident)
+    if as_json:
+        print_json({"rejected": proposal.id})
+        return
+    out.print(f"rejected {escape(proposal.id)}")
+
+
+__all__ = ["open_model", "new_meter", "VeriwikiError"]
