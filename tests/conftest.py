@@ -43,16 +43,17 @@ def make_env(home: Path) -> dict[str, str]:
 class Veriwiki:
     """Runs ``veriwiki --vault VAULT ARGS`` and returns the CompletedProcess."""
 
-    def __init__(self, env: dict[str, str], vault: Path) -> None:
+    def __init__(self, env: dict[str, str], vault: Path, timeout: float = 120) -> None:
         self.env = env
         self.vault = vault
+        self.timeout = timeout
 
     def __call__(self, *args: str, vault: Path | None = None,
                  cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         target = vault if vault is not None else self.vault
         return subprocess.run(
             [str(_exe()), "--vault", str(target), *args], capture_output=True, text=True,
-            encoding="utf-8", env=self.env, timeout=120, cwd=cwd or target.parent)
+            encoding="utf-8", env=self.env, timeout=self.timeout, cwd=cwd or target.parent)
 
     def ok(self, *args: str, vault: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run and fail the test unless the command exits 0."""

@@ -93,6 +93,11 @@ class LlmSettings(BaseModel):
                                description="Source text is sent to the writer in passages "
                                            "of about this many characters.")
     max_claims_per_passage: int = Field(6, ge=1, le=50)
+    extraction: str = Field(
+        "auto", pattern="^(auto|passage|sentence)$",
+        description="How ingest asks the writer: 'passage' (claims from a passage at a time), "
+                    "'sentence' (one small question per sentence, for small local models) or "
+                    "'auto' (sentence for local models, passage otherwise).")
     context_tokens: int = Field(4096, ge=512, description="Context window for local GGUF "
                                                           "models run through llama.cpp.")
     prices: dict[str, tuple[float, float]] = Field(

@@ -53,10 +53,11 @@ def _balanced(text: str, start: int) -> str | None:
 
 
 def _close_truncated(text: str) -> str:
-    """Close the strings, arrays and objects a reply cut off by the token limit left open."""
+    """Cut a reply the token limit ended early back to its last complete element and close it."""
     stack: list[str] = []
     in_string, escaped = False, False
-    for c in text:
+    cut, cut_stack = 0, []  # the end of the last complete array/object element
+    for i, c in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -70,10 +71,10 @@ def _close_truncated(text: str) -> str:
             stack.append("}" if c == "{" else "]")
         elif c in "}]" and stack:
             stack.pop()
-    out = text + ('"' if in_string else "")
-    out = re.sub(r",\s*$", "", out.rstrip())
-    out = re.sub(r',\s*"[^"]*"\s*:?\s*$', "", out)  # a dangling key
-    return out + "".join(reversed(stack))
+            cut, cut_stack = i + 1, list(stack)
+    if not cut:
+        return text
+    return text[:cut] + "".join(reversed(cut_stack))
 
 
 def candidates(reply: str) -> list[str]:

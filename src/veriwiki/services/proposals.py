@@ -212,6 +212,7 @@ def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
         raise ConflictError("the page was created or deleted on main and changed by the "
                             "proposal", path=path,
                             hint="reject the proposal and run the operation again")
+    (vault.state_dir / "tmp").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=vault.state_dir / "tmp") as tmp:
         names = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -250,7 +251,7 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
                 target.write_bytes(data)
         state = work / ".veriwiki"
         state.mkdir(exist_ok=True)
-        for name in ("index.db", "verify-cache.db", "text", "code-cache"):
+        for name in ("index.db", "verify-cache.db", "check-cache.db", "text", "code-cache"):
             src = vault.state_dir / name
             if src.is_dir():
                 shutil.copytree(src, state / name, dirs_exist_ok=True)

@@ -79,6 +79,22 @@ def _quotes(claim: Claim) -> list[str]:
     return [f"@{c.key}: {c.quote}" if c.quote else f"@{c.key}" for c in claim.citations]
 
 
+def _counterpart(claim: Claim, removed: list[Claim]) -> Claim | None:
+    """The removed claim that ``claim`` most plausibly replaces (same sources, similar words)."""
+    from rapidfuzz import fuzz
+
+    ids = {c.source_id for c in claim.citations}
+    best, score = None, 0.0
+    for old in removed:
+        if {c.source_id for c in old.citations} != ids:
+            continue
+        similarity = max(fuzz.ratio(old.text, claim.text),
+                         fuzz.ratio(" ".join(_quotes(old)), " ".join(_quotes(claim))))
+        if similarity >= 70 and similarity > score:
+            best, score = old, similarity
+    return best
+
+
 def claim_diff_of(files: dict[str, tuple[bytes | None, bytes | None]]) -> ClaimDiff:
     """The claim diff between the old and new contents of each page."""
     diff = ClaimDiff()
@@ -91,25 +107,22 @@ def claim_diff_of(files: dict[str, tuple[bytes | None, bytes | None]]) -> ClaimD
             diff.pages_touched.append(path)
         before = {c.text: c for c in _claims(path, old)}
         after = {c.text: c for c in _claims(path, new)}
-        removed = {t: c for t, c in before.items() if t not in after}
-        by_quote = {tuple(_quotes(c)): t for t, c in removed.items()}
-        for text, claim in after.items():
-            if text in before:
-                if _quotes(before[text]) != _quotes(claim):
-                    diff.changes.append(ClaimChange("changed", path, text, _quotes(claim),
-                                                    text, claim.line))
-                continue
-            old_text = by_quote.pop(tuple(_quotes(claim)), None)
-            if old_text is not None:
-                removed.pop(old_text, None)
-                diff.changes.append(ClaimChange("changed", path, text, _quotes(claim),
-                                                old_text, claim.line))
+        added = [c for t, c in after.items() if t not in before]
+        removed = [c for t, c in before.items() if t not in after]
+        for text, c in after.items():
+            if text in before and _quotes(before[text]) != _quotes(c):
+                diff.changes.append(ClaimChange("changed", path, text, _quotes(c), text, c.line))
+        for c in added:
+            match = _counterpart(c, removed)
+            if match is not None:
+                removed.remove(match)
+                diff.changes.append(ClaimChange("changed", path, c.text, _quotes(c),
+                                                match.text, c.line))
             else:
-                diff.changes.append(ClaimChange("added", path, text, _quotes(claim),
-                                                line=claim.line))
-        for text, claim in removed.items():
-            diff.changes.append(ClaimChange("removed", path, text, _quotes(claim),
-                                            line=claim.line))
+                diff.changes.append(ClaimChange("added", path, c.text, _quotes(c),
+                                                line=c.line))
+        for c in removed:
+            diff.changes.append(ClaimChange("removed", path, c.text, _quotes(c), line=c.line))
     return diff
 
 

