@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: build a sample vault in ./demo-vault and show indexing, search, links,
-# a rename that rewrites links, and the structural checks.
+# a rename that rewrites links, LLM ingest on the embedded model with review, and the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,6 +29,14 @@ step veriwiki mv "Rotary Position Embedding" "RoPE Embedding"
 $VW --vault "$DEMO" mv "Rotary Position Embedding" "RoPE Embedding"
 step "grep -rn 'RoPE Embedding' $DEMO/wiki   # links were rewritten"
 grep -rn "RoPE Embedding" "$DEMO/wiki" --include='*.md' | grep -v -e index.md -e log.md || true
+step "veriwiki ingest examples/sources/gqa-note.md   # embedded SmolLM2: offline, no key"
+$VW --vault "$DEMO" ingest examples/sources/gqa-note.md
+step veriwiki review
+$VW --vault "$DEMO" review
+step veriwiki review show ingest-gqa-note-v1 --no-diff
+$VW --vault "$DEMO" review show ingest-gqa-note-v1 --no-diff
+step veriwiki review approve ingest-gqa-note-v1
+$VW --vault "$DEMO" review approve ingest-gqa-note-v1
 step veriwiki check   "# finds the planted broken link [[Llama 3]] and the misquoted passage"
 set +e
 $VW --vault "$DEMO" check

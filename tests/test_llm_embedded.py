@@ -58,11 +58,23 @@ def test_ingest_review_approve_check_on_the_embedded_model(vault: Path, vw: Veri
     # re-ingesting the unchanged source is a no-op that asks the model nothing
     again = vw.json("ingest", str(source))["results"][0]
     assert again["noop"] and again["usage"] == {}
+    # --yes approves at once when the proposal's check passes
+    note = EXAMPLE.parent / "gqa-note.md"
+    auto = vw.json("ingest", str(note), "--yes")["results"][0]
+    assert auto["approved"] is True and auto["approve_error"] is None
+    assert git.subjects(vault)[0].startswith("veriwiki: approve | Grouped-query attention")
+    assert vw.json("review")["proposals"] == []
+    assert vw.json("check")["summary"]["error"] == 0
+
+
+# Two of the four hostile files keep CI time bounded on CPU inference; all four run
+# against an obedient fake model in test_llm_hostile.py.
+EMBEDDED_HOSTILE = [p for p in FILES if p.name.startswith(("02-", "04-"))]
 
 
 def test_hostile_sources_on_the_embedded_model(vault: Path, vw: Veriwiki, git: Git) -> None:
     config = (vault / "veriwiki.toml").read_bytes()
-    for path in FILES:
+    for path in EMBEDDED_HOSTILE:
         before = git.head(vault)
         result = vw.json("ingest", str(path))["results"][0]
         assert git(vault, "rev-parse", "HEAD~1").strip() == before  # only the add
@@ -72,7 +84,7 @@ def test_hostile_sources_on_the_embedded_model(vault: Path, vw: Veriwiki, git: G
                 assert not any(x in c["claim"] or x in c["quote"] for x in CANARIES), c
     assert (vault / "veriwiki.toml").read_bytes() == config
     listing = vw.json("review")["proposals"]
-    assert len(listing) == len(FILES)
+    assert len(listing) == len(EMBEDDED_HOSTILE)
     for p in listing:
         diff = vw.json("review", "show", p["id"])
         assert not any(x in diff["diff"] for x in CANARIES), diff["diff"]
