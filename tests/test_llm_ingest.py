@@ -315,3 +315,22 @@ def test_interrupt_mid_ingest_leaves_nothing(env_vault: Path, git: Git) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_ingest(env_vault, FakeModel(interrupt))
     assert git(env_vault, "for-each-ref", "refs/heads/proposals/").strip() == ""
+
+
+def test_sentences_the_model_cannot_answer_are_skipped_not_fatal(env_vault: Path) -> None:
+    def reply(prompt: str) -> Any:
+        if "4096" in prompt:
+            return "{\"entity\": \"Llama 2\", \"claim\": \"unterminated"
+        return {"entity": "Llama 2", "kind": "product",
+                "claim": "Llama 2 was trained on 2 trillion tokens of data."}
+
+    v = open_vault(env_vault)
+    v.config.llm.extraction = "sentence"
+    notes: list[str] = []
+    result = ingest_source(v, str(env_vault.parent / "notes.md"), FakeModel(reply),
+                           meter=Meter(), on_notice=notes.append)
+    assert result.proposal is not None
+    assert result.proposal.meta["unanswered"]["count"] == 1
+    assert result.proposal.meta["unanswered"]["of"] == 3
+    assert any("no valid reply for 1 of 3 sentences" in n for n in notes)
+    assert [c.claim for c in result.verified] == ["Llama 2 was trained on 2 trillion tokens of data."]

@@ -103,7 +103,7 @@ class LlmTextModel:
             return _LLAMAS[key]
 
     def _native(self, prompt: str, system: str | None, schema: dict[str, Any] | None,
-                max_tokens: int) -> Completion:
+                max_tokens: int, temperature: float) -> Completion:
         llama = self._llama()
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": prompt}]
@@ -111,7 +111,7 @@ class LlmTextModel:
         start = time.perf_counter()
         try:
             with _LOCK, _quiet_fd2():
-                out = llama.create_chat_completion(messages=messages, temperature=0.0,
+                out = llama.create_chat_completion(messages=messages, temperature=temperature,
                                                    max_tokens=max_tokens, response_format=fmt,
                                                    seed=0)
         except ValueError as exc:
@@ -126,17 +126,18 @@ class LlmTextModel:
     # -- any llm model -----------------------------------------------------------------------
 
     def complete(self, prompt: str, *, system: str | None = None,
-                 schema: dict[str, Any] | None = None, max_tokens: int = 1024) -> Completion:
+                 schema: dict[str, Any] | None = None, max_tokens: int = 1024,
+                 temperature: float = 0.0) -> Completion:
         """Reply to ``prompt``; the schema constrains decoding where the model supports it."""
         if self._native_path is not None:
-            return self._native(prompt, system, schema, max_tokens)
+            return self._native(prompt, system, schema, max_tokens, temperature)
         llm = _llm()
         options: dict[str, Any] = {}
         fields = getattr(self._model.Options, "model_fields", {})
         if "max_tokens" in fields:
             options["max_tokens"] = max_tokens
         if "temperature" in fields:
-            options["temperature"] = 0.0
+            options["temperature"] = temperature
         start = time.perf_counter()
         try:
             response = self._model.prompt(

@@ -27,7 +27,8 @@ class FakeModel:
         self.schemas: list[dict[str, Any] | None] = []
 
     def complete(self, prompt: str, *, system: str | None = None,
-                 schema: dict[str, Any] | None = None, max_tokens: int = 1024) -> Completion:
+                 schema: dict[str, Any] | None = None, max_tokens: int = 1024,
+                 temperature: float = 0.0) -> Completion:
         """The next scripted reply."""
         index = min(len(self.prompts), len(self.replies) - 1)
         self.prompts.append(prompt)

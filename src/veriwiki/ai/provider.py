@@ -31,8 +31,9 @@ class TextModel(Protocol):
     model_id: str
 
     def complete(self, prompt: str, *, system: str | None = None,
-                 schema: dict[str, Any] | None = None, max_tokens: int = 1024) -> Completion:
-        """Reply to ``prompt``."""
+                 schema: dict[str, Any] | None = None, max_tokens: int = 1024,
+                 temperature: float = 0.0) -> Completion:
+        """Reply to ``prompt`` (``temperature`` 0 means greedy, where the provider allows)."""
         ...
 
 

@@ -128,7 +128,10 @@ def ask_structured(model: TextModel, prompt: str, schema: type[T], *, system: st
         asked = full if attempt == 0 else (
             f"{full}\n\nYour previous reply was not valid: {last_error}\n"
             "Reply again with corrected JSON only.")
-        done = model.complete(asked, system=system, schema=sent, max_tokens=max_tokens)
+        # greedy first; a retry samples (seeded), so a deterministic model can answer
+        # differently instead of repeating the same invalid reply
+        done = model.complete(asked, system=system, schema=sent, max_tokens=max_tokens,
+                              temperature=0.0 if attempt == 0 else 0.7)
         if meter is not None:
             meter.record(role, model.model_id, done)
         try:

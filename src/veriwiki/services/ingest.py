@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from veriwiki.adapters.git import GitRepo
 from veriwiki.ai.provider import Meter, TextModel
-from veriwiki.ai.structured import ask_structured
+from veriwiki.ai.structured import StructuredOutputError, ask_structured
 from veriwiki.core.claims import sentence_spans
 from veriwiki.core.model import Source, SourceText
 from veriwiki.core.names import _FORBIDDEN
@@ -502,6 +502,7 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
             seen.add(key)
             claims.append(checked)
 
+    failures: list[StructuredOutputError] = []
     mode = settings.extraction
     if mode == "auto":
         mode = "sentence" if getattr(writer, "local", False) else "passage"
@@ -509,30 +510,49 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
         sentences = [s for chunk in chunks for s in passage_sentences(chunk)
                      if not _INJECTION.search(s)]
         for i, sentence in enumerate(sentences):
-            one = ask_structured(writer, sentence_prompt(source.title, sentence),
-                                 SentenceClaim, system=SYSTEM, json_schema=sentence_schema(),
-                                 retries=settings.retries, max_tokens=200, meter=meter,
-                                 what="claim")
-            keep(ExtractedClaim(entity=one.entity, kind=one.kind, claim=one.claim,
-                                quote=sentence))
+            try:
+                one = ask_structured(writer, sentence_prompt(source.title, sentence),
+                                     SentenceClaim, system=SYSTEM,
+                                     json_schema=sentence_schema(), retries=settings.retries,
+                                     max_tokens=300, meter=meter, what="claim")
+            except StructuredOutputError as exc:
+                failures.append(exc)
+            else:
+                keep(ExtractedClaim(entity=one.entity, kind=one.kind, claim=one.claim,
+                                    quote=sentence))
             if on_progress:
                 on_progress(i + 1, len(sentences))
+        asked = len(sentences)
     else:
         for i, chunk in enumerate(chunks):
             sentences = passage_sentences(chunk)
-            reply = ask_structured(
-                writer, build_prompt(source.title, chunk, settings.max_claims_per_passage),
-                ClaimList, system=SYSTEM,
-                json_schema=request_schema(sentences, settings.max_claims_per_passage),
-                retries=settings.retries, max_tokens=900, meter=meter, what="list of claims")
-            for raw in reply.claims[:settings.max_claims_per_passage]:
-                keep(raw)
+            try:
+                reply = ask_structured(
+                    writer, build_prompt(source.title, chunk, settings.max_claims_per_passage),
+                    ClaimList, system=SYSTEM,
+                    json_schema=request_schema(sentences, settings.max_claims_per_passage),
+                    retries=settings.retries, max_tokens=900, meter=meter,
+                    what="list of claims")
+            except StructuredOutputError as exc:
+                failures.append(exc)
+            else:
+                for raw in reply.claims[:settings.max_claims_per_passage]:
+                    keep(raw)
             if on_progress:
                 on_progress(i + 1, len(chunks))
+        asked = len(chunks)
+    if failures and len(failures) == asked:
+        raise failures[-1]  # the model never answered validly: a clear failure, no proposal
+    if failures and on_notice:
+        on_notice(f"{source.id}: the model gave no valid reply for {len(failures)} of "
+                  f"{asked} {'sentences' if mode == 'sentence' else 'passages'}; they were "
+                  "skipped")
     result.claims = claims
     files = plan_pages(vault, source, version, claims, writer.model_id, result)
     meta = {"sources": [stamp], "model": writer.model_id, "usage": meter.to_json(),
             "instructions_in_source": len(suspicious),
+            "unanswered": {"count": len(failures), "of": asked,
+                           "last_error": str(failures[-1]) if failures else None},
             "claims": {"proposed": len(claims), "verified": len(result.verified)},
             "dropped": [c.to_json() for c in claims if not c.verified][:200],
             "pages_created": result.pages_created, "pages_touched": result.pages_touched}
