@@ -78,6 +78,7 @@ def main() -> None:
     """Run the CLI, mapping veriwiki errors to messages and exit codes."""
     import veriwiki.adapters.cli.status_cmds  # noqa: F401
     from veriwiki.adapters.cli import (  # noqa: F401
+        ask_cmds,
         llm_cmds,
         page_cmds,
         query_cmds,
