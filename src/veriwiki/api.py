@@ -11,9 +11,14 @@ Example::
 
 from __future__ import annotations
 
+from veriwiki.adapters.llm_provider import open_embedding_model, open_text_model
 from veriwiki.adapters.sqlite_index import IndexStats, SearchHit
+from veriwiki.ai.provider import Meter
+from veriwiki.services.ask import answer_question
+from veriwiki.services.ask_save import save_answer
 from veriwiki.services.check import CheckReport, check_vault
 from veriwiki.services.indexing import find_page, search, update_index
+from veriwiki.services.ingest import ingest_source
 from veriwiki.services.pages import (
     move_page,
     new_page,
@@ -24,6 +29,8 @@ from veriwiki.services.pages import (
     revert_page,
     show_page,
 )
+from veriwiki.services.proposals import get_proposal, list_proposals
+from veriwiki.services.review import approve, claim_diff, reject
 from veriwiki.services.sources import (
     add_source,
     add_sources,
@@ -41,4 +48,7 @@ __all__ = [
     "find_page", "init_vault", "load_types", "move_page", "new_page", "open_vault",
     "page_backlinks", "page_history", "page_links", "remove_page", "revert_page", "search",
     "show_page", "update_index",
+    # LLM operations (docs/llm.md, docs/ask.md)
+    "Meter", "answer_question", "approve", "claim_diff", "get_proposal", "ingest_source",
+    "list_proposals", "open_embedding_model", "open_text_model", "reject", "save_answer",
 ]
