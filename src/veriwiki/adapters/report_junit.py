@@ -21,9 +21,14 @@ def _clean(text: str) -> str:
     return _INVALID.sub("\ufffd", text)
 
 
+def _message(f: Finding) -> str:
+    """The message, labelled when a model produced the finding."""
+    return f"{f.message} [{f.origin_label}]" if f.origin else f.message
+
+
 def _line(f: Finding) -> str:
     col = f":{f.column}" if f.column else ""
-    text = f"{f.path}:{f.line}{col} {f.severity.value} {f.rule}: {f.message}"
+    text = f"{f.path}:{f.line}{col} {f.severity.value} {f.rule}: {_message(f)}"
     return _clean(text + (f"\n  hint: {f.hint}" if f.hint else ""))
 
 
@@ -48,7 +53,7 @@ def junit_xml(findings: list[Finding], paths: Iterable[str], *, name: str = "ver
         for f in by_path.get(path, []):
             if f.severity is Severity.ERROR:
                 fail = ET.SubElement(case, "failure", type=f.rule,
-                                     message=_clean(f"line {f.line}: {f.message}"))
+                                     message=_clean(f"line {f.line}: {_message(f)}"))
                 fail.text = _line(f)
             else:
                 notes.append(_line(f))

@@ -110,6 +110,15 @@ class Finding:
     message: str
     hint: str | None = None
     column: int | None = None
+    origin: str | None = None  # "model:<id>" for a model-derived finding (check --llm)
+
+    @property
+    def origin_label(self) -> str | None:
+        """How people see the origin: ``model: SmolLM2`` (None for deterministic rules)."""
+        if not self.origin:
+            return None
+        kind, _, detail = self.origin.partition(":")
+        return f"{kind}: {detail}" if detail else kind
 
     def to_json(self) -> dict[str, Any]:
         """The finding as the JSON object ``check --json`` prints."""
@@ -124,6 +133,8 @@ class Finding:
             out["column"] = self.column
         if self.hint:
             out["hint"] = self.hint
+        if self.origin:
+            out["origin"] = self.origin
         return out
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from itertools import groupby
+from typing import Any
 
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
 from veriwiki.core.model import Severity
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -64,13 +65,32 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
 @click.option("--changed", "changed", is_flag=False, flag_value="HEAD", default=None,
               metavar="[REV]", help="Report only pages changed since REV (default HEAD: "
                                     "uncommitted changes) and pages citing changed sources.")
+@click.option("--llm", "use_llm", is_flag=True,
+              help="Also run the model-derived rules (possible-contradiction, missing-page, "
+                   "suggested-link), each candidate confirmed by the judge model.")
+@click.option("--model", default=None, metavar="ID",
+              help="Judge model for --llm (default: VERIWIKI_JUDGE_MODEL, [llm] judge, "
+                   "else the writer).")
+@click.option("--llm-limit", "llm_limit", type=click.IntRange(0, 100000), default=None,
+              metavar="N", help="With --llm: judge at most N candidates per rule (default 40).")
 @click.pass_obj
 def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
-              junit: str | None, changed: str | None) -> None:
+              junit: str | None, changed: str | None, use_llm: bool, model: str | None,
+              llm_limit: int | None) -> None:
     """Run the check rules; exit 1 when an error-severity finding remains."""
     from veriwiki.services.check import check_vault
 
+    if not use_llm and (model is not None or llm_limit is not None):
+        raise click.UsageError("--model and --llm-limit need --llm")
+    judge: Any = None
+    meter: Any = None
+    if use_llm:  # open the judge first: an unknown model stops before any work
+        from veriwiki.adapters.cli.llm_cmds import new_meter, open_model
+
+        judge = open_model(state, "judge", model)
+        meter = new_meter(state, judge)
     only = list(rules) or None
+    scope = None
     if changed is not None:
         from veriwiki.services.changed import check_changed
 
@@ -79,6 +99,14 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
     else:
         report = check_vault(state.vault, strict=strict, only=only)
         paths = state.vault.index.paths() if junit else []
+    lint = None
+    if judge is not None:
+        from veriwiki.services.llm_lint import DEFAULT_MAX_CALLS, lint_with_model, merge_reports
+
+        lint = lint_with_model(state.vault, judge, meter, strict=strict, only=only,
+                               focus=None if scope is None else scope.pages,
+                               max_calls=DEFAULT_MAX_CALLS if llm_limit is None else llm_limit)
+        report = merge_reports(report, lint)
     if junit:
         from pathlib import Path
 
@@ -86,20 +114,41 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
 
         Path(junit).write_bytes(junit_xml(report.findings, paths))
     if as_json:
-        print_json(report.to_json())
+        data = report.to_json()
+        if lint is not None:
+            data["llm"] = lint.to_json(meter)
+        print_json(data)
     else:
         for path, items in groupby(report.findings, key=lambda f: f.path):
             out.print(f"[bold underline]{escape(path)}[/]")
             for f in items:
                 style = _STYLE.get(f.severity, "")
                 col = f":{f.column}" if f.column else ""
+                label = f"  [dim]{escape(f'[{f.origin_label}]')}[/]" if f.origin else ""
                 out.print(f"  {f.line}{col}  [{style}]{f.severity.value}[/]  "
-                          f"[dim]{f.rule}[/]  {escape(f.message)}")
+                          f"[dim]{f.rule}[/]  {escape(f.message)}{label}")
                 if f.hint:
                     out.print(f"      [dim]→ {escape(f.hint)}[/]")
         s = report.summary()
         style = "bold red" if report.has_errors else "bold green"
         out.print(f"[{style}]{s['pages']} pages: {s['error']} errors, {s['warning']} warnings, "
                   f"{s['info']} info[/]")
+        if lint is not None:
+            _llm_usage(lint, meter)
     if report.has_errors:
         sys.exit(1)
+
+
+def _llm_usage(lint: Any, meter: Any) -> None:
+    """What ``check --llm`` asked the judge, on standard error."""
+    usage = meter.describe() or f"judge {lint.judge}: 0 calls"
+    cached = sum(s.cached for s in lint.rules.values())
+    err.print(f"[dim]{escape(usage)}{f' ({cached} answers from the cache)' if cached else ''}"
+              "[/]")
+    for rid, s in lint.rules.items():
+        if s.capped:
+            notice(f"{rid}: judged {s.judged} of {s.candidates} candidates "
+                   "(raise the limit with --llm-limit N)")
+        if s.unanswered:
+            notice(f"{rid}: the judge gave no valid answer for {s.unanswered} candidate(s); "
+                   "they were skipped")
