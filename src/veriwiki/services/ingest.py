@@ -414,13 +414,13 @@ def summary_text(source: Source, version: int, title: str, pages: list[str],
     return "\n".join(lines) + "\n"
 
 
-def _find_existing(vault: Vault, title: str) -> str | None:
+def _find_existing(vault: Vault, title: str, resolver: Any) -> str | None:
     from rapidfuzz import fuzz
 
     from veriwiki.services.indexing import find_page, search
 
     try:
-        return find_page(vault, title, _resolver(vault))
+        return find_page(vault, title, resolver)
     except AmbiguousPageError:
         return None
     except PageNotFoundError:
@@ -429,17 +429,6 @@ def _find_existing(vault: Vault, title: str) -> str | None:
         if fuzz.ratio(_names_in(hit.title), _names_in(title)) >= 90:
             return hit.path
     return None
-
-
-_RESOLVERS: dict[int, Any] = {}
-
-
-def _resolver(vault: Vault) -> Any:
-    from veriwiki.services.indexing import build_resolver
-
-    if id(vault) not in _RESOLVERS:
-        _RESOLVERS[id(vault)] = build_resolver(vault)
-    return _RESOLVERS[id(vault)]
 
 
 # -- the operation -------------------------------------------------------------------------------
@@ -564,8 +553,12 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
 def plan_pages(vault: Vault, source: Source, version: int, claims: list[CheckedClaim],
                model: str, result: IngestResult) -> dict[str, bytes | None]:
     """The page contents the proposal writes (read from main's HEAD, never the work tree)."""
+    from veriwiki.services.indexing import build_resolver, update_index
+
     git = GitRepo(vault.root)
     head = git.head()
+    update_index(vault)
+    resolver = build_resolver(vault)
     keep_unverified = vault.config.llm.keep_unverified
     summary_title = clean_title(f"Summary of {source.title}") or f"Summary of {source.id}"
     summary_path = f"{vault.pages_root}/sources/{summary_title}.md".lstrip("./")
@@ -578,7 +571,8 @@ def plan_pages(vault: Vault, source: Source, version: int, claims: list[CheckedC
         if not any(c.verified for c in group):
             continue  # no page is created or touched for unverified claims alone
         title = group[0].entity
-        path = _find_existing(vault, title) or f"{vault.pages_root}/{title}.md".lstrip("./")
+        path = (_find_existing(vault, title, resolver)
+                or f"{vault.pages_root}/{title}.md".lstrip("./"))
         targets[key] = (path, title)
     files: dict[str, bytes | None] = {}
     titles = {key: title for key, (_, title) in targets.items()}
