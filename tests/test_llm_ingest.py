@@ -334,3 +334,19 @@ def test_sentences_the_model_cannot_answer_are_skipped_not_fatal(env_vault: Path
     assert result.proposal.meta["unanswered"]["of"] == 3
     assert any("no valid reply for 1 of 3 sentences" in n for n in notes)
     assert [c.claim for c in result.verified] == ["Llama 2 was trained on 2 trillion tokens of data."]
+
+
+def test_second_source_merges_into_pages_the_first_created(env_vault: Path) -> None:
+    v = open_vault(env_vault)
+    v.config.llm.extraction = "passage"
+    first = ingest_source(v, str(env_vault.parent / "notes.md"), passage_model(GOOD),
+                          meter=Meter())
+    approve(v, first.proposal.id)
+    other = env_vault.parent / "more.md"
+    other.write_text("Llama 2 is released under a community licence.\n")
+    second = ingest_source(v, str(other), passage_model([claim(
+        "llama 2", "Llama 2 is released under a community licence.",
+        "Llama 2 is released under a community licence.")]), meter=Meter())
+    assert second.pages_touched == ["wiki/Llama 2.md"]
+    assert second.pages_created == ["wiki/sources/Summary of more.md"]
+    v.close()
