@@ -7,6 +7,8 @@ bench/gen_claims.py (10 claims per page), then times, each in a fresh process:
 * warm: after appending one claim to one page.
 
 Prints a markdown table and writes bench/out/verify.json. Peak RSS per run is recorded.
+``--skip-cold`` reuses the vault and caches of an earlier run (same ``--pages``) and
+measures only the warm check (written to bench/out/verify-warm.json), to iterate faster.
 """
 
 from __future__ import annotations
@@ -49,28 +51,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=10_000)
     ap.add_argument("--sources", type=int, default=1_000)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    ap.add_argument("--skip-cold", action="store_true",
+                    help="reuse the vault and caches of an earlier run; time the warm check only")
     args = ap.parse_args(argv)
     vault = args.out / f"verify-{args.pages}"
-    counts = gen_claims.generate(vault, args.pages, 10, args.sources, 0.01)
-    subprocess.run(["git", "init", "-q", str(vault)], check=True)
-    subprocess.run(["git", "-C", str(vault), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(vault), "-c", "user.name=bench", "-c",
-                    "user.email=bench@localhost", "commit", "-qm", "bench"], check=True)
-    shutil.rmtree(vault / ".veriwiki", ignore_errors=True)
-    cold = _timed_check(vault)
+    earlier = args.out / "verify.json"
+    skip = args.skip_cold and (vault / ".veriwiki").is_dir() and earlier.is_file()
+    if skip:
+        previous = json.loads(earlier.read_text(encoding="utf-8"))
+        skip = previous["counts"]["pages"] == args.pages
+    if skip:
+        counts, cold = previous["counts"], previous["cold"]
+    else:
+        counts = gen_claims.generate(vault, args.pages, 10, args.sources, 0.01)
+        subprocess.run(["git", "init", "-q", str(vault)], check=True)
+        subprocess.run(["git", "-C", str(vault), "add", "-A"], check=True)
+        subprocess.run(["git", "-C", str(vault), "-c", "user.name=bench", "-c",
+                        "user.email=bench@localhost", "commit", "-qm", "bench"], check=True)
+        shutil.rmtree(vault / ".veriwiki", ignore_errors=True)
+        cold = _timed_check(vault)
     page = vault / "wiki" / "Page 0.md"
     with page.open("a", encoding="utf-8") as fh:
         fh.write('One more claim about 7 layers [@src0, "Technical report 0"].\n')
     warm = _timed_check(vault)
     result = {"counts": counts, "cold": cold, "warm_after_one_page": warm,
               "date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0]}
-    (args.out / "verify.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if skip:
+        result["cold_from_earlier_run"] = True
+    (args.out / ("verify-warm.json" if skip else "verify.json")).write_text(
+        json.dumps(result, indent=2), encoding="utf-8")
     print("| vault | cold check (s) | warm check after one page (s) | peak RSS (MB) | findings |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| {counts['pages']:,} pages, {counts['claims']:,} claims, {counts['sources']:,} "
-          f"sources | {cold['seconds']} | {warm['seconds']} | "
-          f"{max(cold['peak_rss_mb'], warm['peak_rss_mb'])} | {cold['findings']} "
-          f"({counts['planted']} planted) |")
+          f"sources | {cold['seconds']}{' (earlier run)' if skip else ''} | "
+          f"{warm['seconds']} | {max(cold['peak_rss_mb'], warm['peak_rss_mb'])} | "
+          f"{cold['findings']} ({counts['planted']} planted) |")
     return 0
 
 

@@ -380,20 +380,46 @@ class SqliteIndex:
         """Number of indexed pages."""
         return int(self.conn.execute("SELECT count(*) FROM pages").fetchone()[0])
 
-    def paths(self) -> list[str]:
-        """Every indexed page path, sorted."""
+    def paths(self, page_type: str | None = None) -> list[str]:
+        """Every indexed page path (of ``page_type`` if given), sorted."""
+        if page_type is not None:
+            return [r[0] for r in self.conn.execute(
+                "SELECT path FROM pages WHERE type=? ORDER BY path", (page_type,))]
         return [r[0] for r in self.conn.execute("SELECT path FROM pages ORDER BY path")]
+
+    def page_blobs(self) -> dict[str, str]:
+        """Path → blob id (git hash of the file) of every indexed page, in path order."""
+        return dict(self.conn.execute("SELECT path, blob FROM pages ORDER BY path"))
+
+    def names_digest(self) -> str:
+        """A hash of all that link resolution reads: every page's path, title, aliases,
+        headings and block ids, and the attachments."""
+        import hashlib
+
+        h = hashlib.sha1()
+        for path, title, names in self.conn.execute(
+                "SELECT path, title, names FROM pages ORDER BY path"):
+            h.update(f"{path}\0{title}\0{names}\1".encode("utf-8", "surrogatepass"))
+        h.update(b"\2")
+        for (path,) in self.conn.execute("SELECT path FROM attachments ORDER BY path"):
+            h.update(path.encode("utf-8", "surrogatepass") + b"\1")
+        return h.hexdigest()
 
     def load_pages(self, paths: Iterable[str] | None = None) -> list[Page]:
         """Parsed pages (without bodies), all or the given ones."""
+        return [page for page, _ in self.load_pages_blobs(paths)]
+
+    def load_pages_blobs(self, paths: Iterable[str] | None = None) -> list[tuple[Page, str]]:
+        """Parsed pages with the blob id they were parsed from, all or the given ones."""
         if paths is None:
-            rows = self.conn.execute("SELECT path, data FROM pages ORDER BY path").fetchall()
+            rows = self.conn.execute(
+                "SELECT path, data, blob FROM pages ORDER BY path").fetchall()
         else:
             rows = []
             for p in paths:
-                rows += self.conn.execute("SELECT path, data FROM pages WHERE path=?",
+                rows += self.conn.execute("SELECT path, data, blob FROM pages WHERE path=?",
                                           (p,)).fetchall()
-        return [page_from_json(path, data) for path, data in rows]
+        return [(page_from_json(path, data), blob) for path, data, blob in rows]
 
     def page_names(self) -> list[PageNames]:
         """What link resolution needs of every page."""

@@ -8,6 +8,11 @@ entry-point group::
     @rule("my-rule", Severity.WARNING, "what it finds")
     def my_rule(ctx):
         yield ctx.finding("wiki/a.md", 1, "message", hint="fix")
+
+A built-in rule whose findings on a page depend only on that page and on one known set
+of vault-wide inputs declares that set as its ``facet`` (see :data:`FACETS`); ``check``
+then reuses its findings on unchanged pages from ``.veriwiki/check-cache.db``. Plugin
+rules always run over the whole vault.
 """
 
 from __future__ import annotations
@@ -21,9 +26,23 @@ from importlib.metadata import entry_points
 from veriwiki.checks.context import CheckContext
 from veriwiki.core.model import Finding, Severity
 
-__all__ = ["CheckContext", "Rule", "Severity", "all_rules", "rule"]
+__all__ = ["FACETS", "CheckContext", "Rule", "Severity", "all_rules", "rule"]
 
 RuleFunc = Callable[[CheckContext], Iterable[Finding]]
+
+# What the per-page findings of a rule in each facet depend on, besides the page itself,
+# the vault settings (veriwiki.toml) and the veriwiki code. A rule with a facet must
+# iterate ``ctx.pages`` and report each page's findings under that page's path (other
+# findings, e.g. on a schema file, must not depend on the pages); ``check`` runs it on
+# the pages whose inputs changed only.
+FACETS = {
+    "page": "the page types (schemas)",
+    "today": "today's date",
+    "links": "every page's path, title, aliases, headings and block ids, and the "
+             "attachments (what links resolve against)",
+    "sources": "the sources the page cites (metadata and extracted text)",
+    "facts": "the facts, and every page's title and aliases",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +54,26 @@ class Rule:
     summary: str
     run: RuleFunc
     order: int
+    facet: str | None = None
 
 
 _REGISTRY: dict[str, Rule] = {}
 _loaded = False
 
 
-def rule(rule_id: str, default: Severity, summary: str, order: int = 100
-         ) -> Callable[[RuleFunc], RuleFunc]:
-    """Register the decorated function as the rule ``rule_id``."""
+def rule(rule_id: str, default: Severity, summary: str, order: int = 100, *,
+         facet: str | None = None) -> Callable[[RuleFunc], RuleFunc]:
+    """Register the decorated function as the rule ``rule_id``.
+
+    ``facet`` (built-in rules only) names what its per-page findings depend on.
+    """
+    if facet is not None and facet not in FACETS:
+        raise ValueError(f"check rule {rule_id!r}: unknown facet {facet!r}")
 
     def register(func: RuleFunc) -> RuleFunc:
         if rule_id in _REGISTRY and _REGISTRY[rule_id].run is not func:
             raise ValueError(f"check rule {rule_id!r} is registered twice")
-        _REGISTRY[rule_id] = Rule(rule_id, default, summary, func, order)
+        _REGISTRY[rule_id] = Rule(rule_id, default, summary, func, order, facet)
         return func
 
     return register

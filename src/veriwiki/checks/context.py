@@ -2,48 +2,165 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from veriwiki.core.model import FileProblem, Finding, Page, Severity
-from veriwiki.core.resolve import Resolution, Resolver
+from veriwiki.core.resolve import PageNames, Resolution, Resolver
 
 if TYPE_CHECKING:
     from veriwiki.services.types import TypeRegistry
 
 
-@dataclass
-class CheckContext:
-    """Inputs shared by all rules of one check run. Rules must not modify it."""
+def has_check_blocks(page: Page) -> bool:
+    """True when the page holds a ``python check`` block."""
+    return any(b.info.split()[:2] == ["python", "check"] for b in page.code_blocks)
 
-    pages: list[Page]
-    resolver: Resolver
-    problems: list[FileProblem]
-    types: TypeRegistry
-    index_page: str
-    log_page: str
-    default_type: str | None = None
-    sources: dict[str, Any] = field(default_factory=dict)
-    facts: list[Any] = field(default_factory=list)
-    vault: Any = None  # the Vault, for rules that need settings, paths or caches
-    text_loader: Callable[[str, int | None], Any] | None = None
-    current_rule: str = ""
-    _resolved: dict[str, list[Resolution]] | None = field(default=None, repr=False)
-    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+def page_names(page: Page) -> PageNames:
+    """What link resolution (and name matching) needs of ``page``."""
+    return PageNames(page.path, page.title, page.aliases, tuple(h.text for h in page.headings),
+                     tuple(b for b, _ in page.block_ids))
+
+
+class PageSource:
+    """Every page of the vault, for a check context: a plain list here.
+
+    The check service passes a subclass that reads the index lazily, so a re-check that
+    finds most results in its cache never loads the unchanged pages.
+    """
+
+    def __init__(self, pages: Sequence[Page]) -> None:
+        self._pages = pages
+        self._by_path: dict[str, Page] | None = None
+
+    def all(self) -> Sequence[Page]:
+        """Every page, in path order."""
+        return self._pages
+
+    def paths(self) -> list[str]:
+        """Every page path, in path order."""
+        return [p.path for p in self.all()]
+
+    def get(self, path: str) -> Page | None:
+        """The page at ``path``."""
+        if self._by_path is None:
+            self._by_path = {p.path: p for p in self.all()}
+        return self._by_path.get(path)
+
+    def names(self) -> list[PageNames]:
+        """The names of every page, in path order."""
+        return [page_names(p) for p in self.all()]
+
+    def code_pages(self) -> list[Page]:
+        """The pages holding ``python check`` blocks, in path order."""
+        return [p for p in self.all() if has_check_blocks(p)]
+
+
+class CheckContext:
+    """Inputs shared by all rules of one check run. Rules must not modify it.
+
+    ``pages`` are the pages a rule examines: every page, or (for a rule with a facet,
+    run by ``check`` on the pages whose inputs changed) some of them. ``paths``,
+    :meth:`page_names`, :meth:`link_targets` and :meth:`code_pages` always cover the
+    whole vault.
+    """
+
+    def __init__(self, pages: Sequence[Page] | None = None, resolver: Resolver | None = None,
+                 problems: list[FileProblem] | None = None, types: TypeRegistry | None = None,
+                 index_page: str = "", log_page: str = "", default_type: str | None = None,
+                 sources: dict[str, Any] | None = None, facts: list[Any] | None = None,
+                 vault: Any = None,
+                 text_loader: Callable[[str, int | None], Any] | None = None, *,
+                 source: PageSource | None = None,
+                 resolver_factory: Callable[[], Resolver] | None = None) -> None:
+        self._pages = pages
+        self._source = source if source is not None else PageSource(pages or [])
+        self._resolver = resolver
+        self._resolver_factory = resolver_factory
+        self.problems: list[FileProblem] = problems if problems is not None else []
+        self.types: TypeRegistry = types  # type: ignore[assignment]
+        self.index_page = index_page
+        self.log_page = log_page
+        self.default_type = default_type
+        self.sources: dict[str, Any] = sources if sources is not None else {}
+        self.facts: list[Any] = facts if facts is not None else []
+        self.vault = vault  # the Vault, for rules that need settings, paths or caches
+        self.text_loader = text_loader
+        self.current_rule = ""
+        self.cache_version = ""  # part of every cached() key: the check code's version
+        self._memo: dict[Any, Any] = {}
+        # shared with subset contexts: caches, source texts, resolutions, link targets
+        self._shared: dict[Any, Any] = {}
+        self._resolved: dict[str, list[Resolution]] = {}
+        self._targets: dict[str, frozenset[str]] = {}
+
+    # -- the pages ----------------------------------------------------------------------
+
+    @property
+    def pages(self) -> Sequence[Page]:
+        """The pages this rule run examines (loaded on first use)."""
+        if self._pages is None:
+            self._pages = self._source.all()
+        return self._pages
+
+    @property
+    def paths(self) -> list[str]:
+        """Every page path of the vault, in path order."""
+        got: list[str] = self._shared_memo("paths", self._source.paths)
+        return got
+
+    def page_names(self) -> list[PageNames]:
+        """Path, title, aliases, headings and block ids of every page, in path order."""
+        got: list[PageNames] = self._shared_memo("names", self._source.names)
+        return got
+
+    def code_pages(self) -> list[Page]:
+        """Every page holding a ``python check`` block, in path order."""
+        got: list[Page] = self._shared_memo("code-pages", self._source.code_pages)
+        return got
+
+    @property
+    def resolver(self) -> Resolver:
+        """The link resolver over every page (built on first use)."""
+        if self._resolver is None:
+            if self._resolver_factory is None:
+                self._resolver = Resolver(self.page_names())
+            else:
+                self._resolver = self._resolver_factory()
+        return self._resolver
+
+    def subset(self, pages: Sequence[Page]) -> CheckContext:
+        """A context for the same run whose rules examine ``pages`` only.
+
+        It shares the vault-wide inputs and caches but not :meth:`memo`, which may hold
+        values computed over the examined pages.
+        """
+        sub = CheckContext(pages, None, self.problems, self.types, self.index_page,
+                           self.log_page, self.default_type, self.sources, self.facts,
+                           self.vault, self.text_loader, source=self._source)
+        sub._resolver_factory = lambda: self.resolver
+        sub.cache_version = self.cache_version
+        sub._shared = self._shared
+        sub._resolved = self._resolved
+        sub._targets = self._targets
+        return sub
+
+    # -- caches ---------------------------------------------------------------------------
 
     def cached(self, key_parts: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """A JSON-able result of a pure computation, reused across check runs.
 
-        ``key_parts`` must capture every input of ``compute``; without a vault this is a
-        plain in-run memo.
+        ``key_parts`` must capture every input of ``compute`` (the check service adds
+        the version of the check code); without a vault this is a plain in-run memo.
         """
-        cache = self.memo("verify-cache", self._open_cache)
+        cache = self._shared_memo("verify-cache", self._open_cache)
         if cache is None:
-            return self.memo(("cached", key_parts), compute)
+            return self._shared_memo(("cached", key_parts), compute)
         from veriwiki.adapters.verify_cache import content_key
 
-        key = content_key(*key_parts)
+        key = content_key(self.cache_version, *key_parts) if self.cache_version else \
+            content_key(*key_parts)
         hit = cache.get(key)
         if hit is None:
             hit = {"v": compute()}
@@ -59,7 +176,7 @@ class CheckContext:
 
     def flush(self) -> None:
         """Persist what :meth:`cached` learnt in this run."""
-        cache = self._memo.get("verify-cache")
+        cache = self._shared.get("verify-cache")
         if cache is not None:
             cache.flush()
 
@@ -71,7 +188,7 @@ class CheckContext:
             text = self.source_text(source_id, version)
             return "" if text is None else hashlib.sha1(text.text.encode()).hexdigest()
 
-        return str(self.memo(("text-hash", source_id, version), compute))
+        return str(self._shared_memo(("text-hash", source_id, version), compute))
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """A value shared between rules of one run (computed once)."""
@@ -79,23 +196,51 @@ class CheckContext:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def _shared_memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+    # -- sources and links ----------------------------------------------------------------
+
     def source_text(self, source_id: str, version: int | None) -> Any:
         """The extracted text of a source version (None when unknown or unreadable)."""
         if self.text_loader is None or source_id not in self.sources:
             return None
-        return self.memo(("text", source_id, version),
-                         lambda: self.text_loader(source_id, version) if self.text_loader
-                         else None)
+        return self._shared_memo(("text", source_id, version),
+                                 lambda: self.text_loader(source_id, version)
+                                 if self.text_loader else None)
 
     def resolutions(self, page: Page) -> list[Resolution]:
         """How each of ``page``'s links resolves, in link order."""
-        if self._resolved is None:
-            self._resolved = {}
         got = self._resolved.get(page.path)
         if got is None:
-            got = [self.resolver.resolve(link, page.path) for link in page.links]
+            got = []
+            if page.links:  # the resolver is built on first use
+                resolver = self.resolver
+                got = [resolver.resolve(link, page.path) for link in page.links]
             self._resolved[page.path] = got
         return got
+
+    def link_targets(self, page: Page | str) -> frozenset[str]:
+        """Every page or file a page's links reach (ambiguous links: each candidate)."""
+        path = page if isinstance(page, str) else page.path
+        got = self._targets.get(path)
+        if got is None:
+            found = self._source.get(page) if isinstance(page, str) else page
+            reached: set[str] = set()
+            for res in self.resolutions(found) if found is not None else ():
+                if res.path:
+                    reached.add(res.path)
+                reached.update(res.candidates)
+            got = self._targets[path] = frozenset(reached)
+        return got
+
+    def add_link_targets(self, targets: Iterable[tuple[str, frozenset[str]]]) -> None:
+        """Record link targets known without loading the pages (from the check cache)."""
+        self._targets.update(targets)
+
+    # -- findings -------------------------------------------------------------------------
 
     def is_generated(self, path: str) -> bool:
         """True for the generated catalog and the log, which some rules skip."""

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -260,20 +261,33 @@ def _read_inside(vault: Vault, rel: str) -> bytes:
     return full.read_bytes()
 
 
-def load_sources(vault: Vault) -> tuple[list[Source], list[FileProblem]]:
-    """Every source in ``raw/`` (by id) and the sidecars that could not be read."""
+def load_sources(vault: Vault, parse: Callable[[str, str], Source] = parse_sidecar
+                 ) -> tuple[list[Source], list[FileProblem]]:
+    """Every source in ``raw/`` (by id) and the sidecars that could not be read.
+
+    ``parse`` reads one sidecar (text, path) like :func:`parse_sidecar` (the check
+    service passes one that reuses earlier parses).
+    """
     sources: list[Source] = []
     problems: list[FileProblem] = []
     raw = vault.root / RAW_DIR
     if not raw.is_dir():
         return sources, problems
-    for entry in sorted(raw.iterdir(), key=lambda e: e.name):
+    # a sidecar reached without a symlink below the vault's real path is inside it
+    plain = os.path.realpath(raw) == os.path.join(os.path.realpath(vault.root), RAW_DIR)
+    with os.scandir(raw) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    for entry in entries:
         rel = f"{RAW_DIR}/{entry.name}/{SIDECAR}"
-        if entry.name.startswith(".") or not (entry / SIDECAR).is_file():
+        full = os.path.join(entry.path, SIDECAR)
+        if entry.name.startswith(".") or not os.path.isfile(full):
             continue
         try:
-            sources.append(parse_sidecar(_read_inside(vault, rel).decode("utf-8", "replace"),
-                                         rel))
+            if plain and not entry.is_symlink() and not os.path.islink(full):
+                data = Path(full).read_bytes()
+            else:
+                data = _read_inside(vault, rel)
+            sources.append(parse(data.decode("utf-8", "replace"), rel))
         except InputError as exc:
             problems.append(FileProblem(rel, "invalid-source", exc.message, exc.line or 1))
         except OSError as exc:
@@ -346,6 +360,11 @@ def _write_cache(vault: Vault, sha256: str, media_type: str, extracted: Extracte
 def source_text(vault: Vault, ref: str, on_notice: Notify | None = None) -> SourceText:
     """The extracted text of ``id`` or ``id:vN`` (cached by content hash)."""
     source, version = get_source(vault, ref, on_notice)
+    return version_text(vault, source, version)
+
+
+def version_text(vault: Vault, source: Source, version: SourceVersion) -> SourceText:
+    """The extracted text of one version of a loaded source (cached by content hash)."""
     rel = version_path(source.id, version)
     try:
         size = (vault.root / rel).stat().st_size

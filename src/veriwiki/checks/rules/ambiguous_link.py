@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("ambiguous-link", Severity.ERROR, "link target matches several pages", 20)
+@rule("ambiguous-link", Severity.ERROR, "link target matches several pages", 20,
+      facet="links")
 def ambiguous_link(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per link that matches more than one page; lists the candidates."""
     for page in ctx.pages:

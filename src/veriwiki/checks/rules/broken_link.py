@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("broken-link", Severity.ERROR, "link target page, heading, block or file missing", 10)
+@rule("broken-link", Severity.ERROR, "link target page, heading, block or file missing", 10,
+      facet="links")
 def broken_link(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per link that resolves to nothing or to a missing heading or block."""
     for page in ctx.pages:

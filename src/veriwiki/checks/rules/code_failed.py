@@ -24,7 +24,7 @@ def outcomes(ctx: CheckContext) -> list[Any]:
         vault = ctx.vault
         if vault is None:
             return []
-        pages = [p for p in ctx.pages if not ctx.is_generated(p.path)]
+        pages = [p for p in ctx.code_pages() if not ctx.is_generated(p.path)]
         return run_check_blocks(Path(vault.root), Path(vault.state_dir), pages, ctx.facts,
                                 Limits.from_settings(vault.config.sandbox))
 

@@ -20,30 +20,33 @@ def _claims(page: Page) -> list[tuple[str, int, str]]:
     return out
 
 
-@rule("duplicate-title", Severity.WARNING, "two pages claim the same title or alias", 60)
+@rule("duplicate-title", Severity.WARNING, "two pages claim the same title or alias", 60,
+      facet="links")
 def duplicate_title(ctx: CheckContext) -> Iterator[Finding]:
     """Report every page whose title or alias another page also claims."""
+    if not ctx.pages:
+        return
     owners: dict[str, set[str]] = defaultdict(set)
-    claims: dict[str, list[tuple[str, int, str, str]]] = {}
+    for names in ctx.page_names():  # every page of the vault, not only those examined
+        if ctx.is_generated(names.path):
+            continue
+        for name in (names.title, *names.aliases):
+            key = skeleton(name)
+            if key:
+                owners[key].add(names.path)
     for page in ctx.pages:
         if ctx.is_generated(page.path):
             continue
-        rows = []
+        seen: set[str] = set()
         for name, line, what in _claims(page):
             key = skeleton(name)
             if not key:
                 continue
-            owners[key].add(page.path)
-            rows.append((key, line, what, name))
-        claims[page.path] = rows
-    for path, rows in claims.items():
-        seen: set[str] = set()
-        for key, line, what, name in rows:
-            others = sorted(owners[key] - {path})
+            others = sorted(owners[key] - {page.path})
             if not others or key in seen:
                 continue
             seen.add(key)
-            yield ctx.finding(path, line,
+            yield ctx.finding(page.path, line,
                               f"{what} '{name}' is also claimed by " + ", ".join(others),
                               hint="rename one of them or drop the alias; links to this name "
                                    "are ambiguous")

@@ -11,7 +11,7 @@ when none of its numbers equals the fact's value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from veriwiki.checks import CheckContext, Severity, rule
@@ -26,12 +26,13 @@ from veriwiki.core.facts import (
 )
 from veriwiki.core.model import Finding, Page
 from veriwiki.core.numbers import QUANTITY, Quantity, extract_quantities
+from veriwiki.core.resolve import PageNames
 
 
 class _Entities:
     """Known entities: their name patterns, attributes and the pages about them."""
 
-    def __init__(self, facts: list[Fact], pages: list[Page]) -> None:
+    def __init__(self, facts: list[Fact], pages: Sequence[PageNames]) -> None:
         self.by_key = index_facts(facts)
         self.attributes: dict[str, dict[str, list[Fact]]] = {}
         names: dict[str, set[str]] = {}
@@ -79,7 +80,9 @@ def _compatible(q: Quantity, fact_q: Quantity) -> bool:
 
 
 def _contradictions(ctx: CheckContext) -> Iterator[tuple[Page, Any, Quantity, Fact]]:
-    known = _Entities([f for f in ctx.facts if isinstance(f, Fact)], ctx.pages)
+    if not ctx.pages:
+        return
+    known = _Entities([f for f in ctx.facts if isinstance(f, Fact)], ctx.page_names())
     if not known.attributes:
         return
     for page in ctx.pages:
@@ -105,7 +108,8 @@ def _contradictions(ctx: CheckContext) -> Iterator[tuple[Page, Any, Quantity, Fa
             yield page, claim, nearest, facts[0]
 
 
-@rule("fact-contradiction", Severity.ERROR, "a cited sentence contradicts a known fact", 93)
+@rule("fact-contradiction", Severity.ERROR, "a cited sentence contradicts a known fact", 93,
+      facet="facts")
 def fact_contradiction(ctx: CheckContext) -> Iterator[Finding]:
     """Claims naming one entity and one attribute whose numbers all differ from the fact."""
     for page, claim, number, fact in _contradictions(ctx):

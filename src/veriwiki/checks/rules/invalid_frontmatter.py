@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("invalid-frontmatter", Severity.ERROR, "frontmatter YAML that does not parse", 40)
+@rule("invalid-frontmatter", Severity.ERROR, "frontmatter YAML that does not parse", 40,
+      facet="page")
 def invalid_frontmatter(ctx: CheckContext) -> Iterator[Finding]:
     """The YAML error of each page's frontmatter, at its line and column."""
     for page in ctx.pages:

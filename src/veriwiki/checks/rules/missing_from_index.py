@@ -11,15 +11,9 @@ from veriwiki.core.model import Finding
 @rule("missing-from-index", Severity.WARNING, "page absent from the catalog", 70)
 def missing_from_index(ctx: CheckContext) -> Iterator[Finding]:
     """Pages no link in the catalog page resolves to."""
-    index = next((p for p in ctx.pages if p.path == ctx.index_page), None)
-    listed: set[str] = set()
-    if index is not None:
-        for res in ctx.resolutions(index):
-            if res.path:
-                listed.add(res.path)
-            listed.update(res.candidates)
-    for page in ctx.pages:
-        if ctx.is_generated(page.path) or page.path in listed:
+    listed = ctx.link_targets(ctx.index_page) if ctx.index_page in ctx.paths else frozenset()
+    for path in ctx.paths:
+        if ctx.is_generated(path) or path in listed:
             continue
-        yield ctx.finding(page.path, 1, f"page is not listed in {ctx.index_page}",
+        yield ctx.finding(path, 1, f"page is not listed in {ctx.index_page}",
                           hint="run 'veriwiki catalog' to regenerate the catalog")

@@ -47,13 +47,15 @@ def _findings(ctx: CheckContext, kind: str) -> Iterator[Finding]:
         yield ctx.finding(page.path, cite.line, issue.message, hint=hint, column=cite.column)
 
 
-@rule("number-mismatch", Severity.ERROR, "a number in the claim is not in its quote", 82)
+@rule("number-mismatch", Severity.ERROR, "a number in the claim is not in its quote", 82,
+      facet="page")
 def number_mismatch(ctx: CheckContext) -> Iterator[Finding]:
     """Numbers of a cited sentence must appear, by value, in one of its quotes."""
     yield from _findings(ctx, "number-mismatch")
 
 
-@rule("unit-mismatch", Severity.ERROR, "the claim's number has another unit than the quote's", 83)
+@rule("unit-mismatch", Severity.ERROR, "the claim's number has another unit than the quote's", 83,
+      facet="page")
 def unit_mismatch(ctx: CheckContext) -> Iterator[Finding]:
     """Same value as the quote, different unit (40B tokens vs 40GB of text)."""
     yield from _findings(ctx, "unit-mismatch")

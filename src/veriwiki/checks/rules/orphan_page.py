@@ -12,16 +12,13 @@ from veriwiki.core.model import Finding
 def orphan_page(ctx: CheckContext) -> Iterator[Finding]:
     """Pages that no link from another page (other than index and log) reaches."""
     linked: set[str] = set()
-    for page in ctx.pages:
-        if ctx.is_generated(page.path):
+    for path in ctx.paths:
+        if ctx.is_generated(path):
             continue
-        for res in ctx.resolutions(page):
-            if res.path and res.path != page.path:
-                linked.add(res.path)
-            for cand in res.candidates:
-                if cand != page.path:
-                    linked.add(cand)
-    for page in ctx.pages:
-        if page.path not in linked and not ctx.is_generated(page.path):
-            yield ctx.finding(page.path, 1, "no other page links to this page",
-                              hint=f"link it from a related page with [[{page.stem}]]")
+        linked.update(t for t in ctx.link_targets(path) if t != path)
+    for path in ctx.paths:
+        if path not in linked and not ctx.is_generated(path):
+            name = path.rsplit("/", 1)[-1]
+            stem = name[:-3] if name.lower().endswith(".md") else name
+            yield ctx.finding(path, 1, "no other page links to this page",
+                              hint=f"link it from a related page with [[{stem}]]")

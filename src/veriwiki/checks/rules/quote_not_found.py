@@ -9,7 +9,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("quote-not-found", Severity.ERROR, "quote does not occur in the cited source", 81)
+@rule("quote-not-found", Severity.ERROR, "quote does not occur in the cited source", 81,
+      facet="sources")
 def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
     """Each quote must occur in its source after normalisation; say where it nearly does."""
     from veriwiki.checks.rules.stale_claim import stale_version

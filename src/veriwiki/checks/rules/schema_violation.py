@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("schema-violation", Severity.ERROR, "frontmatter does not match the page's type", 50)
+@rule("schema-violation", Severity.ERROR, "frontmatter does not match the page's type", 50,
+      facet="page")
 def schema_violation(ctx: CheckContext) -> Iterator[Finding]:
     """Validate each page's frontmatter against its type's schema."""
     for path, line, message in ctx.types.errors:

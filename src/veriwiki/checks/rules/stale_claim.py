@@ -37,7 +37,8 @@ def stale_version(ctx: CheckContext, cite: Citation) -> tuple[int, int] | None:
     return numbers[-2], numbers[-1]
 
 
-@rule("stale-claim", Severity.ERROR, "the cited source changed under the claim", 80)
+@rule("stale-claim", Severity.ERROR, "the cited source changed under the claim", 80,
+      facet="sources")
 def stale_claim(ctx: CheckContext) -> Iterator[Finding]:
     """Each citation of a source's latest version whose quote the new version dropped."""
     for page in ctx.pages:

@@ -9,7 +9,8 @@ from veriwiki.config import FreshnessSettings
 from veriwiki.core.model import Finding
 
 
-@rule("stale-page", Severity.WARNING, "review overdue (reviewed + review_every is past)", 90)
+@rule("stale-page", Severity.WARNING, "review overdue (reviewed + review_every is past)", 90,
+      facet="today")
 def stale_page(ctx: CheckContext) -> Iterator[Finding]:
     """Compare each page's ``reviewed`` date plus its interval with today."""
     from veriwiki.services.freshness import check_settings, page_freshness, today

@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("uncited-claim", Severity.WARNING, "a number stated without a citation", 84)
+@rule("uncited-claim", Severity.WARNING, "a number stated without a citation", 84,
+      facet="page")
 def uncited_claim(ctx: CheckContext) -> Iterator[Finding]:
     """Sentences with a quantity (not a year or a label) in pages whose type requires citations."""
     from veriwiki.core.numbers import extract_quantities

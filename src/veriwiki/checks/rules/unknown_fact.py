@@ -9,18 +9,21 @@ from veriwiki.core.facts import norm_key
 from veriwiki.core.model import Finding
 
 
-@rule("unknown-fact", Severity.ERROR, "a {{entity.attribute}} reference names no fact", 91)
+@rule("unknown-fact", Severity.ERROR, "a {{entity.attribute}} reference names no fact", 91,
+      facet="facts")
 def unknown_fact(ctx: CheckContext) -> Iterator[Finding]:
     """References whose entity (or a page alias of it) and attribute match no fact."""
+    if not any(page.fact_refs for page in ctx.pages):
+        return
     attributes: dict[str, dict[str, str]] = {}
     for fact in ctx.facts:
         attributes.setdefault(norm_key(fact.entity), {}).setdefault(norm_key(fact.attribute),
                                                                    fact.attribute)
     aliases: dict[str, str] = {}
-    for page in ctx.pages:
-        title = norm_key(page.title)
+    for other in ctx.page_names():  # every page of the vault, not only those examined
+        title = norm_key(other.title)
         if title in attributes:
-            for alias in page.aliases:
+            for alias in other.aliases:
                 aliases.setdefault(norm_key(alias), title)
     known = {(norm_key(f.entity), norm_key(f.attribute)) for f in ctx.facts}
     for page in ctx.pages:

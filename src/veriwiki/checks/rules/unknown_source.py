@@ -8,7 +8,8 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 
-@rule("unknown-source", Severity.ERROR, "citation names no source in raw/", 80)
+@rule("unknown-source", Severity.ERROR, "citation names no source in raw/", 80,
+      facet="sources")
 def unknown_source(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per citation whose id, or ``id:vN`` version, does not exist."""
     for page in ctx.pages:

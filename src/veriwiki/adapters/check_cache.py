@@ -1,0 +1,168 @@
+"""Per-page check results, reused by the next check: ``.veriwiki/check-cache.db``.
+
+One row per page (see :class:`PageRow`), valid only for the page's blob (git hash of
+its file); each facet's findings in it are valid only under that facet's key, a hash of
+every other input of the facet's rules (the check service computes and compares them).
+Parsed source sidecars are kept too, by a hash of their path and text.
+
+The whole file is read at once (one snapshot) and written back in one transaction. It
+is derived state: a damaged or foreign file is deleted and rebuilt without a word, and
+a failure to read or write it only costs time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Collection
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+FORMAT = "1"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS info(key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS pages(path TEXT PRIMARY KEY, blob TEXT NOT NULL, "
+    "blocks INTEGER NOT NULL, quoted TEXT NOT NULL, cited TEXT NOT NULL, "
+    "dvec TEXT NOT NULL, facets TEXT NOT NULL, findings TEXT NOT NULL, "
+    "targets TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS sidecars(hash TEXT PRIMARY KEY, data TEXT NOT NULL)",
+)
+
+
+_TEXT = ("path", "blob", "quoted", "cited", "dvec", "facets", "findings", "targets")
+
+
+@dataclass(slots=True)
+class PageRow:
+    """What the last check stored for one page; every text field is '' when empty.
+
+    ``quoted`` lists the source versions the page quotes and ``cited`` the source ids it
+    cites; ``dvec`` the hashes of the cited sources when the ``sources`` facet ran;
+    ``facets`` each facet's key and rules; ``findings`` (JSON) the findings per rule;
+    ``targets`` (JSON) the pages and files its links reach. The check service encodes
+    and decodes them.
+    """
+
+    blob: str
+    blocks: int
+    quoted: str
+    cited: str
+    dvec: str
+    facets: str
+    findings: str
+    targets: str
+
+
+class CheckCache:
+    """The rows of the previous check, and the rows this check writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rows: dict[str, PageRow] = {}
+        self._sidecars: dict[str, str] = {}
+        self._new: dict[str, PageRow] = {}
+        self._new_sidecars: dict[str, str] = {}
+        self._used_sidecars: set[str] = set()
+
+    def load(self) -> dict[str, PageRow]:
+        """Path → row of every page the last check stored ({} when there is no cache)."""
+        if not self.path.exists():
+            return {}
+        try:
+            conn = sqlite3.connect(self.path, timeout=10)
+            try:
+                conn.execute("BEGIN")
+                row = conn.execute("SELECT value FROM info WHERE key='format'").fetchone()
+                if row is None or row[0] != FORMAT:
+                    raise sqlite3.DatabaseError("not a check cache of this format")
+                self._rows = {r[0]: PageRow(*r[1:]) for r in conn.execute(
+                    "SELECT path, blob, blocks, quoted, cited, dvec, facets, findings, "
+                    "targets FROM pages WHERE " + " AND ".join(
+                        f"typeof({c}) = 'text'" for c in _TEXT) +
+                    " AND typeof(blocks) = 'integer'")}  # other rows are damaged: unused
+                self._sidecars = dict(conn.execute("SELECT hash, data FROM sidecars"))
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            self._rows, self._sidecars = {}, {}
+            if not _busy(exc):
+                self._drop()
+        return self._rows
+
+    def sidecar(self, digest: str) -> str | None:
+        """The stored parse of a sidecar (JSON), or None."""
+        raw = self._new_sidecars.get(digest) or self._sidecars.get(digest)
+        if raw is not None:
+            self._used_sidecars.add(digest)
+        return raw
+
+    def put_sidecar(self, digest: str, data: str) -> None:
+        """Remember the parse of a sidecar (JSON)."""
+        self._used_sidecars.add(digest)
+        self._new_sidecars[digest] = data
+
+    def put(self, path: str, row: PageRow) -> None:
+        """Remember a page's row (written by :meth:`flush`)."""
+        if self._rows.get(path) != row:
+            self._new[path] = row
+
+    def flush(self, paths: Collection[str]) -> None:
+        """Write the new rows; drop those of pages not in ``paths`` and unused sidecars."""
+        gone = [p for p in self._rows if p not in paths]
+        old_sidecars = [h for h in self._sidecars if h not in self._used_sidecars]
+        if not (self._new or self._new_sidecars or gone or old_sidecars):
+            return
+        for attempt in range(2):
+            try:
+                self._write(gone, old_sidecars)
+                break
+            except sqlite3.Error as exc:
+                if attempt or _busy(exc):
+                    return  # another check is writing, or no luck: this only costs time
+                self._drop()  # damaged: start a new file
+                gone, old_sidecars = [], []
+            except OSError:
+                return
+        self._new.clear()
+        self._new_sidecars.clear()
+
+    def _write(self, gone: list[str], old_sidecars: list[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for ddl in _SCHEMA:
+                    conn.execute(ddl)
+                row = conn.execute("SELECT value FROM info WHERE key='format'").fetchone()
+                if row is None or row[0] != FORMAT:
+                    conn.execute("DELETE FROM pages")
+                    conn.execute("DELETE FROM sidecars")
+                    conn.execute("INSERT OR REPLACE INTO info VALUES ('format', ?)", (FORMAT,))
+                conn.executemany("DELETE FROM pages WHERE path = ?", ((p,) for p in gone))
+                conn.executemany("DELETE FROM sidecars WHERE hash = ?",
+                                 ((h,) for h in old_sidecars))
+                conn.executemany("INSERT OR REPLACE INTO pages VALUES (?,?,?,?,?,?,?,?,?)",
+                                 ((p, *astuple(r)) for p, r in self._new.items()))
+                conn.executemany("INSERT OR REPLACE INTO sidecars VALUES (?, ?)",
+                                 self._new_sidecars.items())
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+    def _drop(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(str(self.path) + suffix)
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
