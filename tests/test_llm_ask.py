@@ -475,6 +475,7 @@ def test_ask_embedded_smollm2_end_to_end(vw: Veriwiki, vault: Path, tmp_path: Pa
         import llama_cpp  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"llama_cpp cannot be imported ({exc}); the embedded model cannot run")
+    vw.timeout = 900  # CPU inference; a loaded 2-core machine is slow
     for name, text in (("llama2", LLAMA_SOURCE), ("gpt3", GPT3_SOURCE)):
         src = tmp_path / f"{name}.txt"
         src.write_text(text, encoding="utf-8")
