@@ -350,3 +350,21 @@ def test_second_source_merges_into_pages_the_first_created(env_vault: Path) -> N
     assert second.pages_touched == ["wiki/Llama 2.md"]
     assert second.pages_created == ["wiki/sources/Summary of more.md"]
     v.close()
+
+
+def test_labels_years_and_bare_names_are_not_claims() -> None:
+    from veriwiki.core.model import SourceText
+    from veriwiki.services.ingest import ExtractedClaim, _names_in, verify_claim
+
+    text = "Llama 2 70B uses 64 query heads and 8 key-value heads."
+    src = SourceText(text)
+
+    def check(entity: str, claim_text: str) -> str:
+        out = verify_claim(ExtractedClaim(entity=entity, claim=claim_text, quote=text), src,
+                           _names_in(text))
+        return "ok" if out.verified else out.reason
+
+    assert check("Llama 2 70B", "Llama 2 70B uses 64 query heads.") == "ok"
+    assert "2020" in check("Llama 2 70B", "Llama 2 70B is a 2020 product.")
+    assert "13B" in check("Llama 2", "Llama 2 13B uses 64 query heads.")
+    assert "nothing beyond" in check("Llama 2 70B", "Llama 2 70B.")
