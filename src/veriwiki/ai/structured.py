@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -29,9 +30,9 @@ class StructuredOutputError(VeriwikiError):
     """The model did not produce valid structured output within the allowed retries."""
 
 
-def _balanced(text: str, start: int) -> str | None:
-    """The JSON value starting at ``start`` up to its matching bracket, if any."""
-    depth, in_string, escaped = 0, False, False
+def _structure(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """Positions and characters of ``text`` from ``start`` that lie outside JSON strings."""
+    in_string, escaped = False, False
     for i in range(start, len(text)):
         c = text[i]
         if in_string:
@@ -43,7 +44,15 @@ def _balanced(text: str, start: int) -> str | None:
                 in_string = False
         elif c == '"':
             in_string = True
-        elif c in "{[":
+        else:
+            yield i, c
+
+
+def _balanced(text: str, start: int) -> str | None:
+    """The JSON value starting at ``start`` up to its matching bracket, if any."""
+    depth = 0
+    for i, c in _structure(text, start):
+        if c in "{[":
             depth += 1
         elif c in "}]":
             depth -= 1
@@ -55,19 +64,9 @@ def _balanced(text: str, start: int) -> str | None:
 def _close_truncated(text: str) -> str:
     """Cut a reply the token limit ended early back to its last complete element and close it."""
     stack: list[str] = []
-    in_string, escaped = False, False
     cut, cut_stack = 0, []  # the end of the last complete array/object element
-    for i, c in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "{[":
+    for i, c in _structure(text):
+        if c in "{[":
             stack.append("}" if c == "{" else "]")
         elif c in "}]" and stack:
             stack.pop()

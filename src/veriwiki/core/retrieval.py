@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 RRF_K = 60
 LINK_DISCOUNT = 0.5
 
-_STOP_TEXT = """
+_ENGLISH = """
 a about above after again against all also although am an and any are as at be because
 been before being below between both but by can could did do does doing done down during
 each either else even ever every few for from further had has have having he her here
@@ -24,9 +24,11 @@ see she should since so some still such than that the their theirs them then the
 therefore these they this those though through thus to too under until up upon us
 use used uses using very via was we well were what when where whether which while who
 whom whose why will with within without would yet you your yours
-tell explain describe give list know say said says according wiki page pages
 """
-STOPWORDS = frozenset(_STOP_TEXT.split())
+ENGLISH_STOPWORDS = frozenset(_ENGLISH.split())
+# words of a question that never help find a page
+_QUESTION = "tell explain describe give list know say said says according wiki page pages"
+STOPWORDS = ENGLISH_STOPWORDS | frozenset(_QUESTION.split())
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 
 

@@ -497,8 +497,10 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
             return result
     update_index(vault)
     stamp = f"{source.id}:v{version}"
-    for page in vault.index.load_pages():
-        if page.type == "source-summary" and page.frontmatter.get("ingested") == stamp:
+    summaries = [path for path, row in vault.index.catalog_rows().items()
+                 if row[2] == "source-summary"]
+    for page in vault.index.load_pages(summaries):
+        if page.frontmatter.get("ingested") == stamp:
             result.noop = f"{stamp} is already ingested ({page.path})"
             return result
 
@@ -579,12 +581,11 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
 def plan_pages(vault: Vault, source: Source, version: int, claims: list[CheckedClaim],
                model: str, result: IngestResult) -> dict[str, bytes | None]:
     """The page contents the proposal writes (read from main's HEAD, never the work tree)."""
-    from veriwiki.services.indexing import build_resolver, update_index
+    from veriwiki.services.indexing import build_resolver
 
     git = GitRepo(vault.root)
     head = git.head()
-    update_index(vault)
-    resolver = build_resolver(vault)
+    resolver = build_resolver(vault)  # ingest_source refreshed the index
     keep_unverified = vault.config.llm.keep_unverified
     summary_title = clean_title(f"Summary of {source.title}") or f"Summary of {source.id}"
     summary_path = f"{vault.pages_root}/sources/{summary_title}.md".lstrip("./")

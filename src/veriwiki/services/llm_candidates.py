@@ -17,6 +17,7 @@ from veriwiki.core.claims import plain_text, sentence_spans
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.model import Page
 from veriwiki.core.names import normalize_name
+from veriwiki.core.retrieval import ENGLISH_STOPWORDS
 
 MASK = "\x00"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -33,19 +34,7 @@ _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*|\d+(?:[.,]\d+)*")
 _TERM = re.compile(r"\b[A-Z][A-Za-z0-9\-]*(?:(?: | of | for | and | the | in | on )"
                    r"[A-Z][A-Za-z0-9\-]*){1,4}\b")
 _BOLD = re.compile(r"\*\*([^*\n]{3,60}?)\*\*|__([^_\n]{3,60}?)__")
-_STOP_WORDS = """
-a about above after again against all also although am an and any are as at be because
-been before being below between both but by can could did do does doing done down during
-each either else even ever every few for from further had has have having he her here
-hers him his how however i if in into is it its itself just least less let like made
-make many may me might more most much must my neither no nor not now of off often on
-once one only or other otherwise our ours out over own per perhaps quite rather same
-see she should since so some still such than that the their theirs them then there
-therefore these they this those though through thus to too under until up upon us
-use used uses using very via was we well were what when where whether which while who
-whom whose why will with within without would yet you your yours
-"""
-_STOP = frozenset(_STOP_WORDS.split())
+_STOP = ENGLISH_STOPWORDS
 Hit = tuple[int, int, frozenset[str]]  # (start, end, pages named)
 MAX_STATEMENTS_PER_PAGE = 200
 MAX_GROUP = 200  # statements compared per entity
