@@ -100,23 +100,45 @@ class GitRepo:
         return files
 
     def read_blobs(self, specs: list[str]) -> list[bytes | None]:
-        """Contents for ``rev:path`` or blob ids (None where missing), in one git call."""
+        """Contents for ``rev:path`` or blob ids (None where missing), in one git call.
+
+        ``cat-file --batch`` reads one name per line, so a path holding a newline is
+        first turned into its blob id through a NUL-separated tree listing; the answers
+        are matched to the questions by the echoed name, never by counting lines.
+        """
         if not specs:
             return []
-        data = self.run("cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+        asked = self._without_newlines(specs)
+        names = [s.encode("utf-8", "surrogateescape") for s in asked]
+        data = self.run("cat-file", "--batch", input=b"".join(n + b"\n" for n in names))
         out: list[bytes | None] = []
         pos = 0
-        for _ in specs:
+        for name in names:
             nl = data.index(b"\n", pos)
             line = data[pos:nl]
             pos = nl + 1
-            if line.endswith((b" missing", b" ambiguous")):
+            if line in (name + b" missing", name + b" ambiguous"):
                 out.append(None)
                 continue
             _sha, kind, size_text = line.rsplit(b" ", 2)
             size = int(size_text)
             out.append(data[pos:pos + size] if kind == b"blob" else None)
             pos += size + 1
+        return out
+
+    def _without_newlines(self, specs: list[str]) -> list[str]:
+        """``specs`` with each ``rev:path`` whose path holds a newline replaced by a blob id."""
+        trees: dict[str, dict[str, str]] = {}
+        out = []
+        for spec in specs:
+            if "\n" not in spec:
+                out.append(spec)
+                continue
+            rev, _, path = spec.partition(":")
+            if rev not in trees:
+                listed = self.run("rev-parse", "--verify", "-q", f"{rev}^{{tree}}", check=False)
+                trees[rev] = self.ls_tree(listed.decode().strip()) if listed.strip() else {}
+            out.append(trees[rev].get(path, ZERO))
         return out
 
     def log(self, path: str, limit: int | None = None) -> list[dict[str, str]]:
@@ -197,13 +219,8 @@ class GitRepo:
                 self.run("read-tree", parent, env=env)
             else:
                 self.run("read-tree", "--empty", env=env)
-            lines = []
-            for path, blob in sorted(entries.items()):
-                if blob is None:
-                    lines.append(f"0 {ZERO}\t{path}\n")
-                else:
-                    lines.append(f"100644 {blob}\t{path}\n")
-            self.run("update-index", "--index-info", input="".join(lines).encode(), env=env)
+            self.run("update-index", "-z", "--index-info", input=_index_info(entries),
+                     env=env)
             tree = self.run("write-tree", env=env).decode().strip()
             args = ["commit-tree", tree, "-F", "-"]
             if parent:
@@ -218,8 +235,14 @@ class GitRepo:
 
     def set_index_entries(self, entries: dict[str, str | None]) -> None:
         """Point the real index at the given blobs (None removes the entry)."""
-        lines = []
-        for path, blob in sorted(entries.items()):
-            lines.append(f"0 {ZERO}\t{path}\n" if blob is None else f"100644 {blob}\t{path}\n")
-        if lines:
-            self.run("update-index", "--index-info", input="".join(lines).encode())
+        if entries:
+            self.run("update-index", "-z", "--index-info", input=_index_info(entries))
+
+
+def _index_info(entries: dict[str, str | None]) -> bytes:
+    """``update-index -z --index-info`` records: NUL-terminated, so any path is safe."""
+    out = []
+    for path, blob in sorted(entries.items()):
+        head = f"0 {ZERO}" if blob is None else f"100644 {blob}"
+        out.append(f"{head}\t".encode() + path.encode("utf-8", "surrogateescape") + b"\0")
+    return b"".join(out)
