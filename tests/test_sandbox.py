@@ -231,7 +231,9 @@ def test_results_cached_by_content(tmp_path: Path) -> None:
                      runner=counting)
     run_check_blocks(tmp_path, state, [page], facts, Limits(timeout_seconds=2), runner=counting)
     assert len(calls) == 3
-    assert cache_key("x", "h", FAST) != cache_key("x ", "h", FAST)
+    assert cache_key("x", "h", FAST, "bwrap") != cache_key("x ", "h", FAST, "bwrap")
+    # a result computed without isolation is never reused by a sandboxed run
+    assert cache_key("x", "h", FAST, "none") != cache_key("x", "h", FAST, "bwrap")
 
 
 def test_check_blocks_pairs_output_and_skips_plain_code() -> None:

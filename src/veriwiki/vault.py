@@ -6,9 +6,11 @@ This is the one place that reads the environment.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from veriwiki.adapters.isolation import SandboxPolicy
 from veriwiki.adapters.sqlite_index import SqliteIndex
 from veriwiki.config import CONFIG_FILE, Config, load_config
 from veriwiki.errors import ConfigError, VaultNotFoundError
@@ -23,6 +25,13 @@ class Vault:
     root: Path
     config: Config
     _index: SqliteIndex | None = field(default=None, repr=False)
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
+    """How check blocks may run (``--trust``); set by the caller, never by veriwiki.toml."""
+    state_path: Path | None = field(default=None, repr=False)
+    """Where derived state lives when not in ``.veriwiki`` (see adapters.state_dir)."""
+    notices: list[str] = field(default_factory=list, repr=False)
+    """What opening the vault found that the user should know (printed on stderr)."""
+    _private: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     @property
     def pages_root(self) -> str:
@@ -41,14 +50,29 @@ class Vault:
 
     @property
     def state_dir(self) -> Path:
-        """The git-ignored folder of derived state."""
-        return self.root / STATE_DIR
+        """The git-ignored folder of derived state (journal, lock, caches)."""
+        return self.state_path or self.root / STATE_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        """The folder of rebuildable caches: the index, the check, code and verification
+        caches, extracted texts, embeddings. The state folder, or a private one after
+        :meth:`use_private_caches`."""
+        return Path(self._private.name) if self._private is not None else self.state_dir
+
+    def use_private_caches(self) -> None:
+        """Read and write no existing cache from now on (``check --no-cache``): caches are
+        rebuilt in a new temporary folder, deleted when the process ends."""
+        if self._private is None:
+            self.close()
+            self._index = None
+            self._private = tempfile.TemporaryDirectory(prefix="veriwiki-no-cache-")
 
     @property
     def index(self) -> SqliteIndex:
         """The derived SQLite index (opened on first use)."""
         if self._index is None:
-            self._index = SqliteIndex(self.root, self.state_dir / "index.db", self.pages_root,
+            self._index = SqliteIndex(self.root, self.cache_dir / "index.db", self.pages_root,
                                       self.config.vault.max_page_bytes,
                                       tuple(self.config.vault.exclude),
                                       (self.index_page, self.log_page))
@@ -102,7 +126,22 @@ def open_vault(path: str | Path | None = None) -> Vault:
         except ValueError:
             raise ConfigError(f"VERIWIKI_LOCK_TIMEOUT={timeout!r} is not a number of seconds",
                               hint="set it to e.g. 30") from None
-    return Vault(root, config)
+    from veriwiki.adapters.git import GitRepo
+    from veriwiki.adapters.state_dir import locate_state
+
+    where = locate_state(root, STATE_DIR, GitRepo(root), user_state_home())
+    default = root / STATE_DIR
+    return Vault(root, config, state_path=None if where.path == default else where.path,
+                 notices=list(where.notices))
+
+
+def user_state_home() -> Path | None:
+    """``$XDG_STATE_HOME``, else ``~/.local/state`` (None without a home folder)."""
+    xdg = os.environ.get("XDG_STATE_HOME", "").strip()
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg)
+    home = os.environ.get("HOME", "").strip()
+    return Path(home) / ".local" / "state" if home and os.path.isabs(home) else None
 
 
 def pinned_today() -> str:

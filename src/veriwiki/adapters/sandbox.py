@@ -1,15 +1,19 @@
-"""Run a ``python check`` block in a separate, limited process.
+"""Run a ``python check`` block in a separate, limited, isolated process.
 
-The parent (:func:`run_block`) starts ``python -I -S -B`` in a new session with a
-scrubbed environment, stdin closed and a fresh temporary working directory; it reads
-the output (cut at ``max_output_bytes``), enforces the wall clock and kills the whole
-process group when the block ends or overruns. The child (:func:`child_main`) sets
-RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE and RLIMIT_CORE, installs an audit
-hook that refuses processes, sockets, ctypes, writes outside the working directory and
-reads outside the vault / facts file / Python's own library, then runs the block.
+The parent (:func:`run_block`) starts ``python -I -S -B`` inside bubblewrap (see
+:mod:`veriwiki.adapters.isolation`: no network, new PID namespace, read-only view of
+the vault and of what Python needs, a private tmpfs, a seccomp filter) in a new session,
+with stdin closed; it reads the output (cut at ``max_output_bytes``) and the result
+(a pipe), enforces the wall clock and kills the whole process group, and with it the
+sandbox's PID namespace, when the block ends or overruns. Without bubblewrap a block
+runs only when the user trusts the vault (``Isolation`` mode ``none``: the same process
+without the namespaces); otherwise it is not run and the result says why.
 
-Audit hooks are not a security boundary against a determined attacker (PEP 578); the
-OS-level limits and the process-group kill hold regardless. See docs/check-blocks.md.
+The child (:func:`child_main`) sets RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE
+and RLIMIT_CORE, installs an audit hook that refuses processes, sockets, ctypes, writes
+outside the working directory and reads outside the vault / facts file / Python's own
+library, then runs the block. The hook is a diagnostic layer (it names what a block
+tried); PEP 578 hooks are no security boundary, the OS isolation is.
 """
 
 from __future__ import annotations
@@ -19,16 +23,33 @@ import functools
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-OK, FAILED, TIMEOUT, LIMIT = "ok", "failed", "timeout", "limit"
-BLOCK_FILENAME = "<check>"
-REFUSED = "refused by the sandbox"
-SANDBOX_VERSION = 1  # bump when the child's behaviour changes (invalidates cached results)
+from veriwiki.adapters.isolation import (
+    BWRAP,
+    SANDBOX_WORK,
+    Isolation,
+    SandboxPolicy,
+    bwrap_command,
+    choose_isolation,
+    library_binds,
+    python_executable,
+)
+from veriwiki.adapters.sandbox_child import BLOCK_FILENAME, FAILED, LIMIT, OK, REFUSED
+from veriwiki.adapters.seccomp import filter_program
+
+__all__ = ["BLOCK_FILENAME", "FAILED", "LIMIT", "NOT_RUN", "OK", "REFUSED", "TIMEOUT", "Limits",
+           "SandboxResult", "package_root", "run_block"]
+
+TIMEOUT = "timeout"
+NOT_RUN = "not-run"  # no isolation available and the vault is not trusted
+SANDBOX_VERSION = 2  # bump when the child's behaviour changes (invalidates cached results)
+MAX_RESULT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +95,8 @@ class SandboxResult:
         return cls(**data)
 
 
-def _package_root() -> str:
+def package_root() -> str:
+    """The folder holding the ``veriwiki`` package (put on the child's ``sys.path``)."""
     return str(Path(__file__).resolve().parents[2])  # the folder holding ``veriwiki/``
 
 
@@ -99,23 +121,33 @@ def _pids_limit(extra: int) -> int:
 
 
 def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
-              facts_file: Path | None = None) -> SandboxResult:
-    """Run ``code`` in the sandbox and report what happened (never raises for the block)."""
-    import selectors
-    import subprocess
+              facts_file: Path | None = None, isolation: Isolation | None = None
+              ) -> SandboxResult:
+    """Run ``code`` in the sandbox and report what happened (never raises for the block).
+
+    ``isolation`` defaults to bubblewrap when it works here, else to not running the
+    block (status ``not-run``); pass ``Isolation("none")`` only for trusted code.
+    """
     import tempfile
 
+    iso = isolation if isolation is not None else choose_isolation(SandboxPolicy())
+    if not iso.can_run:
+        return SandboxResult(NOT_RUN, exc_type="SandboxUnavailable",
+                             exc_message=iso.problem or "no sandbox")
     started = time.monotonic()
+    vault = str(Path(vault_root).resolve()) if vault_root else None
+    facts = str(Path(facts_file).resolve()) if facts_file else None
     with tempfile.TemporaryDirectory(prefix="veriwiki-check-") as tmp:
         base = Path(tmp).resolve()
-        work = base / "work"
-        work.mkdir()
-        result_path = base / "result.json"
+        isolated = iso.mode == BWRAP
+        work = SANDBOX_WORK if isolated else str(base / "work")
+        if not isolated:
+            os.mkdir(work)
+        read_fd, write_fd = os.pipe()
         job = {
-            "code": code, "work": str(work), "result": str(result_path),
-            "sys_path": [_package_root(), *_library_paths()],
-            "read": [str(Path(p).resolve()) for p in (vault_root, facts_file) if p],
-            "vault": str(Path(vault_root).resolve()) if vault_root else None,
+            "code": code, "work": work, "result_fd": write_fd,
+            "sys_path": [package_root(), *_library_paths()],
+            "read": [p for p in (vault, facts) if p], "vault": vault,
             "cpu": limits.cpu_seconds, "memory": limits.memory_mb * 1024 * 1024,
             "nproc": _pids_limit(limits.max_processes),
             "fsize": max(limits.memory_mb * 1024 * 1024, limits.max_output_bytes),
@@ -123,60 +155,37 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
         job_path = base / "job.json"
         job_path.write_text(json.dumps(job), encoding="utf-8")
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "HOME": str(work), "TMPDIR": str(work)}
-        if vault_root is not None:
-            env["VERIWIKI_VAULT"] = str(Path(vault_root).resolve())
-        if facts_file is not None:
-            env["VERIWIKI_FACTS_FILE"] = str(Path(facts_file).resolve())
+               "HOME": work, "TMPDIR": work}
+        if vault is not None:
+            env["VERIWIKI_VAULT"] = vault
+        if facts is not None:
+            env["VERIWIKI_FACTS_FILE"] = facts
         boot = ("import sys;sys.path[:0]=[sys.argv[2]];"
-                "from veriwiki.adapters.sandbox import child_main;child_main(sys.argv[1])")
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", "-X", "utf8", "-c", boot, str(job_path),
-             _package_root()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=work, env=env, start_new_session=True, close_fds=True)
-        buffers: dict[int, bytearray] = {}
-        status: str | None = None
-        limit: str | None = None
-        deadline = started + limits.timeout_seconds
-        assert proc.stdout is not None and proc.stderr is not None
-        with selectors.DefaultSelector() as sel:
-            for stream in (proc.stdout, proc.stderr):
-                os.set_blocking(stream.fileno(), False)
-                sel.register(stream, selectors.EVENT_READ)
-                buffers[stream.fileno()] = bytearray()
-            while sel.get_map():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    status = TIMEOUT
-                    break
-                for key, _ in sel.select(min(left, 0.5)):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                        continue
-                    buf = buffers[key.fd]
-                    buf += chunk
-                    if sum(len(b) for b in buffers.values()) > limits.max_output_bytes:
-                        status, limit = LIMIT, "output"
-                        break
-                if status:
-                    break
-        if status is None:
-            # the pipes closed: wait for the leader without reaping it, so that its
-            # process-group id cannot be reused before the group is killed
-            left = max(deadline - time.monotonic(), 0.01)
-            end = time.monotonic() + left
-            while proc.poll() is None and time.monotonic() < end:
-                time.sleep(0.005)
-            if proc.returncode is None:
-                status = TIMEOUT
-        _kill_group(proc.pid)
-        proc.wait()
-        out = bytes(buffers.get(proc.stdout.fileno(), b""))
-        err = bytes(buffers.get(proc.stderr.fileno(), b""))
-        proc.stdout.close()
-        proc.stderr.close()
+                "from veriwiki.adapters.sandbox_child import child_main;child_main(sys.argv[1])")
+        args = ["-I", "-S", "-B", "-X", "utf8", "-c", boot, str(job_path), package_root()]
+        pass_fds = [write_fd]
+        seccomp_fd = info_r = info_w = init = None
+        try:
+            if isolated:
+                assert iso.bwrap is not None
+                seccomp_fd = _seccomp_fd()
+                info_r, info_w = os.pipe()
+                pass_fds += [info_w] + ([] if seccomp_fd is None else [seccomp_fd])
+                argv = bwrap_command(iso.bwrap, python=python_executable(),
+                                     read_only=library_binds(), vault=vault,
+                                     files=[p for p in (facts, str(job_path)) if p], env=env,
+                                     tmpfs_mb=limits.memory_mb, seccomp_fd=seccomp_fd)
+                argv[1:1] = ["--info-fd", str(info_w)]
+                proc = _start([*argv, *args], {}, base, pass_fds)
+            else:
+                proc = _start([sys.executable, *args], env, Path(work), pass_fds)
+        finally:
+            for fd in (write_fd, seccomp_fd, info_w):
+                if fd is not None:
+                    os.close(fd)
+        if info_r is not None:
+            init = _sandbox_init(info_r, started + limits.timeout_seconds)
+        status, limit, out, err, result = _collect(proc, read_fd, limits, started, init)
         cap = limits.max_output_bytes
         res = SandboxResult(status or FAILED, _text(out[:cap]), _text(err[:cap]),
                             limit=limit, duration=time.monotonic() - started)
@@ -185,8 +194,118 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
         elif status == LIMIT:
             res.exc_message = f"printed more than {cap} bytes"
         else:
-            _read_child_result(res, result_path, proc.returncode, limits)
+            status_code = proc.returncode
+            if isolated and status_code is not None and status_code > 128:
+                status_code = 128 - status_code  # bwrap exits 128+N when its child dies of N
+            _read_child_result(res, result, status_code, limits)
         return res
+
+
+def _seccomp_fd() -> int | None:
+    """A readable descriptor holding the seccomp program (None where there is none)."""
+    program = filter_program()
+    if program is None:
+        return None
+    fd = os.memfd_create("veriwiki-seccomp", 0)
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _sandbox_init(info_fd: int, deadline: float) -> int | None:
+    """A pidfd of the sandbox's first process (bubblewrap reports it on ``info_fd``).
+
+    Killing it ends the sandbox's PID namespace: every process in it dies with it.
+    """
+    import select
+
+    data = b""
+    try:
+        while b"}" not in data:
+            ready, _, _ = select.select([info_fd], [], [], max(deadline - time.monotonic(), 0))
+            chunk = os.read(info_fd, 4096) if ready else b""
+            if not chunk:
+                return None
+            data += chunk
+        return os.pidfd_open(int(json.loads(data)["child-pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        os.close(info_fd)
+
+
+def _end_sandbox(init: int) -> None:
+    """Kill the sandbox's first process, and wait until its PID namespace is empty."""
+    import select
+
+    with contextlib.suppress(ProcessLookupError, OSError):
+        signal.pidfd_send_signal(init, signal.SIGKILL)
+    select.select([init], [], [], 10)  # readable once it (and so everything in it) is gone
+    os.close(init)
+
+
+def _start(argv: list[str], env: dict[str, str], cwd: Path,
+           pass_fds: list[int]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd, env=env, start_new_session=True,
+                            close_fds=True, pass_fds=pass_fds)
+
+
+def _collect(proc: subprocess.Popen[bytes], result_fd: int, limits: Limits, started: float,
+             init: int | None) -> tuple[str | None, str | None, bytes, bytes, bytes]:
+    """Read output and result until the block ends, overruns or floods; kill its group.
+
+    Returns (status or None, limit, stdout, stderr, result bytes).
+    """
+    import selectors
+
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    buffers = {out_fd: bytearray(), err_fd: bytearray(), result_fd: bytearray()}
+    status: str | None = None
+    limit: str | None = None
+    deadline = started + limits.timeout_seconds
+    with selectors.DefaultSelector() as sel:
+        for fd in buffers:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                status = TIMEOUT
+                break
+            for key, _ in sel.select(min(left, 0.5)):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fd)
+                    continue
+                buffers[key.fd] += chunk
+                if key.fd == result_fd:
+                    if len(buffers[result_fd]) > MAX_RESULT_BYTES:
+                        buffers[result_fd].clear()
+                        sel.unregister(key.fd)
+                elif len(buffers[out_fd]) + len(buffers[err_fd]) > limits.max_output_bytes:
+                    status, limit = LIMIT, "output"
+                    break
+            if status:
+                break
+    if status is None:
+        # the pipes closed: wait for the leader without reaping it, so that its
+        # process-group id cannot be reused before the group is killed
+        end = time.monotonic() + max(deadline - time.monotonic(), 0.01)
+        while proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.002)
+        if proc.returncode is None:
+            status = TIMEOUT
+    if init is not None:
+        _end_sandbox(init)
+    _kill_group(proc.pid)
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    os.close(result_fd)
+    return (status, limit, bytes(buffers[out_fd]), bytes(buffers[err_fd]),
+            bytes(buffers[result_fd]))
 
 
 def _text(data: bytes) -> str:
@@ -198,11 +317,11 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _read_child_result(res: SandboxResult, path: Path, code: int | None,
+def _read_child_result(res: SandboxResult, raw: bytes, code: int | None,
                        limits: Limits) -> None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
         data = None
     if isinstance(data, dict) and data.get("status") in (OK, FAILED, LIMIT):
         res.status = data["status"]
@@ -222,184 +341,3 @@ def _read_child_result(res: SandboxResult, path: Path, code: int | None,
     res.status = FAILED
     res.exc_type = "SandboxError"
     res.exc_message = f"the block's process ended abnormally (exit status {code})"
-
-
-# -- the child side ----------------------------------------------------------------------------
-
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_PROCESS_EVENTS = frozenset({
-    "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
-    "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill",
-    "resource.setrlimit", "resource.prlimit", "os.symlink", "os.link", "gc.get_objects",
-    "gc.get_referrers", "gc.get_referents", "webbrowser.open", "os.startfile"})
-_PATH_WRITE_EVENTS = frozenset({
-    "os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown", "os.utime",
-    "os.truncate", "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags",
-    "shutil.rmtree", "sqlite3.connect"})
-_PATH_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.getxattr",
-                               "os.listxattr"})
-_REFUSED_IMPORTS = frozenset({"_posixsubprocess", "ctypes", "_ctypes"})
-
-
-def _install_guard(work: str, read_roots: tuple[str, ...], vault: str | None) -> list[str]:
-    """Add the audit hook; return the list it fills with the vault files read.
-
-    Everything the hook uses is bound here, not looked up later (a block could replace
-    module attributes such as ``os.path.realpath``).
-    """
-    realpath, fspath, isinstance_, str_, bytes_ = (os.path.realpath, os.fspath, isinstance,
-                                                   str, bytes)
-    fsdecode, join, getcwd = os.fsdecode, os.path.join, os.getcwd
-    write_flags, proc_events = _WRITE_FLAGS, _PROCESS_EVENTS
-    path_writes, path_reads, bad_imports = _PATH_WRITE_EVENTS, _PATH_READ_EVENTS, _REFUSED_IMPORTS
-    work_prefix = work.rstrip("/") + "/"
-    read_prefixes = tuple(r.rstrip("/") + "/" for r in (work, *read_roots))
-    allowed_files = frozenset({"/dev/null", "/dev/urandom"})
-    refused = REFUSED
-    vault_prefix = (vault.rstrip("/") + "/",) if vault else ()
-    reads: list[str] = []
-    append = reads.append
-
-    def resolve(path: Any) -> str | None:
-        if not isinstance_(path, (str_, bytes_)):
-            try:
-                path = fspath(path)
-            except TypeError:
-                return None
-        text = fsdecode(path)
-        if text == ":memory:":
-            return text
-        return realpath(join(getcwd(), text))
-
-    def inside(real: str, prefixes: tuple[str, ...]) -> bool:
-        return (real + "/").startswith(prefixes)
-
-    def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == "open":
-            path, mode, flags = (tuple(args) + (None, None, None))[:3]
-            if isinstance_(path, int):
-                return
-            real = resolve(path)
-            if real is None:
-                return
-            writing = ((isinstance_(mode, str_) and any(c in mode for c in "wax+"))
-                       or (isinstance_(flags, int) and flags & write_flags))
-            if writing:
-                if not inside(real, (work_prefix,)):
-                    raise PermissionError(f"{refused}: writing {real} (only the block's "
-                                          "temporary folder is writable)")
-            elif real not in allowed_files and not inside(real, read_prefixes):
-                raise PermissionError(f"{refused}: reading {real} (outside the vault)")
-            elif vault_prefix and inside(real, vault_prefix) and len(reads) < 1000:
-                append(real)
-        elif event.startswith("socket.") or event.startswith("urllib.") or event.startswith(
-                "http."):
-            raise PermissionError(f"{refused}: network access ({event})")
-        elif event in proc_events or event.startswith("ctypes."):
-            what = "processes" if event.startswith(("os.", "subprocess", "pty")) else event
-            raise PermissionError(f"{refused}: {what} ({event})")
-        elif event == "import" and args and args[0] in bad_imports:
-            raise PermissionError(f"{refused}: importing {args[0]}")
-        elif event in path_writes:
-            for arg in args[:2]:
-                if isinstance_(arg, int) or arg is None:
-                    if event in ("os.rename", "os.mkdir", "os.rmdir", "os.remove"):
-                        continue  # dir_fd arguments
-                    raise PermissionError(f"{refused}: {event} on a file descriptor")
-                real = resolve(arg)
-                if real is not None and real != ":memory:" and not inside(real, (work_prefix,)):
-                    raise PermissionError(f"{refused}: {event} {real} (outside the block's "
-                                          "temporary folder)")
-        elif event in path_reads and args:
-            arg = args[0]
-            if arg is None or isinstance_(arg, int):
-                return
-            real = resolve(arg if arg != "" else ".")
-            if real is not None and not inside(real, read_prefixes):
-                raise PermissionError(f"{refused}: listing {real} (outside the vault)")
-
-    sys.addaudithook(hook)
-    return reads
-
-
-def _set_limits(job: dict[str, Any]) -> None:
-    import resource
-
-    def cap(which: int, value: int, hard_extra: int = 0) -> None:
-        _, hard = resource.getrlimit(which)
-        soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        new_hard = soft + hard_extra
-        if hard != resource.RLIM_INFINITY:
-            new_hard = min(new_hard, hard)
-        resource.setrlimit(which, (soft, new_hard))
-
-    cap(resource.RLIMIT_CPU, int(job["cpu"]), 1)
-    cap(resource.RLIMIT_AS, int(job["memory"]))
-    cap(resource.RLIMIT_FSIZE, int(job["fsize"]))
-    cap(resource.RLIMIT_CORE, 0)
-    cap(resource.RLIMIT_NPROC, int(job["nproc"]))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the cap raise EFBIG instead
-
-
-def child_main(job_path: str) -> None:
-    """Entry point of the sandboxed process (run by :func:`run_block`)."""
-    import traceback
-
-    with open(job_path, encoding="utf-8") as fh:
-        job = json.load(fh)
-    for path in reversed(job["sys_path"]):
-        if path not in sys.path:
-            sys.path.insert(1, path)
-    import _posixsubprocess  # preloaded so that the guard can take its fork_exec away
-
-    def no_fork_exec(*_args: Any, **_kw: Any) -> Any:
-        raise PermissionError(f"{REFUSED}: processes (fork_exec)")
-
-    _posixsubprocess.fork_exec = no_fork_exec  # type: ignore[attr-defined]
-    result = open(job["result"], "w", encoding="utf-8")  # noqa: SIM115 - kept across exec
-    out: dict[str, Any] = {"status": OK}
-    try:
-        code = compile(job["code"], BLOCK_FILENAME, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        out.update(status=FAILED, exc_type="SyntaxError", exc_message=exc.msg, line=exc.lineno)
-        code = None
-    roots = tuple(job["read"]) + tuple(job["sys_path"])
-    job_code = job.pop("code")
-    _set_limits(job)
-    reads = _install_guard(job["work"], roots, job.get("vault"))
-    del job_code
-    if code is not None:
-        try:
-            exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-        except MemoryError:
-            out.update(status=LIMIT, limit="memory", exc_type="MemoryError", exc_message="")
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                out.update(status=FAILED, exc_type="SystemExit", exc_message=str(exc.code),
-                           line=_block_line(exc))
-        except BaseException as exc:  # noqa: BLE001 - every failure of the block is reported
-            limit = "file size" if isinstance(exc, OSError) and exc.errno == 27 else None
-            out.update(status=LIMIT if limit else FAILED, limit=limit,
-                       exc_type=type(exc).__name__,
-                       exc_message=str(exc.args[0]) if isinstance(exc, KeyError) and exc.args
-                       else str(exc),
-                       line=_block_line(exc),
-                       traceback=traceback.format_exception(exc)[-12:])
-    out["reads"] = sorted(set(reads))
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        result.write(json.dumps(out))
-        result.close()
-    os._exit(0)
-
-
-def _block_line(exc: BaseException) -> int | None:
-    line = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == BLOCK_FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

@@ -172,7 +172,7 @@ class CheckContext:
             return None
         from veriwiki.adapters.verify_cache import VerifyCache
 
-        return VerifyCache(self.vault.state_dir / "verify-cache.db")
+        return VerifyCache(self.vault.cache_dir / "verify-cache.db")
 
     def flush(self) -> None:
         """Persist what :meth:`cached` learnt in this run."""

@@ -151,7 +151,7 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     update_index(vault)
     active = _rule_settings(vault, strict, only)
     blobs = vault.index.page_blobs()
-    run = _CachedRun(vault, blobs, CheckCache(vault.state_dir / CACHE_FILE))
+    run = _CachedRun(vault, blobs, CheckCache(vault.cache_dir / CACHE_FILE))
     sources, texts, source_problems = _cited_sources(vault, run.wanted, run.parse_sidecar)
     facts, fact_problems = _facts(vault, run.store.load(vault.index.paths(page_type="model")),
                                   sources, texts)

@@ -1,10 +1,11 @@
 """Running the ``python check`` blocks of the pages, with a result cache.
 
 A block's result is cached under ``.veriwiki/code-cache/`` by the hash of its text, of
-the facts it can read and of the sandbox limits, so an unchanged vault re-checks without
-running anything. A block that opens vault files directly is re-run when one of them
-changes (the sandbox reports what it read). Timeouts are not cached (they can come
-from a busy machine).
+the facts it can read, of the sandbox limits and of the isolation it ran in (a result
+computed without bubblewrap is never reused by a sandboxed run), so an unchanged vault
+re-checks without running anything. A block that opens vault files directly is re-run
+when one of them changes (the sandbox reports what it read). Timeouts are not cached
+(they can come from a busy machine), nor are blocks that were not run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from veriwiki.adapters.sandbox import SANDBOX_VERSION, TIMEOUT, Limits, SandboxResult, run_block
+from veriwiki.adapters.isolation import Isolation, SandboxPolicy, choose_isolation
+from veriwiki.adapters.sandbox import (
+    NOT_RUN,
+    SANDBOX_VERSION,
+    TIMEOUT,
+    Limits,
+    SandboxResult,
+    run_block,
+)
 from veriwiki.core.model import CodeBlock, Page
 
 CACHE_DIR = "code-cache"
@@ -87,10 +96,10 @@ def facts_json(facts: Iterable[Any]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def cache_key(code: str, facts_hash: str, limits: Limits) -> str:
-    """The content hash a block's result is cached under."""
+def cache_key(code: str, facts_hash: str, limits: Limits, mode: str) -> str:
+    """The content hash a block's result is cached under (``mode``: the isolation mode)."""
     h = hashlib.sha256()
-    for part in (f"v{SANDBOX_VERSION}", sys.version, code, facts_hash, repr(limits)):
+    for part in (f"v{SANDBOX_VERSION}", sys.version, code, facts_hash, repr(limits), mode):
         h.update(part.encode("utf-8") + b"\0")
     return h.hexdigest()
 
@@ -118,15 +127,25 @@ def _read_cache(path: Path) -> SandboxResult | None:
         return None
 
 
-def run_check_blocks(root: Path, state_dir: Path, pages: Iterable[Page], facts: Iterable[Any],
-                     limits: Limits, *, runner: Runner = run_block, workers: int = 2
+def run_check_blocks(root: Path, state_dir: Path | None, pages: Iterable[Page],
+                     facts: Iterable[Any], limits: Limits, *, runner: Runner = run_block,
+                     workers: int = 2, isolation: Isolation | None = None
                      ) -> list[BlockOutcome]:
-    """Run (or read from the cache) every check block of ``pages``, in page order."""
+    """Run (or read from the cache) every check block of ``pages``, in page order.
+
+    ``state_dir`` None: no cache is read or written. ``isolation`` defaults to
+    bubblewrap when it works here; when it does not and the vault is not trusted, no
+    block runs and each outcome has status ``not-run`` saying why.
+    """
     from veriwiki.adapters.fs import atomic_write
 
     checks = [c for page in pages for c in check_blocks(page)]
     if not checks:
         return []
+    iso = isolation if isolation is not None else choose_isolation(SandboxPolicy())
+    if not iso.can_run:
+        return [BlockOutcome(c, SandboxResult(NOT_RUN, exc_type="SandboxUnavailable",
+                                              exc_message=iso.problem), False) for c in checks]
     data = facts_json(facts)
     facts_hash = hashlib.sha256(data).hexdigest()
     with tempfile.TemporaryDirectory(prefix="veriwiki-facts-") as tmp:
@@ -134,13 +153,14 @@ def run_check_blocks(root: Path, state_dir: Path, pages: Iterable[Page], facts: 
         facts_file.write_bytes(data)
 
         def one(check: CheckBlock) -> BlockOutcome:
-            key = cache_key(check.block.content, facts_hash, limits)
-            path = _cache_path(state_dir, key)
-            cached = _read_cache(path)
+            key = cache_key(check.block.content, facts_hash, limits, iso.mode)
+            path = None if state_dir is None else _cache_path(state_dir, key)
+            cached = None if path is None else _read_cache(path)
             if cached is not None:
                 return BlockOutcome(check, cached, True)
-            result = runner(check.block.content, limits, vault_root=root, facts_file=facts_file)
-            if result.status != TIMEOUT:
+            result = runner(check.block.content, limits, vault_root=root, facts_file=facts_file,
+                            isolation=iso)
+            if path is not None and result.status not in (TIMEOUT, NOT_RUN):
                 entry = {"result": result.to_json(),
                          "inputs": {p: _file_hash(p) for p in result.reads}}
                 atomic_write(path, json.dumps(entry).encode("utf-8"))

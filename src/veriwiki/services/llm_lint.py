@@ -418,7 +418,7 @@ def lint_with_model(vault: Vault, judge: TextModel, meter: Meter | None = None, 
         except VeriwikiError:
             continue  # unreadable-file reports it
         docs.append(page_text(page, text))
-    store = cache if cache is not None else VerifyCache(vault.state_dir / "verify-cache.db")
+    store = cache if cache is not None else VerifyCache(vault.cache_dir / "verify-cache.db")
     asker = Judge(judge, meter, store, retries=vault.config.llm.retries)
     try:
         return lint_pages(docs, build_resolver(vault), asker, severity=severity,

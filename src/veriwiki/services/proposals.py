@@ -252,12 +252,13 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
         state = work / ".veriwiki"
         state.mkdir(exist_ok=True)
         for name in ("index.db", "verify-cache.db", "check-cache.db", "text", "code-cache"):
-            src = vault.state_dir / name
+            src = vault.cache_dir / name
             if src.is_dir():
                 shutil.copytree(src, state / name, dirs_exist_ok=True)
             elif src.is_file():
                 shutil.copy2(src, state / name)
         other = open_vault(work)
+        other.sandbox = vault.sandbox  # the user's --trust applies to the gate too
         try:
             after = check_vault(other).findings
         finally:

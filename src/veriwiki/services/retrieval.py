@@ -186,7 +186,7 @@ def retrieve(vault: Vault, question: str, limit: int = 5, *,
     stats = None
     if embedder is not None:
         own = store is None
-        store = store or EmbeddingStore(vault.state_dir / "embeddings.db")
+        store = store or EmbeddingStore(vault.cache_dir / "embeddings.db")
         try:
             vectors, stats = page_vectors(vault, embedder, store, meter=meter,
                                           on_progress=on_progress)

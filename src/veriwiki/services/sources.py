@@ -333,7 +333,7 @@ def get_source(vault: Vault, ref: str,
 
 
 def _cache_file(vault: Vault, sha256: str) -> Path:
-    return vault.state_dir / "text" / f"{sha256}.json"
+    return vault.cache_dir / "text" / f"{sha256}.json"
 
 
 def _read_cache(vault: Vault, version: SourceVersion) -> SourceText | None:

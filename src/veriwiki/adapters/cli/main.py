@@ -22,15 +22,22 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class State:
     """Per-invocation state: the vault option and the lazily opened vault."""
 
-    def __init__(self, vault_path: str | None) -> None:
+    def __init__(self, vault_path: str | None, trust: bool = False) -> None:
         self.vault_path = vault_path
+        self.trust = trust  # run check blocks unisolated when no sandbox works here
         self._vault: Vault | None = None
 
     @property
     def vault(self) -> Vault:
-        """The vault this command works on."""
+        """The vault this command works on (its notices printed on first use)."""
         if self._vault is None:
-            self._vault = open_vault(self.vault_path)
+            from dataclasses import replace
+
+            vault = open_vault(self.vault_path)
+            vault.sandbox = replace(vault.sandbox, trust=self.trust)
+            for message in vault.notices:
+                warning(message)
+            self._vault = vault
         return self._vault
 
     def flush_notices(self) -> None:
@@ -54,6 +61,24 @@ def notice(message: str) -> None:
     err.print(f"[yellow]note:[/] {escape(message)}")
 
 
+def warning(message: str) -> None:
+    """A warning on standard error (something the user should fix)."""
+    err.print(f"[bold yellow]warning:[/] {escape(message)}")
+
+
+def trust_option(func: Any) -> Any:
+    """``--trust`` on a command that runs check blocks."""
+    def mark(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value and isinstance(ctx.obj, State):
+            ctx.obj.trust = True
+        return value
+
+    return click.option(
+        "--trust", is_flag=True, expose_value=False, callback=mark, is_eager=True,
+        help="Run check blocks without OS isolation when bubblewrap cannot run here "
+             "(only for vaults whose code you trust; docs/check-blocks.md).")(func)
+
+
 def fail(exc: VeriwikiError) -> NoReturn:
     """Print a veriwiki error with its hint and exit with its code."""
     err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -66,12 +91,16 @@ def fail(exc: VeriwikiError) -> NoReturn:
 @click.option("--vault", "vault_path", envvar="VERIWIKI_VAULT", metavar="PATH",
               type=click.Path(file_okay=False), default=None,
               help="The vault folder (default: nearest folder above holding veriwiki.toml).")
+@click.option("--trust", is_flag=True,
+              help="Run check blocks without OS isolation when bubblewrap cannot run here, "
+                   "for every command that runs them (check, status, review approve, "
+                   "ingest --yes).")
 @click.version_option(__version__, prog_name="veriwiki")
 @click.pass_context
-def cli(ctx: click.Context, vault_path: str | None) -> None:
+def cli(ctx: click.Context, vault_path: str | None, trust: bool) -> None:
     """veriwiki: a git-native markdown wiki that checks itself."""
     global _state
-    ctx.obj = _state = State(vault_path)
+    ctx.obj = _state = State(vault_path, trust)
 
 
 def main() -> None:

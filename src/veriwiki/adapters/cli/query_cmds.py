@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, trust_option
 from veriwiki.core.model import Severity
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -73,15 +73,21 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
                    "else the writer).")
 @click.option("--llm-limit", "llm_limit", type=click.IntRange(0, 100000), default=None,
               metavar="N", help="With --llm: judge at most N candidates per rule (default 40).")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Read and write no cache or index in .veriwiki/: rebuild everything in a "
+                   "temporary folder (for CI on untrusted changes).")
+@trust_option
 @click.pass_obj
 def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
               junit: str | None, changed: str | None, use_llm: bool, model: str | None,
-              llm_limit: int | None) -> None:
+              llm_limit: int | None, no_cache: bool) -> None:
     """Run the check rules; exit 1 when an error-severity finding remains."""
     from veriwiki.services.check import check_vault
 
     if not use_llm and (model is not None or llm_limit is not None):
         raise click.UsageError("--model and --llm-limit need --llm")
+    if no_cache:
+        state.vault.use_private_caches()
     judge: Any = None
     meter: Any = None
     if use_llm:  # open the judge first: an unknown model stops before any work

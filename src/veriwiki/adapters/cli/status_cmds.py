@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, notice, out, print_json, trust_option
 
 
 def _share(value: float | None) -> str:
@@ -32,9 +32,13 @@ def reviewed_cmd(state: State, page: str, as_json: bool) -> None:
 
 @cli.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@trust_option
 @click.pass_obj
 def status_cmd(state: State, as_json: bool) -> None:
-    """Summarise the vault's health: claims verified, findings, stale pages, coverage."""
+    """Summarise the vault's health: claims verified, findings, stale pages, coverage.
+
+    Runs the full check, check blocks included (see ``check --trust``).
+    """
     from veriwiki.services.status import vault_status
 
     st = vault_status(state.vault)

@@ -17,6 +17,7 @@ ORDER = 95
 
 def outcomes(ctx: CheckContext) -> list[Any]:
     """Every check block of the vault with its result (run once per check)."""
+    from veriwiki.adapters.isolation import choose_isolation
     from veriwiki.adapters.sandbox import Limits
     from veriwiki.services.code_checks import run_check_blocks
 
@@ -25,8 +26,9 @@ def outcomes(ctx: CheckContext) -> list[Any]:
         if vault is None:
             return []
         pages = [p for p in ctx.code_pages() if not ctx.is_generated(p.path)]
-        return run_check_blocks(Path(vault.root), Path(vault.state_dir), pages, ctx.facts,
-                                Limits.from_settings(vault.config.sandbox))
+        return run_check_blocks(Path(vault.root), Path(vault.cache_dir), pages, ctx.facts,
+                                Limits.from_settings(vault.config.sandbox),
+                                isolation=choose_isolation(vault.sandbox))
 
     result: list[Any] = ctx.memo(("code-blocks",), run)
     return result
@@ -37,11 +39,21 @@ def _page_line(outcome: Any) -> int:
     return line + outcome.result.line if outcome.result.line else line
 
 
-@rule("code-failed", Severity.ERROR, "a python check block raised an exception", ORDER)
+@rule("code-failed", Severity.ERROR, "a python check block raised an exception or could "
+      "not run", ORDER)
 def code_failed(ctx: CheckContext) -> Iterator[Finding]:
-    """A block that raised (an assert, an error, a refused operation) fails at its line."""
+    """A block that raised (an assert, an error, a refused operation) fails at its line;
+    a block that could not run (no sandbox here, vault not trusted) fails at its fence."""
     for o in outcomes(ctx):
         r = o.result
+        if r.status == "not-run":
+            yield ctx.finding(o.check.path, o.check.block.line,
+                              f"check block not run: no sandbox on this machine ({r.exc_message})",
+                              hint="install bubblewrap (Debian/Ubuntu: apt-get install "
+                                   "bubblewrap) and allow user namespaces, or pass --trust if "
+                                   "you trust this vault's check blocks to run unisolated "
+                                   "(docs/check-blocks.md)")
+            continue
         if r.status != "failed":
             continue
         message = f"{r.exc_type}: {r.exc_message}" if r.exc_message else f"{r.exc_type}"
