@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, trust_option
 from veriwiki.errors import VeriwikiError
 
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -66,6 +66,7 @@ class _Progress:
               help="Writer model (an `llm` model id; default: [llm] writer, else SmolLM2).")
 @click.option("--yes", "auto", is_flag=True,
               help="Approve each proposal at once when its check passes.")
+@trust_option
 @_json
 @click.pass_obj
 def ingest_cmd(state: State, sources: tuple[str, ...], model: str | None, auto: bool,
@@ -197,10 +198,14 @@ def review_show(state: State, ident: str, no_diff: bool, as_json: bool) -> None:
 @review_group.command("approve")
 @click.argument("ident", metavar="ID")
 @click.option("--force", is_flag=True, help="Merge even if the check finds new errors.")
+@trust_option
 @_json
 @click.pass_obj
 def review_approve(state: State, ident: str, force: bool, as_json: bool) -> None:
-    """Merge a proposal into main (re-applied on the current main and re-checked)."""
+    """Merge a proposal into main (re-applied on the current main and re-checked).
+
+    The check runs the vault's check blocks (see ``check --trust``).
+    """
     from veriwiki.services.review import approve
 
     proposal, result, errors = approve(state.vault, ident, force=force, on_notice=notice)
