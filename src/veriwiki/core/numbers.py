@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from veriwiki.core.rendered import is_marked_up, render
 from veriwiki.core.units import (
     ATTACHED_ONLY,
     LABEL_WORDS,
@@ -73,7 +74,8 @@ class Quantity:
     """A number as found in a text.
 
     ``value`` has every scale folded in (``40GB`` → 40e9); ``unit`` is canonical or
-    ``None``; ``raw`` is ``text[start:end]``, the number with its scale and unit words.
+    ``None``; ``raw`` is the number with its scale and unit words as a reader sees it
+    (``text[start:end]`` unless the text holds markup).
     ``tolerance`` is how far a value may be and still round to this one (half a unit of
     the last written decimal digit, 0 for whole numbers); ``alt_value`` is the
     1,024-based reading of a ``K`` number.
@@ -87,6 +89,7 @@ class Quantity:
     kind: str = QUANTITY
     tolerance: float = 0.0
     alt_value: float | None = None
+    factor: float = 1.0  # the unit's factor folded into ``value`` (``GiB``: 2**30)
 
     @property
     def is_year(self) -> bool:
@@ -112,9 +115,9 @@ class NumberIssue:
 _SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _MANT = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+"
 _EXP = (rf"[eE](?P<e>[-+−]?[0-9]+)(?![A-Za-z0-9])"
-        rf"|\s?[×xX*·⋅]\s?10\s?(?:\^\s?\{{?\s?(?P<c>[-+−–]?\s?[0-9]+)\s?\}}?"
+        rf"|\s?[×xX*·⋅]\s?10\s?(?:\^\s?\{{?\s?(?P<c>[-+−–]?\s?[0-9]+)(?:\s?\}})?"
         rf"|(?P<s>[⁻⁺]?[{_SUP}]+)|(?P<d>[-−–][0-9]{{1,2}})(?![0-9]))")
-_POW = (rf"\^\s?\{{?\s?(?P<pc>[-+−–]?[0-9]+)\s?\}}?|(?P<ps>[⁻⁺]?[{_SUP}]+)"
+_POW = (rf"\^\s?\{{?\s?(?P<pc>[-+−–]?[0-9]+)(?:\s?\}})?|(?P<ps>[⁻⁺]?[{_SUP}]+)"
         r"|(?<=10)(?<![0-9.,]10)(?P<pm>−[0-9]{1,2})(?![0-9])")  # PDF-flattened "10−5"
 _NUMBER = re.compile(
     rf"(?<![0-9])(?<![0-9]\.)(?P<sign>[-+−](?=[.0-9]))?(?P<m>{_MANT})(?:{_EXP}|{_POW})?")
@@ -297,7 +300,20 @@ def _propagate(text: str, drafts: list[_Draft]) -> None:
 
 
 def extract_quantities(text: str) -> list[Quantity]:
-    """Every number of ``text`` in order, with value, canonical unit and kind."""
+    """Every number of ``text`` in order, with value, canonical unit and kind.
+
+    Markup is read as rendered (:func:`veriwiki.core.rendered.render`): ``**2.5**T`` is
+    2.5T and ``3 x 10<sup>-4</sup>`` is 3e-4. Offsets refer to ``text``; ``raw`` is the
+    number as rendered.
+    """
+    if not is_marked_up(text):
+        return _extract(text)
+    view = render(text, numbers=True)
+    return [replace(q, start=view.span(q.start, q.end)[0], end=view.span(q.start, q.end)[1])
+            for q in _extract(view.text)]
+
+
+def _extract(text: str) -> list[Quantity]:
     drafts: list[_Draft] = []
     for m in _NUMBER.finditer(text):
         d = _read_number(text, m)
@@ -318,7 +334,8 @@ def extract_quantities(text: str) -> list[Quantity]:
         _classify(text, d, drafts[i - 1] if i else None, refs, dates)
     _propagate(text, drafts)
     return [Quantity(d.value, d.unit, text[d.start:d.end], d.start, d.end, d.kind,
-                     d.tolerance * d.scale * d.factor, d.value * 1.024 if d.kilo else None)
+                     d.tolerance * d.scale * d.factor, d.value * 1.024 if d.kilo else None,
+                     d.factor)
             for d in drafts]
 
 
@@ -368,11 +385,36 @@ def compare(claim: str, quote: str) -> list[NumberIssue]:
                 UNIT_MISMATCH, c.raw, q.raw, f'"{c.raw}" in the page, but the quote says '
                 f'"{q.raw}" ({plural(str(q.unit))}, not {plural(c.unit)})'))
             continue
+        other = _other_scale(c, candidates)
+        if other is not None:  # "40GB" against "40GiB": the digits agree, the unit does not
+            issues.append(NumberIssue(
+                UNIT_MISMATCH, c.raw, other.raw, f'"{c.raw}" in the page, but the quote says '
+                f'"{other.raw}" (another unit: {_unit_word(other)}, not {_unit_word(c)})'))
+            continue
         closest = _closest(c, candidates)
         issues.append(NumberIssue(NUMBER_MISMATCH, c.raw, closest.raw if closest else None,
                                   f'"{c.raw}" in the page does not appear in the quote '
                                   f"({_listing(candidates)})"))
     return issues
+
+
+def _other_scale(c: Quantity, candidates: list[Quantity]) -> Quantity | None:
+    """A quote number with the claim's digits and unit kind but another unit factor."""
+    if c.unit is None:
+        return None
+    for q in candidates:
+        if q.unit == c.unit and q.factor != c.factor and q.value and c.value and \
+                abs(q.value / q.factor - c.value / c.factor) <= 1e-9 * abs(c.value / c.factor):
+            return q
+    return None
+
+
+def _unit_word(q: Quantity) -> str:
+    """The unit as the text writes it (``GiB``), else its canonical name."""
+    words = q.raw.split()
+    tail = words[-1] if words else ""
+    tail = tail.lstrip("0123456789.,")
+    return tail or plural(str(q.unit))
 
 
 def _closest(c: Quantity, candidates: list[Quantity]) -> Quantity | None:

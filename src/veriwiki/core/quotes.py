@@ -9,14 +9,14 @@ matches. Every offset reported refers to the original, un-normalised text.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+from veriwiki.core.furniture import reading_view as furniture_view
+from veriwiki.core.rendered import View, is_marked_up, render
 
 _QUOTES = {c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u2039\u203a"}
 _QUOTES.update({c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"})
@@ -35,9 +35,7 @@ _LINE_HYPHEN = re.compile(rf"[{_HYPHENS}][^\S{_BREAK}]*[{_BREAK}]\s*")
 _SPECIAL = re.compile(rf"[{_HYPHENS}](?=\s)|[^\x20-\x7e{_WIDE_HYPHENS}]+|[{_WIDE_HYPHENS}]|  +")
 _WORD = re.compile(r"\S+")
 _MARK = "\u00ad"  # internal stand-in for a line-break hyphen; soft hyphens never survive
-_MIN_SIMILARITY = 0.5
-_MAX_DIFFERENCES = 5
-_MAX_INSERTED = 12  # source words a near miss may skip between shared words
+PAGE_BREAK = "\n\f\n"  # how the PDF extractor joins pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +76,7 @@ class QuoteMatch:
     start: int
     end: int
     line: int
-
-
-@dataclass(frozen=True, slots=True)
-class NearMiss:
-    """The source passage most like a quote that was not found, and how they differ."""
-
-    start: int
-    end: int
-    line: int
-    similarity: float
-    passage: str
-    differences: list[str]
+    page: int | None = None
 
 
 class _Builder:
@@ -245,15 +232,8 @@ def _is_whole(text: str, i: int, j: int) -> bool:
         last.isdigit() and after in (".", ",") and text[j + 1 : j + 2].isdigit())))
 
 
-def find_quote(source: str, quote: str) -> QuoteMatch | None:
-    """The first occurrence of ``quote`` in ``source`` after normalisation, or None.
-
-    The occurrence must not start or end inside a word or number ("7B" is not found
-    in "67B", "1.5" not in "21.55"). A hyphen at a line break in the source matches
-    the quote with or without it, so "decoder-\\nonly" matches "decoder-only" and
-    "informa-\\ntion" matches "information". A quote that normalises to nothing never
-    matches.
-    """
+def _locate(source: str, quote: str) -> tuple[int, int] | None:
+    """The original span of the first whole occurrence of ``quote`` in ``source``."""
     needle = _normalize(quote, mark=True).text.strip()
     if not needle.replace(_MARK, "").strip():
         return None
@@ -262,8 +242,7 @@ def find_quote(source: str, quote: str) -> QuoteMatch | None:
     pos = norm.text.find(needle)
     while pos >= 0:
         if _is_whole(norm.text, pos, pos + len(needle)):
-            start, end = norm.span(pos, pos + len(needle))
-            return QuoteMatch(start, end, source.count("\n", 0, start) + 1)
+            return norm.span(pos, pos + len(needle))
         pos = norm.text.find(needle, pos + 1)
     if _MARK not in norm.text and "\u00ad" not in norm.text and _MARK not in needle and \
             "-" not in needle:
@@ -271,134 +250,83 @@ def find_quote(source: str, quote: str) -> QuoteMatch | None:
     pattern, pos = _needle_pattern(needle), 0
     while (m := pattern.search(norm.text, pos)) is not None:
         if _is_whole(norm.text, *m.span()):
-            break
+            return norm.span(*m.span())
         pos = m.start() + 1
-    if m is None:
-        return None
-    start, end = norm.span(*m.span())
-    return QuoteMatch(start, end, source.count("\n", 0, start) + 1)
+    return None
 
 
-def _reach(q_words: list[str], words: list[str]) -> tuple[int, int]:
-    """How far matching words reach into both lists from their starts.
+def reading_view(source: str) -> View | None:
+    """The text a reader sees, when it differs from ``source``: a PDF's text without
+    its page furniture, or marked-up text rendered; None for plain text."""
+    if "\f" in source:
+        return furniture_view(source)
+    return render(source) if is_marked_up(source) else None
 
-    A run of shared words may lie past a few inserted source words (a page header,
-    say); a lone shared word only past two, so a stray "the" nearby is not taken.
+
+def shown_position(source: str, offset: int) -> tuple[int | None, int]:
+    """(page, line) of ``offset`` as ``veriwiki source show ID --text`` prints the text.
+
+    A PDF's text (pages separated by ``"\f"``) is printed page by page, each page after
+    a ``--- page N ---`` line; other texts as they are. Page is None without pages.
     """
-    a_end = b_end = 0
-    for blk in difflib.SequenceMatcher(None, q_words, words, autojunk=False).get_matching_blocks():
-        inserted = (blk.b - b_end) - (blk.a - a_end)
-        if blk.size == 0 or inserted > (_MAX_INSERTED if blk.size > 1 else 2):
-            break
-        a_end, b_end = blk.a + blk.size, blk.b + blk.size
-    return a_end, b_end
+    if "\f" not in source:
+        return None, source.count("\n", 0, offset) + 1
+    line, page, start = 0, 1, 0
+    while True:
+        brk = source.find(PAGE_BREAK, start)
+        if brk < 0 or brk >= offset:
+            return page, line + 1 + source.count("\n", start, max(start, offset)) + 1
+        body = source[start:brk]
+        line += 1 + body.count("\n") + (0 if body.endswith("\n") else 1)
+        page, start = page + 1, brk + len(PAGE_BREAK)
 
 
-def _passage_span(text: str, q_words: list[str], window: tuple[int, int],
-                  hint: tuple[int, int]) -> tuple[int, int]:
-    """Normalised span of the words in ``window`` that best line up with the quote.
+def _match(source: str, span: tuple[int, int]) -> QuoteMatch:
+    page, line = shown_position(source, span[0])
+    return QuoteMatch(span[0], span[1], line, page)
 
-    The longest run of shared words anchors the passage; it grows outwards to the
-    nearest further shared words, and by the quote's unmatched edge words, which most
-    likely replace their neighbours in the source.
+
+def find_quote(source: str, quote: str) -> QuoteMatch | None:
+    """The first occurrence of ``quote`` in ``source`` after normalisation, or None.
+
+    The occurrence must not start or end inside a word or number ("7B" is not found
+    in "67B", "1.5" not in "21.55"). A hyphen at a line break in the source matches
+    the quote with or without it, so "decoder-\\nonly" matches "decoder-only" and
+    "informa-\\ntion" matches "information". A quote that normalises to nothing never
+    matches. When the raw text does not hold the quote, the text as a reader sees it
+    (:func:`reading_view`) is searched, with the quote also read as rendered, so a quote
+    copied from a rendered model card or across a PDF page break is found; the match
+    is reported in the raw text's offsets. ``line`` (and ``page``) are as
+    ``veriwiki source show ID --text`` prints them.
     """
-    spans = [m.span() for m in _WORD.finditer(text, *window)]
-    wanted = set(q_words)
-    words = [_resolve_marks(text[s:e], wanted) for s, e in spans]
-    sm = difflib.SequenceMatcher(None, q_words, words, autojunk=False)
-    anchor = sm.find_longest_match(0, len(q_words), 0, len(words))
-    if anchor.size == 0:
-        inside = [sp for sp in spans if sp[1] > hint[0] and sp[0] < hint[1]] or spans
-        return (inside[0][0], inside[-1][1]) if inside else hint
-    a1, b1 = anchor.a + anchor.size, anchor.b + anchor.size
-    left_a, left_b = _reach(q_words[: anchor.a][::-1], words[: anchor.b][::-1])
-    right_a, right_b = _reach(q_words[a1:], words[b1:])
-    first = max(0, anchor.b - left_b - (anchor.a - left_a))
-    last = min(len(spans), b1 + right_b + (len(q_words) - a1 - right_a))
-    return spans[first][0], spans[last - 1][1]
-
-
-def _trim_punctuation(text: str, i: int, j: int, needle: str) -> tuple[int, int]:
-    """Drop punctuation at the passage's edges where the quote has none."""
-    while needle[:1].isalnum() and j - i > 1 and not text[i].isalnum():
-        i += 1
-    while needle[-1:].isalnum() and j - i > 1 and not text[j - 1].isalnum():
-        j -= 1
-    return i, j
-
-
-def _shorten(words: list[str], limit: int = 60) -> str:
-    text = " ".join(words)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def describe_differences(quote: str, passage: str) -> list[str]:
-    """How ``quote`` differs from ``passage``, word by word, in at most five phrases."""
-    q_words = normalize(quote).text.split()
-    p_words = normalize(passage).text.split()
-    out: list[str] = []
-    sm = difflib.SequenceMatcher(None, q_words, p_words, autojunk=False)
-    for op, a0, a1, b0, b1 in sm.get_opcodes():
-        ours, theirs = _shorten(q_words[a0:a1]), _shorten(p_words[b0:b1])
-        if op == "replace":
-            note = " (case differs)" if ours.lower() == theirs.lower() else ""
-            out.append(f'"{ours}" in the quote, "{theirs}" in the source{note}')
-        elif op == "delete":
-            out.append(f'quote adds "{ours}"')
-        elif op == "insert":
-            out.append(f'"{theirs}" missing from the quote')
-    if len(out) > _MAX_DIFFERENCES:
-        out = out[: _MAX_DIFFERENCES - 1] + [f"{len(out) - _MAX_DIFFERENCES + 1} more differences"]
-    return out
-
-
-def closest_passage(source: str, quote: str) -> NearMiss | None:
-    """The passage of ``source`` most similar to ``quote``, or None below 50 % similarity.
-
-    Similarity (0..1) is the mean of the character-level and the word-level ratio
-    between the normalised quote and passage, so unrelated text that merely shares
-    letters stays low. The passage is the original text of the span, widened to
-    whole words.
-    """
-    q_words = [_resolve_marks(w, set()) for w in _normalize(quote, mark=True).text.split()]
-    needle = " ".join(q_words)
-    norm = _normalize(source, mark=True)
-    text = norm.text
-    if not needle or not text.strip():
+    span = _locate(source, quote)
+    if span is not None:
+        return _match(source, span)
+    needles = [quote]
+    if is_marked_up(quote):
+        rendered = render(quote).text
+        if rendered != quote:
+            needles.append(rendered)
+            span = _locate(source, rendered)
+            if span is not None:
+                return _match(source, span)
+    view = reading_view(source)
+    if view is None:
         return None
-    hint = (0, len(text))
-    if len(needle) < len(text):
-        hit = fuzz.partial_ratio_alignment(needle, text, score_cutoff=_MIN_SIMILARITY * 100)
-        if hit is None:
-            return None
-        hint = (hit.dest_start, hit.dest_end)
-    slack = max(80, len(needle) // 2)
-    i, j = _passage_span(text, q_words, (max(0, hint[0] - slack), hint[1] + slack), hint)
-    i, j = _trim_punctuation(text, i, j, needle)
-    wanted = set(q_words)
-    p_words = [_resolve_marks(w, wanted) for w in text[i:j].split()]
-    passage_norm = " ".join(p_words)
-    word_ratio = difflib.SequenceMatcher(None, q_words, p_words, autojunk=False).ratio()
-    similarity = (fuzz.ratio(needle, passage_norm) / 100 + word_ratio) / 2
-    if similarity < _MIN_SIMILARITY:
-        return None
-    start, end = norm.span(i, j)
-    return NearMiss(start, end, source.count("\n", 0, start) + 1, round(similarity, 3),
-                    source[start:end], describe_differences(needle, passage_norm))
+    for needle in needles:
+        span = _locate(view.text, needle)
+        if span is not None:
+            return _match(source, view.span(*span))
+    return None
 
 
-def _excerpt(passage: str, limit: int = 120) -> str:
-    flat, half = " ".join(passage.split()), (limit - 1) // 2
-    return flat if len(flat) <= limit else flat[:half].rstrip() + "…" + flat[-half:].lstrip()
+from veriwiki.core.near_miss import (  # noqa: E402 - re-exported; near_miss imports this module
+    NearMiss,
+    closest_passage,
+    describe_differences,
+    explain_miss,
+)
 
-
-def explain_miss(source: str, quote: str) -> str:
-    """A one-line explanation of a quote that was not found, for a finding's message."""
-    near = closest_passage(source, quote)
-    if near is None:
-        return "no similar passage in the source"
-    message = (f"closest passage (line {near.line}, {round(near.similarity * 100)}% similar): "
-               f'"{_excerpt(near.passage)}"')
-    if near.differences:
-        message += "; differs: " + "; ".join(near.differences)
-    return message
+__all__ = ["PAGE_BREAK", "NearMiss", "Normalized", "QuoteMatch", "closest_passage",
+           "describe_differences", "explain_miss", "find_quote", "normalize", "reading_view",
+           "shown_position"]

@@ -1,0 +1,195 @@
+"""Verification on real-world source shapes: rendered markup, numbers in markup, PDF page
+furniture, count-noun units, short quotes and source line numbers (issue 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers_paper import make_paper_pdf
+from veriwiki.adapters.extract import extract
+from veriwiki.checks.rules.quote_too_short import is_too_short
+from veriwiki.core.furniture import furniture
+from veriwiki.core.numbers import compare, extract_quantities
+from veriwiki.core.quotes import explain_miss, find_quote, shown_position
+from veriwiki.core.rendered import render
+
+CARD = (
+    "# Model card\n\n"
+    "Trained on **2.5**T tokens, see \\~40 `configs` and <sup>†</sup>notes.\n"
+    "The [tokenizer](https://example.org/tok) has a vocabulary of 32,000&nbsp;tokens.\n\n"
+    "| Model | Layers | LR |\n|---|---|---|\n| 7B | 32 | 3 x 10<sup>-4</sup> |\n"
+    "![A diagram of the router](router.png) shows the *two* experts per token.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def paper() -> str:
+    return extract("application/pdf", make_paper_pdf(), "paper.pdf").text
+
+
+# --- 1. rendered markdown and HTML -------------------------------------------------------
+
+
+@pytest.mark.parametrize("quote", [
+    "Trained on 2.5T tokens, see ~40 configs and †notes",
+    "Trained on **2.5**T tokens, see \\~40 `configs`",  # a raw copy still matches
+    "The tokenizer has a vocabulary of 32,000 tokens",
+    "7B 32 3 x 10-4",
+    "A diagram of the router shows the two experts per token",
+])
+def test_find_quote_rendered_markdown_matches(quote: str) -> None:
+    match = find_quote(CARD, quote)
+    assert match is not None, quote
+    assert CARD[match.start:match.end].split()[0] in CARD  # maps into the raw text
+    assert match.line == CARD.count("\n", 0, match.start) + 1
+
+
+def test_find_quote_rendered_markdown_maps_offsets_to_raw() -> None:
+    match = find_quote(CARD, "Trained on 2.5T tokens")
+    assert match is not None
+    assert CARD[match.start:match.end] == "Trained on **2.5**T tokens"
+    assert match.line == 3
+
+
+@pytest.mark.parametrize("quote", [
+    "Trained on 2.6T tokens, see ~40 configs",  # a changed digit
+    "The tokenizer has a vocabulary of 32,000 words",
+    "Trained on 2.5 T tokens",  # a space the source does not have
+])
+def test_find_quote_rendered_markdown_near_misses_still_fail(quote: str) -> None:
+    assert find_quote(CARD, quote) is None
+
+
+def test_find_quote_html_math_reads_as_rendered() -> None:
+    text = "The model uses $d_{model}=512$ and a rate of $3 \\times 10^{-4}$ in all runs."
+    assert find_quote(text, "The model uses dmodel=512 and a rate of 3 × 10-4") is not None
+    assert find_quote(text, "The model uses dmodel=1024") is None
+
+
+def test_render_keeps_intraword_underscores_and_arithmetic() -> None:
+    assert render("d_model and 2*3*4 and snake_case_name").text == \
+        "d_model and 2*3*4 and snake_case_name"
+
+
+def test_closest_passage_in_markdown_is_shown_as_rendered() -> None:
+    message = explain_miss(CARD, "Trained on 2.6T tokens, see ~40 configs")
+    assert '"Trained on 2.5T tokens, see ~40 configs' in message
+    assert "line 3" in message
+
+
+# --- 2. numbers inside markup ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("trained on **2.5**T tokens", 2.5e12),
+    ("a rate of 3 x 10<sup>-4</sup>", 3e-4),
+    ("a rate of 3×10^-4", 3e-4),
+    ("a rate of 3·10⁻⁴", 3e-4),
+    ("a rate of $3 \\times 10^{-4}$", 3e-4),
+    ("a rate of 3 &times; 10<sup>&minus;4</sup>", 3e-4),
+])
+def test_extract_quantities_reads_numbers_inside_markup(text: str, value: float) -> None:
+    q = extract_quantities(text)
+    assert q and q[0].value == pytest.approx(value)
+    assert text[q[0].start] in "3$2*"
+
+
+def test_compare_markup_numbers_on_both_sides() -> None:
+    assert compare("The rate was 3e-4 on **2.5**T tokens.",
+                   "rate of 3 x 10<sup>-4</sup> on 2.5T tokens") == []
+    issues = compare("The rate was 3e-5.", "rate of 3 x 10<sup>-4</sup>")
+    assert [i.kind for i in issues] == ["number-mismatch"]
+
+
+# --- 3. PDF page furniture ---------------------------------------------------------------
+
+
+def test_furniture_finds_running_titles_page_numbers_and_footnotes(paper: str) -> None:
+    drop, marks = furniture(paper)
+    lines = [paper[a:b].strip() for a, b in drop]
+    assert "Sparse Mixtures for Small Language Models" in lines
+    assert "A. Writer, B. Checker and C. Reader" in lines
+    assert {"1", "2", "3", "4"} <= set(lines)
+    assert "3 Warmup and decay follow the usual schedule of earlier work." in lines
+    assert not any(line.startswith("5632.") for line in lines)  # a body line, kept
+    assert [paper[a:b] for a, b in marks] == ["1", "3", "2"]
+
+
+def test_find_quote_across_pdf_page_break_with_furniture(paper: str) -> None:
+    quote = ("a total of about 32,000 GPU hours, in an international collaboration "
+             "between three laboratories")
+    match = find_quote(paper, quote)
+    assert match is not None
+    assert match.page == 2
+    assert paper[match.end - 12:match.end] == "laboratories"
+
+
+def test_find_quote_across_pdf_footnote_mark(paper: str) -> None:
+    assert find_quote(paper, "of English web text and code. The router is trained") is not None
+
+
+def test_find_quote_pdf_near_miss_across_break_is_reported(paper: str) -> None:
+    assert find_quote(paper, "in an international collaboration between four laboratories") \
+        is None
+    message = explain_miss(paper, "in an international collaboration between four laboratories")
+    assert '"four" in the quote, "three" in the source' in message
+    assert "Warmup" not in message and "Sparse Mixtures" not in message
+
+
+def test_explain_miss_excerpt_starts_and_ends_on_word_boundaries(paper: str) -> None:
+    long_quote = " ".join(paper.split("\f")[0].split()[10:60]).replace("experts", "expert")
+    message = explain_miss(paper, long_quote)
+    excerpt = message.split('"')[1]
+    assert " … " in excerpt
+    head, tail = excerpt.split(" … ")
+    assert head.split()[-1] in paper.split() and tail.split()[0] in paper.split()
+
+
+# --- 7. count-noun units and short quotes ------------------------------------------------
+
+
+@pytest.mark.parametrize(("claim", "quote"), [
+    ("trained on 36M tokens", "a corpus of 36M sentences"),
+    ("about 1.2 billion sentences", "it holds 1.2 billion documents"),
+    ("a 40GB corpus", "a 40GiB corpus"),
+    ("took 500 GPU days", "took 500 GPU hours"),
+    ("300 pages of text", "300 documents of text"),
+])
+def test_compare_count_nouns_are_not_interchangeable(claim: str, quote: str) -> None:
+    assert [i.kind for i in compare(claim, quote)] == ["unit-mismatch"]
+
+
+@pytest.mark.parametrize(("claim", "quote"), [
+    ("trained on 36M sentences", "a corpus of 36M sentences"),
+    ("a 1 GiB cache", "a cache of 1,024 MiB"),
+    ("it has 32,000 GPU hours", "a total of about 32,000 GPU hours"),
+])
+def test_compare_count_nouns_near_misses_agree(claim: str, quote: str) -> None:
+    assert compare(claim, quote) == []
+
+
+@pytest.mark.parametrize(("quote", "short"), [
+    ("128", True), ("grouped", True), ("Llama 2", True), ("2 trillion", True),
+    ("80 layers", False), ("36M tokens", False), ("trained on 2T tokens", False),
+])
+def test_is_too_short(quote: str, short: bool) -> None:
+    assert is_too_short(quote) is short
+
+
+# --- 8. source line numbers as `source show --text` prints them --------------------------
+
+
+def test_shown_position_counts_page_header_lines(paper: str) -> None:
+    from veriwiki.adapters.extract import PAGE_BREAK
+
+    printed: list[str] = []
+    for n, page in enumerate(paper.split(PAGE_BREAK), 1):
+        printed.append(f"--- page {n} ---")
+        printed.extend(page.removesuffix("\n").split("\n"))
+    for word in ("national collaboration", "Limitations.", "We study small"):
+        offset = paper.index(word)
+        page, line = shown_position(paper, offset)
+        assert word in printed[line - 1]
+        assert printed[: line][::-1].index(next(p for p in printed[:line][::-1]
+                                                if p.startswith("--- page"))) >= 0
+        assert f"--- page {page} ---" in printed[:line]
