@@ -7,10 +7,16 @@ Example::
     api.update_index(vault)
     for hit in api.search(vault, "rotary embeddings"):
         print(hit.path, hit.score)
+
+Check blocks run in bubblewrap, or not at all where it cannot run; to run them
+unisolated in a vault you trust, set ``vault.sandbox = api.SandboxPolicy(trust=True)``
+before ``check_vault`` (docs/check-blocks.md). ``vault.use_private_caches()`` is
+``check --no-cache``.
 """
 
 from __future__ import annotations
 
+from veriwiki.adapters.isolation import SandboxPolicy
 from veriwiki.adapters.llm_provider import open_embedding_model, open_text_model
 from veriwiki.adapters.sqlite_index import IndexStats, SearchHit
 from veriwiki.ai.provider import Meter
@@ -43,7 +49,8 @@ from veriwiki.services.vault_ops import adopt_vault, init_vault
 from veriwiki.vault import Vault, open_vault
 
 __all__ = [
-    "CheckReport", "IndexStats", "SearchHit", "Vault", "add_source", "add_sources",
+    "CheckReport", "IndexStats", "SandboxPolicy", "SearchHit", "Vault", "add_source",
+    "add_sources",
     "adopt_vault", "check_vault", "get_source", "list_sources", "source_text",
     "find_page", "init_vault", "load_types", "move_page", "new_page", "open_vault",
     "page_backlinks", "page_history", "page_links", "remove_page", "revert_page", "search",
