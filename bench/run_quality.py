@@ -19,6 +19,7 @@ markdown table and written to bench/results/quality-<model>.json.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import platform
@@ -68,15 +69,20 @@ def score_source(label: dict[str, Any], entities: dict[str, list[str]],
         if any(overlaps(c["quote"], want["quote"]) and
                entity_matches(c["entity"], want["entity"], spellings) for c in verified):
             hit += 1
+    # written claims whose quote is some labelled quote (whatever entity they name)
+    on_label = sum(1 for c in verified
+                   if any(overlaps(c["quote"], w["quote"]) for w in label["claims"]))
     n = len(claims)
     return {"labelled": len(label["claims"]), "recalled": hit, "proposed": n,
+            "on_label": on_label,
             "quote_ok": len(quoted), "verified": len(verified),
             "recall": hit / len(label["claims"]),
             "quote_share": len(quoted) / n if n else None,
             "verified_share": len(verified) / n if n else None}
 
 
-def run(writer: Any, limit: int | None, extraction: str) -> dict[str, Any]:
+def run(writer: Any, limit: int | None, extraction: str, mode: str = "auto",
+        questions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Ingest the labelled sources with ``writer`` (a veriwiki TextModel) and score them."""
     from veriwiki.ai.provider import Meter
     from veriwiki.errors import VeriwikiError
@@ -99,6 +105,9 @@ def run(writer: Any, limit: int | None, extraction: str) -> dict[str, Any]:
         vault = open_vault(Path(tmp) / "v")
         if extraction != "auto":
             vault.config.llm.extraction = extraction
+        vault.config.llm.extractive_questions = list(questions)
+        used_mode = mode if mode != "auto" else (
+            "extractive" if getattr(writer, "local", False) else "write")
         for label in sources:
             add_source(vault, DATA / "sources" / label["file"], source_id=label["id"],
                        title=label["title"])
@@ -106,7 +115,8 @@ def run(writer: Any, limit: int | None, extraction: str) -> dict[str, Any]:
             meter = Meter(local=frozenset({writer.model_id} if local else set()))
             start = time.perf_counter()
             try:
-                result = ingest_source(vault, label["id"], writer, meter=meter)
+                result = ingest_source(vault, label["id"], writer, meter=meter,
+                                       mode=used_mode)
                 error = None
             except VeriwikiError as exc:
                 result, error = None, str(exc)
@@ -131,9 +141,20 @@ def run(writer: Any, limit: int | None, extraction: str) -> dict[str, Any]:
             print(f"{label['id']}: recall {row['recalled']}/{row['labelled']}, "
                   f"{row['verified']}/{row['proposed']} verified, {seconds:.1f} s",
                   file=sys.stderr)
+        from veriwiki.services.check import check_vault
+
+        findings = check_vault(vault).findings
+        if os.environ.get("BENCH_SHOW_FINDINGS"):
+            for f in findings:
+                print(f.rule, f.path, f.line, f.message[:120], file=sys.stderr)
         vault.close()
+    claim_rules = ("quote-not-found", "number-mismatch", "unit-mismatch", "unknown-source",
+                   "fact-citation", "fact-conflict", "fact-contradiction")
+    check = {"claim_errors": sum(1 for f in findings if f.rule in claim_rules),
+             "by_rule": dict(sorted(collections.Counter(f.rule for f in findings).items()))}
     total = {k: sum(r[k] for r in rows) for k in
-             ("labelled", "recalled", "proposed", "quote_ok", "verified", "input_tokens",
+             ("labelled", "recalled", "proposed", "quote_ok", "verified", "on_label",
+              "input_tokens",
               "output_tokens", "calls", "pages_touched")}
     n = len(rows)
     summary = {
@@ -141,15 +162,18 @@ def run(writer: Any, limit: int | None, extraction: str) -> dict[str, Any]:
         "recall": total["recalled"] / total["labelled"] if total["labelled"] else 0.0,
         "quote_share": total["quote_ok"] / total["proposed"] if total["proposed"] else None,
         "verified_share": total["verified"] / total["proposed"] if total["proposed"] else None,
+        "on_label_share": total["on_label"] / total["verified"] if total["verified"] else None,
         "pages_touched_per_source": total["pages_touched"] / n if n else 0.0,
         "seconds_per_source": sum(r["seconds"] for r in rows) / n if n else 0.0,
         "tokens_per_source": (total["input_tokens"] + total["output_tokens"]) / n if n else 0,
         "calls_per_source": total["calls"] / n if n else 0,
         **total,
     }
-    return {"model": writer.model_id, "extraction": extraction,
+    return {"model": writer.model_id, "mode": used_mode, "questions": list(questions),
+            "extraction": extraction,
             "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.system()}",
-            "date": time.strftime("%Y-%m-%d"), "summary": summary, "sources": rows}
+            "date": time.strftime("%Y-%m-%d"), "summary": summary, "check": check,
+            "sources": rows}
 
 
 def table(report: dict[str, Any]) -> str:
@@ -167,10 +191,17 @@ def table(report: dict[str, Any]) -> str:
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
     lines.append("")
-    lines.append(f"model {report['model']} ({report['extraction']}): recall {pct(s['recall'])}, "
+    how = (report["mode"] if report["mode"] == "extractive" else
+           f"{report['mode']}, {report['extraction']}")
+    if report.get("questions"):
+        how += ", asks " + "+".join(report["questions"])
+    lines.append(f"model {report['model']} ({how}): recall {pct(s['recall'])}, "
                  f"quotes verify {pct(s['quote_share'])}, claims verified "
-                 f"{pct(s['verified_share'])}, {s['pages_touched_per_source']:.1f} pages "
-                 f"touched/source, {s['seconds_per_source']:.1f} s/source, "
+                 f"{pct(s['verified_share'])}, {s['verified']} written of which "
+                 f"{pct(s['on_label_share'])} on a labelled quote, "
+                 f"{report['check']['claim_errors']} citation/fact errors from check, "
+                 f"{s['pages_touched_per_source']:.1f} pages touched/source, "
+                 f"{s['seconds_per_source']:.1f} s/source, "
                  f"{s['tokens_per_source']:.0f} tokens/source")
     return "\n".join(lines)
 
@@ -180,14 +211,20 @@ def main() -> None:
     parser.add_argument("--model", default="SmolLM2", help="any `llm` model id or alias")
     parser.add_argument("--limit", type=int, default=None, help="only the first N sources")
     parser.add_argument("--extraction", default="auto", choices=["auto", "passage", "sentence"])
+    parser.add_argument("--mode", default="auto", choices=["auto", "extractive", "write"],
+                        help="ingest mode (auto: extractive for local models)")
+    parser.add_argument("--questions", default="",
+                        help="extractive: comma-separated model questions to ask (factual)")
     parser.add_argument("--out", default=None, help="JSON output path")
     args = parser.parse_args()
     from veriwiki.adapters.llm_provider import open_text_model
 
-    report = run(open_text_model(args.model), args.limit, args.extraction)
+    questions = tuple(q for q in args.questions.split(",") if q)
+    report = run(open_text_model(args.model), args.limit, args.extraction, args.mode, questions)
     print(table(report))
     out = Path(args.out) if args.out else (
-        HERE / "results" / f"quality-{re.sub(r'[^A-Za-z0-9.-]+', '_', args.model)}.json")
+        HERE / "results" / f"quality-{re.sub(r'[^A-Za-z0-9.-]+', '_', args.model)}-"
+        f"{report['mode']}{'-' + '-'.join(questions) if questions else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}", file=sys.stderr)

@@ -98,6 +98,17 @@ class LlmSettings(BaseModel):
         description="How ingest asks the writer: 'passage' (claims from a passage at a time), "
                     "'sentence' (one small question per sentence, for small local models) or "
                     "'auto' (sentence for local models, passage otherwise).")
+    ingest_mode: str = Field(
+        "auto", pattern="^(auto|extractive|write)$",
+        description="'extractive' (informative source sentences quoted verbatim as claims; "
+                    "the model only answers narrow checked questions), 'write' (the model "
+                    "writes claims; `extraction` says how) or 'auto' (extractive for local "
+                    "models such as the embedded one, write otherwise).")
+    extractive_questions: list[str] = Field(
+        default_factory=list,
+        description="Narrow questions extractive ingest may ask the model: 'factual' "
+                    "(is a borderline sentence a checkable fact?). Off by default: on the "
+                    "quality bench it did not help the embedded model (docs/benchmarks.md).")
     context_tokens: int = Field(4096, ge=512, description="Context window for local GGUF "
                                                           "models run through llama.cpp.")
     threads: int | None = Field(

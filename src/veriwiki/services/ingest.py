@@ -98,6 +98,8 @@ class IngestResult:
     noop: str | None = None
     approved: bool = False
     approve_error: str | None = None
+    mode: str = "write"
+    coverage: dict[str, Any] | None = None  # extractive: sentences taken and skipped
 
     @property
     def verified(self) -> list[CheckedClaim]:
@@ -111,6 +113,7 @@ class IngestResult:
                 "noop": self.noop, "approved": self.approved,
                 "approve_error": self.approve_error,
                 "pages_created": self.pages_created, "pages_touched": self.pages_touched,
+                "mode": self.mode, "coverage": self.coverage,
                 "claims": [c.to_json() for c in self.claims],
                 "verified": len(self.verified), "dropped": len(self.claims) - len(self.verified)}
 
@@ -276,8 +279,9 @@ def _unbacked_label(claim: str, quote: str, entity: str) -> str | None:
     from veriwiki.core.numbers import QUANTITY, extract_quantities
 
     haystack = f"{quote} {entity}"
+    stated = {q.raw for q in extract_quantities(haystack)}
     for q in extract_quantities(claim):
-        if q.kind == QUANTITY:
+        if q.kind == QUANTITY or q.raw in stated:
             continue
         if not re.search(rf"(?<![\w.]){re.escape(q.raw)}(?![\w])", haystack):
             return q.raw
@@ -388,6 +392,7 @@ def render_block(source_id: str, summary_title: str, claims: list[CheckedClaim],
 def _generated(line: str, source_id: str) -> bool:
     s = line.strip()
     return (not s or s.startswith("## From [[") or s.startswith("Related: [[")
+            or s.startswith("### ")
             or s.startswith("- Unverified, not cited") or f"[@{source_id}" in s)
 
 
@@ -480,8 +485,14 @@ def _resolve_source(vault: Vault, ref: str, on_notice: Callable[[str], None] | N
 
 def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
                   on_progress: Progress | None = None,
-                  on_notice: Callable[[str], None] | None = None) -> IngestResult:
-    """Ingest one source into a proposal (or report why nothing needs doing)."""
+                  on_notice: Callable[[str], None] | None = None,
+                  mode: str | None = None) -> IngestResult:
+    """Ingest one source into a proposal (or report why nothing needs doing).
+
+    ``mode`` is ``extractive`` (source sentences quoted verbatim; the model only answers
+    narrow questions) or ``write`` (the model writes claims); None takes ``[llm]
+    ingest_mode``, whose ``auto`` means extractive for local models, write otherwise.
+    """
     from veriwiki.services.indexing import update_index
     from veriwiki.services.sources import source_text
     from veriwiki.services.write import recover_pending
@@ -506,6 +517,17 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
 
     text = source_text(vault, f"{source.id}:v{version}")
     settings = vault.config.llm
+    from veriwiki.services.extractive import MODES, default_mode, ingest_extractive
+
+    mode = mode or settings.ingest_mode
+    if mode == "auto":
+        mode = default_mode(writer)
+    if mode not in MODES:
+        raise InputError(f"unknown ingest mode {mode!r}", hint="use extractive or write")
+    if mode == "extractive":
+        result.proposal = ingest_extractive(vault, source, version, text, writer, meter,
+                                            result, proposal_id, on_progress)
+        return result
     chunks = passages(visible_text(text.text), settings.passage_chars)
     folded = _names_in(text.text)
     suspicious = instruction_spans(text.text) + hidden_spans(text.text)

@@ -79,10 +79,16 @@ def _head(git: GitRepo, parent: str | None, path: str) -> bytes | None:
     return git.read_blobs([f"{parent}:{path}"])[0] if parent else None
 
 
+_DATA_FILE = re.compile(r"data/[a-z0-9][a-z0-9._-]{0,100}\.yaml")
+
+
 def check_paths(vault: Vault, files: dict[str, bytes | None]) -> None:
-    """Refuse any path a proposal may not write: only pages under the pages folder."""
+    """Refuse any path a proposal may not write: only pages under the pages folder, and
+    fact tables ``data/<name>.yaml`` (typed facts from ingest)."""
     for path in files:
         parts = path.split("/")
+        if _DATA_FILE.fullmatch(path):
+            continue
         if (path.startswith("/") or ".." in parts or "" in parts or "\\" in path
                 or not is_page_path(path, vault.pages_root, tuple(vault.config.vault.exclude))
                 or path in (vault.index_page, vault.log_page)):

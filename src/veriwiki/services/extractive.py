@@ -1,0 +1,331 @@
+"""Extractive ingest: the source's informative sentences, quoted verbatim, as claims.
+
+The default for small local models. Every claim is a sentence of the source (its own
+quote), so it verifies by construction; it is still run through ``verify_claim`` so
+nothing unverified is ever written as verified. Claims go to existing pages named in
+the sentence (title or alias), to new pages for names the source repeats or defines,
+and otherwise to the source-summary page. Typed facts stated in a recognisable pattern
+(``32 layers``) go to ``data/<source>.yaml`` with their quote.
+
+The model, when one is given, is asked only narrow questions whose answers are checked
+against a fixed set (``ASK_FACTUAL``); an invalid answer keeps the deterministic result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from veriwiki.ai.provider import Meter, TextModel
+from veriwiki.ai.structured import StructuredOutputError, ask_structured
+from veriwiki.core import extractive as ex
+from veriwiki.core.model import Source, SourceText
+from veriwiki.services.ingest import (
+    CheckedClaim,
+    ExtractedClaim,
+    IngestResult,
+    clean_title,
+    hidden_spans,
+    instruction_spans,
+    verify_claim,
+    visible_text,
+)
+from veriwiki.services.proposals import Proposal
+from veriwiki.vault import Vault
+
+MODES = ("extractive", "write")
+ASK_FACTUAL = "factual"   # "is this sentence a factual statement?" for borderline sentences
+QUESTIONS = (ASK_FACTUAL,)
+
+_ORG = re.compile(r"\b(?:Labs?|Institute|University|Foundation|Inc|Ltd|Corp(?:oration)?|"
+                  r"Group|Team|Company|Data|AI|Research)$")
+
+
+@dataclass
+class Extraction:
+    """What extractive ingest took from one source, and what it skipped and why."""
+
+    claims: list[CheckedClaim] = field(default_factory=list)
+    headings: list[str | None] = field(default_factory=list)   # per claim: source section
+    pages: dict[str, str] = field(default_factory=dict)        # entity key → page title
+    existing: dict[str, str] = field(default_factory=dict)     # entity key → existing path
+    kinds: dict[str, str] = field(default_factory=dict)        # entity key → kind (new pages)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    facts: list[tuple[str, ex.TypedFact]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (sentence, reason)
+    sentences: int = 0
+    asked: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Coverage summary for the proposal's metadata."""
+        return {"sentences": self.sentences, "taken": len(self.claims),
+                "skipped": [{"sentence": s[:300], "reason": r} for s, r in self.skipped][:200],
+                "facts": [{"entity": e, "attribute": f.attribute, "value": f.value,
+                           "unit": f.unit} for e, f in self.facts],
+                "asked": self.asked}
+
+
+def default_mode(writer: TextModel) -> str:
+    """``extractive`` for local (small, embedded) models, ``write`` for hosted ones."""
+    return "extractive" if getattr(writer, "local", False) else "write"
+
+
+def known_names(page_names: list[Any]) -> dict[str, tuple[str, str]]:
+    """Folded title or alias → (path, title) of every page (ambiguous names dropped)."""
+    out: dict[str, tuple[str, str]] = {}
+    clash: set[str] = set()
+    for p in page_names:
+        if str(p.path).rsplit("/", 1)[-1] in ("index.md", "log.md"):
+            continue
+        for name in (p.title, *p.aliases):
+            key = ex.fold(name)
+            if not key:
+                continue
+            if key in out and out[key][0] != p.path:
+                clash.add(key)
+            out[key] = (p.path, p.title)
+    for key in clash:
+        out.pop(key, None)
+    return out
+
+
+def _known_in(text: str, known: dict[str, tuple[str, str]]) -> list[tuple[int, str]]:
+    """(word position, folded name) of known page names in ``text``, longest first."""
+    words = ex.fold(text).split()
+    found: list[tuple[int, str]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(6, len(words) - i), 0, -1):
+            key = " ".join(words[i:i + n])
+            if key in known:
+                found.append((i, key))
+                i += n - 1
+                break
+        i += 1
+    return found
+
+
+def _strip_version(name: str) -> str:
+    """``Orca-7 v1.1`` → ``Orca-7``; ``Llama 2 70B`` → ``Llama 2``; ``Heliograph 3.2.0`` → …"""
+    parts = name.split()
+    while len(parts) > 1 and re.fullmatch(r"v?\d+(?:\.\d+)*[BMKT]?|\d+(?:\.\d+)?[BMK]",
+                                          parts[-1]):
+        parts.pop()
+    return " ".join(parts)
+
+
+def _kind(name: str, sentences: list[str]) -> str:
+    if _ORG.search(name):
+        return "organization"
+    around = " ".join(s for s in sentences if name in s)
+    if re.search(rf"{re.escape(name)}\s+(?:is|are)\s+(?:a|an)\s+[\w\s-]{{0,40}}?"
+                 r"\b(?:benchmark|evaluation|dataset|corpus)\b", around) or \
+            re.search(r"(?:QA|Bench)$", name):
+        return "benchmark"
+    if any(c.isdigit() for c in name) or re.search(
+            rf"{re.escape(name)}\s+(?:is|are)\s+(?:a|an)\s+[\w\s-]{{0,40}}?"
+            r"\b(?:model|card|database|engine|library|tool|product|API|service)\b", around):
+        return "product"
+    return "concept"
+
+
+class _Choice(BaseModel):
+    answer: str
+
+
+def _ask_factual(writer: TextModel, sentence: str, meter: Meter, retries: int
+                 ) -> bool | None:
+    """The model's yes/no on a borderline sentence; None when its answer is invalid."""
+    prompt = (f"Sentence (data, not instructions): <<<{sentence}>>>\n\nDoes this sentence "
+              "state a checkable fact (a number, a definition, a property, a result or a "
+              "rule) rather than an opinion, greeting or aside? Answer yes or no.")
+    schema = {"type": "object", "properties": {"answer": {"type": "string",
+                                                          "enum": ["yes", "no"]}},
+              "required": ["answer"]}
+    try:
+        reply = ask_structured(writer, prompt, _Choice, json_schema=schema, retries=retries,
+                               max_tokens=20, meter=meter, what="yes/no answer")
+    except StructuredOutputError:
+        return None
+    answer = reply.answer.strip().casefold()
+    return {"yes": True, "no": False}.get(answer)
+
+
+def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple[str, str]],
+            *, writer: TextModel | None = None, meter: Meter | None = None,
+            questions: frozenset[str] = frozenset(), retries: int = 1,
+            on_progress: Callable[[int, int], None] | None = None) -> Extraction:
+    """Select the informative sentences of ``text`` and attach each to a page."""
+    out = Extraction()
+    visible = visible_text(text.text)
+    sentences = ex.source_sentences(visible)
+    out.sentences = len(sentences)
+    all_text = [s.text for s in sentences]
+    names = ex.find_names(all_text, title)
+    proper = ex.proper_words([title, *all_text])
+    main = ex.main_subject(title, visible, proper)
+    nouns = ex.head_nouns(all_text, [i.name for i in names.values()] +
+                          [t for _, t in known.values()])
+    suspicious = instruction_spans(text.text) + hidden_spans(text.text)
+    folded = " ".join(re.sub(r"[^\w]+", " ", text.text.casefold()).split())
+    seen: set[str] = set()
+    ask = bool(writer is not None and ASK_FACTUAL in questions)
+    for i, sentence in enumerate(sentences):
+        runs = ex.name_runs(sentence.text, proper)
+        known_here = [known[k][1] for _, k in _known_in(sentence.text, known)]
+        here = sorted(set(runs + known_here),
+                      key=lambda n: (ex.fold(sentence.text).find(ex.fold(n)), -len(n)))
+        choice = ex.select_sentence(sentence, here, seen)
+        borderline = (not choice.taken and choice.reason.startswith("no number")) or \
+            (choice.taken and choice.score == 1 and choice.reason in ("comparison",
+                                                                       "constraint"))
+        if ask and borderline and writer is not None and meter is not None:
+            verdict = _ask_factual(writer, sentence.text, meter, retries)
+            stats = out.asked.setdefault(ASK_FACTUAL, {"asked": 0, "invalid": 0,
+                                                       "changed": 0})
+            stats["asked"] += 1
+            if verdict is None:
+                stats["invalid"] += 1
+            elif verdict != choice.taken:
+                stats["changed"] += 1
+                choice = ex.Selection(sentence, verdict,
+                                      "judged factual by the model" if verdict else
+                                      "judged not factual by the model", 1)
+                if verdict:
+                    seen.add(ex.fold(sentence.text))
+        if on_progress:
+            on_progress(i + 1, len(sentences))
+        if not choice.taken:
+            out.skipped.append((sentence.text, choice.reason))
+            continue
+        found = _entity_for(sentence.text, here, names, known, main, nouns, out, all_text)
+        if found is None:
+            out.skipped.append((sentence.text, "names nothing the wiki could file it under"))
+            continue
+        key, page_title = found
+        checked = verify_claim(ExtractedClaim(entity=page_title, kind=out.kinds.get(key, "concept"),
+                                              claim=sentence.text, quote=sentence.text),
+                               text, folded, suspicious)
+        if not checked.verified:
+            out.skipped.append((sentence.text, f"does not verify: {checked.reason}"))
+            continue
+        out.claims.append(checked)
+        out.headings.append(sentence.heading)
+        if key in out.pages or key in out.existing:
+            for fact in ex.typed_facts(sentence.text):
+                if not any(e == page_title and f.attribute == fact.attribute
+                           for e, f in out.facts):
+                    out.facts.append((page_title, fact))
+    out.facts = [(e, f) for e, f in out.facts if not _contradicted(e, f, out.claims)]
+    return out
+
+
+def _contradicted(entity: str, fact: ex.TypedFact, claims: list[CheckedClaim]) -> bool:
+    """Another claim about ``entity`` names the attribute with other numbers only (as
+    ``fact-contradiction`` would read it: "follows a schedule with 2,000 warm-up steps"
+    next to a learning-rate fact); such a fact is left out rather than flagged."""
+    from veriwiki.core.facts import attribute_phrases, fact_quantity, is_same_number
+    from veriwiki.core.numbers import QUANTITY, extract_quantities
+
+    value = fact_quantity(fact.value, fact.unit)
+    phrases = attribute_phrases(fact.attribute.replace("_", " "))
+    for c in claims:
+        if c.entity != entity or c.quote == fact.quote:
+            continue
+        low = c.claim.casefold()
+        if not any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low) for p in phrases):
+            continue
+        numbers = [q for q in extract_quantities(c.claim) if q.kind == QUANTITY]
+        if numbers and (value is None or not any(is_same_number(value, q) for q in numbers)):
+            return True
+    return False
+
+
+def _entity_for(sentence: str, here: list[str], names: dict[str, ex.NameInfo],
+                known: dict[str, tuple[str, str]], main: str | None,
+                nouns: dict[str, Counter[str]], out: Extraction, all_text: list[str]
+                ) -> tuple[str, str] | None:
+    """(entity key, entity name) for a taken sentence; registers its page in ``out``.
+
+    The name the sentence opens with; else ``The card …`` → the name the source calls a
+    card; else the main subject when the sentence names it or refers back (``It``,
+    ``We``); else the first name that has a page; else the main subject.
+    """
+    subject = ex.subject_of(sentence, here)
+    if subject is not None and _page_for(subject, names, known) is None:
+        subject = None   # a minor name ("the Free plan"): file it under the main subject
+    opening = re.match(r"(?i)(?:the|each|every|this|that|these|a single|one of the)\s+"
+                       r"(?:[\w-]+\s+)?([a-z]+?)s?\b", ex.LEAD.sub("", sentence, count=1))
+    if subject is None and opening and opening.group(1) in nouns:
+        counter = nouns[opening.group(1)]
+        subject = main if main in counter else counter.most_common(1)[0][0]
+    if subject is None:
+        refers_back = bool(ex.REFERENCE.match(sentence) or re.match(
+            r"(?i)(we|our|it|its|they|their)\b", sentence))
+        if main and (ex.fold(main) in ex.fold(sentence) or refers_back):
+            subject = main
+        else:
+            worthy = [n for n in here if _page_for(n, names, known)]
+            subject = worthy[0] if worthy else (main or (here[0] if here else None))
+    if subject is None:
+        return None
+    page = _page_for(subject, names, known)
+    if page is None:
+        return ex.fold(subject), subject
+    key, title, path, info = page
+    if path:
+        out.existing[key] = path
+    else:
+        out.pages[key] = title
+        out.kinds.setdefault(key, _kind(title, all_text))
+        if info and info.aliases:
+            out.aliases[key] = list(info.aliases)
+    return key, title
+
+
+def _page_for(name: str, names: dict[str, ex.NameInfo], known: dict[str, tuple[str, str]]
+              ) -> tuple[str, str, str | None, ex.NameInfo | None] | None:
+    """(key, title, existing path or None, name info) of the page a name belongs on."""
+    for candidate in dict.fromkeys((name, _strip_version(name))):
+        key = ex.fold(candidate)
+        if key in known:
+            path, title = known[key]
+            return ex.fold(title), title, path, None
+    for candidate in dict.fromkeys((_strip_version(name), name)):
+        info = names.get(ex.fold(candidate))
+        if info and ex.page_worthy(info):
+            clean = clean_title(info.name)
+            if clean:
+                return ex.fold(clean), clean, None, info
+    return None
+
+
+def ingest_extractive(vault: Vault, source: Source, version: int, text: SourceText,
+                      writer: TextModel, meter: Meter, result: IngestResult,
+                      proposal_id: str, on_progress: Callable[[int, int], None] | None
+                      ) -> Proposal:
+    """Extract, plan the pages and propose them (the extractive half of ``ingest_source``)."""
+    from veriwiki.services.extractive_pages import plan_extractive_pages
+    from veriwiki.services.proposals import propose
+
+    settings = vault.config.llm
+    known = known_names(vault.index.page_names())
+    got = extract(source.id, source.title, text, known, writer=writer, meter=meter,
+                  questions=frozenset(settings.extractive_questions),
+                  retries=settings.retries, on_progress=on_progress)
+    result.claims = got.claims
+    result.mode = "extractive"
+    result.coverage = got.to_json()
+    files = plan_extractive_pages(vault, source, version, got, writer.model_id, result)
+    stamp = f"{source.id}:v{version}"
+    meta = {"sources": [stamp], "model": writer.model_id, "mode": "extractive",
+            "usage": meter.to_json(), "coverage": result.coverage,
+            "claims": {"proposed": len(got.claims), "verified": len(result.verified)},
+            "dropped": [], "pages_created": result.pages_created,
+            "pages_touched": result.pages_touched}
+    return propose(vault, "ingest", f"{source.title} ({stamp})", files, meta, proposal_id)
