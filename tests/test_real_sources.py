@@ -193,3 +193,68 @@ def test_shown_position_counts_page_header_lines(paper: str) -> None:
         assert printed[: line][::-1].index(next(p for p in printed[:line][::-1]
                                                 if p.startswith("--- page"))) >= 0
         assert f"--- page {page} ---" in printed[:line]
+
+
+# --- 5. page and section locators ----------------------------------------------------------
+
+
+def test_check_locator_pages_and_sections(paper: str) -> None:
+    from veriwiki.core.locators import check_locator
+
+    match = find_quote(paper, "We release the weights of all models")
+    assert match is not None and match.page == 4
+    pages = (match.page, match.page)
+    assert check_locator("p. 4", paper, match.start, match.end, pages) is None
+    assert check_locator("pp. 3-4", paper, match.start, match.end, pages) is None
+    issue = check_locator("p. 2", paper, match.start, match.end, pages)
+    assert issue is not None and issue.actual == "p. 4"
+    assert check_locator("Table 4", paper, match.start, match.end, pages) is None
+    doc = "## 2 Data\nWe use web text.\n## 3 Training\n### 3.2 Schedule\nWarmup is 2000 steps.\n"
+    at = doc.index("Warmup")
+    assert check_locator("§3", doc, at, at + 6, (None, None)) is None
+    assert check_locator("sec. 3.2", doc, at, at + 6, (None, None)) is None
+    wrong = check_locator("section 2", doc, at, at + 6, (None, None))
+    assert wrong is not None and wrong.actual.startswith("section 3.2")
+    assert check_locator("p. 9", doc, at, at + 6, (None, None)) is None  # no pages
+
+
+# --- 6. variant qualifiers in fact pairing ------------------------------------------------
+
+
+def _contradictions(facts: list[object], page: str) -> list[int]:
+    from veriwiki.checks import CheckContext
+    from veriwiki.checks.rules.fact_contradiction import fact_contradiction
+    from veriwiki.core.parse import parse_page
+
+    parsed = [parse_page("wiki/GPT-2.md", page)]
+    ctx = CheckContext(pages=parsed, resolver=None, problems=[], types=None,  # type: ignore[arg-type]
+                       index_page="wiki/index.md", log_page="wiki/log.md", facts=facts)
+    return [f.line for f in fact_contradiction(ctx)]
+
+
+def _gpt2_fact(quote: str) -> object:
+    from veriwiki.core.facts import Fact
+
+    return Fact("GPT-2", "parameters", "1.5B", None, "gpt2", quote, None, "wiki/GPT-2.md", 4)
+
+
+@pytest.mark.parametrize(("sentence", "flagged"), [
+    ("The smallest GPT-2 has 117M parameters [@gpt2, \"the smallest model has 117M\"].", False),
+    ("The 345M model has 345M parameters [@gpt2, \"a 345M model with 345M parameters\"].", False),
+    ("GPT-2 124M has 124M parameters [@gpt2, \"GPT-2 124M with 124M parameters\"].", False),
+    ("GPT-2 has 117M parameters [@gpt2, \"the smallest model has 117M parameters\"].", True),
+    ("The largest GPT-2 has 1.2B parameters [@gpt2, \"the largest model, 1.2B\"].", True),
+])
+def test_fact_contradiction_scopes_variant_sentences(sentence: str, flagged: bool) -> None:
+    page = "---\ntitle: GPT-2\ntype: model\n---\n# GPT-2\n\n" + sentence + "\n"
+    fact = _gpt2_fact("the largest model has 1.5B parameters")
+    assert bool(_contradictions([fact], page)) is flagged
+
+
+def test_variant_qualifiers() -> None:
+    from veriwiki.core.variants import variant_qualifiers
+
+    assert variant_qualifiers("the smallest GPT-2 has 117M parameters") == {"smallest"}
+    assert variant_qualifiers("the 7B model uses 32 layers") == {"7b"}
+    assert variant_qualifiers("GPT-3 has 175B parameters and a large vocabulary") == set()
+    assert variant_qualifiers("GPT-2 124M has 12 layers", [(0, 5)]) == {"124m"}

@@ -114,6 +114,29 @@ def _facts(vault: Vault, pages: list[Page], sources: dict[str, Source],
     return facts, problems
 
 
+def _text_loader(vault: Vault, sources: dict[str, Source],
+                 texts: dict[tuple[str, int | None], SourceText]
+                 ) -> Callable[[str, int | None], SourceText | None]:
+    """Texts for rules: the cited ones loaded up front, any other current version on demand
+    (quote-not-found looks for a missing quote in the other sources)."""
+    extra: dict[str, SourceText | None] = {}
+
+    def load(sid: str, version: int | None) -> SourceText | None:
+        got = texts.get((sid, version))
+        if got is not None or version is not None or sid not in sources:
+            return got
+        if sid not in extra:
+            from veriwiki.services.sources import version_text
+
+            try:
+                extra[sid] = version_text(vault, sources[sid], sources[sid].current)
+            except VeriwikiError:
+                extra[sid] = None  # reported when a page cites it
+        return extra[sid]
+
+    return load
+
+
 def _rule_settings(vault: Vault, strict: bool, only: list[str] | None
                    ) -> list[tuple[Rule, Severity]]:
     """The rules to run, in order, with the severity each reports at."""
@@ -158,7 +181,7 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     ctx = CheckContext(
         None, None, vault.index.problems() + source_problems + fact_problems,
         load_types(vault), vault.index_page, vault.log_page, vault.config.vault.default_type,
-        sources, facts, vault, lambda sid, ver: texts.get((sid, ver)), source=run.store,
+        sources, facts, vault, _text_loader(vault, sources, texts), source=run.store,
         resolver_factory=lambda: build_resolver(vault))
     ctx.cache_version = _code_digest()
     by_rule = run.page_findings(ctx, [r for r, _ in active], texts)
@@ -590,7 +613,10 @@ class _Keys:
         if facet == "facts":
             return _digest(self.base, "facts", self.names, [repr(f) for f in self.facts])
         if facet == "sources":  # and, per page, the hashes of the cited sources (dvec)
-            return _digest(self.base, "sources")
+            # every source's current bytes: a quote missing from its source is looked
+            # for in the others (quote-not-found names the one that has it)
+            return _digest(self.base, "sources", sorted(
+                (sid, s.current.version, s.current.sha256) for sid, s in self.sources.items()))
         raise ValueError(f"unknown facet {facet!r}")
 
     def source_digests(self) -> dict[str, str]:

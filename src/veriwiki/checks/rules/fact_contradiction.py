@@ -5,7 +5,9 @@ sentence names exactly one known entity (its name or one of its page's aliases; 
 entity's own page the sentence may leave it implicit) and exactly one of that entity's
 attributes (its name with spaces, or a built-in phrase such as "context window" for
 ``context_length``), and states at least one number in a compatible unit. It is flagged
-when none of its numbers equals the fact's value.
+when none of its numbers equals the fact's value. A sentence about one variant of a
+family ("the smallest GPT-2 …", "the 7B model …") is paired only with facts whose quote
+names that variant (:mod:`veriwiki.core.variants`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from veriwiki.core.facts import (
 from veriwiki.core.model import Finding, Page
 from veriwiki.core.numbers import QUANTITY, Quantity, extract_quantities
 from veriwiki.core.resolve import PageNames
+from veriwiki.core.variants import is_about_variant, variant_qualifiers
 
 
 class _Entities:
@@ -96,6 +99,12 @@ def _contradictions(ctx: CheckContext) -> Iterator[tuple[Page, Any, Quantity, Fa
                 continue
             attribute, at = hit
             facts = [f for f in known.attributes[entity][attribute] if f.quantity is not None]
+            names = [m.span() for m in known.names.finditer(text)] if known.names else []
+            qualifiers = variant_qualifiers(text, names)
+            if qualifiers:  # about one member of the family: pair only with its own facts
+                facts = [f for f in facts if is_about_variant(qualifiers, f.quote or "")]
+                if not facts:
+                    continue
             numbers = [q for q in extract_quantities(text) if q.kind == QUANTITY]
             numbers = [q for q in numbers
                        if any(_compatible(q, f.quantity) for f in facts if f.quantity)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -29,12 +30,50 @@ def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
                     partial(_found, find_quote, text.text, cite.quote))
                 if found or stale_version(ctx, cite) is not None:
                     continue  # found, or stale-claim reports the source change
+                other = _elsewhere(ctx, cite.source_id, cite.quote)
+                if other is not None:
+                    sid, where = other
+                    yield ctx.finding(
+                        page.path, cite.line,
+                        f'quote not found in @{cite.key}; it occurs in @{sid} ({where}): '
+                        f'"{_short(cite.quote)}"',
+                        hint=f"cite @{sid} for this quote, or quote @{cite.key}'s own words",
+                        column=cite.column)
+                    continue
                 why = explain_miss(text.text, cite.quote)
                 yield ctx.finding(
                     page.path, cite.line,
                     f'quote not found in @{cite.key}: "{_short(cite.quote)}"; {why}',
                     hint="copy the exact words from the source (veriwiki source show "
                          f"{cite.key} --text)", column=cite.column)
+
+
+def _elsewhere(ctx: CheckContext, cited: str, quote: str) -> tuple[str, str] | None:
+    """The first other source (by id) whose current text holds ``quote``, and where."""
+    catalog = ctx.memo("source-catalog", lambda: sorted(
+        (sid, s.current.version, s.current.sha256) for sid, s in ctx.sources.items()))
+
+    def compute() -> list[str] | None:
+        from veriwiki.core.quotes import find_quote, normalize
+
+        words = sorted({w for w in normalize(quote).text.split() if w.isalpha() and len(w) > 3},
+                       key=len, reverse=True)[:2]
+        for sid, _, _ in catalog:
+            if sid == cited:
+                continue
+            text = ctx.source_text(sid, None)
+            if text is None or (words and not any(w in text.text for w in words)):
+                continue
+            match = find_quote(text.text, quote)
+            if match is not None:
+                where = f"p. {match.page}" if match.page else f"line {match.line}"
+                return [sid, where]
+        return None
+
+    digest = ctx.memo("source-catalog-digest", lambda: hashlib.sha1(
+        repr(catalog).encode()).hexdigest())
+    found = ctx.cached(("quote-elsewhere", cited, quote, digest), compute)
+    return None if found is None else (found[0], found[1])
 
 
 def _found(find: Callable[[str, str], object], text: str, quote: str) -> bool:
