@@ -59,3 +59,7 @@ class LockTimeoutError(VeriwikiError):
 
 class GitError(VeriwikiError):
     """A git command failed unexpectedly."""
+
+
+class UnsafePathError(InputError):
+    """A write would go through a symbolic link, into ``.git`` or outside the vault."""

@@ -1,16 +1,17 @@
-"""File-system access: walking the vault, reading pages safely, atomic writes."""
+"""File-system access: walking the vault, reading pages safely.
+
+Writes live in :mod:`veriwiki.adapters.writes` (``atomic_write`` is re-exported here).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import fnmatch
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from veriwiki.adapters.writes import atomic_write as atomic_write  # re-exported
 from veriwiki.core.model import FileProblem
 from veriwiki.errors import InputError
 
@@ -157,38 +158,3 @@ def read_page_text(root: Path, rel: str, max_bytes: int) -> str:
         raise InputError(result.message, path=rel, line=result.line)
     return result
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    directory = tmp_dir if tmp_dir is not None else path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".vw-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except OSError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV or tmp_dir is None:
-                raise
-            os.unlink(tmp)
-            atomic_write(path, data, None)
-            return
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -6,6 +6,14 @@ import os
 import subprocess
 from pathlib import Path
 
+from veriwiki.adapters.git_options import (
+    DURABILITY,
+    SAFETY,
+    driver_overrides,
+    parse_config_list,
+    with_settings,
+)
+from veriwiki.adapters.writes import ensure_dir, fsync_dir
 from veriwiki.errors import GitError
 
 ZERO = "0" * 40
@@ -21,29 +29,41 @@ class GitRepo:
     # -- running git ----------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
-        """Environment for git: no prompts, C locale, a fallback identity."""
+        """Environment for every git call: no prompts, C locale, a fallback identity.
+
+        It carries the settings of :mod:`veriwiki.adapters.git_options`, so no git call
+        runs a hook, fsmonitor, filter driver or transport the repository names, and
+        git fsyncs what it writes. The configuration is read once (one ``git config``).
+        """
         if self._env is None:
             env = dict(os.environ)
             env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
             env.pop("GIT_INDEX_FILE", None)
+            env = with_settings(env, [*SAFETY, *DURABILITY])
+            listing = self.execute(["config", "-z", "--list"], env)
+            config = parse_config_list(listing.stdout if listing.returncode == 0 else b"")
+            env = with_settings(env, driver_overrides(config))
             for kind in ("AUTHOR", "COMMITTER"):
-                if f"GIT_{kind}_NAME" not in env and not self._config("user.name"):
+                if f"GIT_{kind}_NAME" not in env and not config.get("user.name", [""])[-1]:
                     env[f"GIT_{kind}_NAME"] = "veriwiki"
-                if f"GIT_{kind}_EMAIL" not in env and not self._config("user.email"):
+                if f"GIT_{kind}_EMAIL" not in env and not config.get("user.email", [""])[-1]:
                     env[f"GIT_{kind}_EMAIL"] = "veriwiki@localhost"
             self._env = env
         return self._env
 
-    def _config(self, key: str) -> str:
-        proc = subprocess.run(["git", "-C", str(self.root), "config", key],
-                              capture_output=True, text=True, check=False)
-        return proc.stdout.strip()
+    def execute(self, args: list[str], env: dict[str, str] | None = None,
+                input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the work tree and return the finished process, whatever its exit.
+
+        The one place veriwiki starts git; ``env`` defaults to :meth:`env`.
+        """
+        return subprocess.run(["git", "-C", str(self.root), *args], input=input,
+                              capture_output=True, env=env or self.env(), check=False)
 
     def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
             check: bool = True) -> bytes:
         """Run ``git args`` in the work tree and return its standard output."""
-        proc = subprocess.run(["git", "-C", str(self.root), *args], input=input,
-                              capture_output=True, env=env or self.env(), check=False)
+        proc = self.execute(list(args), env, input)
         if check and proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip()
             raise GitError(f"git {args[0]} failed: {err}",
@@ -59,15 +79,13 @@ class GitRepo:
 
     def is_repo(self) -> bool:
         """True when ``root`` is the top of a git work tree."""
-        proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--show-toplevel"],
-                              capture_output=True, text=True, check=False)
-        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == self.root.resolve()
+        proc = self.execute(["rev-parse", "--show-toplevel"])
+        top = proc.stdout.decode("utf-8", "surrogateescape").strip()
+        return proc.returncode == 0 and Path(top).resolve() == self.root.resolve()
 
     def inside_repo(self) -> bool:
         """True when ``root`` lies inside some git work tree."""
-        proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--git-dir"],
-                              capture_output=True, check=False)
-        return proc.returncode == 0
+        return self.execute(["rev-parse", "--git-dir"]).returncode == 0
 
     def git_dir(self) -> Path:
         """The repository's .git folder."""
@@ -98,6 +116,18 @@ class GitRepo:
             if kind == b"blob":
                 files[path.decode("utf-8", "surrogateescape")] = sha.decode()
         return files
+
+    def tree_blobs(self, rev: str) -> list[tuple[str, str, str]]:
+        """(path, mode, blob id) of every file and symlink at ``rev`` (no submodules)."""
+        out = []
+        for rec in self.run("ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
+            if rec:
+                meta, path = rec.split(b"\t", 1)
+                mode, kind, sha = meta.split()
+                if kind == b"blob":
+                    out.append((path.decode("utf-8", "surrogateescape"), mode.decode(),
+                                sha.decode()))
+        return out
 
     def read_blobs(self, specs: list[str]) -> list[bytes | None]:
         """Contents for ``rev:path`` or blob ids (None where missing), in one git call.
@@ -194,11 +224,13 @@ class GitRepo:
         """Store ``datas`` as blobs; return their ids."""
         if not datas:
             return []
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(tmp_dir, tmp_dir.parent)
         paths: list[str] = []
         for i, data in enumerate(datas):
             blob_path = tmp_dir / f"blob-{os.getpid()}-{i}"
-            blob_path.write_bytes(data)
+            fd = os.open(blob_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             paths.append(str(blob_path))
         try:
             out = self.run("hash-object", "-w", "--no-filters", "--stdin-paths",
@@ -211,7 +243,7 @@ class GitRepo:
     def build_commit(self, parent: str | None, entries: dict[str, str | None], message: str,
                      tmp_dir: Path) -> str:
         """A commit of ``parent``'s tree with ``entries`` (path → blob, None deletes)."""
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(tmp_dir, tmp_dir.parent)
         index_file = tmp_dir / f"index-{os.getpid()}"
         env = dict(self.env(), GIT_INDEX_FILE=str(index_file))
         try:
@@ -230,8 +262,18 @@ class GitRepo:
             index_file.unlink(missing_ok=True)
 
     def update_head(self, new: str, old: str | None, message: str) -> None:
-        """Move HEAD (or its branch) to ``new`` only if it still points at ``old``."""
+        """Move HEAD (or its branch) to ``new`` only if it still points at ``old``.
+
+        git fsyncs the ref file (``core.fsync``) but not its folder; the folder is
+        fsynced here so the rename that makes the commit current survives a power loss.
+        """
         self.run("update-ref", "-m", message, "HEAD", new, old or ZERO)
+        git_dir, common, ref = self.text("rev-parse", "--git-dir", "--git-common-dir",
+                                         "--symbolic-full-name", "HEAD").splitlines()
+        if ref.startswith("refs/"):
+            fsync_dir((self.root / common / ref).parent)
+        else:
+            fsync_dir(self.root / git_dir)
 
     def set_index_entries(self, entries: dict[str, str | None]) -> None:
         """Point the real index at the given blobs (None removes the entry)."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from veriwiki.adapters.writes import ensure_dir
 from veriwiki.errors import LockTimeoutError
 
 _held: set[str] = set()
@@ -26,10 +27,10 @@ def vault_lock(state_dir: Path, what: str, timeout: float,
     if key in _held:  # re-entrant within one process
         yield
         return
-    state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(state_dir, state_dir.parent)  # never a link out of the vault
     lock_path = state_dir / "lock"
     info_path = state_dir / "lock.info"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         deadline = time.monotonic() + timeout
         told = False
@@ -53,14 +54,20 @@ def vault_lock(state_dir: Path, what: str, timeout: float,
                     told = True
                 time.sleep(0.05)
         with contextlib.suppress(OSError):
-            info_path.write_text(f"pid {os.getpid()}: {what}\n")
+            _write_info(info_path, f"pid {os.getpid()}: {what}\n")
         _held.add(key)
         try:
             yield
         finally:
             _held.discard(key)
             with contextlib.suppress(OSError):
-                info_path.write_text("")
+                _write_info(info_path, "")
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _write_info(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)

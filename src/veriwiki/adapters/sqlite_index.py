@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
+from veriwiki.adapters.writes import check_state_dir, ensure_dir
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import normalize_name
 from veriwiki.core.records import page_from_json, page_to_json
@@ -155,7 +156,10 @@ class SqliteIndex:
     # -- connection ---------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.db_path.parent
+        # no link in the state folder may send the database (or a cache beside it) elsewhere
+        check_state_dir(folder.parent, folder.name)
+        ensure_dir(folder, folder.parent)
         conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 60000")
         conn.execute("PRAGMA journal_mode = WAL")

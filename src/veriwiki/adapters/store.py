@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from veriwiki.adapters.fs import atomic_write, blob_sha
+from veriwiki.adapters.fs import blob_sha
 from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.lock import vault_lock
-from veriwiki.errors import ConflictError
+from veriwiki.adapters.writes import atomic_write, check_write_path, remove_file
+from veriwiki.errors import ConflictError, UnsafePathError
 
 Transform = Callable[[bytes | None], bytes | None]
 _ABSENT = object()
@@ -167,6 +168,7 @@ class Transaction:
 
     def commit(self, message: str) -> CommitResult:
         """Commit the staged changes (see the module docstring for the protocol)."""
+        self.check_targets()
         changed = self.changed_paths()
         if not changed:
             self._apply_work_only()
@@ -193,20 +195,28 @@ class Transaction:
             ],
         }
         atomic_write(self.state_dir / "journal.json", json.dumps(journal).encode(),
-                     self.tmp_dir)
+                     self.tmp_dir, root=self.state_dir)
         self.git.update_head(sha, self.parent, message.splitlines()[0])
         finish_journal(self.root, self.git, self.state_dir, journal)
         return CommitResult(sha, message, changed)
+
+    def check_targets(self) -> None:
+        """Refuse, before anything is written, staged paths that run through a link.
+
+        Raises :class:`UnsafePathError` naming the path (see ``adapters.writes``).
+        """
+        for path in sorted(set(self.commit_files) | set(self.work_files)):
+            check_write_path(self.root, self.root / path,
+                             deleting=self.work_files.get(path) is None)
 
     def _apply_work_only(self) -> None:
         for path, data in self.work_files.items():
             if _read(self.root / path) == data:
                 continue
             if data is None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.root / path)
+                remove_file(self.root / path, root=self.root)
             else:
-                atomic_write(self.root / path, data, self.tmp_dir)
+                atomic_write(self.root / path, data, self.tmp_dir, root=self.root)
 
 
 def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict) -> list[str]:
@@ -229,34 +239,29 @@ def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict) -> 
         if cur_sha != f["before"]:
             warnings.append(f"{f['path']} changed while an operation was interrupted; left as is")
             continue
-        if f["work"] is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            _prune_empty_dirs(root, path.parent)
-        else:
-            data = contents.get(f["work"])
-            if data is not None:
-                atomic_write(path, data, tmp_dir)
+        try:
+            if f["work"] is None:
+                remove_file(path, root=root, prune=True)
+            else:
+                data = contents.get(f["work"])
+                if data is not None:
+                    atomic_write(path, data, tmp_dir, root=root)
+        except UnsafePathError as exc:
+            # committed already: leave the working file alone rather than follow a link
+            warnings.append(f"{f['path']}: not written: {exc.message}")
     git.set_index_entries(journal["index"])
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state_dir / "journal.json")
     return warnings
 
 
-def _prune_empty_dirs(root: Path, folder: Path) -> None:
-    while folder != root and folder.is_dir():
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
-
-
 def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
     """Finish or discard an operation a killed process left half-done."""
     notes: list[str] = []
     tmp_dir = state_dir / "tmp"
-    if tmp_dir.exists():
+    if tmp_dir.is_symlink():
+        tmp_dir.unlink()  # never follow a link out of the state folder
+    elif tmp_dir.exists():
         shutil.rmtree(tmp_dir, ignore_errors=True)
     journal_path = state_dir / "journal.json"
     if not journal_path.exists():

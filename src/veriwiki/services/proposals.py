@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from veriwiki.adapters.fs import blob_sha, is_page_path
 from veriwiki.adapters.git import ZERO, GitRepo
+from veriwiki.adapters.writes import atomic_write, create_files, ensure_dir, remove_file
 from veriwiki.core.catalog import (
     append_log,
     default_index_page,
@@ -134,9 +134,8 @@ def propose(vault: Vault, op: str, subject: str, files: dict[str, bytes | None],
     body = dict(meta, op=op, created=created)
     message = f"veriwiki: {op} | {subject}\n\n{TRAILER}{json.dumps(body, sort_keys=True)}\n"
     commit = git.build_commit(base, entries, message, vault.state_dir / "tmp")
-    proc = subprocess.run(["git", "-C", str(vault.root), "update-ref", "-m", f"propose {op}",
-                           REF_PREFIX + proposal_id, commit, ZERO],
-                          capture_output=True, env=git.env(), check=False)
+    proc = git.execute(["update-ref", "-m", f"propose {op}", REF_PREFIX + proposal_id, commit,
+                        ZERO])
     if proc.returncode != 0:
         raise ConflictError(f"a proposal named {proposal_id} already exists",
                             hint=f"see it with 'veriwiki review show {proposal_id}', or "
@@ -203,8 +202,8 @@ def page_diff(vault: Vault, proposal: Proposal) -> str:
     paths = list(changed_pages(vault, proposal))
     if not paths:
         return ""
-    return git.run("diff", "--no-color", "--no-ext-diff", proposal.base, proposal.commit,
-                   "--", *paths).decode("utf-8", "replace")
+    return git.run("diff", "--no-color", "--no-ext-diff", "--no-textconv", proposal.base,
+                   proposal.commit, "--", *paths).decode("utf-8", "replace")
 
 
 def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
@@ -218,14 +217,13 @@ def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
         raise ConflictError("the page was created or deleted on main and changed by the "
                             "proposal", path=path,
                             hint="reject the proposal and run the operation again")
-    (vault.state_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    ensure_dir(vault.state_dir / "tmp", vault.state_dir)
     with tempfile.TemporaryDirectory(dir=vault.state_dir / "tmp") as tmp:
         names = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             (Path(tmp) / name).write_bytes(data)
             names.append(str(Path(tmp) / name))
-        proc = subprocess.run(["git", "merge-file", "-p", *names], capture_output=True,
-                              check=False)
+        proc = GitRepo(vault.root).execute(["merge-file", "-p", *names])
     if proc.returncode != 0:
         raise ConflictError("the proposal and main both changed the same lines of this page",
                             path=path, hint="reject the proposal and run the operation again "
@@ -238,25 +236,24 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
 
     The files are written into a temporary detached worktree of HEAD (with a copy of the
     derived state, so the index update is incremental) and the full check runs there.
+    The worktree is filled by veriwiki, not by a git checkout, so no hook or filter
+    driver of the repository runs, and no write follows a committed link.
     """
     from veriwiki.services.check import check_vault
-    from veriwiki.vault import open_vault
+    from veriwiki.vault import STATE_DIR, open_vault
 
     git = GitRepo(vault.root)
-    tmp_root = vault.state_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
+    tmp_root = ensure_dir(vault.state_dir / "tmp", vault.state_dir)
     work = Path(tempfile.mkdtemp(prefix="proposal-check-", dir=tmp_root))
     try:
-        git.run("worktree", "add", "--detach", "--force", str(work), "HEAD")
+        git.run("worktree", "add", "--detach", "--force", "--no-checkout", str(work), "HEAD")
+        _fill_worktree(git, work, STATE_DIR)
         for path, data in files.items():
-            target = work / path
             if data is None:
-                target.unlink(missing_ok=True)
+                remove_file(work / path, root=work)
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        state = work / ".veriwiki"
-        state.mkdir(exist_ok=True)
+                atomic_write(work / path, data, root=work)
+        state = ensure_dir(work / STATE_DIR, work)
         for name in ("index.db", "verify-cache.db", "check-cache.db", "text", "code-cache"):
             src = vault.cache_dir / name
             if src.is_dir():
@@ -270,15 +267,25 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
         finally:
             other.close()
     finally:
-        subprocess.run(["git", "-C", str(vault.root), "worktree", "remove", "--force",
-                        str(work)], capture_output=True, check=False)
+        git.execute(["worktree", "remove", "--force", str(work)])
         shutil.rmtree(work, ignore_errors=True)
-        subprocess.run(["git", "-C", str(vault.root), "worktree", "prune"],
-                       capture_output=True, check=False)
+        git.execute(["worktree", "prune"])
     before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings}
     touched = set(files)
     return [f for f in after if f.severity is Severity.ERROR and f.path in touched
             and (f.rule, f.path, f.message) not in before]
+
+
+def _fill_worktree(git: GitRepo, work: Path, state_dir: str) -> None:
+    """Write HEAD's files into the empty worktree ``work`` and point its index at them.
+
+    Committed derived state (``state_dir``) is left out: it is never trusted.
+    """
+    entries = [e for e in git.tree_blobs("HEAD") if e[0].split("/", 1)[0] != state_dir]
+    datas = git.read_blobs([sha for _, _, sha in entries])
+    create_files(work, [(path, data or b"", mode)
+                        for (path, mode, _), data in zip(entries, datas, strict=True)])
+    GitRepo(work).run("read-tree", "HEAD")
 
 
 def delete_branch(vault: Vault, proposal: Proposal) -> None:

@@ -171,9 +171,15 @@ def _merge(existing: Source | None, p: _Prepared, version: SourceVersion, *,
 
 
 def _folder_files(vault: Vault, folder: Path, on_notice: Notify | None) -> list[Path]:
-    """Supported files below ``folder`` (hidden names and stored sources skipped)."""
+    """Supported files below ``folder`` (hidden names and stored sources skipped).
+
+    Folder links are not followed; a file link is added only when its target lies
+    inside ``folder`` (a link elsewhere would commit a file the user did not name).
+    """
     found: list[Path] = []
     skipped: list[str] = []
+    links: list[str] = []
+    top = os.path.realpath(folder)
 
     def visit(d: Path) -> None:
         if (d / SIDECAR).is_file():
@@ -181,9 +187,12 @@ def _folder_files(vault: Vault, folder: Path, on_notice: Notify | None) -> list[
         for entry in sorted(d.iterdir(), key=lambda e: e.name):
             if entry.name.startswith("."):
                 continue
+            if entry.is_symlink() and (entry.is_dir() or not os.path.realpath(entry)
+                                       .startswith(top + os.sep)):
+                links.append(str(entry))
+                continue
             if entry.is_dir():
-                if not entry.is_symlink():
-                    visit(entry)
+                visit(entry)
             elif entry.is_file():
                 if media_type_of(entry.name):
                     found.append(entry)
@@ -194,6 +203,10 @@ def _folder_files(vault: Vault, folder: Path, on_notice: Notify | None) -> list[
     if skipped and on_notice:
         on_notice(f"skipped {len(skipped)} unsupported file(s): "
                   + ", ".join(skipped[:5]) + ("…" if len(skipped) > 5 else ""))
+    if links and on_notice:
+        on_notice(f"skipped {len(links)} symbolic link(s) to folders or to files outside "
+                  f"{folder}: " + ", ".join(links[:5]) + ("…" if len(links) > 5 else "")
+                  + "; add a linked file by naming it")
     if not found:
         raise InputError(f"{folder} holds no supported files", hint=f"veriwiki reads {SUPPORTED}")
     return found

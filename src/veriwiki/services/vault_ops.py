@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from veriwiki.adapters.fs import atomic_write
 from veriwiki.adapters.git import GitRepo
+from veriwiki.adapters.writes import atomic_write, ensure_dir
 from veriwiki.config import CONFIG_FILE, DEFAULT_TOML
 from veriwiki.core.catalog import default_index_page, default_log_page
 from veriwiki.errors import ConflictError, InputError
@@ -33,9 +33,9 @@ def _agents_text() -> str:
 
 def _write_new(root: Path, rel: str, text: str, created: list[str]) -> None:
     path = root / rel
-    if path.exists():
+    if path.exists() or path.is_symlink():
         return
-    atomic_write(path, text.encode())
+    atomic_write(path, text.encode(), root=root)
     created.append(rel)
 
 
@@ -88,8 +88,8 @@ def _commit_init(root: Path, created: list[str], op: str, name: str,
                                 hint="adopt the repository's top folder instead")
         git.run("init", "-q")
         initialised = True
-    (root / STATE_DIR).mkdir(exist_ok=True)
-    (root / STATE_DIR / ".gitignore").write_text("*\n")
+    ensure_dir(root / STATE_DIR, root)
+    atomic_write(root / STATE_DIR / ".gitignore", b"*\n", root=root)
     vault = open_vault(root)
     from veriwiki.adapters.store import transaction
     from veriwiki.services.write import finish
@@ -145,7 +145,9 @@ def adopt_vault(directory: str | Path, *, name: str | None = None) -> InitResult
         # the user's notes enter the first commit along with veriwiki's files
         listed = git.run("ls-files", "-z", "--others", "--exclude-standard").decode()
         for rel in listed.split("\0"):
-            if rel and rel not in created and not rel.startswith(STATE_DIR + "/"):
+            # a link is left untracked: committing it would commit what it points at
+            if (rel and rel not in created and not rel.startswith(STATE_DIR + "/")
+                    and not (root / rel).is_symlink()):
                 created.append(rel)
         result = _commit_init(root, created, "adopt", name)
         return InitResult(root, created, result.commit, True)
