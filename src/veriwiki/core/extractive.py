@@ -22,6 +22,7 @@ from veriwiki.core.source_names import (  # noqa: F401 - re-exported
     head_nouns,
     main_subject,
     name_runs,
+    occurrences,
     page_worthy,
     proper_words,
     subject_of,
@@ -90,8 +91,8 @@ def source_sentences(text: str) -> list[Sentence]:
     for line in text.splitlines():
         m = _HEADING.match(line)
         if m:
-            flush()
-            heading = m.group(2).strip() or None
+            flush()   # an H1 is the document's title, not a topic
+            heading = (m.group(2).strip() or None) if len(m.group(1)) > 1 else None
             continue
         if _UNDERLINE.match(line) and len(line.strip()) >= 3:
             if len(block) == 1 and not item:     # a setext heading: "Title" over "====="

@@ -41,6 +41,7 @@ removed changed deprecated security abstract introduction results discussion con
 limitations protocol deployment setup what's why's here's let's i'm i've i'd we've we're
 january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday q1 q2 q3 q4 faq http https
+ah mah wh kwh mwh hz khz mhz ghz tflops gflops pflops flops
 url json csv pdf html gb tb mb kb gib tib w kw v s ms mb/s gb/s tb/s""").split())
 # Capitalised words that are not worth a page by themselves (plan names, document words).
 _GENERIC = frozenset(fold("""team free enterprise pro basic premium plan plans version release
@@ -81,6 +82,9 @@ def proper_words(sentences: Iterable[str]) -> frozenset[str]:
             if before and not before.endswith((".", "!", "?", ":")) and \
                     _is_name_token(token, False):
                 out.add(fold(token))
+        opening = re.match(r"(?:The\s+)?([A-Z][\w-]+)\s+(?:is|are)\s+(?:a|an)\s", text)
+        if opening and fold(opening.group(1)) not in _COMMON | _GENERIC:
+            out.add(fold(opening.group(1)))   # "Tern is a command-line tool …"
     return frozenset(out)
 
 
@@ -132,12 +136,13 @@ def abbreviations(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for m in _ABBR_DEF.finditer(text):
         abbr, words = m.group(2), m.group(1).split()
-        letters = [c for c in abbr if c.isupper()]
-        take = min(len(words), max(len(letters), 1))
-        long = words[-take:]
-        if [w[0].upper() for w in long] == letters[-take:] or \
-                "".join(w[0].upper() for w in long).startswith(abbr[0]):
-            found.setdefault(abbr, " ".join(long))
+        letters = "".join(c for c in abbr if c.isupper())
+        for take in range(1, len(words) + 1):
+            long = words[-take:]
+            initials = "".join(part[0].upper() for w in long for part in w.split("-") if part)
+            if initials == letters:
+                found.setdefault(abbr, " ".join(long))
+                break
     return found
 
 

@@ -168,7 +168,12 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
     all_text = [s.text for s in sentences]
     names = ex.find_names(all_text, title)
     proper = ex.proper_words([title, *all_text])
-    main = ex.main_subject(title, visible, proper)
+    in_title = [known[k][1] for _, k in _known_in(title.split(":")[0], known)]
+    main = next((t for t in in_title if ex.occurrences(t, ex.fold(visible))), None) or \
+        ex.main_subject(title, visible, proper)
+    spelled_out = {ex.fold(a): k for k, info in names.items() for a in info.aliases}
+    long_names = [info.name for info in names.values()
+                  if info.defined and (info.aliases or " " in info.name)]
     nouns = ex.head_nouns(all_text, [i.name for i in names.values()] +
                           [t for _, t in known.values()])
     suspicious = instruction_spans(text.text) + hidden_spans(text.text)
@@ -178,7 +183,10 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
     for i, sentence in enumerate(sentences):
         runs = ex.name_runs(sentence.text, proper)
         known_here = [known[k][1] for _, k in _known_in(sentence.text, known)]
-        here = sorted(set(runs + known_here),
+        folded_here = f" {ex.fold(sentence.text)} "
+        defined_here = [n for n in long_names if f" {ex.fold(n)} " in folded_here]
+        defined_here += [names[k].name for a, k in spelled_out.items() if f" {a} " in folded_here]
+        here = sorted(set(runs + known_here + defined_here),
                       key=lambda n: (ex.fold(sentence.text).find(ex.fold(n)), -len(n)))
         choice = ex.select_sentence(sentence, here, seen)
         borderline = (not choice.taken and choice.reason.startswith("no number")) or \
@@ -203,7 +211,8 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
         if not choice.taken:
             out.skipped.append((sentence.text, choice.reason))
             continue
-        found = _entity_for(sentence.text, here, names, known, main, nouns, out, all_text)
+        found = _entity_for(sentence.text, here, names, known, main, nouns, out, all_text,
+                            spelled_out)
         if found is None:
             out.skipped.append((sentence.text, "names nothing the wiki could file it under"))
             continue
@@ -248,8 +257,8 @@ def _contradicted(entity: str, fact: ex.TypedFact, claims: list[CheckedClaim]) -
 
 def _entity_for(sentence: str, here: list[str], names: dict[str, ex.NameInfo],
                 known: dict[str, tuple[str, str]], main: str | None,
-                nouns: dict[str, Counter[str]], out: Extraction, all_text: list[str]
-                ) -> tuple[str, str] | None:
+                nouns: dict[str, Counter[str]], out: Extraction, all_text: list[str],
+                spelled_out: dict[str, str] | None = None) -> tuple[str, str] | None:
     """(entity key, entity name) for a taken sentence; registers its page in ``out``.
 
     The name the sentence opens with; else ``The card …`` → the name the source calls a
@@ -257,6 +266,8 @@ def _entity_for(sentence: str, here: list[str], names: dict[str, ex.NameInfo],
     ``We``); else the first name that has a page; else the main subject.
     """
     subject = ex.subject_of(sentence, here)
+    if subject is not None and ex.fold(subject) in (spelled_out or {}):
+        subject = names[(spelled_out or {})[ex.fold(subject)]].name   # "MQA" → its long name
     if subject is not None and _page_for(subject, names, known) is None:
         subject = None   # a minor name ("the Free plan"): file it under the main subject
     opening = re.match(r"(?i)(?:the|each|every|this|that|these|a single|one of the)\s+"

@@ -66,11 +66,15 @@ class _Progress:
               help="Writer model (an `llm` model id; default: [llm] writer, else SmolLM2).")
 @click.option("--yes", "auto", is_flag=True,
               help="Approve each proposal at once when its check passes.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "write"]), default=None,
+              help="extractive: quote the source's informative sentences as claims (the "
+                   "default for local models); write: the model writes claims (the default "
+                   "for hosted models). Default: [llm] ingest_mode.")
 @trust_option
 @_json
 @click.pass_obj
 def ingest_cmd(state: State, sources: tuple[str, ...], model: str | None, auto: bool,
-               as_json: bool) -> None:
+               mode: str | None, as_json: bool) -> None:
     """Propose verified claims from SOURCE (a raw/ id, or a file, which is added first).
 
     Each source becomes a proposal: a branch with one commit and a claim diff. Review it
@@ -87,7 +91,7 @@ def ingest_cmd(state: State, sources: tuple[str, ...], model: str | None, auto: 
         progress = _Progress(f"ingest {ref}")
         try:
             result = ingest_source(state.vault, ref, writer, meter=meter, on_progress=progress,
-                                   on_notice=notice)
+                                   on_notice=notice, mode=mode)
         finally:
             progress.close()
         if auto and result.proposal is not None and result.noop is None:
@@ -111,9 +115,21 @@ def _print_ingest(result: Any, meter: Any) -> None:
         out.print(f"{escape(result.source)}: nothing to do — {escape(result.noop)}")
         return
     p = result.proposal
-    out.print(f"[bold]{escape(p.id)}[/]: {len(result.verified)} verified claims "
-              f"({len(result.claims) - len(result.verified)} dropped), "
-              f"{len(result.pages_created)} pages created, {len(result.pages_touched)} touched")
+    if result.mode == "extractive" and result.coverage:
+        cov = result.coverage
+        out.print(f"[bold]{escape(p.id)}[/]: {len(result.verified)} verified claims quoted from "
+                  f"{cov['sentences']} sentences (extractive; {len(cov['skipped'])} skipped, "
+                  f"{len(cov['facts'])} typed facts), {len(result.pages_created)} pages "
+                  f"created, {len(result.pages_touched)} touched")
+        for path in result.pages_created:
+            out.print(f"  [green]new page[/] {escape(path)}")
+        for path in result.pages_touched:
+            out.print(f"  [yellow]touched[/] {escape(path)}")
+    else:
+        out.print(f"[bold]{escape(p.id)}[/]: {len(result.verified)} verified claims "
+                  f"({len(result.claims) - len(result.verified)} dropped), "
+                  f"{len(result.pages_created)} pages created, "
+                  f"{len(result.pages_touched)} touched")
     for c in result.claims:
         if not c.verified:
             out.print(f"  [dim]dropped[/] {escape(c.claim)} [dim]({escape(c.reason)})[/]")
@@ -177,13 +193,23 @@ def review_show(state: State, ident: str, no_diff: bool, as_json: bool) -> None:
         out.print(f"  [green]new page[/] {escape(path)}")
     for path in diff.pages_touched:
         out.print(f"  [yellow]touched[/] {escape(path)}")
+    elsewhere = {c.text for c in diff.changes if "/sources/" not in c.path}
+    repeated = 0
     for c in diff.changes:
+        if c.kind == "added" and "/sources/" in c.path and c.text in elsewhere:
+            repeated += 1   # the source summary repeats the claims filed on other pages
+            continue
         mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[c.kind]
         out.print(f"{mark} {escape(c.path)}:{c.line} {escape(c.text)}")
         if c.old_text and c.old_text != c.text:
             out.print(f"    [dim]was:[/] {escape(c.old_text)}")
         for q in c.quotes:
-            out.print(f"    [dim]{escape(q)}[/]")
+            if " ".join(q.split(": ", 1)[-1].split()) != " ".join(c.text.split()):
+                out.print(f"    [dim]{escape(q)}[/]")   # (extractive: the claim is its quote)
+    if repeated:
+        out.print(f"  [dim]({repeated} of these claims are repeated on the source summary "
+                  "page)[/]")
+    _print_coverage(meta.get("coverage"))
     dropped = meta.get("dropped") or []
     if dropped:
         out.print(f"dropped (not verified): {len(dropped)}")
@@ -193,6 +219,24 @@ def review_show(state: State, ident: str, no_diff: bool, as_json: bool) -> None:
         out.print("")
         sys.stdout.flush()
         sys.stdout.write(pages)
+
+
+def _print_coverage(coverage: Any) -> None:
+    """Extractive ingest: sentences taken, typed facts, and each skipped sentence with why."""
+    if not isinstance(coverage, dict):
+        return
+    skipped = coverage.get("skipped") or []
+    out.print(f"extractive: took {coverage.get('taken')} of {coverage.get('sentences')} "
+              f"sentences, skipped {len(skipped)}")
+    for f in coverage.get("facts") or []:
+        unit = f" {f.get('unit')}" if f.get("unit") else ""
+        out.print(f"  [cyan]fact[/] {escape(str(f.get('entity')))}.{escape(str(f.get('attribute')))}"
+                  f" = {escape(str(f.get('value')))}{escape(unit)}")
+    for item in skipped[:40]:
+        out.print(f"  [dim]skipped ({escape(str(item.get('reason')))}): "
+                  f"{escape(str(item.get('sentence')))}[/]")
+    if len(skipped) > 40:
+        out.print(f"  [dim]… and {len(skipped) - 40} more (review show --json lists all)[/]")
 
 
 @review_group.command("approve")
