@@ -36,14 +36,19 @@ def open_embedder(state: State, override: str | None) -> Any:
 @click.option("--save", is_flag=True,
               help="Propose the verified sentences as a synthesis page (review it with "
                    "'veriwiki review show ID').")
+@click.option("--extract", "extract_only", is_flag=True,
+              help="Do not ask the model: quote the wiki's passages that best match the "
+                   "question (fast, offline, nothing paraphrased).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def ask_cmd(state: State, question: str, model: str | None, embed_model: str | None,
-            limit: int, save: bool, as_json: bool) -> None:
+            limit: int, save: bool, extract_only: bool, as_json: bool) -> None:
     """Answer QUESTION from the wiki; every sentence cites passages and is verified.
 
-    Exits 0 when the model answered (even if some sentences are unverified), 1 when it
-    gave no answer, 2 on configuration errors.
+    When no sentence of the model's answer verifies, the wiki's passages that best match
+    the question are shown instead, labelled as extracted. Exits 0 when there is an
+    answer (even if some sentences are unverified), 1 when there is none, 2 on
+    configuration errors.
     """
     from veriwiki.services.ask import answer_question
 
@@ -53,7 +58,8 @@ def ask_cmd(state: State, question: str, model: str | None, embed_model: str | N
     progress = _Progress("embedding pages")
     try:
         answer = answer_question(state.vault, question, writer, embedder=embedder,
-                                 meter=meter, limit=limit, on_progress=progress)
+                                 meter=meter, limit=limit, on_progress=progress,
+                                 extract_only=extract_only)
     finally:
         progress.close()
     if save:
@@ -70,7 +76,7 @@ def ask_cmd(state: State, question: str, model: str | None, embed_model: str | N
     else:
         _print(answer)
         err.print(f"[dim]{escape(meter.describe())}[/]")
-    if not answer.answered:
+    if not answer.has_answer:
         sys.exit(1)
 
 
@@ -85,6 +91,17 @@ def _print(answer: Any) -> None:
             out.print(f"[red]{escape('[unverified]')}[/] {escape(s.text)} {escape(refs)}")
             for reason in s.reasons:
                 out.print(f"    [dim]{escape(reason)}[/]")
+    if answer.extracted:
+        out.print("[bold]Extracted[/] [dim](the wiki's own sentences, quoted; not written by "
+                  "the model)[/]")
+        for p in answer.extracted:
+            out.print(f"  {escape(f'[{p.ref}]')} \"{escape(p.text)}\"")
+            out.print(f"      [dim]{escape(p.path)}:{p.line}[/]")
+            for c in p.citations:
+                quote = f': "{c.quote}"' if c.quote else ""
+                out.print(f"      [dim]@{escape(c.key)}{escape(quote)}[/]")
+            if not p.citations:
+                out.print("      [dim](page prose without a source citation)[/]")
     cited = answer.cited()
     if answer.sentences:
         verified = sum(1 for s in answer.sentences if s.verified)
