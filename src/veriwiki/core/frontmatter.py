@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,12 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
 
-_FIELD = re.compile(r"^([^\s#\-][^:]*?)\s*:(?:\s|$)")
+# Bounds that keep one hostile page from taking down every command: 5,000 nested
+# brackets overflow the interpreter's recursion, and a few hundred bytes of nested
+# aliases expand to a billion values.
+MAX_FRONTMATTER_CHARS = 65_536
+MAX_DEPTH = 40
+MAX_ALIAS_VALUES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,80 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def _field_key(line: str) -> str | None:
+    """The key of a top-level ``key: value`` line, or None.
+
+    The key runs to the line's first colon, which must be followed by white space or
+    end the line (a regular expression with a lazy key was quadratic on long lines).
+    """
+    colon = line.find(":", 1)
+    if colon < 0 or not line or line[0].isspace() or line[0] in "#-":
+        return None
+    if colon + 1 < len(line) and not line[colon + 1].isspace():
+        return None
+    return line[:colon].strip().strip("'\"")
+
+
+def _may_exceed_bounds(block: str) -> bool:
+    """False when ``block`` surely nests less than MAX_DEPTH deep and has no anchors.
+
+    Each level of nesting needs a new line, a ``[`` or ``{``, or a ``-``/``?``
+    indicator, and at most two levels share one of those; counting them is far cheaper
+    than walking the YAML events of every page.
+    """
+    if "&" in block:
+        return True
+    marks = (block.count("\n") + block.count("[") + block.count("{") + block.count("- ")
+             + block.count("-\n") + block.count("-\t") + block.count("?") + 2)
+    return 2 * marks > MAX_DEPTH
+
+
+def _check_bounds(block: str) -> FrontmatterError | None:
+    """Refuse frontmatter too large, too deep, or whose aliases expand too far."""
+    if len(block) > MAX_FRONTMATTER_CHARS:
+        return FrontmatterError(
+            f"frontmatter is {len(block):,} characters, over the "
+            f"{MAX_FRONTMATTER_CHARS:,}-character limit; move long data into the page body "
+            "or a data/ file", 2, 1)
+    if not _may_exceed_bounds(block):
+        return None
+    sizes: dict[str, int] = {}  # anchor -> number of values it stands for
+    stack: list[list[Any]] = [[None, 0]]  # open collections: [anchor, values so far]
+    expanded = 0
+    try:
+        for event in yaml.parse(block, Loader=_Base):
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append([event.anchor, 1])
+                if len(stack) - 1 > MAX_DEPTH:
+                    return _bound_error(event, f"nests deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, n = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = n
+                stack[-1][1] += n
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+                stack[-1][1] += 1
+            elif isinstance(event, yaml.AliasEvent):
+                n = sizes.get(event.anchor or "", 1)
+                expanded += n
+                stack[-1][1] += n
+                if expanded > MAX_ALIAS_VALUES:
+                    return _bound_error(event, f"has aliases that expand to more than "
+                                               f"{MAX_ALIAS_VALUES:,} values")
+    except yaml.YAMLError:
+        return None  # the loader reports the syntax error with its position
+    return None
+
+
+def _bound_error(event: yaml.Event, what: str) -> FrontmatterError:
+    mark = event.start_mark
+    line, col = (mark.line + 2, mark.column + 1) if mark is not None else (2, 1)
+    return FrontmatterError(f"frontmatter {what}; veriwiki reads no further (line {line})",
+                            line, col)
+
+
 def read_frontmatter(text: str) -> Frontmatter:
     """Split and parse the frontmatter at the top of ``text``.
 
@@ -79,10 +157,12 @@ def read_frontmatter(text: str) -> Frontmatter:
     block = "\n".join(line.rstrip("\r") for line in lines[1:end])
     field_lines: dict[str, int] = {}
     for offset, text_line in enumerate(lines[1:end]):
-        m = _FIELD.match(text_line)
-        if m:
-            key = m.group(1).strip().strip("'\"")
+        key = _field_key(text_line)
+        if key is not None:
             field_lines.setdefault(key, offset + 2)
+    bounded = _check_bounds(block)
+    if bounded is not None:
+        return Frontmatter({}, field_lines, bounded, end + 2, end + 1)
     try:
         data = yaml.load(block, Loader=_Loader) if block.strip() else {}
     except yaml.MarkedYAMLError as exc:

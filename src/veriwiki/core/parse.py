@@ -18,6 +18,8 @@ _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
+_SUMMARY_SCAN = 4000
+_SEARCH_SPAN = 65536
 
 _parsers: dict[bool, MarkdownIt] = {}
 
@@ -44,12 +46,53 @@ def _as_strings(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
-def _column(lines: list[str], line: int, raw: str, fallback: int) -> int:
-    if 1 <= line <= len(lines):
-        idx = lines[line - 1].find(raw)
-        if idx >= 0:
-            return idx + 1
-    return fallback
+class _Where:
+    """Line and column of inline positions, found in time linear in the page.
+
+    Lookups come in document order: counting line breaks resumes from the last position
+    asked about in the same inline token, and the search of a file line resumes just
+    after the last thing found on it (so a line of 20,000 links is not searched from its
+    start 20,000 times, and a repeated link gets its own column, not the first one's).
+    """
+
+    __slots__ = ("lines", "cursor", "content", "base", "pos", "line")
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.cursor: dict[int, int] = {}
+        self.content, self.base, self.pos, self.line = "", 0, 0, 1
+
+    def enter(self, content: str, base: int) -> None:
+        """Start on the inline token holding ``content``, whose first line is ``base + 1``."""
+        self.content, self.base, self.pos, self.line = content, base, 0, base + 1
+
+    def line_of(self, pos: int) -> int:
+        """The 1-based file line of offset ``pos`` in the current token's content."""
+        if pos < self.pos:
+            self.pos, self.line = 0, self.base + 1
+        self.line += self.content.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+    def find(self, line: int, *probes: str) -> tuple[str, int] | None:
+        """The first of ``probes`` found on ``line`` and its 1-based column."""
+        if not 1 <= line <= len(self.lines):
+            return None
+        text = self.lines[line - 1]
+        start = self.cursor.get(line, 0)
+        for probe in probes:
+            idx = text.find(probe, start, start + _SEARCH_SPAN + len(probe))
+            if idx < 0 and start and len(text) <= _SEARCH_SPAN:
+                idx = text.find(probe)  # written differently from how it parsed
+            if idx >= 0:
+                self.cursor[line] = idx + 1
+                return probe, idx + 1
+        return None
+
+    def column(self, line: int, probe: str) -> int:
+        """The column of ``probe`` on ``line`` (1 when it cannot be found)."""
+        got = self.find(line, probe)
+        return got[1] if got else 1
 
 
 def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
@@ -65,6 +108,9 @@ def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
             continue
         if in_fence or not s or s.startswith(("#", "|", ">", "!", "<", "-", "*", "^")):
             continue
+        # the summary is one sentence of at most 200 characters: a longer prefix only
+        # costs time (the link patterns below are quadratic on a long unclosed line)
+        s = s[:_SUMMARY_SCAN]
         text = re.sub(r"!?\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]",
                       lambda m: m.group(3) or m.group(1), s)
         text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
@@ -105,6 +151,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
 
     prev: Token | None = None
     block_line = 0
+    where = _Where(lines)
     for i, tok in enumerate(tokens):
         if tok.map:
             block_line = tok.map[0]
@@ -119,7 +166,8 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
                 fn_defs.append(str(label))
         elif tok.type == "inline":
             base = tok.map[0] if tok.map else block_line
-            raws = _inline(tok, base, lines, links, tags, fn_refs, fact_refs)
+            where.enter(tok.content, base)
+            raws = _inline(tok, where, links, tags, fn_refs, fact_refs)
             if raws:
                 claims.extend(build_claims(tok.content, base + 1, raws))
             if prev is not None and prev.type in ("paragraph_open", "td_open"):
@@ -160,19 +208,18 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
 
 
 def _inline(
-    tok: Token, base: int, lines: list[str], links: list[Link], tags: list[str],
+    tok: Token, where: _Where, links: list[Link], tags: list[str],
     fn_refs: list[tuple[str, int]], fact_refs: list[tuple[str, str, int, int]],
 ) -> list[RawCitation]:
     children = tok.children or []
-    content = tok.content
     raws: list[RawCitation] = []
     for j, child in enumerate(children):
         kind = child.type
         if kind == "citation":
             pos = child.meta["pos"]
             raw = child.content
-            line = base + 1 + content.count("\n", 0, pos)
-            col = _column(lines, line, raw.split("\n", 1)[0], 1)
+            line = where.line_of(pos)
+            col = where.column(line, raw.split("\n", 1)[0])
             cites = tuple(
                 Citation(c.source_id, c.version, c.locator, c.quote,
                          line + raw.count("\n", 0, c.offset), col, raw)
@@ -181,36 +228,36 @@ def _inline(
             continue
         if kind == "fact_ref":
             meta = child.meta
-            line = base + 1 + content.count("\n", 0, meta["pos"])
+            line = where.line_of(meta["pos"])
             fact_refs.append((meta["entity"], meta["attribute"], line,
-                              _column(lines, line, child.content, 1)))
+                              where.column(line, child.content)))
             continue
         if kind in ("wikilink", "embed"):
             meta = child.meta
-            line = base + 1 + content.count("\n", 0, meta["pos"])
+            line = where.line_of(meta["pos"])
             raw = meta["raw"]
-            if "|" in raw and 1 <= line <= len(lines) and raw not in lines[line - 1]:
-                escaped = raw.replace("|", "\\|")  # table cells arrive with \| unescaped
-                if escaped in lines[line - 1]:
-                    raw = escaped
+            # table cells arrive with \| unescaped
+            got = where.find(line, raw, raw.replace("|", "\\|")) if "|" in raw else \
+                where.find(line, raw)
+            if got is not None:
+                raw = got[0]
             target = meta["target"]
             if target.lower().endswith(".md"):
                 target = target[:-3]
             links.append(Link("embed" if kind == "embed" else "wikilink", target,
                               meta["fragment"], meta["label"], raw, line,
-                              _column(lines, line, raw, 1)))
+                              got[1] if got else 1))
         elif kind in ("link_open", "image"):
             href = str(child.attrs.get("href" if kind == "link_open" else "src") or "")
             if not href or _SCHEME.match(href):
                 continue
-            pos = (child.meta or {}).get("pos", 0)
-            line = base + 1 + content.count("\n", 0, pos)
+            line = where.line_of((child.meta or {}).get("pos", 0))
             if kind == "link_open":
                 label_parts = []
-                for nxt in children[j + 1 :]:
-                    if nxt.type == "link_close":
+                for k in range(j + 1, len(children)):
+                    if children[k].type == "link_close":
                         break
-                    label_parts.append(nxt.content)
+                    label_parts.append(children[k].content)
                 label = "".join(label_parts)
                 raw_probe = f"[{label}]" if label else "]("
             else:
@@ -222,11 +269,11 @@ def _inline(
                 target = target[:-3]
             links.append(Link("markdown" if kind == "link_open" else "image", target,
                               fragment if hash_ else None, label or None, href, line,
-                              _column(lines, line, raw_probe, 1)))
+                              where.column(line, raw_probe)))
         elif kind == "tag":
             tags.append(child.content)
         elif kind == "footnote_ref":
             meta = child.meta or {}
             label = str(meta.get("label") or meta.get("id"))
-            fn_refs.append((label, base + 1 + content.count("\n", 0, meta.get("pos", 0))))
+            fn_refs.append((label, where.line_of(meta.get("pos", 0))))
     return raws

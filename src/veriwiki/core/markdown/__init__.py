@@ -5,6 +5,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
+from veriwiki.core.markdown.bounded import bounded_labels_plugin
 from veriwiki.core.markdown.citations import citations_plugin
 from veriwiki.core.markdown.factrefs import factrefs_plugin
 from veriwiki.core.markdown.positions import positions_plugin
@@ -26,6 +27,7 @@ def make_parser(*, for_index: bool = False) -> MarkdownIt:
     md.use(factrefs_plugin)
     md.use(tags_plugin)
     md.use(positions_plugin)
+    md.use(bounded_labels_plugin)
     if for_index:
         md.inline.ruler.disable(["emphasis", "entity"])
         md.inline.ruler2.disable(["emphasis", "balance_pairs", "fragments_join"])

@@ -54,23 +54,41 @@ def _read_quote(src: str, pos: int, end: int) -> tuple[str, int] | None:
     return None
 
 
-def _find_close(src: str, start: int, end: int) -> int:
-    """Index of the ``]`` closing the bracket at ``start`` (quotes may hold ``]``)."""
+def _find_close(src: str, start: int, end: int, memo: dict[int, int] | None = None) -> int:
+    """Index of the ``]`` closing the bracket at ``start`` (quotes may hold ``]``).
+
+    A walk that passes another ``[`` outside quotes continues exactly as a walk from
+    that bracket would, so ``memo`` (one per ``src`` and ``end``) records the answer
+    for those brackets too: a run of unclosed ``[@`` then costs one walk, not one each.
+    """
+    if memo is not None and start in memo:
+        return memo[start]
+    passed = [start]
     i = start + 1
+    found = -1
     while i < end:
         ch = src[i]
         if ch in _OPEN_QUOTES:
             got = _read_quote(src, i, end)
             if got is None:
-                return -1
+                break
             i = got[1]
             continue
         if ch == "\n" and i + 1 < end and src[i + 1] == "\n":
-            return -1
+            break
         if ch == "]":
-            return i
+            found = i
+            break
+        if ch == "[" and memo is not None:
+            if i in memo:
+                found = memo[i]
+                break
+            passed.append(i)
         i += 1
-    return -1
+    if memo is not None:
+        for at in passed:
+            memo[at] = found
+    return found
 
 
 def parse_citations(body: str) -> list[CiteParts] | None:
@@ -120,7 +138,8 @@ def _citation(state: StateInline, silent: bool) -> bool:
     pos = state.pos
     if src[pos] != "[" or not src.startswith("[@", pos):
         return False
-    close = _find_close(src, pos, state.posMax)
+    memos = state.__dict__.setdefault("_veriwiki_close", {})
+    close = _find_close(src, pos, state.posMax, memos.setdefault(state.posMax, {}))
     if close < 0 or src[close + 1 : close + 2] in ("(", "["):
         return False  # [@name](url) and [@name][ref] are links
     cites = parse_citations(src[pos + 1 : close])
@@ -143,11 +162,12 @@ def strip_citations(text: str) -> str:
     """``text`` without its ``[@id, "quote"]`` citations (for summaries and listings)."""
     out = []
     pos = 0
+    memo: dict[int, int] = {}
     while True:
         start = text.find("[@", pos)
         if start < 0:
             break
-        close = _find_close(text, start, len(text))
+        close = _find_close(text, start, len(text), memo)
         if close < 0 and _ID.match(text, start + 1):
             out.append(text[pos:start].rstrip(" "))  # a citation cut off by truncation
             return "".join(out)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
+
+_STOP = re.compile(r"[\[\]\n]")
 
 
 def _scan(state: StateInline, start: int, embed: bool, silent: bool) -> bool:
@@ -11,11 +15,14 @@ def _scan(state: StateInline, start: int, embed: bool, silent: bool) -> bool:
     open_at = start + (1 if embed else 0)
     if not src.startswith("[[", open_at):
         return False
-    close = src.find("]]", open_at + 2)
-    if close < 0:
+    # The inner text holds no bracket or line break, so the first of those decides: a
+    # search for "]]" alone would walk to the end of the block from every "[[" (quadratic).
+    stop = _STOP.search(src, open_at + 2)
+    if stop is None or not src.startswith("]]", stop.start()):
         return False
+    close = stop.start()
     inner = src[open_at + 2 : close]
-    if not inner.strip() or "\n" in inner or "[" in inner or "]" in inner:
+    if not inner.strip():
         return False
     if not silent:
         target_part, _, label = inner.partition("|")
