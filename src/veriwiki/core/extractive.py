@@ -193,7 +193,7 @@ def select_sentence(sentence: Sentence, names_here: list[str],
         return Selection(sentence, False, "repeats an earlier sentence", 0)
     if text.rstrip().endswith("?"):
         return Selection(sentence, False, "a question", 0)
-    if len(words) < MIN_WORDS:
+    if len(words) < 3 or (len(words) < MIN_WORDS and not re.search(r"\d", text)):
         return Selection(sentence, False, "too short to stand alone", 0)
     if len(text) > MAX_CHARS:
         return Selection(sentence, False, "too long to quote as one claim", 0)

@@ -497,6 +497,10 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
     from veriwiki.services.sources import source_text
     from veriwiki.services.write import recover_pending
 
+    from veriwiki.services.extractive import MODES, default_mode, ingest_extractive
+
+    if mode not in (None, "auto", *MODES):
+        raise InputError(f"unknown ingest mode {mode!r}", hint="use extractive or write")
     recover_pending(vault, on_notice)
     source, version = _resolve_source(vault, ref, on_notice)
     proposal_id = f"ingest-{source.id}-v{version}"
@@ -517,13 +521,9 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
 
     text = source_text(vault, f"{source.id}:v{version}")
     settings = vault.config.llm
-    from veriwiki.services.extractive import MODES, default_mode, ingest_extractive
-
     mode = mode or settings.ingest_mode
     if mode == "auto":
         mode = default_mode(writer)
-    if mode not in MODES:
-        raise InputError(f"unknown ingest mode {mode!r}", hint="use extractive or write")
     if mode == "extractive":
         result.proposal = ingest_extractive(vault, source, version, text, writer, meter,
                                             result, proposal_id, on_progress)
