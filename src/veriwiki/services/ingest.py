@@ -493,11 +493,10 @@ def ingest_source(vault: Vault, ref: str, writer: TextModel, *, meter: Meter,
     narrow questions) or ``write`` (the model writes claims); None takes ``[llm]
     ingest_mode``, whose ``auto`` means extractive for local models, write otherwise.
     """
+    from veriwiki.services.extractive import MODES, default_mode, ingest_extractive
     from veriwiki.services.indexing import update_index
     from veriwiki.services.sources import source_text
     from veriwiki.services.write import recover_pending
-
-    from veriwiki.services.extractive import MODES, default_mode, ingest_extractive
 
     if mode not in (None, "auto", *MODES):
         raise InputError(f"unknown ingest mode {mode!r}", hint="use extractive or write")
