@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: build a sample vault in ./demo-vault and show indexing, search, links,
-# a rename that rewrites links, LLM ingest on the embedded model with review, and the checks.
+# a rename that rewrites links, ingest on the embedded model (extractive: the note's
+# informative sentences quoted as verified claims) with review, the checks, and ask.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,7 +30,7 @@ step veriwiki mv "Rotary Position Embedding" "RoPE Embedding"
 $VW --vault "$DEMO" mv "Rotary Position Embedding" "RoPE Embedding"
 step "grep -rn 'RoPE Embedding' $DEMO/wiki   # links were rewritten"
 grep -rn "RoPE Embedding" "$DEMO/wiki" --include='*.md' | grep -v -e index.md -e log.md || true
-step "veriwiki ingest examples/sources/gqa-note.md   # embedded SmolLM2: offline, no key"
+step "veriwiki ingest examples/sources/gqa-note.md   # embedded SmolLM2, extractive: offline, no key"
 $VW --vault "$DEMO" ingest examples/sources/gqa-note.md
 step veriwiki review
 $VW --vault "$DEMO" review
@@ -43,6 +44,8 @@ $VW --vault "$DEMO" check
 code=$?
 set -e
 echo "(check exit code: $code — 1 means error findings, as expected here)"
+[ "$code" -eq 1 ] || { echo "demo: expected check to find the planted broken link"; exit 1; }
+step "veriwiki ask \"How much compute does uptrained GQA need?\"   # embedded SmolLM2"
+$VW --vault "$DEMO" ask "How much compute does uptrained GQA need?"
 step git log --oneline
 git -C "$DEMO" log --oneline
-[ "$code" -eq 1 ] || { echo "demo: expected check to find the planted broken link"; exit 1; }

@@ -7,6 +7,7 @@ real embedded model.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -33,3 +34,23 @@ def test_demo_script_completes(tmp_path: Path) -> None:
     subjects = subprocess.run(["git", "-C", str(target), "log", "--format=%s"],
                               capture_output=True, text=True, env=env, check=True).stdout
     assert "veriwiki: approve" in subjects, subjects
+    # extractive ingest added verified claims to existing pages and made a sensible new page
+    out = proc.stdout
+    assert re.search(r"ingest-gqa-note-v1: ([1-9]\d*) verified claims quoted", out), log
+    assert "touched wiki/Grouped-Query Attention.md" in out, log
+    assert "new page wiki/Multi-query attention.md" in out, log
+    assert re.search(r"\+ wiki/Grouped-Query Attention\.md:\d+ ", out), log   # review show
+    assert re.search(r"\+ wiki/Multi-query attention\.md:\d+ MQA was proposed", out), log
+    assert "extractive: took" in out and "skipped (" in out, log
+    gqa = (target / "wiki" / "Grouped-Query Attention.md").read_text()
+    assert '[@gqa-note, "Uptraining the converted model uses about 5%' in gqa, gqa
+    mqa = (target / "wiki" / "Multi-query attention.md").read_text()
+    assert "aliases: [MQA]" in mqa and mqa.count("[@gqa-note, ") >= 2, mqa
+    # the planted errors are the only errors: every claim ingest wrote verifies
+    assert "wiki/Multi-query attention.md" not in out.split("$ veriwiki check", 1)[1].split(
+        "check exit code", 1)[0], log
+    # ask answers on the embedded model: verified sentences, or the extracted fallback
+    after_ask = out.split('$ veriwiki ask "How much compute', 1)[1]
+    assert "sentences verified" in after_ask or "Extracted" in after_ask, log
+    if "Extracted" in after_ask:    # the fallback quotes the sentence that answers
+        assert "5% of the original pre-training compute" in after_ask, log
