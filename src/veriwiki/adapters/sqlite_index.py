@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,8 +107,14 @@ class _PageRow:
     body: str
 
 
-# A parse result: (path, size, mtime, blob, row | problem)
-_Row = tuple[str, int, int, str, "_PageRow | FileProblem"]
+# A parse result: (path, size, mtime, blob, row | problem | None when the blob is unchanged)
+_Row = tuple[str, int, int, str, "_PageRow | FileProblem | None"]
+
+# Modification times closer than this to the scan are not trusted (coarse timestamps:
+# 2 s on FAT, 1 s on HFS+ and some network file systems; a same-size edit within one
+# tick keeps size and mtime). Such rows store mtime -1, so the next scan re-reads the
+# file and compares its blob id, until the mtime is old enough to be trusted.
+RACY_NS = 2_000_000_000
 
 
 def _page_row(page: Page) -> _PageRow:
@@ -118,13 +125,15 @@ def _page_row(page: Page) -> _PageRow:
         " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
 
 
-def _parse_one(args: tuple[str, str, int, int, int]) -> _Row:
-    root, rel, size, mtime, max_bytes = args
+def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
+    root, rel, size, mtime, max_bytes, old_blob = args
     try:
         data = Path(root, rel).read_bytes()
     except OSError as exc:
         return (rel, size, mtime, "", FileProblem(rel, "unreadable", f"cannot read: {exc}"))
     blob = blob_sha(data)
+    if blob == old_blob:
+        return (rel, size, mtime, blob, None)  # only the stat data changed: no parse
     text = decode_page(rel, data, max_bytes)
     if isinstance(text, FileProblem):
         return (rel, size, mtime, blob, text)
@@ -246,6 +255,7 @@ class SqliteIndex:
             rebuild = True  # the size limit changed: every file must be judged again
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('max_page_bytes', ?)",
                          (str(self.max_page_bytes),))
+        trusted_before = time.time_ns() - RACY_NS  # taken before the walk stats any file
         walk = walk_vault(self.root, self.pages_root, self.exclude)
         known: dict[str, tuple[int, int, int, str]] = {}
         if not rebuild:
@@ -290,13 +300,15 @@ class SqliteIndex:
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
             for path in removed:
                 self._delete(conn, path)
-            for row in self._parse_all(todo):
+            for row in self._parse_all(todo, known):
                 path, size, mtime, blob, result = row
+                mtime = mtime if mtime < trusted_before else -1
                 old = known.get(path)
                 if old is not None and old[0] >= 0 and old[3] == blob:
                     conn.execute("UPDATE pages SET size=?, mtime_ns=? WHERE id=?",
                                  (size, mtime, old[0]))
                     continue
+                assert result is not None  # None only for a blob equal to the stored one
                 self._delete(conn, path)
                 if isinstance(result, FileProblem):
                     conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?)",
@@ -330,9 +342,12 @@ class SqliteIndex:
         return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
                           notice=self.notice)
 
-    def _parse_all(self, todo: list[Entry]) -> Iterator[_Row]:
+    def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, str]]
+                   ) -> Iterator[_Row]:
         args = [(str(self.root), e.path, e.size, e.mtime_ns,
-                 self.max_page_bytes if e.path not in self.generated else 1 << 40) for e in todo]
+                 self.max_page_bytes if e.path not in self.generated else 1 << 40,
+                 known[e.path][3] if e.path in known and known[e.path][0] >= 0 else "")
+                for e in todo]
         workers = min(os.cpu_count() or 1, 8)
         if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
             import multiprocessing

@@ -200,8 +200,9 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None, *,
             mode = st.st_mode & 0o7777
         tmp_fd = dir_fd
         if tmp_dir is not None:
-            tmp_fds = _open_chain(tmp_dir.parent, [tmp_dir.name], create=True)
-            tmp_fd = tmp_fds[-1]
+            with contextlib.suppress(FileNotFoundError):  # no state folder: use the target's
+                tmp_fds = _open_chain(tmp_dir.parent, [tmp_dir.name], create=True)
+                tmp_fd = tmp_fds[-1]
         tmp = _write_temp(tmp_fd, data, mode)
         try:
             os.replace(tmp, name, src_dir_fd=tmp_fd, dst_dir_fd=dir_fd)
