@@ -13,6 +13,7 @@ from pathlib import Path
 
 from veriwiki.adapters.writes import atomic_write as atomic_write  # re-exported
 from veriwiki.core.model import FileProblem
+from veriwiki.core.names import file_name_problem, printable_path
 from veriwiki.errors import InputError
 
 SKIP_DIRS = {"node_modules", "__pycache__"}
@@ -52,7 +53,7 @@ def is_page_path(rel: str, pages_root: str, exclude: tuple[str, ...] = ()) -> bo
     When the pages folder is the vault root, the source, data and schema folders and
     the ``exclude`` patterns (fnmatch, vault-relative) are not pages.
     """
-    if not rel.lower().endswith(".md"):
+    if not rel.lower().endswith(".md") or file_name_problem(rel) is not None:
         return False
     if exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude):
         return False
@@ -82,13 +83,22 @@ def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Wa
             if name.startswith("."):
                 continue
             rel = rel_dir + name
+            bad = file_name_problem(name)
+            if bad is not None:
+                what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+                out.problems.append(FileProblem(
+                    printable_path(rel), "invalid-name",
+                    f"veriwiki skips this {what}: {bad}, so no link can reach it and git "
+                    "tools may mistake it for another file — rename it"))
+                continue
             if entry.is_symlink():
                 real = os.path.realpath(entry.path)
                 if not inside(real):
                     if entry.is_dir() or rel.lower().endswith(".md"):
                         out.problems.append(FileProblem(
                             rel, "symlink-outside",
-                            f"symlink points outside the vault (to {real}); veriwiki will "
+                            f"symlink points outside the vault (to {printable_path(real)}); "
+                            "veriwiki will "
                             "not read it — copy the file into the vault or remove the link"))
                     continue
                 if entry.is_dir():

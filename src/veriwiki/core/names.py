@@ -47,6 +47,36 @@ def scripts_of(name: str) -> set[str]:
     return out
 
 
+# Control characters (a newline or tab cannot be typed into a link) and lone surrogates
+# (how Python hands over file-name bytes that are not UTF-8).
+_UNUSABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def file_name_problem(rel: str) -> str | None:
+    """Why a vault file's name can never name a page or attachment, or None when it can.
+
+    Such names are refused outright rather than half-supported: no link can reach them,
+    and line-based tools (and people reading a listing) mistake them for two files.
+    """
+    m = _UNUSABLE.search(rel)
+    if m is None:
+        return None
+    ch = m.group(0)
+    if "\ud800" <= ch <= "\udfff":
+        return "its name is not valid UTF-8"
+    names = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+    return f"its name contains {names.get(ch, 'the control character ' + repr(ch)[1:-1])}"
+
+
+def printable_path(rel: str) -> str:
+    """``rel`` with control characters escaped and undecodable bytes shown as ``\\xNN``."""
+    try:
+        raw = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file-name byte maps to
+        raw = rel.encode("utf-8", "backslashreplace").decode("ascii")
+    return _UNUSABLE.sub(lambda m: repr(m.group(0))[1:-1], raw)
+
+
 def check_page_name(name: str) -> str:
     """Validate a page name given by a user; return it NFC-normalised.
 
