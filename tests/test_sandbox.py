@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import Veriwiki, describe
+from veriwiki.adapters.isolation import UNISOLATED, Isolation
 from veriwiki.adapters.sandbox import FAILED, LIMIT, OK, TIMEOUT, Limits, run_block
 from veriwiki.core.parse import parse_page
 from veriwiki.services.code_checks import (
@@ -95,7 +96,6 @@ def test_run_block_cpu_limit() -> None:
     "import multiprocessing\nmultiprocessing.Process(target=print).start()\n",
     "import os\nos.execv('/bin/true', ['true'])\n",
     "import os, signal\nos.kill(os.getppid(), signal.SIGTERM)\n",
-    "import ctypes\n",
 ])
 def test_run_block_processes_refused_and_none_left(code: str) -> None:
     before = _sandbox_pids()
@@ -103,6 +103,19 @@ def test_run_block_processes_refused_and_none_left(code: str) -> None:
     assert r.status == FAILED, r
     assert "refused by the sandbox" in (r.exc_message or ""), r
     assert _sandbox_pids() - before == set()
+
+
+def test_run_block_ctypes_allowed_in_bubblewrap_but_fork_refused_by_the_kernel() -> None:
+    before = _sandbox_pids()
+    r = run_block("import ctypes\nprint(ctypes.CDLL(None).fork())\n", FAST)
+    assert (r.status, r.stdout) == (OK, "-1\n"), r  # EPERM from the seccomp filter
+    assert _sandbox_pids() - before == set()
+
+
+def test_run_block_ctypes_refused_when_unisolated() -> None:
+    r = run_block("import ctypes\n", FAST, isolation=Isolation(UNISOLATED))
+    assert r.status == FAILED and "refused by the sandbox: importing ctypes" in (
+        r.exc_message or ""), r
 
 
 def test_run_block_fork_bomb_caught_in_a_loop_times_out_cleanly() -> None:

@@ -148,6 +148,7 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
         read_fd, write_fd = os.pipe()
         job = {
             "code": code, "work": work, "result_fd": write_fd, "hook": audit_hook,
+            "isolated": isolated,
             "sys_path": [package_root(), *_library_paths()],
             "read": [p for p in (vault, facts) if p], "vault": vault,
             "cpu": limits.cpu_seconds, "memory": limits.memory_mb * 1024 * 1024,

@@ -5,9 +5,10 @@ job, sets the resource limits, installs the audit hook and runs the block, then 
 the result as JSON to the descriptor the parent reads. It imports as little as it can:
 it runs once per block.
 
-The audit hook refuses processes, sockets, ctypes, writes outside the working folder
-and reads outside the vault, the facts file and Python's own library, and names what
-was refused. It is the diagnostic layer: a block can reach around it (PEP 578 says
+The audit hook refuses processes, sockets, writes outside the working folder and reads
+outside the vault, the facts file and Python's own library, and names what was
+refused. Outside bubblewrap (``--trust``) it refuses ``ctypes`` too; inside, ``ctypes``
+is allowed (numpy and pandas import it), since the kernel refuses what it could reach. It is the diagnostic layer: a block can reach around it (PEP 578 says
 so), and the OS isolation of :mod:`veriwiki.adapters.isolation` is what holds.
 """
 
@@ -38,7 +39,8 @@ _PATH_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.getx
 _REFUSED_IMPORTS = frozenset({"_posixsubprocess", "ctypes", "_ctypes"})
 
 
-def _install_guard(work: str, read_roots: tuple[str, ...], vault: str | None) -> list[str]:
+def _install_guard(work: str, read_roots: tuple[str, ...], vault: str | None,
+                   allow_ctypes: bool = False) -> list[str]:
     """Add the audit hook; return the list it fills with the vault files read.
 
     Everything the hook uses is bound here, not looked up later (a block could replace
@@ -48,7 +50,9 @@ def _install_guard(work: str, read_roots: tuple[str, ...], vault: str | None) ->
                                                    str, bytes)
     fsdecode, join, getcwd = os.fsdecode, os.path.join, os.getcwd
     write_flags, proc_events = _WRITE_FLAGS, _PROCESS_EVENTS
-    path_writes, path_reads, bad_imports = _PATH_WRITE_EVENTS, _PATH_READ_EVENTS, _REFUSED_IMPORTS
+    path_writes, path_reads = _PATH_WRITE_EVENTS, _PATH_READ_EVENTS
+    bad_imports = _REFUSED_IMPORTS - {"ctypes", "_ctypes"} if allow_ctypes else _REFUSED_IMPORTS
+    ctypes_events = "\0" if allow_ctypes else "ctypes."  # "\0" starts no event name
     work_prefix = work.rstrip("/") + "/"
     read_prefixes = tuple(r.rstrip("/") + "/" for r in (work, *read_roots))
     allowed_files = frozenset({"/dev/null", "/dev/urandom"})
@@ -92,7 +96,7 @@ def _install_guard(work: str, read_roots: tuple[str, ...], vault: str | None) ->
         elif event.startswith("socket.") or event.startswith("urllib.") or event.startswith(
                 "http."):
             raise PermissionError(f"{refused}: network access ({event})")
-        elif event in proc_events or event.startswith("ctypes."):
+        elif event in proc_events or event.startswith(ctypes_events):
             what = "processes" if event.startswith(("os.", "subprocess", "pty")) else event
             raise PermissionError(f"{refused}: {what} ({event})")
         elif event == "import" and args and args[0] in bad_imports:
@@ -163,8 +167,8 @@ def child_main(job_path: str) -> None:
     roots = tuple(job["read"]) + tuple(job["sys_path"])
     job_code = job.pop("code")
     _set_limits(job)
-    reads = (_install_guard(job["work"], roots, job.get("vault")) if job.get("hook", True)
-             else [])
+    reads = (_install_guard(job["work"], roots, job.get("vault"), bool(job.get("isolated")))
+             if job.get("hook", True) else [])
     del job_code
     if code is not None:
         try:
