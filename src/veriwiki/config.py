@@ -41,12 +41,19 @@ class VaultSettings(BaseModel):
 
 
 class SourceSettings(BaseModel):
-    """The ``[sources]`` table: limits for files added with ``veriwiki add``."""
+    """The ``[sources]`` table: limits for sources added with ``veriwiki add``, and where
+    URLs are fetched from."""
 
     model_config = ConfigDict(extra="forbid")
 
     max_source_bytes: int = Field(
         50_000_000, gt=0, description="Files larger than this many bytes are refused by add.")
+    fetch_timeout_seconds: float = Field(
+        60.0, gt=0, description="add URL and source refresh give up when the server sends "
+                                "nothing for this many seconds.")
+    arxiv_pdf_url: str = Field(
+        "https://arxiv.org/pdf/{id}", pattern=r"^https?://.*\{id\}",
+        description="Where 'add arxiv:ID' fetches a paper's PDF; {id} is replaced by the id.")
 
 
 class SandboxSettings(BaseModel):

@@ -161,6 +161,8 @@ class SourceVersion:
     added: str
     size: int
     media_type: str
+    url: str | None = None  # where the bytes were downloaded from (add URL, refresh)
+    retrieved: str | None = None  # when, as an ISO timestamp in UTC
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,8 @@ def render_sidecar(source: Source) -> str:
         "license": source.license,
         "versions": [
             {"version": v.version, "file": v.file, "sha256": v.sha256, "added": v.added,
-             "size": v.size, "media_type": v.media_type}
+             "size": v.size, "media_type": v.media_type,
+             **({"url": v.url, "retrieved": v.retrieved} if v.url else {})}
             for v in sorted(source.versions, key=lambda v: v.version)
         ],
     }
@@ -160,7 +161,8 @@ def parse_sidecar(text: str, path: str) -> Source:
                 raise ValueError(f"version {number}: file {file!r} should be v{number}.<ext>")
             if not re.fullmatch(r"[0-9a-f]{64}", sha):
                 raise ValueError(f"version {number}: sha256 is not 64 hex digits")
-            versions.append(SourceVersion(number, file, sha, added, size, media))
+            versions.append(SourceVersion(number, file, sha, added, size, media,
+                                          _text(item.get("url")), _text(item.get("retrieved"))))
         numbers = [v.version for v in versions]
         if len(set(numbers)) != len(numbers):
             raise ValueError("two entries have the same version number")

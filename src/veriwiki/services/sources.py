@@ -71,6 +71,8 @@ class _Prepared:
     ext: str
     extracted: Extracted
     stem: str
+    url: str | None = None  # downloaded from (add URL, refresh)
+    retrieved: str | None = None
 
 
 def add_source(vault: Vault, path: str | Path, *, source_id: str | None = None,
@@ -103,13 +105,21 @@ def add_sources(vault: Vault, path: str | Path, *, source_id: str | None = None,
     else:
         files = [given]
     prepared = [_prepare(vault, f, source_id) for f in files]
+    return store_prepared(vault, prepared, str(path), title=title, url=url, license=license,
+                          on_wait=on_wait, on_notice=on_notice)
+
+
+def store_prepared(vault: Vault, prepared: list[_Prepared], shown: str, *,
+                   title: str | None = None, url: str | None = None,
+                   license: str | None = None, on_wait: Notify | None = None,
+                   on_notice: Notify | None = None) -> list[AddResult]:
+    """Store read, checked and extracted sources in ONE commit (see :func:`add_sources`)."""
     seen: dict[str, str] = {}
     for p in prepared:
         if p.source_id in seen:
             raise InputError(f"{seen[p.source_id]} and {p.shown} would both get the id "
                              f"{p.source_id!r}", hint="add them one by one with --id")
         seen[p.source_id] = p.shown
-    shown = str(path)
     with write_operation(vault, f"add {shown}", on_wait=on_wait, on_notice=on_notice) as tx:
         known = _known_hashes(tx)
         staged: list[tuple[_Prepared, int, str, tuple[str, ...]]] = []
@@ -129,7 +139,8 @@ def add_sources(vault: Vault, path: str | Path, *, source_id: str | None = None,
                 on_notice(f"{p.shown} has the same bytes as source {dup[0]}:v{dup[1]}")
             number = existing.current.version + 1 if existing else 1
             version = SourceVersion(number, f"v{number}.{p.ext}", p.sha256,
-                                    dt.date.today().isoformat(), len(p.data), p.media_type)
+                                    dt.date.today().isoformat(), len(p.data), p.media_type,
+                                    p.url, p.retrieved)
             source = _merge(existing, p, version, title=title, url=url, license=license)
             rel = version_path(p.source_id, version)
             if tx.head_content(rel) is not None:
@@ -240,11 +251,18 @@ def _prepare(vault: Vault, file: Path, source_id: str | None) -> _Prepared:
         raise InputError(f"file is {max(size, len(data)):,} bytes, over the {limit:,}-byte "
                          "limit for sources", path=shown,
                          hint="split it, or raise [sources] max_source_bytes in veriwiki.toml")
-    extracted = extract(kind[0], data, shown)
     origin = (real.relative_to(vault.root.resolve()).as_posix()
               if real.is_relative_to(vault.root.resolve()) else str(real))
-    return _Prepared(shown, origin, sid, data, hashlib.sha256(data).hexdigest(), kind[0],
-                     kind[1], extracted, file.stem)
+    return prepare_bytes(data, shown, origin, sid, kind, file.stem)
+
+
+def prepare_bytes(data: bytes, shown: str, origin: str, source_id: str,
+                  kind: tuple[str, str], stem: str, *, url: str | None = None,
+                  retrieved: str | None = None) -> _Prepared:
+    """Extract the text of ``data`` (refusing what cannot be cited), ready to be stored."""
+    extracted = extract(kind[0], data, shown)
+    return _Prepared(shown, origin, source_id, data, hashlib.sha256(data).hexdigest(),
+                     kind[0], kind[1], extracted, stem, url, retrieved)
 
 
 def _known_hashes(tx: Transaction) -> dict[str, tuple[str, int]]:

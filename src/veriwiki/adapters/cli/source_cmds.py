@@ -1,14 +1,16 @@
-"""Source commands: add, sources, source show."""
+"""Source commands: add (files, folders, URLs), sources, source show, source refresh."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
 from veriwiki.adapters.extract import PAGE_BREAK
 from veriwiki.errors import VeriwikiError
 
@@ -28,7 +30,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 
 def _version_json(v: SourceVersion) -> dict[str, Any]:
     return {"version": v.version, "file": v.file, "sha256": v.sha256, "added": v.added,
-            "size": v.size, "media_type": v.media_type}
+            "size": v.size, "media_type": v.media_type, "url": v.url, "retrieved": v.retrieved}
 
 
 def _source_json(s: Source) -> dict[str, Any]:
@@ -38,23 +40,67 @@ def _source_json(s: Source) -> dict[str, Any]:
 
 
 @cli.command("add")
-@click.argument("path", metavar="FILE|DIR", type=click.Path(exists=False))
+@click.argument("path", metavar="FILE|DIR|URL", type=click.Path(exists=False))
 @click.option("--id", "source_id", default=None, metavar="ID",
               help="Source id (default: slug of the file name).")
 @click.option("--title", default=None, metavar="T", help="Title (default: from the file).")
 @click.option("--url", default=None, metavar="U", help="Where the source came from.")
 @click.option("--license", "license_", default=None, metavar="L", help="Its licence.")
+@click.option("--sha256", default=None, metavar="HEX",
+              help="URL only: the expected SHA-256 of the download (a mismatch is refused).")
 @_json
 @click.pass_obj
 def add_cmd(state: State, path: str, source_id: str | None, title: str | None,
-            url: str | None, license_: str | None, as_json: bool) -> None:
-    """Add a source file (or every supported file in DIR) to raw/, in one commit.
+            url: str | None, license_: str | None, sha256: str | None, as_json: bool) -> None:
+    """Add a source file (or every supported file in DIR, or a URL) to raw/, in one commit.
 
-    Reads markdown, text, HTML and PDF. Adding new bytes under an existing id stores
-    a new version; identical bytes change nothing.
+    Reads markdown, text, HTML and PDF. URL is an http(s) address or arxiv:ID (the
+    paper's PDF). Adding new bytes under an existing id stores a new version;
+    identical bytes change nothing.
     """
-    results = _svc().add_sources(state.vault, path, source_id=source_id, title=title,
-                                 url=url, license=license_, on_wait=notice, on_notice=notice)
+    from veriwiki.services import web_sources
+
+    if web_sources.is_web_target(path):
+        if url:
+            raise click.UsageError("--url describes a file; a URL source records its own URL")
+        with _progress(as_json) as progress:
+            results = [web_sources.add_url(state.vault, path, source_id=source_id, title=title,
+                                           license=license_, sha256=sha256,
+                                           on_progress=progress, on_wait=notice,
+                                           on_notice=notice)]
+    else:
+        if sha256:
+            raise click.UsageError("--sha256 pins a download; it needs a URL or arxiv:ID")
+        results = _svc().add_sources(state.vault, path, source_id=source_id, title=title,
+                                     url=url, license=license_, on_wait=notice,
+                                     on_notice=notice)
+    _print_added(results, as_json)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A download progress bar on standard error when it is a terminal."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TransferSpeedColumn,
+    )
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("downloading", total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_added(results: list[Any], as_json: bool) -> None:
     commit = next((r.commit for r in results if r.commit), None)
     if as_json:
         print_json({"commit": commit, "sources": [
@@ -150,6 +196,8 @@ def source_show_cmd(state: State, ref: str, with_text: bool, as_json: bool) -> N
             ("file", f"raw/{source.id}/{version.file}"), ("type", version.media_type),
             ("size", f"{version.size:,} bytes"), ("sha256", version.sha256),
             ("added", version.added)]
+    if version.url:
+        rows += [("url", version.url), ("fetched", version.retrieved or "—")]
     if problem:
         rows.append(("text", f"unavailable: {problem}"))
     if text is not None:
@@ -162,3 +210,21 @@ def source_show_cmd(state: State, ref: str, with_text: bool, as_json: bool) -> N
         mark = " (current)" if v.version == source.current.version else ""
         out.print(f"  v{v.version}  {v.added}  {v.size:>12,} bytes  {v.sha256[:12]}  "
                   f"{escape(v.file)}{mark}")
+
+
+@source_group.command("refresh")
+@click.argument("ref", metavar="ID")
+@_json
+@click.pass_obj
+def source_refresh_cmd(state: State, ref: str, as_json: bool) -> None:
+    """Download a URL source again; a new version is stored only if its bytes changed.
+
+    Then 'veriwiki check' shows, as stale-claim, the claims whose quotes the new
+    version dropped.
+    """
+    from veriwiki.services import web_sources
+
+    with _progress(as_json) as progress:
+        result = web_sources.refresh_source(state.vault, ref, on_progress=progress,
+                                            on_wait=notice, on_notice=notice)
+    _print_added([result], as_json)
