@@ -181,6 +181,7 @@ def escapes(world: World, before: dict[str, tuple[str, str]], result: SandboxRes
     reported = "\n".join([result.stdout, result.stderr, result.exc_message or "",
                           *result.traceback])
     for text in (world.secret, world.secret_name, "MKNOD-OK", "PTRACE-OK", "SPAWN-OK",
+                 "SYSCTL-WRITTEN", "SYSRQ-OPENED",
                  *_host_markers()):
         if text in reported:
             found.append(f"the block reported host data: {text!r}")
@@ -364,6 +365,19 @@ def ptrace():
     return ctypes.get_errno()
 attempt("ptrace", ptrace)
 attempt("mem", lambda: open("/proc/{VICTIM}/mem", "rb").read(1) and "PTRACE-OK")
+''',
+    "kernel-settings-via-proc": '''
+def same_value(path):
+    value = open(path).read()
+    with open(path, "w") as fh:
+        fh.write(value)  # the value it had: harmless if it gets through
+    return "SYSCTL-WRITTEN"
+for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/overcommit_memory"):
+    attempt(path, lambda: same_value(path))
+def sysrq():
+    os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY))  # opened, never written
+    return "SYSRQ-OPENED"
+attempt("sysrq", sysrq)
 ''',
     "symlinks-out": '''
 attempt("in vault", lambda: os.symlink("/etc/shadow", "{VAULT}/wiki/link.md"))

@@ -8,7 +8,7 @@ this machine (checked once per process), else ``none`` when the user trusts the 
 :func:`bwrap_command` builds the sandbox: every namespace unshared (no network, a new
 PID namespace, IPC, UTS, cgroup and, where possible, user namespace), a new session,
 ``--die-with-parent``, an empty environment plus a few variables, no capabilities, a
-fresh ``/proc`` and a minimal ``/dev``, read-only binds of the system libraries, the
+fresh read-only ``/proc`` and a minimal ``/dev``, read-only binds of the system libraries, the
 interpreter and the packages Python imports, the vault read-only with ``.git`` and
 ``.veriwiki`` hidden, the facts file read-only, and a private size-capped tmpfs on
 ``/tmp`` (the block's folder is ``/tmp/work``). The seccomp filter of
@@ -157,7 +157,9 @@ def bwrap_command(bwrap: str, *, python: str, read_only: Iterable[str], vault: s
     """
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "sandbox", "--clearenv",
-            "--proc", "/proc", "--dev", "/dev",
+            # a fresh procfs, read-only: run as root, the sandbox's uid 0 is the host's,
+            # and a writable /proc/sys (kernel.core_pattern) would reach the host
+            "--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev",
             "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", SANDBOX_WORK,
             *_system_args()]
     for path in read_only:
