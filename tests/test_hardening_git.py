@@ -132,3 +132,23 @@ def test_git_settings_reach_git(vault: Path) -> None:
     assert get("core.fsyncMethod") == "fsync" and get("protocol.allow") == "never"
     assert repo.run("config", "--get-all", "filter.x=y.clean").decode().splitlines() == [
         "evil", ""]
+
+
+def test_git_older_than_2_31_is_refused(vw: Veriwiki, vault: Path, tmp_path: Path) -> None:
+    """Older git ignores GIT_CONFIG_COUNT, so the safety settings would silently not apply."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
+                          env=vw.env).stdout.strip()
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\n[ "$1" = "--version" ] && echo "git version 2.30.2" '
+                    f'&& exit 0\nexec {real} "$@"\n')
+    fake.chmod(0o755)
+    env = dict(vw.env, PATH=f"{fake.parent}{os.pathsep}{vw.env['PATH']}")
+    before = subprocess.run(["git", "-C", str(vault), "rev-parse", "HEAD"], env=env,
+                            capture_output=True, text=True).stdout
+    proc = Veriwiki(env, vault)("new", "Page")
+    assert proc.returncode == 2, describe(proc)
+    assert "needs git 2.31 or later (found 2.30.2)" in proc.stderr
+    after = subprocess.run(["git", "-C", str(vault), "rev-parse", "HEAD"], env=env,
+                           capture_output=True, text=True).stdout
+    assert after == before and not (vault / "wiki" / "Page.md").exists()

@@ -17,6 +17,23 @@ from veriwiki.adapters.writes import ensure_dir, fsync_dir
 from veriwiki.errors import GitError
 
 ZERO = "0" * 40
+MIN_GIT = (2, 31)  # GIT_CONFIG_COUNT, which carries the safety settings
+_version: tuple[int, ...] | None = None
+
+
+def git_version() -> tuple[int, ...]:
+    """The installed git's version (read once per process)."""
+    global _version
+    if _version is None:
+        try:
+            out = subprocess.run(["git", "--version"], capture_output=True, text=True,
+                                 check=False).stdout
+        except OSError:
+            out = ""
+        words = out.split()
+        numbers = words[2].split(".") if len(words) > 2 else []
+        _version = tuple(int(n) for n in numbers[:3] if n.isdigit())
+    return _version
 
 
 class GitRepo:
@@ -36,6 +53,12 @@ class GitRepo:
         git fsyncs what it writes. The configuration is read once (one ``git config``).
         """
         if self._env is None:
+            found = git_version()
+            if found < MIN_GIT:
+                shown = ".".join(map(str, found)) or "no git"
+                raise GitError(f"veriwiki needs git 2.31 or later (found {shown}) to run git "
+                               "without the repository's hooks and filters",
+                               hint="install a newer git (https://git-scm.com/downloads)")
             env = dict(os.environ)
             env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
             env.pop("GIT_INDEX_FILE", None)
@@ -260,6 +283,21 @@ class GitRepo:
             return self.run(*args, input=message.encode(), env=env).decode().strip()
         finally:
             index_file.unlink(missing_ok=True)
+
+    def merge_file(self, base: bytes, ours: bytes, theirs: bytes, tmp_dir: Path) -> bytes | None:
+        """Three-way merge of one file's texts (``git merge-file``); None on a conflict."""
+        ensure_dir(tmp_dir, tmp_dir.parent)
+        names: list[str] = []
+        try:
+            for i, data in enumerate((ours, base, theirs)):
+                file = tmp_dir / f"merge-{os.getpid()}-{i}"
+                file.write_bytes(data)
+                names.append(str(file))
+            proc = self.execute(["merge-file", "-p", "-q", *names])
+        finally:
+            for name in names:
+                os.unlink(name)
+        return proc.stdout if proc.returncode == 0 else None
 
     def update_head(self, new: str, old: str | None, message: str) -> None:
         """Move HEAD (or its branch) to ``new`` only if it still points at ``old``.
