@@ -137,15 +137,20 @@ def test_committed_state_folder_link_writes_nothing_through_it(
                                                                                 "log.md"]
 
 
-def test_link_inside_state_folder_is_refused(vw: Veriwiki, vault: Path, outside: Path) -> None:
+@pytest.mark.parametrize(("name", "command"), [("index.db", ("search", "x")),
+                                               ("lock", ("new", "X")),
+                                               ("lock.info", ("new", "X"))])
+def test_link_inside_state_folder_is_refused(vw: Veriwiki, vault: Path, outside: Path,
+                                             name: str, command: tuple[str, ...]) -> None:
     vw.ok("index")
-    db = vault / ".veriwiki" / "index.db"
+    target = vault / ".veriwiki" / name
     for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
-    os.symlink(outside / "stolen.db", db)
-    proc = vw("search", "x")
-    assert proc.returncode == 2 and ".veriwiki/index.db is a symbolic link" in proc.stderr
-    assert not (outside / "stolen.db").exists()
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    os.symlink(outside / "stolen", target)
+    proc = vw(*command)
+    assert proc.returncode == 2, describe(proc)
+    assert f".veriwiki/{name} is a symbolic link" in proc.stderr, describe(proc)
+    assert not (outside / "stolen").exists()
 
 
 def test_recovery_does_not_follow_a_link_planted_after_the_commit(

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from veriwiki.adapters.writes import ensure_dir
+from veriwiki.adapters.writes import check_state_dir, ensure_dir
 from veriwiki.errors import LockTimeoutError
 
 _held: set[str] = set()
@@ -27,7 +27,8 @@ def vault_lock(state_dir: Path, what: str, timeout: float,
     if key in _held:  # re-entrant within one process
         yield
         return
-    ensure_dir(state_dir, state_dir.parent)  # never a link out of the vault
+    check_state_dir(state_dir.parent, state_dir.name)  # no link in it leads elsewhere
+    ensure_dir(state_dir, state_dir.parent)
     lock_path = state_dir / "lock"
     info_path = state_dir / "lock.info"
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
