@@ -428,3 +428,42 @@ def test_escape_suite_catches_escapes_without_isolation(name: str, hook: bool,
     result = run_block(_code(name, world), LIMITS, vault_root=world.vault,
                        isolation=Isolation(UNISOLATED), audit_hook=hook)
     assert escapes(world, before, result) != [], result
+
+
+def test_escape_forged_result_report_is_checked(world: World, isolation: Isolation,
+                                                tmp_path: Path) -> None:
+    """A block can write its own report; the parent trusts none of it blindly: reads are
+    limited to vault files (it hashes them: /dev/zero would hang it), texts lose terminal
+    escapes, a line that is not a number is dropped."""
+    from veriwiki.core.parse import parse_page
+    from veriwiki.services.code_checks import run_check_blocks
+
+    forged = {"status": "failed", "exc_type": "X\x1b[2J", "line": "9",
+              "exc_message": "\x1b]0;pwned\x07 \x1b[31mred",
+              "traceback": ["\x1b[1A", 7], "limit": "everything",
+              "reads": ["/dev/zero", "/etc/shadow", f"{world.vault}/.git/config",
+                        f"{world.vault}/wiki/../../outside/secret.txt",
+                        f"{world.vault}/wiki/Page.md"]}
+    code = ("import json, os, stat\n"
+            f"report = json.dumps({forged!r}).encode()\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)\n"
+            "    except OSError:\n"
+            "        continue\n"
+            "    if fifo:\n"
+            "        os.write(fd, report)\n"
+            "        os._exit(0)\n")
+    page = parse_page("wiki/a.md", f"```python check\n{code}```\n")
+    state = tmp_path / "state"
+    started = time.monotonic()
+    [out] = run_check_blocks(world.vault, state, [page], [], LIMITS, isolation=isolation)
+    assert time.monotonic() - started < 30
+    r = out.result
+    assert r.status == "failed" and r.exc_message is not None, r
+    assert "\x1b" not in r.exc_message + (r.exc_type or "") + "".join(r.traceback)
+    assert "\\x1b" in r.exc_message  # shown, not interpreted
+    assert (r.line, r.limit) == (None, None)
+    assert r.reads == [str(world.vault / "wiki" / "Page.md")]
+    [entry] = list((state / "code-cache").rglob("*.json"))
+    assert "/dev/zero" not in entry.read_text(encoding="utf-8")

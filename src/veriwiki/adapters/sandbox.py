@@ -200,7 +200,7 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
             status_code = proc.returncode
             if isolated and status_code is not None and status_code > 128:
                 status_code = 128 - status_code  # bwrap exits 128+N when its child dies of N
-            _read_child_result(res, result, status_code, limits)
+            _read_child_result(res, result, status_code, limits, vault)
         return res
 
 
@@ -320,20 +320,60 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+_LIMIT_NAMES = ("memory", "cpu", "output", "file size", "processes")
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), *range(127, 160)) if chr(c) not in "\n\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes) shown as ``\\xNN``."""
+    return text.translate(_CONTROL)
+
+
+def _text_field(value: object, cap: int = 4000) -> str | None:
+    return printable(value[:cap]) if isinstance(value, str) else None
+
+
+def _vault_files(paths: object, vault: str | None) -> list[str]:
+    """The reported reads that are regular files in the vault (the report is the block's
+    word: the parent hashes these files, so nothing else may be named)."""
+    import stat
+
+    if vault is None or not isinstance(paths, list):
+        return []
+    prefix = vault.rstrip("/") + "/"
+    hidden = tuple(prefix + name + "/" for name in (".git", ".veriwiki"))
+    out = []
+    for p in paths[:1000]:
+        if not isinstance(p, str) or not p.startswith(prefix) or p.startswith(hidden):
+            continue
+        real = os.path.realpath(p)
+        try:
+            if real == p and stat.S_ISREG(os.stat(real).st_mode):
+                out.append(p)
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def _read_child_result(res: SandboxResult, raw: bytes, code: int | None,
-                       limits: Limits) -> None:
+                       limits: Limits, vault: str | None = None) -> None:
+    """Fill ``res`` from the child's JSON report, which the block could have forged: every
+    field is checked, texts lose control characters, reads are limited to vault files."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
         data = None
     if isinstance(data, dict) and data.get("status") in (OK, FAILED, LIMIT):
         res.status = data["status"]
-        res.exc_type = data.get("exc_type")
-        res.exc_message = data.get("exc_message")
-        res.line = data.get("line")
-        res.limit = data.get("limit")
-        res.traceback = list(data.get("traceback") or [])
-        res.reads = [str(p) for p in data.get("reads") or []]
+        res.exc_type = _text_field(data.get("exc_type"), 200)
+        res.exc_message = _text_field(data.get("exc_message"))
+        line = data.get("line")
+        res.line = line if type(line) is int and 0 < line < 10**7 else None
+        res.limit = data.get("limit") if data.get("limit") in _LIMIT_NAMES else None
+        trace = data.get("traceback")
+        res.traceback = [printable(t[:2000]) for t in trace[:12] if isinstance(t, str)] if (
+            isinstance(trace, list)) else []
+        res.reads = _vault_files(data.get("reads"), vault)
         if res.limit == "memory":
             res.exc_message = f"needed more than {limits.memory_mb} MiB of memory"
         return

@@ -94,6 +94,7 @@ def code_limit(ctx: CheckContext) -> Iterator[Finding]:
       "block", ORDER + 1)
 def code_output(ctx: CheckContext) -> Iterator[Finding]:
     """The ``output`` block after a check block must equal what it printed."""
+    from veriwiki.adapters.sandbox import printable
     from veriwiki.services.code_checks import output_diff
 
     for o in outcomes(ctx):
@@ -102,7 +103,7 @@ def code_output(ctx: CheckContext) -> Iterator[Finding]:
         diff = output_diff(o.check.output.content, o.result.stdout)
         if diff is None:
             continue
-        shown = " | ".join(d for d in diff if d[:1] in "+-")[:300]
+        shown = printable(" | ".join(d for d in diff if d[:1] in "+-")[:300])
         yield ctx.finding(o.check.path, o.check.output.line,
                           f"printed output differs from the output block: {shown}",
                           hint="update the output block to what the block prints "
