@@ -467,3 +467,25 @@ def test_escape_forged_result_report_is_checked(world: World, isolation: Isolati
     assert r.reads == [str(world.vault / "wiki" / "Page.md")]
     [entry] = list((state / "code-cache").rglob("*.json"))
     assert "/dev/zero" not in entry.read_text(encoding="utf-8")
+
+
+def test_escape_sandbox_dies_with_veriwiki(world: World, isolation: Isolation) -> None:
+    """``kill -9`` of the process running a block takes the whole sandbox with it."""
+    sleeper = LOAD.format(**world.values()) + "os.execv(SLEEPER[0], SLEEPER)\n"
+    runner = ("import sys\nfrom veriwiki.adapters.sandbox import Limits, run_block\n"
+              "run_block(sys.stdin.read(), Limits(timeout_seconds=60, cpu_seconds=60),"
+              " audit_hook=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", runner], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(sleeper.encode())
+    proc.stdin.close()
+    deadline = time.monotonic() + 20
+    while not _processes_with(world.token.encode()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(world.token.encode()), "the block never started"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while _processes_with(world.token.encode()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(world.token.encode()) == []
