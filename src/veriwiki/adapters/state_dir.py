@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veriwiki.adapters.git import GitRepo
+from veriwiki.errors import VeriwikiError
 
 MARK = "relocated-from-tracked"  # its presence: the work tree's folder came from git
 
@@ -43,8 +44,8 @@ def tracked_state(git: GitRepo, name: str) -> list[str]:
     """Paths under ``name`` (relative to the work tree root) that git tracks."""
     try:
         out = git.run("ls-files", "-z", "--", name, check=False)
-    except OSError:
-        return []  # no git: nothing is tracked
+    except (OSError, VeriwikiError):
+        return []  # no usable git: no clone brought anything, and git commands will say why
     return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
