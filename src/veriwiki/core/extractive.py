@@ -221,7 +221,7 @@ _SCALE = r"(?:thousand|million|billion|trillion|[KMBT])"
 _NUM = r"\d[\d,]*(?:\.\d+)?"
 _FACT_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ("layers", rf"\b(?P<v>{_NUM})\s+(?:transformer\s+)?layers\b", None),
-    ("context_length", rf"\bcontext (?:length|window) (?:of|is) (?P<v>{_NUM})(?:\s+tokens)?",
+    ("context_length", rf"\bcontext (?:length|window) (?:of|is) (?P<v>{_NUM}\s*[K]?)(?:\s+tokens)?",
      "tokens"),
     ("tokens", rf"\b(?:pre-?)?trained (?:\w+ )?on (?P<v>{_NUM}\s*{_SCALE}?)\s+tokens\b",
      "tokens"),
@@ -239,6 +239,8 @@ def typed_facts(sentence: str) -> list[TypedFact]:
     out = []
     for attribute, pattern, unit in _FACT_PATTERNS:
         m = re.search(pattern, sentence, re.I)
+        if m and re.match(r"\s*(?:[×x*]\s*10|⁻|\^|e-?\d)", sentence[m.end("v"):]):
+            continue   # "3 × 10⁻⁴": the value is longer than the pattern reads; leave it
         if m and not re.search(r"\b(?:from|up to|at most|about|roughly|baseline)\s*$",
                                sentence[:m.start()]):
             value = " ".join(m.group("v").split())

@@ -40,6 +40,7 @@ might will must do does did is are was were be been being has have had upgrading
 removed changed deprecated security abstract introduction results discussion conclusion
 limitations protocol deployment setup what's why's here's let's i'm i've i'd we've we're
 january february march april may june july august september october november december
+figure fig table section appendix chapter equation eq step steps page version
 monday tuesday wednesday thursday friday saturday sunday q1 q2 q3 q4 faq http https
 ah mah wh kwh mwh hz khz mhz ghz tflops gflops pflops flops
 url json csv pdf html gb tb mb kb gib tib w kw v s ms mb/s gb/s tb/s""").split())
@@ -54,6 +55,7 @@ rate limits""").split())
 
 _TOKEN = r"[A-Za-z][\w'’.+/-]*[\w+]|[A-Za-z]"
 _NAME_TOKEN = re.compile(rf"(?<![\w-])(?:{_TOKEN})(?![\w-])")
+_SUFFIX = re.compile(r" (v?\d+(?:\.\d+)+|v\d+|\d{1,2}|\d+(?:\.\d+)?[BMKT])(?!\d|\.\d|%|,\d|[\w-])")
 _VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.])|(?<![\w.])v\d+(?![\w.])")
 _ABBR_DEF = re.compile(r"\b((?:[A-Za-z][\w-]*\s+){0,4}[A-Za-z][\w-]*)\s+\(([A-Z][A-Za-z0-9-]{1,9})\)")
 _DEFINITION = re.compile(r"^(?:{name})\s+(?:is|are|refers to|means|stands for)\s+"
@@ -124,9 +126,9 @@ def name_runs(sentence: str, proper: frozenset[str] = frozenset()) -> list[str]:
     for run in runs:
         name = " ".join(run)
         tail = sentence[sentence.find(name) + len(name):] if name in sentence else ""
-        version = _VERSION.match(tail.lstrip()) if tail[:1] == " " else None
-        if version:
-            name = f"{name} {version.group(0)}"
+        while (suffix := _SUFFIX.match(tail)) is not None and len(name.split()) < 6:
+            name = f"{name} {suffix.group(1)}"       # "Llama 2", "Llama 3 405B", "Orca-7 v1.1"
+            tail = tail[suffix.end():]
         out.append(name)
     return out
 
@@ -155,7 +157,7 @@ def find_names(sentences: Sequence[str], title: str) -> dict[str, NameInfo]:
     counts: Counter[str] = Counter()
     spelled: dict[str, str] = {}
     defined: set[str] = set()
-    proper = proper_words([title, *sentences])
+    proper = proper_words(sentences)
     for text in [title, *sentences]:
         for name in name_runs(text, proper):
             key = fold(name)
@@ -190,27 +192,50 @@ def occurrences(name: str, folded_text: str) -> int:
 
 
 def main_subject(title: str, text: str, proper: frozenset[str] = frozenset()) -> str | None:
-    """The source's main subject: the name in the title (before any colon) that the text
-    uses most; a longer name wins a tie, document words (``Release Notes``) are dropped."""
-    folded = fold(text)
+    """The source's main subject: the name in the title (before any colon) that the body
+    uses most, as written; a longer name wins a tie, document words (``Release Notes``)
+    are dropped. A single title-case word needs two uses in the body unless the body
+    capitalises it where a sentence does not start (``proper``) or it looks like a name
+    (``Orca-7``): "Language Models are …" does not make "Language" a subject."""
+    body = text.replace(title, " ", 1)
+    lines = body.lstrip().split("\n", 1)
+    if lines and fold(lines[0]) == fold(title):     # a title line without the colon etc.
+        body = lines[1] if len(lines) > 1 else ""
     best: tuple[int, int, int, str] | None = None
-    first = title.split()[0] if title.split() else ""
-    proper = proper | {fold(first)}
-    runs = name_runs(title.split(":")[0], proper) or name_runs(title, proper)
+    runs = name_runs(title.split(":")[0], proper | _title_words(title)) or \
+        name_runs(title, proper | _title_words(title))
     for pos, run in enumerate(runs):
         parts = run.split()
         while len(parts) > 1 and fold(parts[-1]) in _DOC_WORDS:
             parts.pop()
         for n in range(len(parts), 0, -1):
             name = " ".join(parts[:n])
+            if n < len(parts) and re.fullmatch(r"\d{1,2}", parts[n]):
+                continue   # "Llama 2" is one name: never cut it to "Llama"
             if n == 1 and (fold(name) in _GENERIC or fold(name) in _DOC_WORDS):
                 continue
-            count = occurrences(name, folded)
-            if count >= 1:
+            shaped = any(_shaped(w) for w in parts[:n])
+            count = len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])",
+                                   text if shaped else body))   # "Llama 2" may be title-only
+            plain = n == 1 and fold(name) not in proper and not shaped
+            if count >= (2 if plain else 1):
                 rank = (count, n, -pos, name)
                 if best is None or rank[:3] > best[:3]:
                     best = rank
     return best[3] if best else None
+
+
+def _shaped(word: str) -> bool:
+    """A word that is a name by its shape: a digit or an inner capital (``Orca-7``,
+    ``LanternQA``, ``Sparrow-MoE``), not title case (``Few-Shot``, ``Decoder-Only``)."""
+    return any(c.isdigit() for c in word) or any(
+        any(c.isupper() for c in part[1:]) for part in word.split("-"))
+
+
+def _title_words(title: str) -> frozenset[str]:
+    """Title words that may open a name run in the title (``Heliograph Cloud API``)."""
+    return frozenset(fold(w) for w in re.findall(r"[A-Z][\w-]*", title)
+                     if fold(w) not in _COMMON)
 
 
 _NOUN_AFTER = re.compile(r"^[\s,]*(?:(?:an?|the|its|our)\s+)?(?:[\w-]+\s+){0,4}?"

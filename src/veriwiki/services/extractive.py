@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -111,10 +111,10 @@ def _known_in(text: str, known: dict[str, tuple[str, str]]) -> list[tuple[int, s
 
 
 def _strip_version(name: str) -> str:
-    """``Orca-7 v1.1`` → ``Orca-7``; ``Llama 2 70B`` → ``Llama 2``; ``Heliograph 3.2.0`` → …"""
+    """``Orca-7 v1.1`` → ``Orca-7``; ``Llama 2 70B`` → ``Llama 2``; ``Llama 2`` stays."""
     parts = name.split()
-    while len(parts) > 1 and re.fullmatch(r"v?\d+(?:\.\d+)*[BMKT]?|\d+(?:\.\d+)?[BMK]",
-                                          parts[-1]):
+    while len(parts) > 1 and re.fullmatch(r"v?\d+(?:\.\d+)+|v\d+|\d+(?:\.\d+)?[BMKT]",
+                                          parts[-1]):   # not "Llama 2": 2 is the name
         parts.pop()
     return " ".join(parts)
 
@@ -167,10 +167,20 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
     out.sentences = len(sentences)
     all_text = [s.text for s in sentences]
     names = ex.find_names(all_text, title)
-    proper = ex.proper_words([title, *all_text])
+    proper = ex.proper_words(all_text)
     in_title = [known[k][1] for _, k in _known_in(title.split(":")[0], known)]
     main = next((t for t in in_title if ex.occurrences(t, ex.fold(visible))), None) or \
         ex.main_subject(title, visible, proper)
+    if main is None:   # the title names nothing the body uses: the name it uses most
+        body = ex.fold(visible)
+        ranked = sorted((info for info in names.values()
+                         if ex.page_worthy(info) and info.count >= 2),
+                        key=lambda i: (-i.count, body.find(ex.fold(i.name))))
+        main = ranked[0].name if ranked else None
+    if main:    # the source is about it: it deserves a page
+        names[ex.fold(main)] = replace(names.get(ex.fold(main), ex.NameInfo(main, 1, True)),
+                                       defined=True)
+    title_entity = clean_title(title) if ex.fold(title) in ex.fold(visible) else None
     spelled_out = {ex.fold(a): k for k, info in names.items() for a in info.aliases}
     long_names = [info.name for info in names.values()
                   if info.defined and (info.aliases or " " in info.name)]
@@ -213,6 +223,8 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
             continue
         found = _entity_for(sentence.text, here, names, known, main, nouns, out, all_text,
                             spelled_out)
+        if found is None and title_entity:
+            found = ("", title_entity)     # on the source-summary page only
         if found is None:
             out.skipped.append((sentence.text, "names nothing the wiki could file it under"))
             continue
