@@ -140,16 +140,16 @@ class GitRepo:
                 files[path.decode("utf-8", "surrogateescape")] = sha.decode()
         return files
 
-    def tree_blobs(self, rev: str) -> list[tuple[str, str, str]]:
-        """(path, mode, blob id) of every file and symlink at ``rev`` (no submodules)."""
+    def tree_blobs(self, rev: str) -> list[tuple[str, str, str, int]]:
+        """(path, mode, blob id, size) of every file and symlink at ``rev`` (no submodules)."""
         out = []
-        for rec in self.run("ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
+        for rec in self.run("ls-tree", "-r", "-z", "-l", "--full-tree", rev).split(b"\0"):
             if rec:
                 meta, path = rec.split(b"\t", 1)
-                mode, kind, sha = meta.split()
+                mode, kind, sha, size = meta.split()
                 if kind == b"blob":
                     out.append((path.decode("utf-8", "surrogateescape"), mode.decode(),
-                                sha.decode()))
+                                sha.decode(), int(size)))
         return out
 
     def read_blobs(self, specs: list[str]) -> list[bytes | None]:

@@ -276,15 +276,26 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
             and (f.rule, f.path, f.message) not in before]
 
 
+_BATCH_BYTES = 64 << 20
+
+
 def _fill_worktree(git: GitRepo, work: Path, state_dir: str) -> None:
     """Write HEAD's files into the empty worktree ``work`` and point its index at them.
 
     Committed derived state (``state_dir``) is left out: it is never trusted.
     """
     entries = [e for e in git.tree_blobs("HEAD") if e[0].split("/", 1)[0] != state_dir]
-    datas = git.read_blobs([sha for _, _, sha in entries])
-    create_files(work, [(path, data or b"", mode)
-                        for (path, mode, _), data in zip(entries, datas, strict=True)])
+    batch: list[tuple[str, str, str, int]] = []
+    size = 0
+    for i, entry in enumerate(entries):
+        batch.append(entry)
+        size += entry[3]
+        # bounded memory: stored sources can be large
+        if i == len(entries) - 1 or size > _BATCH_BYTES:
+            datas = git.read_blobs([sha for _, _, sha, _ in batch])
+            create_files(work, [(path, data or b"", mode) for (path, mode, _, _), data
+                                in zip(batch, datas, strict=True)])
+            batch, size = [], 0
     GitRepo(work).run("read-tree", "HEAD")
 
 
