@@ -3,8 +3,16 @@ furniture, count-noun units, short quotes and source line numbers (issue 10)."""
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
+
+from golden import fixture_vault, golden_diff, run_cli
 from helpers_paper import make_paper_pdf
 from veriwiki.adapters.extract import extract
 from veriwiki.checks.rules.quote_too_short import is_too_short
@@ -258,3 +266,71 @@ def test_variant_qualifiers() -> None:
     assert variant_qualifiers("the 7B model uses 32 layers") == {"7b"}
     assert variant_qualifiers("GPT-3 has 175B parameters and a large vocabulary") == set()
     assert variant_qualifiers("GPT-2 124M has 12 layers", [(0, 5)]) == {"124m"}
+
+
+# --- the real-text fixture: every class end to end -----------------------------------------
+
+REALWORLD = Path(__file__).parent / "fixtures" / "realworld"
+
+
+@pytest.fixture(scope="module")
+def realworld(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The real-text fixture as a vault (the PDF made here), and its check findings."""
+    base = tmp_path_factory.mktemp("realworld")
+    copy = base / "fixture"
+    shutil.copytree(REALWORLD, copy)
+    (copy / "sources" / "sparse-paper.pdf").write_bytes(make_paper_pdf())
+    vault = fixture_vault(copy, base / "vault")
+    proc = run_cli(["check", "--json"], vault)
+    assert proc.returncode == 1, proc.stderr
+    return vault, json.loads(proc.stdout)["findings"]
+
+
+def test_realworld_fixture_findings_match_golden(
+        realworld: tuple[Path, list[dict[str, Any]]]) -> None:
+    missed, invented = golden_diff(realworld[1], REALWORLD / "expected.json")
+    assert not missed and not invented, f"missed: {sorted(missed)}\ninvented: {sorted(invented)}"
+
+
+def test_realworld_labels_cover_every_citation_and_match_expected() -> None:
+    labels = yaml.safe_load((REALWORLD / "labels.yaml").read_text("utf-8"))
+    planted = {(f"wiki/{page}", line, rule) for page, lines in labels.items()
+               for line, (_, rule) in lines.items() if rule != "none"}
+    expected = {(e["path"], e["line"], e["rule"])
+                for e in json.loads((REALWORLD / "expected.json").read_text("utf-8"))}
+    assert planted == expected
+    for page, lines in labels.items():
+        text = (REALWORLD / "wiki" / page).read_text("utf-8").splitlines()
+        cited = {n for n, line in enumerate(text, 1) if "[@" in line}
+        assert cited == set(lines), page
+
+
+def test_realworld_wrong_source_message_names_the_right_source_and_place(
+        realworld: tuple[Path, list[dict[str, Any]]]) -> None:
+    vault, findings = realworld
+    messages = {(f["path"], f["line"]): f["message"] for f in findings}
+    assert messages[("wiki/Sparse paper.md", 20)].startswith(
+        "quote not found in @attention-note; it occurs in @sparse-paper (p. 3)")
+    gpt2 = messages[("wiki/GPT-2.md", 32)]
+    line = int(re.search(r"@gpt2-card \(line (\d+)\)", gpt2)[1])  # type: ignore[index]
+    shown = run_cli(["source", "show", "gpt2-card", "--text"], vault).stdout.splitlines()
+    assert "The top 15 domains by volume in WebText" in shown[line - 1]
+
+
+def test_realworld_pdf_near_miss_points_at_the_printed_line(
+        realworld: tuple[Path, list[dict[str, Any]]]) -> None:
+    vault, findings = realworld
+    message = next(f["message"] for f in findings
+                   if (f["path"], f["line"]) == ("wiki/Sparse paper.md", 17))
+    page, line = map(int, re.search(r"\(p\. (\d+), line (\d+),", message).groups())  # type: ignore[union-attr]
+    shown = run_cli(["source", "show", "sparse-paper", "--text"], vault).stdout.splitlines()
+    assert "in an inter-" in shown[line - 1]
+    assert shown.index(f"--- page {page} ---") < line - 1 < shown.index(f"--- page {page + 1} ---")
+
+
+def test_realworld_locator_and_variant_messages(
+        realworld: tuple[Path, list[dict[str, Any]]]) -> None:
+    messages = {(f["path"], f["line"]): f for f in realworld[1]}
+    locator = messages[("wiki/Sparse paper.md", 19)]
+    assert locator["severity"] == "warning" and "it is on p. 4" in locator["message"]
+    assert messages[("wiki/GPT-2.md", 31)]["severity"] == "warning"

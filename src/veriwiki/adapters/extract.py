@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from veriwiki.errors import InputError
 
 PAGE_BREAK = "\n\f\n"
-EXTRACTOR_FORMAT = 1  # bump when the output of an extractor changes shape
+EXTRACTOR_FORMAT = 2  # bump when the output of an extractor changes shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +90,25 @@ def _extract_utf8(data: bytes, name: str, *, markdown: bool) -> Extracted:
     return Extracted(text, (), _markdown_title(text) if markdown else None)
 
 
+_SUP = re.compile(rb"<sup>\s*((?:[-+0-9]|&minus;|&#8722;|\xe2\x88\x92){1,6})\s*</sup>", re.I)
+_SUP_CHARS = {ord(c): f"&#{ord(s)};" for c, s in zip("0123456789+-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻",
+                                                      strict=True)}
+
+
+def _superscripts(data: bytes) -> bytes:
+    """``10<sup>-4</sup>`` as ``10⁻⁴``: text extraction would flatten it to ``10-4``."""
+    def fold(m: re.Match[bytes]) -> bytes:
+        body = m.group(1).replace(b"&minus;", b"-").replace(b"&#8722;", b"-")
+        body = body.replace(b"\xe2\x88\x92", b"-")
+        return body.decode("ascii").translate(_SUP_CHARS).encode("ascii")
+
+    return _SUP.sub(fold, data)
+
+
 def _extract_html(data: bytes, name: str) -> Extracted:
     import trafilatura  # deferred: slow to import, needed only for HTML
 
-    text = trafilatura.extract(data, include_comments=False, include_tables=True,
+    text = trafilatura.extract(_superscripts(data), include_comments=False, include_tables=True,
                                deduplicate=False, output_format="txt")
     if not text or not text.strip():
         raise InputError("no main text found in the HTML (the page may be built by "

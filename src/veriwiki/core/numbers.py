@@ -116,7 +116,9 @@ _SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _MANT = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+"
 _EXP = (rf"[eE](?P<e>[-+−]?[0-9]+)(?![A-Za-z0-9])"
         rf"|\s?[×xX*·⋅]\s?10\s?(?:\^\s?\{{?\s?(?P<c>[-+−–]?\s?[0-9]+)(?:\s?\}})?"
-        rf"|(?P<s>[⁻⁺]?[{_SUP}]+)|(?P<d>[-−–][0-9]{{1,2}})(?![0-9]))")
+        rf"|(?P<s>[⁻⁺]?[{_SUP}]+)|(?P<d>[-−–][0-9]{{1,2}})(?![0-9]))"
+        # "2.1 × 108": a superscript flattened by copying from a rendered page
+        rf"|(?<=[0-9]\.[0-9])\s?[×·]\s?10(?P<f>[1-9][0-9]?)(?![0-9.,])")
 _POW = (rf"\^\s?\{{?\s?(?P<pc>[-+−–]?[0-9]+)(?:\s?\}})?|(?P<ps>[⁻⁺]?[{_SUP}]+)"
         r"|(?<=10)(?<![0-9.,]10)(?P<pm>−[0-9]{1,2})(?![0-9])")  # PDF-flattened "10−5"
 _NUMBER = re.compile(
@@ -178,7 +180,7 @@ def _read_number(text: str, m: re.Match[str]) -> _Draft:
     decimals = len(mant.partition(".")[2])
     value = float(mant.replace(",", ""))
     tolerance = 0.5 * 10.0 ** -decimals if decimals else 0.0
-    power = m["e"] or m["c"] or m["s"] or m["d"]
+    power = m["e"] or m["c"] or m["s"] or m["d"] or m["f"]
     if power is not None:
         exponent = _exponent(power)
         value = float(f"{mant.replace(',', '')}e{exponent}")
@@ -346,6 +348,13 @@ def is_same_value(claim: Quantity, other: Quantity) -> bool:
         shift = 0.01
     elif claim.unit is None and other.unit == "percent":
         shift = 100.0
+    if other.unit is None and claim.factor != 1.0:  # "28 GB" against a bare "28"
+        bare = replace(claim, value=claim.value / claim.factor,
+                       tolerance=claim.tolerance / claim.factor, factor=1.0,
+                       alt_value=None if claim.alt_value is None
+                       else claim.alt_value / claim.factor)
+        if is_same_value(bare, other):
+            return True
     for cv in claim.values:
         tol = claim.tolerance * (cv / claim.value if claim.value else 1.0)
         for ov in other.values:
@@ -376,7 +385,7 @@ def compare(claim: str, quote: str) -> list[NumberIssue]:
         if c.kind != QUANTITY or c.raw in seen:
             continue
         seen.add(c.raw)
-        same = [q for q in candidates if is_same_value(c, q)]
+        same = [q for q in candidates if is_same_value(c, q) and not _scaled_apart(c, q)]
         if same:
             if c.unit is None or any(q.unit in (None, c.unit) for q in same):
                 continue
@@ -398,15 +407,16 @@ def compare(claim: str, quote: str) -> list[NumberIssue]:
     return issues
 
 
+def _scaled_apart(c: Quantity, q: Quantity) -> bool:
+    """Same digits, same kind of unit, another unit factor: ``0.4 GiB`` and ``0.4 GB``."""
+    return c.unit is not None and q.unit == c.unit and q.factor != c.factor and \
+        bool(q.value and c.value) and \
+        abs(q.value / q.factor - c.value / c.factor) <= 1e-9 * abs(c.value / c.factor)
+
+
 def _other_scale(c: Quantity, candidates: list[Quantity]) -> Quantity | None:
     """A quote number with the claim's digits and unit kind but another unit factor."""
-    if c.unit is None:
-        return None
-    for q in candidates:
-        if q.unit == c.unit and q.factor != c.factor and q.value and c.value and \
-                abs(q.value / q.factor - c.value / c.factor) <= 1e-9 * abs(c.value / c.factor):
-            return q
-    return None
+    return next((q for q in candidates if _scaled_apart(c, q)), None)
 
 
 def _unit_word(q: Quantity) -> str:

@@ -37,7 +37,7 @@ _MATH = re.compile(r"\$\$(.+?)\$\$|\$(?=[^\s$])([^$\n]+?)(?<=[^\s\\])\$(?![0-9])
                    re.S)
 _TEX_COMMAND = re.compile(r"\\([A-Za-z]+|[,;:! ])")
 _TEX_SYMBOLS = {
-    "times": "×", "cdot": "·", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+    "times": "×", "cdot": "·", "sqrt": "√", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
     "approx": "≈", "sim": "~", "pm": "±", "neq": "≠", "infty": "∞", "to": "→",
     "rightarrow": "→", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ",
     "epsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π",
