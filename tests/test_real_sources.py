@@ -334,3 +334,26 @@ def test_realworld_locator_and_variant_messages(
     locator = messages[("wiki/Sparse paper.md", 19)]
     assert locator["severity"] == "warning" and "it is on p. 4" in locator["message"]
     assert messages[("wiki/GPT-2.md", 31)]["severity"] == "warning"
+
+
+def _check_json(vault: Path, *extra: str) -> list[dict[str, Any]]:
+    proc = run_cli(["check", "--json", *extra], vault)
+    assert proc.returncode in (0, 1), proc.stderr
+    return list(json.loads(proc.stdout)["findings"])
+
+
+def test_realworld_new_source_holding_a_missing_quote_warm_equals_cold(
+        realworld: tuple[Path, list[dict[str, Any]]], tmp_path: Path) -> None:
+    """The wrong-source hint depends on every source: adding one must reach cached pages."""
+    vault = tmp_path / "vault"
+    shutil.copytree(realworld[0], vault, symlinks=True)
+    _check_json(vault)  # warm the caches
+    extra = tmp_path / "engineers.md"
+    extra.write_text("# Survey\n\nThe primary intended users of these models are AI engineers "
+                     "and practitioners.\n", encoding="utf-8")
+    assert run_cli(["add", str(extra)], vault).returncode == 0
+    warm = _check_json(vault)
+    cold = _check_json(vault, "--no-cache")
+    assert warm == cold
+    message = next(f["message"] for f in warm if (f["path"], f["line"]) == ("wiki/GPT-2.md", 28))
+    assert "it occurs in @engineers (line 3)" in message
