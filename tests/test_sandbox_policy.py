@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import Git, Veriwiki, describe
+from helpers_bad import veriwiki_exe
 from veriwiki.adapters.isolation import BWRAP, REFUSED, UNISOLATED, SandboxPolicy, choose_isolation
 from veriwiki.adapters.sandbox import NOT_RUN, Limits
 from veriwiki.core.parse import parse_page
@@ -99,6 +105,31 @@ def test_cli_trust_flags_accepted(vw: Veriwiki, vault: Path) -> None:
     proc = vw("status", "--trust", "--json")
     assert proc.returncode == 0, describe(proc)
     assert json.loads(proc.stdout)["findings"]["by_rule"].get("code-failed") == 1
+
+
+def _hidden_bwrap(vw: Veriwiki, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a mount namespace where /usr/bin/bwrap is an empty file."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("hiding bubblewrap from the CLI needs root and unshare (CI has both)")
+    cmd = shlex.join([str(veriwiki_exe()), "--vault", str(vw.vault), *args])
+    return subprocess.run(["unshare", "--mount", "sh", "-c",
+                           f"mount --bind /dev/null /usr/bin/bwrap && exec {cmd}"],
+                          capture_output=True, text=True, env=vw.env, timeout=300)
+
+
+def test_cli_without_bwrap_refuses_and_says_what_to_do(vw: Veriwiki, vault: Path) -> None:
+    (vault / "wiki" / "A.md").write_text(FAILING, encoding="utf-8")
+    proc = _hidden_bwrap(vw, "check", "--json", "--rule", "code-failed")
+    assert proc.returncode == 1, describe(proc)
+    [f] = json.loads(proc.stdout)["findings"]
+    assert f["message"].startswith("check block not run: no sandbox on this machine")
+    assert "1 python check block(s) not run" in proc.stderr
+    assert "apt-get install bubblewrap" in proc.stderr and "--trust" in proc.stderr
+    proc = _hidden_bwrap(vw, "check", "--trust", "--json", "--rule", "code-failed")
+    assert proc.returncode == 1, describe(proc)
+    [f] = json.loads(proc.stdout)["findings"]
+    assert "AssertionError: one is not two" in f["message"]
+    assert "not run" not in proc.stderr
 
 
 # -- derived state from the repository ------------------------------------------------------

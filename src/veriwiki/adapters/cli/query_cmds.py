@@ -9,7 +9,16 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, trust_option
+from veriwiki.adapters.cli.main import (
+    State,
+    cli,
+    err,
+    notice,
+    out,
+    print_json,
+    trust_option,
+    warning,
+)
 from veriwiki.core.model import Severity
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -54,6 +63,17 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
         out.print(f"[bold]{i}. {escape(hit.title)}[/]  [dim]{escape(hit.path)}  "
                   f"score {hit.score:.3g}[/]")
         out.print(f"   {snippet}")
+
+
+def _warn_not_run(findings: list[Any]) -> None:
+    """Say on stderr, once, that check blocks were skipped for want of a sandbox."""
+    from veriwiki.checks.rules.code_failed import NOT_RUN
+
+    skipped = [f for f in findings if f.rule == "code-failed" and f.message.startswith(NOT_RUN)]
+    if skipped:
+        warning(f"{len(skipped)} python check block(s) not run: no sandbox on this machine. "
+                "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, "
+                "or pass --trust to run them unisolated (docs/check-blocks.md)")
 
 
 @cli.command("check")
@@ -105,6 +125,7 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
     else:
         report = check_vault(state.vault, strict=strict, only=only)
         paths = state.vault.index.paths() if junit else []
+    _warn_not_run(report.findings)
     lint = None
     if judge is not None:
         from veriwiki.services.llm_lint import DEFAULT_MAX_CALLS, lint_with_model, merge_reports

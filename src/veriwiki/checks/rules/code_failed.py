@@ -13,6 +13,7 @@ from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
 
 ORDER = 95
+NOT_RUN = "check block not run: no sandbox on this machine"  # the finding's message starts so
 
 
 def outcomes(ctx: CheckContext) -> list[Any]:
@@ -48,7 +49,7 @@ def code_failed(ctx: CheckContext) -> Iterator[Finding]:
         r = o.result
         if r.status == "not-run":
             yield ctx.finding(o.check.path, o.check.block.line,
-                              f"check block not run: no sandbox on this machine ({r.exc_message})",
+                              f"{NOT_RUN} ({r.exc_message})",
                               hint="install bubblewrap (Debian/Ubuntu: apt-get install "
                                    "bubblewrap) and allow user namespaces, or pass --trust if "
                                    "you trust this vault's check blocks to run unisolated "
