@@ -22,18 +22,20 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from veriwiki.adapters.fs import blob_sha
 from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.lock import vault_lock
-from veriwiki.adapters.writes import atomic_write, check_write_path, remove_file
+from veriwiki.adapters.settle import Settled, settle_file
+from veriwiki.adapters.writes import atomic_write, check_write_path
 from veriwiki.errors import ConflictError, UnsafePathError
 
 Transform = Callable[[bytes | None], bytes | None]
 _ABSENT = object()
+_UNKNOWN_BASE = b"\0the base of this file is not stored\0"
 
 
 @dataclass
@@ -43,6 +45,9 @@ class CommitResult:
     commit: str | None
     message: str
     changed: list[str] = field(default_factory=list)
+    # working files someone edited during the operation, left without its change
+    kept: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _read(path: Path) -> bytes | None:
@@ -65,6 +70,9 @@ class Transaction:
         self._head_cache: dict[str, bytes | None] = {}
         self.commit_files: dict[str, bytes | None] = {}
         self.work_files: dict[str, bytes | None] = {}
+        # the bytes each working file held when first read: the compare-and-swap base
+        self._seen: dict[str, bytes | None] = {}
+        self._redo: dict[str, Transform] = {}
 
     # -- reading the two states -----------------------------------------------------------
 
@@ -89,7 +97,9 @@ class Transaction:
         """Content of ``path`` in the working tree after the staged changes."""
         if path in self.work_files:
             return self.work_files[path]
-        return _read(self.root / path)
+        if path not in self._seen:  # one snapshot per file: what the change is based on
+            self._seen[path] = _read(self.root / path)
+        return self._seen[path]
 
     def is_dirty(self, path: str) -> bool:
         """True when the working file differs from HEAD (uncommitted user edits)."""
@@ -124,6 +134,7 @@ class Transaction:
         """
         head = self.head_content(path)
         work = self.work_content(path)
+        self._redo[path] = fn
         if head is None and work is not None and not adopt_untracked:
             self.work_files[path] = fn(work)
             return
@@ -171,8 +182,7 @@ class Transaction:
         self.check_targets()
         changed = self.changed_paths()
         if not changed:
-            self._apply_work_only()
-            return CommitResult(None, message, [])
+            return CommitResult(None, message, [], *self._apply_work_only())
         commit_paths = [p for p in changed]
         datas = [self.commit_files[p] for p in commit_paths]
         present = [d for d in datas if d is not None]
@@ -182,6 +192,11 @@ class Transaction:
         work_items = {p: d for p, d in self.work_files.items()}
         extra = [d for p, d in work_items.items()
                  if d is not None and (p not in entries or self.commit_files.get(p) != d)]
+        bases = {p: self._seen[p] if p in self._seen else _read(self.root / p)
+                 for p in work_items}
+        # uncommitted bases too, so that recovery can merge an edit made meanwhile
+        extra += [d for p, d in bases.items()
+                  if d is not None and d != self._head_cache.get(p, _ABSENT)]
         self.git.write_blobs(extra, self.tmp_dir)
         sha = self.git.build_commit(self.parent, entries, message, self.tmp_dir)
         journal = {
@@ -190,15 +205,16 @@ class Transaction:
             "index": entries,
             "files": [
                 {"path": p, "work": blob_sha(d) if d is not None else None,
-                 "before": blob_sha(b) if (b := _read(self.root / p)) is not None else None}
+                 "before": blob_sha(b) if (b := bases[p]) is not None else None}
                 for p, d in sorted(work_items.items())
             ],
         }
         atomic_write(self.state_dir / "journal.json", json.dumps(journal).encode(),
                      self.tmp_dir, root=self.state_dir)
         self.git.update_head(sha, self.parent, message.splitlines()[0])
-        finish_journal(self.root, self.git, self.state_dir, journal)
-        return CommitResult(sha, message, changed)
+        settled = finish_journal(self.root, self.git, self.state_dir, journal, self._redo,
+                                 bases)
+        return CommitResult(sha, message, changed, *_report(settled))
 
     def check_targets(self) -> None:
         """Refuse, before anything is written, staged paths that run through a link.
@@ -209,50 +225,80 @@ class Transaction:
             check_write_path(self.root, self.root / path,
                              deleting=self.work_files.get(path) is None)
 
-    def _apply_work_only(self) -> None:
+    def _apply_work_only(self) -> tuple[list[str], list[str]]:
+        """Write working-tree repairs that need no commit; (kept, notes) as in a commit."""
+        settled = []
         for path, data in self.work_files.items():
-            if _read(self.root / path) == data:
-                continue
-            if data is None:
-                remove_file(self.root / path, root=self.root)
-            else:
-                atomic_write(self.root / path, data, self.tmp_dir, root=self.root)
+            base = self._seen[path] if path in self._seen else _read(self.root / path)
+            settled.append(settle_file(self.root, path, base, data,
+                                       self._adapter(path, base, data), self.tmp_dir))
+        return _report(settled)
+
+    def _adapter(self, path: str, base: bytes | None, work: bytes | None
+                 ) -> Callable[[bytes], bytes | None]:
+        return _adapter(self.git, self.tmp_dir, self._redo.get(path), base, work)
 
 
-def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict) -> list[str]:
+def _adapter(git: GitRepo, tmp_dir: Path, redo: Transform | None, base: bytes | None,
+             work: bytes | None) -> Callable[[bytes], bytes | None]:
+    """How to give a person's newer text the operation's change: the same transformation
+    when it is known (in process), else a three-way merge (``git merge-file``)."""
+    def adapt(user: bytes) -> bytes | None:
+        if redo is not None:
+            return redo(user)
+        if base is None or base is _UNKNOWN_BASE or work is None:
+            return None
+        return git.merge_file(base, user, work, tmp_dir)
+
+    return adapt
+
+
+def _report(settled: list[Settled]) -> tuple[list[str], list[str]]:
+    return ([s.path for s in settled if s.kept], [s.note for s in settled if s.note])
+
+
+def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict,
+                   redo: Mapping[str, Transform] | None = None,
+                   bases: Mapping[str, bytes | None] | None = None) -> list[Settled]:
     """Write the journal's working-tree files and git index entries; remove the journal.
 
-    Files the user changed since the journal was written are left alone and named
-    in the returned warnings.
+    A file changed since the operation read it gets the change applied to the newer
+    text (``redo``: the operation's transformations, when still in process; otherwise
+    a merge against the base blob the journal names) or is left as it is; each such
+    file comes back with a note.
     """
-    warnings = []
+    settled = []
     tmp_dir = state_dir / "tmp"
-    targets = [f for f in journal["files"] if f["work"] is not None]
-    contents = dict(zip([f["work"] for f in targets],
-                        git.read_blobs([f["work"] for f in targets]), strict=True))
+    wanted = sorted({f["work"] for f in journal["files"] if f["work"]}
+                    | ({f["before"] for f in journal["files"] if f.get("before")}
+                       if bases is None else set()))
+    contents = dict(zip(wanted, git.read_blobs(wanted), strict=True))
     for f in journal["files"]:
-        path = root / f["path"]
-        current = _read(path)
-        cur_sha = blob_sha(current) if current is not None else None
-        if cur_sha == f["work"]:
+        rel = f["path"]
+        work = contents.get(f["work"]) if f["work"] is not None else None
+        if f["work"] is not None and work is None:
+            settled.append(Settled(rel, True, f"{rel}: its new content is missing from git; "
+                                              "left as is"))
             continue
-        if cur_sha != f["before"]:
-            warnings.append(f"{f['path']} changed while an operation was interrupted; left as is")
-            continue
+        if bases is not None and rel in bases:
+            base = bases[rel]
+        else:
+            base = contents.get(f["before"]) if f.get("before") else None
+            if f.get("before") and base is None:  # no stored base: trust only the id
+                current = _read(root / rel)
+                base = current if current is not None and blob_sha(current) == f["before"] \
+                    else _UNKNOWN_BASE
         try:
-            if f["work"] is None:
-                remove_file(path, root=root, prune=True)
-            else:
-                data = contents.get(f["work"])
-                if data is not None:
-                    atomic_write(path, data, tmp_dir, root=root)
+            settled.append(settle_file(root, rel, base, work,
+                                       _adapter(git, tmp_dir, (redo or {}).get(rel), base, work),
+                                       tmp_dir))
         except UnsafePathError as exc:
             # committed already: leave the working file alone rather than follow a link
-            warnings.append(f"{f['path']}: not written: {exc.message}")
+            settled.append(Settled(rel, True, f"{rel}: not written: {exc.message}"))
     git.set_index_entries(journal["index"])
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state_dir / "journal.json")
-    return warnings
+    return settled
 
 
 def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
@@ -280,7 +326,7 @@ def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
             lock.unlink(missing_ok=True)
     head = git.head()
     if head is not None and head == journal.get("commit"):
-        notes += finish_journal(root, git, state_dir, journal)
+        notes += [s.note for s in finish_journal(root, git, state_dir, journal) if s.note]
         notes.append(f"finished an interrupted operation (commit {head[:10]})")
     else:
         journal_path.unlink(missing_ok=True)

@@ -97,8 +97,9 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
 
     tx.transform(vault.index_page, regenerate, adopt_untracked=True)
     if not tx.changed_paths():
-        tx.commit("")  # nothing to record: writes only working-tree repairs, no commit
-        return CommitResult(None, "", [])
+        # nothing to record: writes only working-tree repairs, no commit
+        repaired = tx.commit("")
+        return CommitResult(None, "", [], repaired.kept, repaired.notes)
 
     def log(data: bytes | None) -> bytes:
         text = data.decode("utf-8", "replace") if data is not None else default_log_page()

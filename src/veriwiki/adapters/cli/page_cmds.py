@@ -8,9 +8,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, notice, out, print_json, warning
 
 if TYPE_CHECKING:
+    from veriwiki.adapters.store import CommitResult
     from veriwiki.services.pages import LinkInfo
 
 
@@ -29,6 +30,32 @@ def _commit_line(verb: str, subject: str, commit: str | None) -> None:
               + (f"  [dim](commit {commit[:10]})[/]" if commit else ""))
 
 
+def _report_edits(result: CommitResult) -> None:
+    """Say what happened to files someone edited while the command ran (standard error)."""
+    merged = []
+    for note in result.notes:
+        if any(note.startswith(k + " ") for k in result.kept):
+            warning(note)
+        elif note.endswith("; kept your edit"):
+            merged.append(note.split(" was changed", 1)[0])
+        else:
+            notice(note)
+    if merged:
+        shown = ", ".join(merged[:5]) + (f" and {len(merged) - 5} more" if len(merged) > 5 else "")
+        notice(f"{len(merged)} file(s) changed while the command ran; your edits were kept and "
+               f"the change applied to them too: {shown}")
+    if result.kept:
+        warning(f"{len(result.kept)} working file(s) not rewritten (edited during the "
+                "command; the commit has the change): " + ", ".join(result.kept))
+
+
+def _edits_json(result: CommitResult, always: bool = False) -> dict[str, Any]:
+    """Files left without the change and notes on edits made meanwhile, when any."""
+    if not (always or result.kept or result.notes):
+        return {}
+    return {"not_rewritten": result.kept, "notes": result.notes}
+
+
 @cli.command("new")
 @click.argument("title")
 @click.option("--type", "page_type", default=None, metavar="TYPE", help="Page type (schema).")
@@ -40,9 +67,10 @@ def new_cmd(state: State, title: str, page_type: str | None, force: bool, as_jso
     path, result = _svc().new_page(state.vault, title, page_type, force=force, on_wait=notice,
                             on_notice=notice)
     if as_json:
-        print_json({"path": path, "commit": result.commit})
+        print_json({"path": path, "commit": result.commit, **_edits_json(result)})
     else:
         _commit_line("created", path, result.commit)
+        _report_edits(result)
 
 
 @cli.command("show")
@@ -126,10 +154,12 @@ def mv_cmd(state: State, old: str, new: str, as_json: bool) -> None:
     src, dst, touched, result = _svc().move_page(state.vault, old, new, on_wait=notice,
                                                  on_notice=notice)
     if as_json:
-        print_json({"from": src, "to": dst, "relinked": touched, "commit": result.commit})
+        print_json({"from": src, "to": dst, "relinked": touched, "commit": result.commit,
+                    **_edits_json(result, always=True)})
     else:
         _commit_line("moved", f"{src} → {dst}; links rewritten in {len(touched)} page(s)",
                      result.commit)
+        _report_edits(result)
 
 
 @cli.command("rm")
@@ -141,9 +171,10 @@ def rm_cmd(state: State, page: str, force: bool, as_json: bool) -> None:
     """Delete a page (refuses while other pages link to it, unless --force)."""
     path, result = _svc().remove_page(state.vault, page, force=force, on_wait=notice, on_notice=notice)
     if as_json:
-        print_json({"removed": path, "commit": result.commit})
+        print_json({"removed": path, "commit": result.commit, **_edits_json(result)})
     else:
         _commit_line("removed", path, result.commit)
+        _report_edits(result)
 
 
 @cli.command("history")
@@ -173,9 +204,10 @@ def revert_cmd(state: State, page: str, rev: str | None, force: bool, as_json: b
     path, sha, result = _svc().revert_page(state.vault, page, rev, force=force, on_wait=notice,
                                     on_notice=notice)
     if as_json:
-        print_json({"path": path, "to": sha, "commit": result.commit})
+        print_json({"path": path, "to": sha, "commit": result.commit, **_edits_json(result)})
     elif result.commit:
         _commit_line("reverted", f"{path} to {sha[:10]}", result.commit)
+        _report_edits(result)
     else:
         notice(f"{path} already matches {sha[:10]}; nothing to commit")
 
