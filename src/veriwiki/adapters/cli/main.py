@@ -66,6 +66,17 @@ def warning(message: str) -> None:
     err.print(f"[bold yellow]warning:[/] {escape(message)}")
 
 
+def warn_blocks_not_run(findings: list[Any]) -> None:
+    """Say on stderr, once, that check blocks were skipped for want of a sandbox."""
+    from veriwiki.checks.rules.code_failed import NOT_RUN
+
+    skipped = [f for f in findings if f.rule == "code-failed" and f.message.startswith(NOT_RUN)]
+    if skipped:
+        warning(f"{len(skipped)} python check block(s) not run: no sandbox on this machine. "
+                "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, "
+                "or pass --trust to run them unisolated (docs/check-blocks.md)")
+
+
 def trust_option(func: Any) -> Any:
     """``--trust`` on a command that runs check blocks."""
     def mark(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:

@@ -17,7 +17,7 @@ from veriwiki.adapters.cli.main import (
     out,
     print_json,
     trust_option,
-    warning,
+    warn_blocks_not_run,
 )
 from veriwiki.core.model import Severity
 
@@ -50,7 +50,7 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
     """Full-text search: pages ranked by relevance, with a highlighted snippet."""
     from veriwiki.services.indexing import search
 
-    hits = search(state.vault, query, limit)
+    hits = search(state.vault, query, limit, on_notice=notice)
     if as_json:
         print_json([h.to_json() for h in hits])
         return
@@ -63,17 +63,6 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
         out.print(f"[bold]{i}. {escape(hit.title)}[/]  [dim]{escape(hit.path)}  "
                   f"score {hit.score:.3g}[/]")
         out.print(f"   {snippet}")
-
-
-def _warn_not_run(findings: list[Any]) -> None:
-    """Say on stderr, once, that check blocks were skipped for want of a sandbox."""
-    from veriwiki.checks.rules.code_failed import NOT_RUN
-
-    skipped = [f for f in findings if f.rule == "code-failed" and f.message.startswith(NOT_RUN)]
-    if skipped:
-        warning(f"{len(skipped)} python check block(s) not run: no sandbox on this machine. "
-                "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, "
-                "or pass --trust to run them unisolated (docs/check-blocks.md)")
 
 
 @cli.command("check")
@@ -125,7 +114,7 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
     else:
         report = check_vault(state.vault, strict=strict, only=only)
         paths = state.vault.index.paths() if junit else []
-    _warn_not_run(report.findings)
+    warn_blocks_not_run(report.findings)
     lint = None
     if judge is not None:
         from veriwiki.services.llm_lint import DEFAULT_MAX_CALLS, lint_with_model, merge_reports

@@ -6,7 +6,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json, trust_option
+from veriwiki.adapters.cli.main import (
+    State,
+    cli,
+    notice,
+    out,
+    print_json,
+    trust_option,
+    warn_blocks_not_run,
+)
 
 
 def _share(value: float | None) -> str:
@@ -42,6 +50,7 @@ def status_cmd(state: State, as_json: bool) -> None:
     from veriwiki.services.status import vault_status
 
     st = vault_status(state.vault)
+    warn_blocks_not_run(st.report.findings)
     if as_json:
         print_json(st.to_json())
         return
