@@ -98,6 +98,8 @@ def _open_chain(anchor: Path, parts: list[str], create: bool,
                 st = os.stat(name, dir_fd=parent, follow_symlinks=False)
                 if stat.S_ISLNK(st.st_mode):
                     raise _link_error(anchor, shown, i) from None
+                if not create:  # nothing can exist below a file
+                    raise FileNotFoundError(errno.ENOENT, "not a folder", name) from None
                 raise InputError(f"{'/'.join(parts[:i + 1])} is a file where a folder is "
                                  "needed", path="/".join(shown),
                                  hint="rename or move that file") from None
