@@ -110,7 +110,9 @@ def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Wa
                                                     "symlink points to a missing file"))
                     continue
             elif entry.is_dir(follow_symlinks=False):
-                if name not in SKIP_DIRS:
+                # a site built by 'veriwiki build' (site/) is output, not vault content
+                if name not in SKIP_DIRS and not os.path.isfile(
+                        os.path.join(entry.path, ".veriwiki-site.json")):
                     visit(entry.path, rel + "/")
                 continue
             else:

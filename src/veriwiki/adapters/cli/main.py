@@ -122,6 +122,7 @@ def main() -> None:
         llm_cmds,
         page_cmds,
         query_cmds,
+        site_cmds,
         source_cmds,
         vault_cmds,
     )

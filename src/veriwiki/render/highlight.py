@@ -1,0 +1,42 @@
+"""Code blocks highlighted by Pygments (server-side; no client script)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_MAX_HIGHLIGHT = 200_000  # larger blocks are shown plain (Pygments is slow on huge input)
+
+
+@lru_cache(maxsize=64)
+def _lexer(name: str) -> Lexer | None:
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+def highlight_code(code: str, info: str) -> str:
+    """A ``<pre>`` block for ``code``; ``info`` is the fence's info string."""
+    words = info.split()
+    lang = words[0].lower() if words else ""
+    lexer = _lexer(lang) if lang and len(lang) < 40 else None
+    label = f' data-lang="{escape(lang)}"' if lang else ""
+    check = " check-block" if words[1:2] == ["check"] else ""
+    if lexer is None or len(code) > _MAX_HIGHLIGHT:
+        body = escape(code, quote=False)
+    else:
+        body = highlight(code, lexer, _FORMATTER)
+    return f'<pre class="highlight{check}"{label}><code>{body}</code></pre>\n'
+
+
+def highlight_css() -> str:
+    """The stylesheet for highlighted code."""
+    return str(HtmlFormatter(style="friendly").get_style_defs(".highlight"))

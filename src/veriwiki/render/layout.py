@@ -1,0 +1,57 @@
+"""Jinja2 templates (autoescape on) that lay rendered fragments out as whole documents."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The template environment (autoescape on for every template)."""
+    return Environment(loader=PackageLoader("veriwiki.render", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def trusted(html: str) -> Markup:
+    """Mark a fragment the renderer produced (already sanitized) as safe to insert."""
+    return Markup(html)
+
+
+def render_document(template: str, **context: Any) -> str:
+    """A whole HTML document from ``template`` and ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def static_files() -> dict[str, bytes]:
+    """The site's CSS and script, by file name."""
+    from veriwiki.render.highlight import highlight_css
+
+    base = resources.files("veriwiki.render") / "static"
+    css = (base / "site.css").read_bytes() + b"\n" + highlight_css().encode()
+    return {"site.css": css, "site.js": (base / "site.js").read_bytes()}
+
+
+def code_version() -> str:
+    """A digest of the renderer's code, templates and static files (incremental builds)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    pkg = resources.files("veriwiki.render")
+    for folder in (pkg, pkg / "templates", pkg / "static"):
+        for item in sorted(folder.iterdir(), key=lambda p: p.name):
+            if item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
+                h.update(item.name.encode() + b"\0" + item.read_bytes())
+    import veriwiki.services.site as site
+    import veriwiki.services.site_model as model
+
+    for mod in (site, model):
+        if mod.__file__:
+            with open(mod.__file__, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()[:24]

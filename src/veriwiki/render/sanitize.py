@@ -1,0 +1,60 @@
+"""Allow-lists for HTML: what a page's raw HTML may keep, and what the site emits.
+
+Raw HTML written in a page is untrusted. A raw HTML block is cleaned by nh3 to a small
+set of tags without ``class``, ``id``, ``style`` or ``data-`` attributes (so a page
+cannot forge a citation chip or a verdict); an inline tag is kept only when it is a
+bare formatting tag. The whole rendered body then passes nh3 once more with the
+site's own allow-list, which also balances any tag left open.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+import nh3
+
+_SCHEMES = {"http", "https", "mailto"}
+_TEXT_TAGS = {"b", "i", "em", "strong", "sub", "sup", "kbd", "code", "mark", "br", "u", "s",
+              "small", "del", "ins", "abbr", "q", "cite", "var", "samp", "span", "wbr"}
+_USER_TAGS = _TEXT_TAGS | {
+    "p", "div", "blockquote", "pre", "ul", "ol", "li", "dl", "dt", "dd", "table", "thead",
+    "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col", "hr", "h1", "h2",
+    "h3", "h4", "h5", "h6", "details", "summary", "figure", "figcaption", "a", "img",
+    "center", "section", "article", "aside", "header", "footer"}
+_USER_ATTRS = {
+    "a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align"},
+    "abbr": {"title"}, "details": {"open"}, "ol": {"start"}, "*": {"title"},
+}
+_SITE_TAGS = _USER_TAGS | {"section", "nav", "span", "a", "img"}
+_SITE_ATTRS = {
+    "*": {"class", "id", "title", "tabindex", "role", "aria-hidden", "aria-label", "lang"},
+    "a": {"href", "rel", "title"}, "img": {"src", "alt", "loading", "width", "height"},
+    "ol": {"start"}, "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align"},
+    "details": {"open"},
+}
+_BARE_TAG = re.compile(r"^<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>$")
+
+
+def clean_html_block(html: str) -> str:
+    """A raw HTML block of a page, reduced to the user allow-list."""
+    return nh3.clean(html, tags=_USER_TAGS, attributes=_USER_ATTRS, url_schemes=_SCHEMES,
+                     link_rel="noopener nofollow", strip_comments=True) + "\n"
+
+
+def inline_tag(html: str) -> str:
+    """An inline raw HTML tag: kept when it is a bare formatting tag, else shown as text."""
+    m = _BARE_TAG.match(html.strip())
+    if m and m.group(2).lower() in _TEXT_TAGS:
+        return f"<{m.group(1)}{m.group(2).lower()}{' /' if m.group(3) else ''}>"
+    if html.startswith("<!--"):
+        return ""
+    return escape(html, quote=False)
+
+
+def clean_fragment(html: str) -> str:
+    """A rendered body, reduced to the site's allow-list (balances unclosed tags)."""
+    return nh3.clean(html, tags=_SITE_TAGS, attributes=_SITE_ATTRS, url_schemes=_SCHEMES,
+                     generic_attribute_prefixes={"data-"}, link_rel=None,
+                     strip_comments=True)

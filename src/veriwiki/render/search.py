@@ -1,0 +1,113 @@
+"""The static site's search index: term shards and document chunks, as JSON files.
+
+Layout under ``_vw/search/``:
+
+- ``manifest.json``: shard keys (term prefixes), document count and chunk size;
+- ``t-<key>.json``: ``{term: [doc, weight, doc, weight, ...]}`` for the terms starting
+  with ``key`` (two characters, split into longer prefixes while a shard is too big);
+- ``d-<n>.json``: ``[[url, title, summary], ...]`` for documents ``n*CHUNK`` onwards.
+
+A query downloads the manifest, one shard per word and the document chunks of the top
+hits, so the first answer costs a few hundred kilobytes even at 10k pages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+CHUNK = 200
+MAX_POSTINGS = 60
+SHARD_BYTES = 120_000
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "which", "with", "not", "but", "can", "into", "than", "then", "these", "those", "they", "their", "there", "also", "such", "may", "more", "most", "other", "our", "we", "you", "he", "she", "his", "her", "them", "been", "being"])
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (the client folds queries the same way)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def terms(text: str) -> list[str]:
+    """The indexable words of ``text``."""
+    return [w for w in _WORD.findall(fold(text)) if len(w) > 1 and w not in STOP]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """One searchable page: where it is, how it is shown, and its weighted fields."""
+
+    url: str
+    title: str
+    summary: str
+    strong: str  # title and aliases
+    medium: str  # headings and tags
+    body: str
+
+
+def _weights(doc: SearchDoc) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for w in terms(doc.body):
+        counts[w] += 1
+    out = {w: 1 + int(2 * math.log(c)) for w, c in counts.items()}
+    for w in terms(doc.medium):
+        out[w] = out.get(w, 0) + 4
+    for w in terms(doc.strong):
+        out[w] = out.get(w, 0) + 12
+    return out
+
+
+def _key(term: str, n: int) -> str:
+    return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in term[:n])
+
+
+def build_search(docs: list[SearchDoc]) -> dict[str, bytes]:
+    """File name → bytes of every search file for ``docs`` (in the order given)."""
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for i, doc in enumerate(docs):
+        for term, weight in _weights(doc).items():
+            postings[term].append((weight, i))
+    table: dict[str, list[int]] = {}
+    for term in sorted(postings):
+        best = sorted(postings[term], key=lambda p: (-p[0], p[1]))[:MAX_POSTINGS]
+        flat: list[int] = []
+        for weight, i in best:
+            flat += [i, weight]
+        table[term] = flat
+    files: dict[str, bytes] = {}
+    keys: list[str] = []
+
+    def emit(group: list[str], n: int) -> None:
+        data = {t: table[t] for t in group}
+        blob = _dump(data)
+        if len(blob) > SHARD_BYTES and n < 4 and len({_key(t, n + 1) for t in group}) > 1:
+            by: dict[str, list[str]] = defaultdict(list)
+            for t in group:
+                by[_key(t, n + 1)].append(t)
+            for k in sorted(by):
+                emit(by[k], n + 1)
+            return
+        key = _key(group[0], n)
+        keys.append(key)
+        files[f"t-{key}.json"] = blob
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for term in table:
+        groups[_key(term, 2)].append(term)
+    for k in sorted(groups):
+        emit(groups[k], 2)
+    for start in range(0, len(docs), CHUNK):
+        chunk = [[d.url, d.title, d.summary[:160]] for d in docs[start:start + CHUNK]]
+        files[f"d-{start // CHUNK}.json"] = _dump(chunk)
+    files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK, "shards": sorted(keys)})
+    return files
+
+
+def _dump(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8",
+                                                                               "surrogatepass")

@@ -1,0 +1,321 @@
+"""What the static site is built from: pages, findings, links, sources, facts.
+
+:func:`collect_site` gathers it once per build (after the same check run ``veriwiki
+check`` makes); :class:`PageContext` answers the renderer's questions for one page.
+Site URLs are relative to the site root: a page keeps its vault path with ``.html``
+(``wiki/ml/Attention.md`` → ``wiki/ml/Attention.html``); everything the build adds lives
+under ``_vw/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+from veriwiki.core.facts import Fact, index_facts, norm_key
+from veriwiki.core.markdown.citations import CiteParts
+from veriwiki.core.model import Finding, Link, Page, Source, SourceText
+from veriwiki.core.names import normalize_name
+from veriwiki.core.resolve import Resolver, github_slug
+from veriwiki.render.chips import CiteKey, SourceView, Verdict, chip_html, cite_key, page_verdicts
+from veriwiki.render.markdown import FactView, LinkView, render_tokens, section_tokens
+from veriwiki.services.check import CheckReport
+
+ASSETS = "_vw"
+
+
+def page_url(path: str) -> str:
+    """Site-root URL path of a page (not percent-encoded)."""
+    return (path[:-3] if path.lower().endswith(".md") else path) + ".html"
+
+
+def source_url(sid: str, version: int | None = None) -> str:
+    """Site-root URL path of a source (its version page when ``version`` is given)."""
+    return f"{ASSETS}/sources/{sid}/" + (f"v{version}.html" if version else "index.html")
+
+
+def tag_slug(tag: str) -> str:
+    """A file-safe, case-folded name for a tag."""
+    slug = github_slug(tag.replace("/", "--"))
+    return slug or hashlib.sha1(tag.encode()).hexdigest()[:10]
+
+
+def tag_url(tag: str) -> str:
+    """Site-root URL path of a tag page."""
+    return f"{ASSETS}/tags/{tag_slug(tag)}.html"
+
+
+def rel_url(from_url: str, to_url: str) -> str:
+    """``to_url`` relative to the page at ``from_url``, percent-encoded for an href."""
+    frag = ""
+    if "#" in to_url:
+        to_url, frag = to_url.split("#", 1)
+        frag = "#" + quote(frag, safe="^-_.~")
+    rel = posixpath.relpath(to_url, posixpath.dirname(from_url) or ".")
+    return quote(rel, safe="/-_.~") + frag
+
+
+@dataclass
+class SiteModel:
+    """Everything one build renders from."""
+
+    vault_name: str
+    root: Any  # pathlib.Path of the vault
+    pages: dict[str, Page]
+    blobs: dict[str, str]
+    resolver: Resolver
+    report: CheckReport
+    findings: dict[str, list[Finding]]
+    sources: dict[str, Source]
+    texts: dict[tuple[str, int], SourceText]
+    facts: list[Fact]
+    checked: str
+    names_digest: str
+    index_page: str
+    log_page: str
+    base_url: str = ""
+    backlinks: dict[str, list[str]] = field(default_factory=dict)
+    outlinks: dict[str, list[str]] = field(default_factory=dict)
+    embeds: dict[str, list[str]] = field(default_factory=dict)
+    attachments_used: set[str] = field(default_factory=set)
+    matches: dict[tuple[str, int, str], tuple[int, int, str] | None] = field(default_factory=dict)
+    verdicts: dict[str, dict[CiteKey, list[Verdict]]] = field(default_factory=dict)
+    fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
+    alias_entity: dict[str, str] = field(default_factory=dict)
+    texts_of_pages: dict[str, str] = field(default_factory=dict)
+
+    def version_of(self, sid: str, version: int | None) -> int | None:
+        """The version number a citation means (latest when not given), or None."""
+        source = self.sources.get(sid)
+        if source is None:
+            return None
+        if version is None:
+            return source.current.version
+        return version if source.version(version) is not None else None
+
+    def page_text(self, path: str) -> str:
+        """The text of a page (read once per build)."""
+        text = self.texts_of_pages.get(path)
+        if text is None:
+            from veriwiki.adapters.fs import read_page_text
+
+            try:
+                text = read_page_text(self.root, path, 50_000_000)
+            except Exception:  # noqa: BLE001 - unreadable pages render empty, check reports them
+                text = ""
+            self.texts_of_pages[path] = text
+        return text
+
+    def resolve(self, link: Link, page: str) -> LinkView:
+        """Where ``link`` on ``page`` leads, as a site URL relative to the site root."""
+        res = self.resolver.resolve(link, page)
+        if res.status == "ambiguous":
+            return LinkView(None, link.target, "ambiguous", res.problem)
+        if not res.is_ok or res.path is None:
+            return LinkView(None, link.target, "broken", res.problem or "broken link")
+        if res.is_attachment or res.path not in self.pages:
+            return LinkView(res.path, res.path.rsplit("/", 1)[-1], is_attachment=True,
+                            path=res.path)
+        target = self.pages[res.path]
+        url = page_url(res.path)
+        if link.fragment:
+            url += "#" + self.anchor(target, link.fragment)
+        return LinkView(url, target.title, path=res.path)
+
+    def anchor(self, target: Page, fragment: str) -> str:
+        """The HTML id a ``#Heading`` or ``#^block`` fragment of ``target`` lands on."""
+        last = fragment.split("#")[-1].strip()
+        if last.startswith("^"):
+            return "^" + last[1:].lower()
+        want = normalize_name(last)
+        seen: dict[str, int] = {}
+        for h in target.headings:
+            base = github_slug(h.text) or "section"
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            if normalize_name(h.text) == want or github_slug(h.text) == github_slug(last):
+                return base if n == 0 else f"{base}-{n}"
+        return github_slug(last)
+
+
+def markdown_link(kind: str, href: str) -> Link:
+    """A :class:`Link` for a markdown link or image target as ``core.parse`` builds it."""
+    target, hash_, fragment = unquote(href).partition("#")
+    if target.lower().endswith(".md"):
+        target = target[:-3]
+    return Link(kind, target, fragment if hash_ else None, None, href, 0, 0)
+
+
+class PageContext:
+    """The renderer's view of the vault while rendering one page (or an embed in it)."""
+
+    def __init__(self, model: SiteModel, path: str, url: str | None = None) -> None:
+        self.model = model
+        self.path = path
+        self.url = url or page_url(path)
+        self.verdicts = {k: list(v) for k, v in model.verdicts.get(path, {}).items()}
+        self.chip_count = 0
+        self.depth = 0
+
+    def link(self, kind: str, target: str, fragment: str | None, raw: str) -> LinkView:
+        """Resolve a link and make its URL relative to this page."""
+        if kind in ("markdown", "image"):
+            link = markdown_link(kind, raw)
+        else:
+            t = target[:-3] if target.lower().endswith(".md") else target
+            link = Link(kind, t, fragment, None, raw, 0, 0)
+        view = self.model.resolve(link, self.path)
+        if view.href is None:
+            return view
+        return LinkView(rel_url(self.url, view.href), view.title, view.status, view.problem,
+                        view.is_attachment, view.path)
+
+    def chip(self, line: int, cite: CiteParts) -> str:
+        """A chip with the citation's verdict and the source's details."""
+        m = self.model
+        key = cite_key(line, cite.source_id, cite.version, cite.quote)
+        queue = self.verdicts.get(key)
+        verdict = queue.pop(0) if queue else Verdict("verified" if cite.quote else "no-quote")
+        version = m.version_of(cite.source_id, cite.version)
+        view = None
+        if version is not None:
+            src = m.sources[cite.source_id]
+            where = None
+            if cite.quote is not None:
+                got = m.matches.get((cite.source_id, version, cite.quote))
+                where = got[2] if got else None
+            v = src.version(version)
+            view = SourceView(src.title, version,
+                              rel_url(self.url, source_url(cite.source_id, version)), where,
+                              v.added if v else None)
+        self.chip_count += 1
+        html = chip_html(cite.source_id, cite.version, cite.locator, cite.quote, verdict,
+                         view, m.checked)
+        if self.depth:
+            return html
+        return f'<span class="cite-anchor" id="cite-{line}-{self.chip_count}"></span>' + html
+
+    def fact(self, entity: str, attribute: str) -> FactView | None:
+        """The latest fact for the key (the entity may be an alias of its page)."""
+        m = self.model
+        got = m.fact_index.get((norm_key(entity), norm_key(attribute)))
+        if not got:
+            title = m.alias_entity.get(norm_key(entity))
+            if title is not None:
+                got = m.fact_index.get((norm_key(title), norm_key(attribute)))
+        if not got:
+            return None
+        fact = max(got, key=lambda f: f.as_of or "")
+        href = None
+        if fact.origin in m.pages:
+            href = rel_url(self.url, page_url(fact.origin))
+        return FactView(fact.display, fact.where, href, fact.source_id)
+
+    def embed(self, view: LinkView, fragment: str | None) -> str | None:
+        """The embedded page's section, rendered (two levels deep at most)."""
+        if view.path is None or view.path == self.path or self.depth >= 1:
+            return None
+        from veriwiki.render.markdown import parse_tokens
+
+        tokens = section_tokens(parse_tokens(self.model.page_text(view.path)), fragment)
+        inner = PageContext(self.model, view.path, self.url)
+        inner.depth = self.depth + 1
+        return render_tokens(tokens, inner, depth=inner.depth).html
+
+    def tag_href(self, tag: str) -> str:
+        """The tag's page, relative to this page."""
+        return rel_url(self.url, tag_url(tag))
+
+
+def link_graph(model: SiteModel) -> None:
+    """Fill backlinks, outlinks, embeds and the attachments pages use."""
+    back: dict[str, set[str]] = defaultdict(set)
+    for path, page in model.pages.items():
+        outs: set[str] = set()
+        embeds: set[str] = set()
+        for link in page.links:
+            res = model.resolver.resolve(link, path)
+            if not res.is_ok or res.path is None:
+                continue
+            if res.path in model.pages:
+                if res.path != path:
+                    outs.add(res.path)
+                    back[res.path].add(path)
+                if link.kind == "embed":
+                    embeds.add(res.path)
+            else:
+                model.attachments_used.add(res.path)
+        model.outlinks[path] = sorted(outs)
+        model.embeds[path] = sorted(embeds)
+    model.backlinks = {p: sorted(back.get(p, ())) for p in model.pages}
+
+
+def locate_quotes(model: SiteModel) -> None:
+    """Where each cited quote is in its source version (for highlights and locators)."""
+    from veriwiki.core.quotes import find_quote
+
+    for page in model.pages.values():
+        for claim in page.claims:
+            for cite in claim.citations:
+                version = model.version_of(cite.source_id, cite.version)
+                if version is None or cite.quote is None:
+                    continue
+                key = (cite.source_id, version, cite.quote)
+                if key in model.matches:
+                    continue
+                text = model.texts.get((cite.source_id, version))
+                found = find_quote(text.text, cite.quote) if text is not None else None
+                if found is None:
+                    model.matches[key] = None
+                else:
+                    where = f"p. {found.page}, line {found.line}" if found.page \
+                        else f"line {found.line}"
+                    model.matches[key] = (found.start, found.end, where)
+
+
+def prepare(model: SiteModel) -> None:
+    """Derived tables: findings per page, verdicts, link graph, facts, quote places."""
+    for f in model.report.findings:
+        model.findings.setdefault(f.path, []).append(f)
+    for path, page in model.pages.items():
+        if page.claims:
+            model.verdicts[path] = page_verdicts(page, model.findings.get(path, ()))
+    model.fact_index = index_facts(model.facts)
+    for page in model.pages.values():
+        for alias in page.aliases:
+            model.alias_entity.setdefault(norm_key(alias), page.title)
+    link_graph(model)
+    locate_quotes(model)
+
+
+def page_key(model: SiteModel, path: str, code: str) -> str:
+    """A digest of everything the page's HTML is made from (incremental builds)."""
+    page = model.pages[path]
+    cited = sorted({(c.source_id, c.version, c.quote) for cl in page.claims
+                    for c in cl.citations}, key=repr)
+    sources = []
+    for sid, version, q in cited:
+        v = model.version_of(sid, version)
+        src = model.sources.get(sid)
+        sources.append([sid, version, v, src.title if src else None,
+                        model.matches.get((sid, v, q)) if v is not None and q else None])
+    facts = []
+    for entity, attribute, _, _ in page.fact_refs:
+        ctx = PageContext(model, path)
+        got = ctx.fact(entity, attribute)
+        facts.append([entity, attribute, got.display if got else None,
+                      got.where if got else None, got.source_id if got else None])
+    neighbours = sorted(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
+    data = [code, model.vault_name, model.base_url, model.checked, model.names_digest,
+            model.blobs.get(path), [f.to_json() for f in model.findings.get(path, ())],
+            sources, facts, [[p, model.blobs.get(p), [f.to_json() for f in model.findings.get(p, ())]]
+                             for p in model.embeds.get(path, ())],
+            [[p, model.outlinks.get(p, [])] for p in neighbours],
+            [[p, model.pages[p].summary] for p in model.backlinks.get(path, ())]]
+    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,292 @@
+"""The documents of the static site: pages, sources, lists and reports, as HTML text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+from collections import defaultdict
+from html import escape
+from typing import Any
+
+from veriwiki.core.model import Page, Severity
+from veriwiki.render.graph import bar_chart_svg, local_graph_svg
+from veriwiki.render.layout import render_document, trusted
+from veriwiki.render.markdown import parse_tokens, render_tokens
+from veriwiki.services.site_model import (
+    ASSETS,
+    PageContext,
+    SiteModel,
+    page_url,
+    rel_url,
+    source_url,
+    tag_url,
+)
+
+_TYPED_GROUPS = ("architecture", "training")
+_HIDDEN_FIELDS = {"title", "tags", "tag", "aliases", "alias"}
+
+
+def _root(url: str) -> str:
+    return "../" * url.count("/")
+
+
+def _common(model: SiteModel, url: str, title: str, **extra: Any) -> dict[str, Any]:
+    canonical = (model.base_url.rstrip("/") + "/" + rel_url("index.html", url)
+                 if model.base_url else None)
+    return {"root": _root(url), "site_name": model.vault_name, "title": title,
+            "checked": model.checked, "canonical": canonical, "body_class": "",
+            "main_class": "", **extra}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def badge(model: SiteModel, page: Page) -> dict[str, Any]:
+    """Claims verified / claims, stale claims, error findings, last reviewed."""
+    found = model.findings.get(page.path, [])
+    verdicts = {k: list(v) for k, v in model.verdicts.get(page.path, {}).items()}
+    flat = [v for vs in verdicts.values() for v in vs]
+    verified = 0
+    for claim in page.claims:  # in order, as the chips take them
+        names = set()
+        for c in claim.citations:
+            queue = verdicts.get((c.line, c.source_id, c.version, c.quote))
+            names.add(queue.pop(0).name if queue else "verified")
+        if names == {"verified"}:
+            verified += 1
+    reviewed = page.frontmatter.get("reviewed")
+    return {"claims": len(page.claims), "verified": verified,
+            "stale": sum(1 for v in flat if v.name == "stale"),
+            "errors": sum(1 for f in found if f.severity is Severity.ERROR),
+            "reviewed": str(reviewed) if reviewed else None}
+
+
+def _crumbs(url: str) -> list[tuple[str, str]]:
+    parts = url.split("/")[:-1]
+    out = []
+    for i in range(len(parts)):
+        folder = "/".join(parts[: i + 1])
+        out.append((parts[i], rel_url(url, f"{ASSETS}/folders/{folder}.html")))
+    return out
+
+
+def render_page(model: SiteModel, path: str) -> str:
+    """The HTML document of one page."""
+    page = model.pages[path]
+    url = page_url(path)
+    ctx = PageContext(model, path)
+    body = render_tokens(parse_tokens(model.page_text(path)), ctx)
+    typed: list[tuple[str, list[tuple[str, str]]]] = []
+    props: list[tuple[str, str]] = []
+    fm = page.frontmatter if isinstance(page.frontmatter, dict) else {}
+    for key, value in fm.items():
+        if key in _HIDDEN_FIELDS:
+            continue
+        if page.type == "model" and key in _TYPED_GROUPS and isinstance(value, dict):
+            typed.append((key, [(str(k), _value(v)) for k, v in value.items()]))
+        elif page.type == "model" and key == "parameters":
+            typed.insert(0, ("", [(key, _value(value))]))
+        else:
+            props.append((str(key), _value(value)))
+    neighbours = sorted(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())),
+                        key=lambda p: (model.pages[p].title.casefold(), p))
+    keys = set(neighbours)
+    edges = {(a, b) for a in neighbours for b in model.outlinks.get(a, ()) if b in keys and a < b}
+    edges |= {(b, a) for a in neighbours for b in model.outlinks.get(a, ()) if b in keys and b < a}
+    graph = local_graph_svg((page.title, rel_url(url, url)),
+                            [(p, model.pages[p].title, rel_url(url, page_url(p)))
+                             for p in neighbours], edges)
+    back = [(model.pages[p].title, rel_url(url, page_url(p)), model.pages[p].summary)
+            for p in model.backlinks.get(path, ())]
+    err = page.frontmatter_error
+    return render_document(
+        "page.html", **_common(model, url, page.title),
+        path=path, page_type=page.type, file_name=path.rsplit("/", 1)[-1],
+        crumbs=_crumbs(url), badge=badge(model, page), typed=typed, properties=props,
+        fm_error=f"{err.message} (line {err.line})" if err else None,
+        tags=[(t, rel_url(url, tag_url(t))) for t in page.tags], body=trusted(body.html),
+        toc=body.toc, graph=trusted(graph), backlinks=back,
+        findings=model.findings.get(path, []))
+
+
+def render_source(model: SiteModel, sid: str, version: int,
+                  citing: list[tuple[str, int, int, str | None, str]]) -> str:
+    """One source version: its text with every cited passage highlighted.
+
+    ``citing`` holds (page path, line, chip number, quote, verdict) for each citation
+    of this version; each highlight links back to the claims that cite it.
+    """
+    source = model.sources[sid]
+    v = source.version(version)
+    assert v is not None
+    url = source_url(sid, version)
+    text = model.texts.get((sid, version))
+    spans: list[tuple[int, int, list[tuple[str, str, str]]]] = []
+    missing: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for path, line, n, quote, verdict in citing:
+        label = f"{model.pages[path].title}:{line}"
+        href = rel_url(url, f"{page_url(path)}#cite-{line}-{n}")
+        got = model.matches.get((sid, version, quote)) if quote else None
+        if got is None:
+            if quote:
+                missing[quote].append((label, href))
+            continue
+        spans.append((got[0], got[1], [(label, href, verdict)]))
+    html = None
+    if text is not None:
+        html = trusted(_highlight(text.text, spans))
+    versions = [(x.version, rel_url(url, source_url(sid, x.version)))
+                for x in sorted(source.versions, key=lambda x: x.version)]
+    return render_document(
+        "source.html", **_common(model, url, source.title, main_class="wide"),
+        sid=sid, version=version, file=v.file, added=v.added, sha256=v.sha256,
+        origin=source.origin, license=source.license, versions=versions,
+        cited=len(spans), missing=sorted(missing.items()), text=html)
+
+
+def _highlight(text: str, spans: list[tuple[int, int, list[tuple[str, str, str]]]]) -> str:
+    """``text`` escaped, with merged cited spans wrapped in ``<mark>`` and back-links."""
+    merged: list[list[Any]] = []
+    for start, end, refs in sorted(spans, key=lambda s: (s[0], s[1])):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2].extend(refs)
+        else:
+            merged.append([start, end, list(refs)])
+    out: list[str] = []
+    pos = 0
+    for k, (start, end, refs) in enumerate(merged):
+        out.append(escape(text[pos:start], quote=False))
+        verdict = "stale" if any(r[2] == "stale" for r in refs) else "cited"
+        links = "".join(f'<a class="cited-by" href="{escape(h)}" title="cited by {escape(lab)}">'
+                        f"[{i + 1}]</a>" for i, (lab, h, _) in enumerate(refs))
+        out.append(f'<mark class="cited" id="q-{k + 1}" data-verdict="{verdict}">'
+                   f"{escape(text[start:end], quote=False)}{links}</mark>")
+        pos = end
+    out.append(escape(text[pos:], quote=False))
+    return "".join(out)
+
+
+def render_listing(model: SiteModel, url: str, title: str,
+                   groups: list[tuple[str | None, list[tuple[str, str, str | None]]]],
+                   intro: str | None = None, body: str | None = None) -> str:
+    """A list page (tags, folders, sources, the home page); hrefs are site-root paths."""
+    rel = [(h, [(label, rel_url(url, href), note) for label, href, note in rows])
+           for h, rows in groups]
+    return render_document("listing.html", **_common(model, url, title, main_class="wide"),
+                           groups=rel, intro=intro, body=trusted(body) if body else None)
+
+
+def folder_of(path: str, pages_root: str) -> str:
+    """The folder a page is listed under in reports (its first folder below the root)."""
+    root = pages_root.strip("/")
+    rel = path[len(root) + 1:] if root not in ("", ".") and path.startswith(root + "/") else path
+    top, sep, _ = rel.partition("/")
+    base = root if root not in ("", ".") else ""
+    if not sep:
+        return base or "."
+    return f"{base}/{top}" if base else top
+
+
+def render_findings(model: SiteModel, pages_root: str) -> str:
+    """Every finding of the check, filterable by rule, severity and folder."""
+    url = f"{ASSETS}/findings.html"
+    rows = []
+    for f in model.report.findings:
+        href = rel_url(url, f"{page_url(f.path)}#L{f.line}") if f.path in model.pages else None
+        rows.append((f, href, posixpath.dirname(f.path) or "."))
+    return render_document(
+        "findings.html", **_common(model, url, "Findings", main_class="wide"),
+        summary=model.report.summary(), rows=rows,
+        rules=sorted({f.rule for f in model.report.findings}),
+        severities=[s.value for s in Severity if s is not Severity.OFF],
+        folders=sorted({r[2] for r in rows}))
+
+
+def render_health(model: SiteModel, pages_root: str, stale_review: list[tuple[str, str]],
+                  authors: dict[str, set[str]]) -> str:
+    """Claims verified per folder and type, stale pages, review overdue, coverage."""
+    url = f"{ASSETS}/health.html"
+    folders: dict[str, dict[str, Any]] = {}
+    types: dict[str, dict[str, Any]] = {}
+    totals = {"pages": 0, "claims": 0, "verified": 0, "covered": 0, "errors": 0,
+              "stale_claims": 0}
+    stale_pages = []
+    for path in sorted(model.pages):
+        if path in (model.index_page, model.log_page):
+            continue
+        page = model.pages[path]
+        b = badge(model, page)
+        for table, key in ((folders, folder_of(path, pages_root)), (types, page.type or "(none)")):
+            row = table.setdefault(key, {"name": key, "pages": 0, "claims": 0, "verified": 0,
+                                         "covered": 0, "authors": set()})
+            row["pages"] += 1
+            row["claims"] += b["claims"]
+            row["verified"] += b["verified"]
+            row["covered"] += 1 if b["claims"] else 0
+            row["authors"] |= authors.get(path, set())
+        totals["pages"] += 1
+        totals["claims"] += b["claims"]
+        totals["verified"] += b["verified"]
+        totals["covered"] += 1 if b["claims"] else 0
+        totals["errors"] += b["errors"]
+        totals["stale_claims"] += b["stale"]
+        if b["stale"]:
+            stale_pages.append((page.title, rel_url(url, page_url(path)),
+                                f"{b['stale']} claims cite a changed source"))
+    for table in (folders, types):
+        for row in table.values():
+            row["authors"] = len(row["authors"])
+
+    def chart(table: dict[str, dict[str, Any]]) -> str:
+        rows = [(r["name"], r["verified"] / r["claims"] if r["claims"] else 0.0,
+                 f"{r['verified']}/{r['claims']}") for r in
+                sorted(table.values(), key=lambda r: r["name"])]
+        return bar_chart_svg(rows)
+
+    share = f"{totals['covered']}/{totals['pages']}"
+    overdue = [(model.pages[p].title, rel_url(url, page_url(p)), why) for p, why in stale_review]
+    return render_document(
+        "health.html", **_common(model, url, "Health", main_class="wide"),
+        totals={**totals, "coverage": share}, folders=[folders[k] for k in sorted(folders)],
+        folder_chart=trusted(chart(folders)), type_chart=trusted(chart(types)),
+        stale_pages=stale_pages, overdue=overdue)
+
+
+def llms_txt(model: SiteModel, paths: list[str]) -> str:
+    """``llms.txt``: the site for agents — one line per page with its summary."""
+    base = model.base_url.rstrip("/")
+    lines = [f"# {model.vault_name}", "",
+             "> A veriwiki knowledge base. Claims cite exact quotes from sources; each page "
+             "shows which citations verified.", "", "## Pages", ""]
+    for p in paths:
+        page = model.pages[p]
+        href = (base + "/" if base else "") + rel_url("index.html", page_url(p))
+        note = f": {page.summary}" if page.summary else ""
+        lines.append(f"- [{page.title}]({href}){note}")
+    lines += ["", "## Reports", "",
+              f"- [Findings]({(base + '/') if base else ''}{ASSETS}/findings.html)",
+              f"- [Health]({(base + '/') if base else ''}{ASSETS}/health.html)", ""]
+    return "\n".join(lines)
+
+
+def llms_full_txt(model: SiteModel, paths: list[str]) -> str:
+    """``llms-full.txt``: every page's markdown, frontmatter dropped, one after another."""
+    from veriwiki.core.frontmatter import read_frontmatter
+
+    out = [f"# {model.vault_name}\n"]
+    for p in paths:
+        text = model.page_text(p).replace("\r\n", "\n")
+        fm = read_frontmatter(text)
+        body = "\n".join(text.split("\n")[fm.yaml_lines:]).strip()
+        out.append(f"\n---\npage: {p}\ntitle: {model.pages[p].title}\n---\n\n{body}\n")
+    return "".join(out)
+
+
+def today_iso(on: dt.date) -> str:
+    """The check date as shown on chips."""
+    return on.isoformat()

@@ -1,0 +1,118 @@
+"""veriwiki build: the HTML contract, broken links, --strict, reports, search, incremental."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from conftest import Veriwiki, describe
+from helpers_site import make_site_vault
+
+
+def _build(vw: Veriwiki, *args: str) -> dict[str, object]:
+    proc = vw("build", "--json", *args)
+    assert proc.returncode == 0, describe(proc)
+    return json.loads(proc.stdout)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_build_chips_carry_the_contract(vw: Veriwiki, vault: Path) -> None:
+    make_site_vault(vw, vault)
+    summary = _build(vw)
+    assert summary["pages"] >= 8 and summary["sources"] == 1
+    html = (vault / "site" / "wiki" / "Grounded.html").read_text(encoding="utf-8")
+    chips = re.findall(r'<span class="citation" data-source="([^"]+)" data-verdict="([^"]+)"',
+                       html)
+    assert chips == [("llama2", "verified"), ("llama2", "number-mismatch"),
+                     ("llama2", "quote-not-found"), ("nosuch", "unknown-source")]
+    assert '<q class="cite-quote">trained on 2 trillion tokens of data</q>' in html
+    assert "Llama 2 paper (excerpt)" in html and "line 3" in html
+    assert '<a class="broken-link" title="no page named' in html
+    assert 'href="Attention.html"' in html
+    assert "1 / 4 claims verified" in html
+
+
+def test_build_writes_reports_sources_and_llms_files(vw: Veriwiki, vault: Path) -> None:
+    make_site_vault(vw, vault)
+    _build(vw, "--base-url", "https://example.org/wiki")
+    site = vault / "site"
+    for rel in ("index.html", "llms.txt", "llms-full.txt", "_vw/findings.html",
+                "_vw/health.html", "_vw/sources/llama2/v1.html", "_vw/sources/index.html",
+                "_vw/tags/demo.html", "_vw/search/manifest.json", "_vw/static/site.css"):
+        assert (site / rel).is_file(), rel
+    source = (site / "_vw/sources/llama2/v1.html").read_text(encoding="utf-8")
+    assert re.search(r'<mark class="cited"[^>]*>trained on 2 trillion tokens of data'
+                     r'<a class="cited-by" href="../../../wiki/Grounded.html#cite-7-1"', source)
+    findings = (site / "_vw/findings.html").read_text(encoding="utf-8")
+    assert 'data-rule="broken-link"' in findings and 'data-severity="error"' in findings
+    llms = (site / "llms.txt").read_text(encoding="utf-8")
+    assert "- [Grounded](https://example.org/wiki/wiki/Grounded.html)" in llms
+    assert "Llama 2 was pretrained on 2 trillion tokens" in (site / "llms-full.txt").read_text(
+        encoding="utf-8")
+
+
+def test_build_strict_exits_1_on_errors_and_still_builds(vw: Veriwiki, vault: Path) -> None:
+    make_site_vault(vw, vault)
+    proc = vw("build", "--strict")
+    assert proc.returncode == 1, describe(proc)
+    assert "broken link" in proc.stdout and (vault / "site" / "index.html").is_file()
+    clean = vault.parent / "clean"
+    assert vw("init", str(clean)).returncode == 0
+    proc = vw("build", "--strict", vault=clean)
+    assert proc.returncode == 0, describe(proc)
+
+
+def _same_as_cold(vw: Veriwiki, vault: Path) -> None:
+    cold_dir = vault.parent / "cold-site"
+    _build(vw, "--out", str(cold_dir))
+    warm_tree, cold_tree = _tree(vault / "site"), _tree(cold_dir)
+    warm_tree.pop(".veriwiki-site.json")
+    cold_tree.pop(".veriwiki-site.json")
+    assert warm_tree.keys() == cold_tree.keys()
+    assert [k for k in warm_tree if warm_tree[k] != cold_tree[k]] == []
+    shutil.rmtree(cold_dir)
+
+
+def test_build_incremental_is_byte_identical_to_cold(vw: Veriwiki, vault: Path) -> None:
+    make_site_vault(vw, vault)
+    _build(vw)
+    page = vault / "wiki" / "Attention.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nOne more sentence.\n",
+                    encoding="utf-8")
+    assert _build(vw)["rendered"] == 1  # nothing else shows this page's body
+    _same_as_cold(vw, vault)
+    page.write_text(page.read_text(encoding="utf-8") + "\nNow links [[Grounded]] too.\n",
+                    encoding="utf-8")
+    _build(vw)  # backlinks of Grounded and the graphs of Attention's neighbours change
+    _same_as_cold(vw, vault)
+    (vault / "wiki" / "Transformer.md").unlink()
+    warm = _build(vw)
+    assert int(str(warm["removed"])) >= 1
+    assert not (vault / "site" / "wiki" / "Transformer.html").exists()
+    _same_as_cold(vw, vault)
+    assert _build(vw)["rendered"] == 0
+
+
+def test_search_first_query_is_small(vw: Veriwiki, vault: Path) -> None:
+    make_site_vault(vw, vault)
+    _build(vw)
+    search = vault / "site" / "_vw" / "search"
+    manifest = json.loads((search / "manifest.json").read_text())
+    shard = next(k for k in manifest["shards"] if "attention".startswith(k))
+    data = json.loads((search / f"t-{shard}.json").read_text())
+    assert "attention" in data
+
+
+def test_build_refuses_a_foreign_nonempty_folder(vw: Veriwiki, vault: Path) -> None:
+    other = vault.parent / "precious"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    proc = vw("build", "--out", str(other))
+    assert proc.returncode != 0 and "not empty" in proc.stderr
+    assert (other / "keep.txt").read_text() == "mine"
