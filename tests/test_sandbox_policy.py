@@ -190,15 +190,17 @@ def test_committed_cache_is_ignored_in_a_clone(vw: Veriwiki, vault: Path, git: G
     assert len(found) == 1 and stderr == ""
 
 
-def test_no_cache_reads_and_writes_no_cache(vw: Veriwiki, vault: Path) -> None:
+def test_no_cache_reads_and_writes_no_cache(vw: Veriwiki, vault: Path, tmp_path: Path) -> None:
     (vault / "wiki" / "A.md").write_text(FAILING, encoding="utf-8")
     assert len(_failed(vw)[0]) == 1
     assert _forge_code_cache(vault) == 1
     before = _tree(vault / ".veriwiki")
     mtimes = {p: p.stat().st_mtime_ns for p in (vault / ".veriwiki").rglob("*")}
-    found, _ = _failed(vw, "--no-cache")
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    found, _ = _failed(Veriwiki({**vw.env, "TMPDIR": str(private_tmp)}, vault), "--no-cache")
     assert len(found) == 1 and "one is not two" in found[0], found
     assert _tree(vault / ".veriwiki") == before
     assert {p: p.stat().st_mtime_ns for p in (vault / ".veriwiki").rglob("*")} == mtimes
-    assert not [d for d in os.listdir(os.environ.get("TMPDIR", "/tmp"))
-                if d.startswith("veriwiki-no-cache-")]  # the private folder is gone
+    assert [p.name for p in private_tmp.iterdir()
+            if p.name.startswith("veriwiki-no-cache-")] == []  # the private folder is gone
