@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import sys
 import time
@@ -21,6 +20,7 @@ from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
 from veriwiki.adapters.writes import check_state_dir, ensure_dir
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import normalize_name
+from veriwiki.core.query import query_terms
 from veriwiki.core.records import page_from_json, page_to_json
 from veriwiki.core.resolve import PageNames
 
@@ -478,7 +478,7 @@ class SqliteIndex:
         Pages whose title or alias is exactly the query come first; then BM25 over all
         words (every word must match, falling back to any word when none does).
         """
-        words = re.findall(r"\w+", query, flags=re.UNICODE)
+        words = list(query_terms(query).words)  # distinct and capped: bounded work
         if not words:
             return []
         quoted = [f'"{w}"' for w in words]

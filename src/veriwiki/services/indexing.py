@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from veriwiki.adapters.sqlite_index import IndexStats, SearchHit
 from veriwiki.core.model import Link
 from veriwiki.core.names import normalize_name
+from veriwiki.core.query import query_terms
 from veriwiki.core.resolve import Resolver
 from veriwiki.errors import AmbiguousPageError, InputError, PageNotFoundError
 from veriwiki.vault import Vault
@@ -29,13 +31,18 @@ def update_index(vault: Vault, rebuild: bool = False) -> IndexStats:
     return stats
 
 
-def search(vault: Vault, query: str, limit: int = 10, *, refresh: bool = True
-           ) -> list[SearchHit]:
+def search(vault: Vault, query: str, limit: int = 10, *, refresh: bool = True,
+           on_notice: Callable[[str], None] | None = None) -> list[SearchHit]:
     """Pages ranked by BM25 for ``query`` (title and aliases weigh most).
 
     With ``refresh`` (the default) the index first picks up changed files, which costs
     a scan of the vault; a caller that keeps the index fresh itself can skip it.
+    Each word is searched once and at most ``MAX_QUERY_TERMS`` words are searched;
+    ``on_notice`` hears when some were left out.
     """
+    note = query_terms(query).note
+    if note and on_notice:
+        on_notice(note)
     if refresh:
         update_index(vault)
     skip = {vault.index_page, vault.log_page}

@@ -50,7 +50,7 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
     """Full-text search: pages ranked by relevance, with a highlighted snippet."""
     from veriwiki.services.indexing import search
 
-    hits = search(state.vault, query, limit)
+    hits = search(state.vault, query, limit, on_notice=notice)
     if as_json:
         print_json([h.to_json() for h in hits])
         return

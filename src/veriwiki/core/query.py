@@ -1,0 +1,51 @@
+"""Search query terms: each word once, at most :data:`MAX_QUERY_TERMS` of them.
+
+Full-text search cost grows with the number of terms (1,000 repeats of one word took
+51 s); a repeat adds nothing to which pages match, and beyond a few dozen words a
+query is a pasted document, not a question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_QUERY_TERMS = 32
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """The words searched for and how many were left out."""
+
+    words: tuple[str, ...]
+    repeats: int = 0
+    dropped: int = 0
+
+    @property
+    def note(self) -> str | None:
+        """What was left out, for the person searching (None when nothing was)."""
+        parts = []
+        if self.repeats:
+            parts.append(f"{self.repeats} repeated word(s) searched once")
+        if self.dropped:
+            parts.append(f"only the first {MAX_QUERY_TERMS} distinct words searched "
+                         f"({self.dropped} left out)")
+        return "; ".join(parts) or None
+
+
+def query_terms(query: str) -> QueryTerms:
+    """The distinct words of ``query`` (case-insensitively), in order, capped.
+
+    A word that repeats keeps its last place, so the query's last word (searched as a
+    prefix) stays last.
+    """
+    found = _TERM.findall(query)
+    distinct: dict[str, str] = {}
+    for word in found:
+        key = word.casefold()
+        distinct.pop(key, None)
+        distinct[key] = word
+    words = list(distinct.values())
+    kept = words[:MAX_QUERY_TERMS]
+    return QueryTerms(tuple(kept), len(found) - len(words), len(words) - len(kept))
