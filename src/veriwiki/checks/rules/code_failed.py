@@ -27,6 +27,8 @@ def outcomes(ctx: CheckContext) -> list[Any]:
         if vault is None:
             return []
         pages = [p for p in ctx.code_pages() if not ctx.is_generated(p.path)]
+        if not pages:
+            return []  # no block: no need to probe bubblewrap
         return run_check_blocks(Path(vault.root), Path(vault.cache_dir), pages, ctx.facts,
                                 Limits.from_settings(vault.config.sandbox),
                                 isolation=choose_isolation(vault.sandbox))
