@@ -182,6 +182,12 @@ def run_block(code: str, limits: Limits, *, vault_root: Path | None = None,
                 proc = _start([*argv, *args], {}, base, pass_fds)
             else:
                 proc = _start([sys.executable, *args], env, Path(work), pass_fds)
+        except OSError as exc:  # the sandbox itself could not start
+            for fd in (read_fd, info_r):
+                if fd is not None:
+                    os.close(fd)
+            return SandboxResult(FAILED, exc_type="SandboxError",
+                                 exc_message=f"the sandbox could not start: {exc}")
         finally:
             for fd in (write_fd, seccomp_fd, info_w):
                 if fd is not None:

@@ -5,7 +5,8 @@ the facts it can read, of the sandbox limits and of the isolation it ran in (a r
 computed without bubblewrap is never reused by a sandboxed run), so an unchanged vault
 re-checks without running anything. A block that opens vault files directly is re-run
 when one of them changes (the sandbox reports what it read). Timeouts are not cached
-(they can come from a busy machine), nor are blocks that were not run.
+(they can come from a busy machine), nor are blocks that were not run or whose sandbox
+failed.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def run_check_blocks(root: Path, state_dir: Path | None, pages: Iterable[Page],
                 return BlockOutcome(check, cached, True)
             result = runner(check.block.content, limits, vault_root=root, facts_file=facts_file,
                             isolation=iso)
-            if path is not None and result.status not in (TIMEOUT, NOT_RUN):
+            if (path is not None and result.status not in (TIMEOUT, NOT_RUN)
+                    and result.exc_type != "SandboxError"):  # the machine's, not the block's
                 entry = {"result": result.to_json(),
                          "inputs": {p: _file_hash(p) for p in result.reads}}
                 atomic_write(path, json.dumps(entry).encode("utf-8"))
