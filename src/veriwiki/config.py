@@ -130,6 +130,14 @@ class LlmSettings(BaseModel):
                                           "model id, for cost reports.")
 
 
+class McpSettings(BaseModel):
+    """The ``[mcp]`` table: what agents connected through ``veriwiki mcp`` may do."""
+
+    allow_approve: bool = Field(
+        False, description="Offer the `approve` tool, so an agent may merge proposals into "
+                           "main; by default only a person approves (`veriwiki review approve`).")
+
+
 class Config(BaseModel):
     """All of veriwiki.toml. Unknown tables are kept for later features and plugins."""
 
@@ -140,6 +148,7 @@ class Config(BaseModel):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
     checks: dict[str, Severity] = Field(
         default_factory=dict, description="Severity per rule id: error, warning, info or off.")
 

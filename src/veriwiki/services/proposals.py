@@ -116,13 +116,19 @@ def _with_catalog_and_log(vault: Vault, git: GitRepo, parent: str | None,
 
 
 def propose(vault: Vault, op: str, subject: str, files: dict[str, bytes | None],
-            meta: dict[str, Any], proposal_id: str) -> Proposal:
-    """Create proposal ``proposal_id``: one commit on its own branch, main untouched."""
+            meta: dict[str, Any], proposal_id: str, *,
+            replace: Proposal | None = None) -> Proposal:
+    """Create proposal ``proposal_id``: one commit on its own branch, main untouched.
+
+    With ``replace`` (the open proposal of that id) its branch is moved to a new commit
+    on the same base holding ``files`` instead (compare-and-swap: a concurrent update
+    makes this one fail with ConflictError).
+    """
     if not _ID.match(proposal_id):
         raise InputError(f"bad proposal id {proposal_id!r}")
     check_paths(vault, files)
     git = GitRepo(vault.root)
-    base = git.head()
+    base = git.head() if replace is None else replace.base
     if base is None:
         raise VeriwikiError("the vault has no commit yet", hint="run 'veriwiki init' first")
     full = _with_catalog_and_log(vault, git, base, files, op, subject)
@@ -135,7 +141,11 @@ def propose(vault: Vault, op: str, subject: str, files: dict[str, bytes | None],
     message = f"veriwiki: {op} | {subject}\n\n{TRAILER}{json.dumps(body, sort_keys=True)}\n"
     commit = git.build_commit(base, entries, message, vault.state_dir / "tmp")
     proc = git.execute(["update-ref", "-m", f"propose {op}", REF_PREFIX + proposal_id, commit,
-                        ZERO])
+                        ZERO if replace is None else replace.commit])
+    if proc.returncode != 0 and replace is not None:
+        raise ConflictError(f"proposal {proposal_id} changed while this update was made",
+                            hint=f"read it again with 'veriwiki review show {proposal_id}' "
+                                 "and send the update again")
     if proc.returncode != 0:
         raise ConflictError(f"a proposal named {proposal_id} already exists",
                             hint=f"see it with 'veriwiki review show {proposal_id}', or "
@@ -231,8 +241,10 @@ def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
     return proc.stdout
 
 
-def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
-    """Errors the check finds on ``files`` applied to main that main itself does not have.
+def check_files(vault: Vault, files: dict[str, bytes | None], *,
+                errors_only: bool = True) -> list[Finding]:
+    """Errors the check finds on ``files`` applied to main that main itself does not have
+    (with ``errors_only=False``, findings of every severity).
 
     The files are written into a temporary detached worktree of HEAD (with a copy of the
     derived state, so the index update is incremental) and the full check runs there.
@@ -272,7 +284,8 @@ def check_files(vault: Vault, files: dict[str, bytes | None]) -> list[Finding]:
         git.execute(["worktree", "prune"])
     before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings}
     touched = set(files)
-    return [f for f in after if f.severity is Severity.ERROR and f.path in touched
+    return [f for f in after if (f.severity is Severity.ERROR or not errors_only)
+            and f.path in touched
             and (f.rule, f.path, f.message) not in before]
 
 

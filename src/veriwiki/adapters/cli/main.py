@@ -120,6 +120,7 @@ def main() -> None:
     from veriwiki.adapters.cli import (  # noqa: F401
         ask_cmds,
         llm_cmds,
+        mcp_cmds,
         page_cmds,
         query_cmds,
         site_cmds,
