@@ -105,7 +105,7 @@ def fail(exc: VeriwikiError) -> NoReturn:
 @click.option("--trust", is_flag=True,
               help="Run check blocks without OS isolation when bubblewrap cannot run here, "
                    "for every command that runs them (check, status, review approve, "
-                   "ingest --yes).")
+                   "ingest --yes, build, mcp).")
 @click.version_option(__version__, prog_name="veriwiki")
 @click.pass_context
 def cli(ctx: click.Context, vault_path: str | None, trust: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, out, print_json, trust_option
 
 
 @cli.command("build")
@@ -19,6 +19,7 @@ from veriwiki.adapters.cli.main import State, cli, err, out, print_json
 @click.option("--strict", is_flag=True,
               help="Exit 1 when 'veriwiki check' would report errors (the site is built).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary; no progress.")
+@trust_option
 @click.pass_obj
 def build_cmd(state: State, out_dir: str | None, base_url: str, strict: bool,
               as_json: bool) -> None:
