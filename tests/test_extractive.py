@@ -274,3 +274,29 @@ def test_extract_on_a_paper_excerpt_outside_the_bench() -> None:
     # "a learning rate of 3 × 10⁻⁴" is not read as 3
     assert ("Llama 2", "learning_rate") not in facts
     assert any("3 × 10⁻⁴" in c.quote for c in got.claims)
+
+
+def test_subject_question_is_asked_only_without_an_opening_name_and_checked() -> None:
+    from veriwiki.services.extractive import ASK_SUBJECT
+
+    title = "Grouped-query attention: a short note"
+
+    def second_choice(prompt: str) -> dict[str, str]:
+        choices = prompt.split("Choices: ", 1)[1].split(". Answer", 1)[0].split("; ")
+        return {"answer": choices[1] if len(choices) > 1 else choices[0]}
+
+    base = extract("n", title, SourceText(NOTE), {})
+    model = FakeModel(second_choice)
+    picked = extract("n", title, SourceText(NOTE), {}, writer=model, meter=Meter(),
+                     questions=frozenset({ASK_SUBJECT}))
+    stats = picked.asked[ASK_SUBJECT]
+    assert stats["asked"] == len(model.prompts) > 0 and stats["changed"] > 0
+    # a sentence that opens with its name is never asked about
+    assert not any("<<<MQA was proposed" in p for p in model.prompts)
+    assert all(c.verified for c in picked.claims)
+    # an answer outside the choices is invalid: the deterministic subject stands
+    rogue = FakeModel({"answer": "Bananas"})
+    kept = extract("n", title, SourceText(NOTE), {}, writer=rogue, meter=Meter(),
+                   questions=frozenset({ASK_SUBJECT}), retries=0)
+    assert [c.entity for c in kept.claims] == [c.entity for c in base.claims]
+    assert kept.asked[ASK_SUBJECT]["invalid"] == kept.asked[ASK_SUBJECT]["asked"] > 0

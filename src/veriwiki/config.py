@@ -114,8 +114,9 @@ class LlmSettings(BaseModel):
     extractive_questions: list[str] = Field(
         default_factory=list,
         description="Narrow questions extractive ingest may ask the model: 'factual' "
-                    "(is a borderline sentence a checkable fact?). Off by default: on the "
-                    "quality bench it did not help the embedded model (docs/benchmarks.md).")
+                    "(is a borderline sentence a checkable fact?) and 'subject' (which page "
+                    "is a sentence about?). Off by default: on the quality bench neither "
+                    "helped the embedded model (docs/benchmarks.md).")
     context_tokens: int = Field(4096, ge=512, description="Context window for local GGUF "
                                                           "models run through llama.cpp.")
     threads: int | None = Field(
