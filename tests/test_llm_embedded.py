@@ -32,7 +32,7 @@ def test_ingest_review_approve_check_on_the_embedded_model(vault: Path, vw: Veri
     source = tmp_path / "llama2.md"
     shutil.copy(EXAMPLE, source)
     main_before = git.head(vault)
-    out = vw.json("ingest", str(source))
+    out = vw.json("ingest", str(source), "--mode", "write")   # the model writes the claims
     result = out["results"][0]
     proposal = result["proposal"]
     assert proposal["id"] == "ingest-llama2-v1" and result["noop"] is None
@@ -134,7 +134,7 @@ def test_a_crash_of_the_native_runtime_is_an_error_and_leaves_the_vault_whole(
     shutil.copy(EXAMPLE, source)
     before = git.head(vault)
     proc = subprocess.Popen([str(veriwiki_exe()), "--vault", str(vault), "ingest",
-                             str(source)], env=vw.env, stdout=subprocess.PIPE,
+                             str(source), "--mode", "write"], env=vw.env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     worker = None
