@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers_bad import assert_no_traceback, commit_all, git, init_vault, status, vw, vw_ok
+from helpers_bad import (
+    assert_no_traceback,
+    cli_env,
+    commit_all,
+    git,
+    init_vault,
+    status,
+    veriwiki_exe,
+    vw,
+    vw_ok,
+)
 from veriwiki.adapters.git import GitRepo
 
 # Names a page may have: each must be moved, relinked and committed under its own name.
@@ -135,3 +146,21 @@ def test_git_commit_and_index_entries_with_line_breaks_and_tabs(tmp_path: Path) 
     staged = git(repo, "ls-files", "-z", "--stage")
     assert staged.split("\0")[:2] == [f"100644 {blob_a} 0\tn\nl.md",
                                       f"100644 {blob_b} 0\tt\tab.md"]
+
+
+def test_adopt_leaves_unusable_names_untracked_and_reported(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / os.fsdecode(b"caf\xe9.md")).write_bytes(b"x\n")
+    (notes / "a\nb.md").write_text("y\n")
+    (notes / "Ok.md").write_text("# Ok\n")
+    proc = subprocess.run([str(veriwiki_exe()), "init", "--adopt", str(notes)],
+                          capture_output=True, text=True, env=cli_env(), timeout=120,
+                          cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    tracked = git(notes, "ls-files", "-z").split("\0")
+    assert "Ok.md" in tracked and not any("caf" in t or "\n" in t for t in tracked)
+    check = json.loads(vw(notes, "check", "--json").stdout)["findings"]
+    assert {f["path"] for f in check if f["rule"] == "unreadable-file"} == {
+        "caf\\xe9.md", "a\\nb.md"}

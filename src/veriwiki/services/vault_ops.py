@@ -11,6 +11,7 @@ from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.writes import atomic_write, ensure_dir
 from veriwiki.config import CONFIG_FILE, DEFAULT_TOML
 from veriwiki.core.catalog import default_index_page, default_log_page
+from veriwiki.core.names import file_name_problem
 from veriwiki.errors import ConflictError, InputError
 from veriwiki.vault import STATE_DIR, find_root, open_vault
 
@@ -143,11 +144,13 @@ def adopt_vault(directory: str | Path, *, name: str | None = None) -> InitResult
     if not was_repo:
         git.run("init", "-q")
         # the user's notes enter the first commit along with veriwiki's files
-        listed = git.run("ls-files", "-z", "--others", "--exclude-standard").decode()
+        listed = git.run("ls-files", "-z", "--others", "--exclude-standard").decode(
+            "utf-8", "surrogateescape")
         for rel in listed.split("\0"):
-            # a link is left untracked: committing it would commit what it points at
+            # a link is left untracked: committing it would commit what it points at;
+            # so is a name no link can reach (check reports it as unreadable-file)
             if (rel and rel not in created and not rel.startswith(STATE_DIR + "/")
-                    and not (root / rel).is_symlink()):
+                    and not (root / rel).is_symlink() and file_name_problem(rel) is None):
                 created.append(rel)
         result = _commit_init(root, created, "adopt", name)
         return InitResult(root, created, result.commit, True)

@@ -22,9 +22,15 @@ InlineRule = Callable[[StateInline, bool], bool]
 
 def _memo(state: StateInline, nested: bool) -> dict[int, int]:
     """Label ends already known for this inline source, limit and nesting mode."""
-    memos: dict[tuple[int, bool], dict[int, int]] = state.__dict__.setdefault(
-        "_veriwiki_labels", {})
-    return memos.setdefault((state.posMax, nested), {})
+    memos: dict[tuple[int, bool], dict[int, int]] | None = state.__dict__.get(
+        "_veriwiki_labels")
+    if memos is None:
+        memos = state.__dict__["_veriwiki_labels"] = {}
+    key = (state.posMax, nested)
+    memo = memos.get(key)
+    if memo is None:
+        memo = memos[key] = {}
+    return memo
 
 
 def parse_link_label(state: StateInline, start: int, disableNested: bool = False) -> int:  # noqa: N803
