@@ -159,3 +159,30 @@ def test_text_helper_reads_error_messages() -> None:
 
     result = CallToolResult(content=[TextContent(type="text", text="boom")], is_error=True)
     assert text(result) == "boom"
+
+
+def test_mcp_docs_config_snippets_start_a_working_server(agent_vault: Path,
+                                                         vw: Veriwiki) -> None:
+    """Each JSON snippet of docs/agents.md, with the vault path filled in, connects."""
+    import json
+    import re
+
+    from mcp.client.stdio import StdioServerParameters
+
+    from helpers_bad import veriwiki_exe
+
+    doc = (Path(__file__).parent.parent / "docs" / "agents.md").read_text(encoding="utf-8")
+    snippets = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", doc, re.S)]
+    assert len(snippets) == 3
+    servers = [s["mcpServers"]["veriwiki"] for s in snippets]
+    for entry in servers:
+        assert entry["command"].endswith("veriwiki") and entry["args"][-1] == "mcp"
+    for entry in {json.dumps(s, sort_keys=True): s for s in servers}.values():
+        args = [str(agent_vault) if a == "/path/to/vault" else a for a in entry["args"]]
+        params = StdioServerParameters(command=str(veriwiki_exe()), args=args, env=vw.env)
+
+        async def main(params: StdioServerParameters = params) -> set[str]:
+            async with Client(params) as client:
+                return {t.name for t in (await client.list_tools()).tools}
+
+        assert anyio.run(main) == TOOLS
