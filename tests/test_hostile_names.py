@@ -164,3 +164,25 @@ def test_adopt_leaves_unusable_names_untracked_and_reported(tmp_path: Path) -> N
     check = json.loads(vw(notes, "check", "--json").stdout)["findings"]
     assert {f["path"] for f in check if f["rule"] == "unreadable-file"} == {
         "caf\\xe9.md", "a\\nb.md"}
+
+
+def test_proposal_changed_pages_keep_non_ascii_names(tmp_path: Path) -> None:
+    """A line-based diff listing quotes non-ASCII names; the proposal must not."""
+    from types import SimpleNamespace
+
+    from veriwiki.services.proposals import changed_pages
+
+    repo = tmp_path / "r"
+    (repo / "wiki").mkdir(parents=True)
+    git(repo, "init", "-q")
+    (repo / "wiki" / "a.md").write_text("a\n")
+    commit_all(repo, "base")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    for name in ("café.md", "日本.md", "a|b.md"):
+        (repo / "wiki" / name).write_text(f"{name}\n")
+    commit_all(repo, "proposal")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    vault = SimpleNamespace(root=repo, index_page="wiki/index.md", log_page="wiki/log.md")
+    got = changed_pages(vault, SimpleNamespace(base=base, commit=head))  # type: ignore[arg-type]
+    assert got == {f"wiki/{n}": (None, f"{n}\n".encode())
+                   for n in ("a|b.md", "café.md", "日本.md")}

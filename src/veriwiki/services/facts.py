@@ -19,6 +19,7 @@ import yaml
 from veriwiki.adapters.fs import read_page_text
 from veriwiki.core.facts import Fact
 from veriwiki.core.model import FileProblem, Page
+from veriwiki.core.names import file_name_problem
 from veriwiki.errors import VeriwikiError
 from veriwiki.vault import Vault
 
@@ -43,6 +44,8 @@ def load_facts(vault: Vault, pages: list[Page] | None = None
             if suffix not in (".csv", ".yaml", ".yml") or not file.is_file():
                 continue
             rel = file.relative_to(vault.root).as_posix()
+            if file_name_problem(rel) is not None:
+                continue  # the vault walk reports it (unreadable-file)
             text = _read(vault.root, file, rel, problems)
             if text is None:
                 continue

@@ -197,9 +197,10 @@ def get_proposal(vault: Vault, ident: str) -> Proposal:
 def changed_pages(vault: Vault, proposal: Proposal) -> dict[str, tuple[bytes | None, bytes | None]]:
     """Page path → (content at the proposal's base, content in the proposal)."""
     git = GitRepo(vault.root)
-    out = git.text("diff-tree", "-r", "--no-renames", "--name-only", proposal.base,
-                   proposal.commit)
-    paths = [p for p in out.splitlines()
+    # NUL-separated: a line-based listing quotes non-ASCII names ("caf\303\251.md")
+    out = git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", proposal.base,
+                  proposal.commit).decode("utf-8", "surrogateescape")
+    paths = [p for p in out.split("\0")
              if p and p not in (vault.index_page, vault.log_page)]
     olds = git.read_blobs([f"{proposal.base}:{p}" for p in paths])
     news = git.read_blobs([f"{proposal.commit}:{p}" for p in paths])
