@@ -177,3 +177,35 @@ def test_query_terms_distinct_and_capped(query: str) -> None:
     assert {w.casefold() for w in terms.words} <= {w.casefold() for w in words}
     assert terms.repeats + terms.dropped + len(terms.words) == len(words)
     assert (terms.note is None) == (terms.repeats == 0 and terms.dropped == 0)
+
+
+def _naive_close(src: str, start: int, end: int) -> int:
+    """The citation closer found by a plain walk from ``start`` (no shared answers)."""
+    from veriwiki.core.markdown.citations import _OPEN_QUOTES, _read_quote
+
+    i = start + 1
+    while i < end:
+        ch = src[i]
+        if ch in _OPEN_QUOTES:
+            got = _read_quote(src, i, end)
+            if got is None:
+                return -1
+            i = got[1]
+            continue
+        if ch == "\n" and i + 1 < end and src[i + 1] == "\n":
+            return -1
+        if ch == "]":
+            return i
+        i += 1
+    return -1
+
+
+@FAST
+@given(st.lists(st.sampled_from(["[", "[@a", "]", '"', "“", "”", "\\", "\n", "\n\n", "x", " "]),
+                max_size=40).map("".join))
+def test_citation_closer_memo_gives_the_plain_walks_answer(text: str) -> None:
+    from veriwiki.core.markdown.citations import _find_close
+
+    memo: dict[int, int] = {}
+    for start in [i for i, ch in enumerate(text) if ch == "["]:
+        assert _find_close(text, start, len(text), memo) == _naive_close(text, start, len(text))
