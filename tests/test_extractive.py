@@ -300,3 +300,17 @@ def test_subject_question_is_asked_only_without_an_opening_name_and_checked() ->
                    questions=frozenset({ASK_SUBJECT}), retries=0)
     assert [c.entity for c in kept.claims] == [c.entity for c in base.claims]
     assert kept.asked[ASK_SUBJECT]["invalid"] == kept.asked[ASK_SUBJECT]["asked"] > 0
+
+
+def test_a_sentence_too_long_to_quote_is_cut_into_clauses() -> None:
+    part = "the cluster of the lab in the north wing served many teams over the years"
+    long = (f"The first run used 512 cards and {part} {part}; the second run used 1,024 "
+            f"cards and {part} {part}, while the third used 2,048 cards and {part}.")
+    assert len(long) > ex.MAX_CHARS
+    pieces = ex.split_long([ex.Sentence(0, long, "Runs")])
+    assert [p.text.split(" and ")[0] for p in pieces] == [
+        "The first run used 512 cards", "the second run used 1,024 cards",
+        "while the third used 2,048 cards"]
+    assert all(p.text in long and p.heading == "Runs" for p in pieces)
+    got = extract("s", "Runs", SourceText(f"# Runs\n\n{long}\n"), {})
+    assert [c.quote for c in got.claims] == [p.text for p in pieces]

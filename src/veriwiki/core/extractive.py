@@ -165,6 +165,26 @@ MIN_WORDS = 5
 MAX_CHARS = 400
 
 
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|although)\s)")
+
+
+def split_long(sentences: list[Sentence]) -> list[Sentence]:
+    """Sentences too long to quote as one claim, cut into their clauses (at ``;`` and at
+    ``, and`` / ``, but`` / ``, while`` …): each clause is still the source's own words."""
+    out: list[Sentence] = []
+    for s in sentences:
+        if len(s.text) <= MAX_CHARS:
+            out.append(s)
+            continue
+        pieces = [p.strip(" ,;") for p in _CLAUSE_BREAK.split(s.text)]
+        pieces = [p for p in pieces if p]
+        if len(pieces) < 2 or any(len(p) > MAX_CHARS for p in pieces):
+            out.append(s)   # no clause boundary to cut at: skipped as too long
+            continue
+        out += [Sentence(s.index, p, s.heading, s.item) for p in pieces]
+    return out
+
+
 def signals(text: str, names: Iterable[str]) -> list[str]:
     """What makes a sentence informative: number, definition, comparison, name."""
     found = []

@@ -204,7 +204,8 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
             elif answer != choices[0]:
                 stats["changed"] += 1
             return answer
-    for i, sentence in enumerate(sentences):
+    units = ex.split_long(sentences)
+    for i, sentence in enumerate(units):
         runs = ex.name_runs(sentence.text, proper)
         known_here = [known[k][1] for _, k in _known_in(sentence.text, known)]
         folded_here = f" {ex.fold(sentence.text)} "
@@ -231,7 +232,7 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
                 if verdict:
                     seen.add(ex.fold(sentence.text))
         if on_progress:
-            on_progress(i + 1, len(sentences))
+            on_progress(i + 1, len(units))
         if not choice.taken:
             out.skipped.append((sentence.text, choice.reason))
             continue
