@@ -205,6 +205,7 @@ def _resolve_marks(word: str, wanted: set[str]) -> str:
                    "-" if c == _MARK else c for k, c in enumerate(word))
 
 
+@lru_cache(maxsize=1024)
 def _needle_pattern(needle: str) -> re.Pattern[str]:
     """A pattern for a marked needle that lets line-break hyphens go either way."""
     parts: list[str] = []
@@ -286,6 +287,12 @@ def _match(source: str, span: tuple[int, int]) -> QuoteMatch:
     return QuoteMatch(span[0], span[1], line, page)
 
 
+def find_raw_quote(source: str, quote: str) -> QuoteMatch | None:
+    """:func:`find_quote` in the raw text only (no rendered or furniture-free view)."""
+    span = _locate(source, quote)
+    return None if span is None else _match(source, span)
+
+
 def find_quote(source: str, quote: str) -> QuoteMatch | None:
     """The first occurrence of ``quote`` in ``source`` after normalisation, or None.
 
@@ -328,5 +335,5 @@ from veriwiki.core.near_miss import (  # noqa: E402 - re-exported; near_miss imp
 )
 
 __all__ = ["PAGE_BREAK", "NearMiss", "Normalized", "QuoteMatch", "closest_passage",
-           "describe_differences", "explain_miss", "find_quote", "normalize", "reading_view",
+           "describe_differences", "explain_miss", "find_quote", "find_raw_quote", "normalize", "reading_view",
            "shown_position"]

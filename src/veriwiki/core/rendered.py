@@ -45,7 +45,7 @@ _TEX_SYMBOLS = {
     "%": "%", ",": " ", ";": " ", ":": " ", " ": " ", "!": "",
 }
 _Put = Callable[..., None]
-_ESCAPABLE = frozenset("\\`*_{}[]()#+-.!|<>~$&\"'")
+_SINGLES = re.compile(r"""\\(?=[\\`*_{}\[\]()#+\-.!|<>~$&"'])|`|\|""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +73,9 @@ class _Out:
         self.origins: list[int] = []
 
     def add(self, text: str, origin: int, *, each: bool = False) -> None:
-        for k, c in enumerate(text):
-            self.chars.append(c)
-            self.origins.append(origin + k if each else origin)
+        self.chars.append(text)
+        self.origins.extend(range(origin, origin + len(text)) if each
+                            else [origin] * len(text))
 
 
 def is_marked_up(text: str) -> bool:
@@ -86,10 +86,12 @@ def is_marked_up(text: str) -> bool:
 def _drops(text: str, numbers: bool) -> dict[int, tuple[int, str]]:
     """Raw spans to replace: start → (end, replacement)."""
     out: dict[int, tuple[int, str]] = {}
+    taken = bytearray(len(text))  # 1 where an earlier (stronger) replacement applies
 
     def put(i: int, j: int, rep: str = "") -> None:
-        if j > i and not any(i <= k < j for k in out):
+        if j > i and taken.find(1, i, j) < 0:
             out[i] = (j, rep)
+            taken[i:j] = b"\x01" * (j - i)
 
     for m in _TABLE_RULE.finditer(text):
         put(m.start(), m.end())
@@ -116,11 +118,11 @@ def _drops(text: str, numbers: bool) -> dict[int, tuple[int, str]]:
     for m in _ENTITY.finditer(text):
         put(m.start(), m.end(), html.unescape(m.group()))
     _emphasis(text, put)
-    for i, c in enumerate(text):
-        if (c == "\\" and text[i + 1 : i + 2] in _ESCAPABLE and text[i + 1 : i + 2]) \
-                or c == "`":
+    for m in _SINGLES.finditer(text):
+        i = m.start()
+        if m.group() != "|":
             put(i, i + 1)
-        elif c == "|" and _in_table_row(text, i):
+        elif _in_table_row(text, i):
             put(i, i + 1, " ")
     return out
 

@@ -54,20 +54,29 @@ def _elsewhere(ctx: CheckContext, cited: str, quote: str) -> tuple[str, str] | N
         (sid, s.current.version, s.current.sha256) for sid, s in ctx.sources.items()))
 
     def compute() -> list[str] | None:
-        from veriwiki.core.quotes import find_quote, normalize
+        from veriwiki.core.elsewhere import Corpus
+        from veriwiki.core.quotes import find_quote, reading_view
+        from veriwiki.core.rendered import render
 
-        words = sorted({w for w in normalize(quote).text.split() if w.isalpha() and len(w) > 3},
-                       key=len, reverse=True)[:2]
-        for sid, _, _ in catalog:
-            if sid == cited:
-                continue
-            text = ctx.source_text(sid, None)
-            if text is None or (words and not any(w in text.text for w in words)):
-                continue
-            match = find_quote(text.text, quote)
-            if match is not None:
-                where = f"p. {match.page}" if match.page else f"line {match.line}"
-                return [sid, where]
+        def texts() -> list[tuple[str, str]]:
+            return [(sid, t.text) for sid, _, _ in catalog
+                    if (t := ctx.source_text(sid, None)) is not None]
+
+        # one search over all raw texts; the rendered views are built only when needed
+        raw = ctx.memo("corpus-raw", lambda: Corpus(texts()))
+        seen = [raw]
+        if not any(sid != cited for sid in raw.holders(quote)):
+            seen = [ctx.memo("corpus-read", lambda: Corpus(
+                (sid, view.text) for sid, text in texts()
+                if (view := reading_view(text)) is not None))]
+        for corpus in seen:
+            for phrase in dict.fromkeys((quote, render(quote).text)):
+                for sid in corpus.holders(phrase):
+                    text = ctx.source_text(sid, None) if sid != cited else None
+                    match = find_quote(text.text, quote) if text is not None else None
+                    if match is not None:
+                        where = f"p. {match.page}" if match.page else f"line {match.line}"
+                        return [sid, where]
         return None
 
     digest = ctx.memo("source-catalog-digest", lambda: hashlib.sha1(

@@ -19,6 +19,8 @@ def is_too_short(quote: str) -> bool:
     from veriwiki.core.numbers import QUANTITY, extract_quantities
     from veriwiki.core.quotes import normalize
 
+    if len(quote.split()) > MIN_WORDS:
+        return False  # normalisation never splits words, and two may only join at a hyphen
     words = [w for w in normalize(quote).text.split() if any(c.isalnum() for c in w)]
     if len(words) >= MIN_WORDS:
         return False
