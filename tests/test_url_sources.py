@@ -176,3 +176,24 @@ def test_source_refresh_of_a_file_source_is_refused(web: Veriwiki, vault: Path,
     web.ok("add", str(note))
     proc = web("source", "refresh", "note")
     assert proc.returncode == 2 and "was not added from a URL" in proc.stderr
+
+
+def test_download_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from veriwiki.adapters.cli import source_cmds
+
+    screen = io.StringIO()
+    monkeypatch.setattr(source_cmds, "err", Console(file=screen, force_terminal=True,
+                                                     width=100))
+    with source_cmds._progress(False) as update:
+        assert update is not None
+        update(512 * 1024, 1024 * 1024)
+    assert "downloading" in screen.getvalue()
+    monkeypatch.setattr(source_cmds, "err", Console(file=io.StringIO(), force_terminal=False))
+    with source_cmds._progress(False) as update:
+        assert update is None
+    with source_cmds._progress(True) as update:  # --json: never
+        assert update is None
