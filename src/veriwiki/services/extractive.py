@@ -25,6 +25,7 @@ from veriwiki.ai.provider import Meter, TextModel
 from veriwiki.ai.structured import StructuredOutputError, ask_structured
 from veriwiki.core import extractive as ex
 from veriwiki.core.model import Source, SourceText
+from veriwiki.services.claim_check import _INJECTION as INJECTION
 from veriwiki.services.ingest import (
     CheckedClaim,
     ExtractedClaim,
@@ -39,6 +40,7 @@ from veriwiki.services.proposals import Proposal
 from veriwiki.vault import Vault
 
 MODES = ("extractive", "write")
+INSTRUCTIONS = "text addressed to a model (instructions); never a claim"
 ASK_FACTUAL = "factual"   # "is this sentence a factual statement?" for borderline sentences
 ASK_SUBJECT = "subject"   # "which of these is the sentence about?" when no name opens it
 QUESTIONS = (ASK_FACTUAL, ASK_SUBJECT)
@@ -214,6 +216,8 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
         here = sorted(set(runs + known_here + defined_here),
                       key=lambda n: (ex.fold(sentence.text).find(ex.fold(n)), -len(n)))
         choice = ex.select_sentence(sentence, here, seen)
+        if INJECTION.search(sentence.text):
+            choice = ex.Selection(sentence, False, INSTRUCTIONS, 0)
         borderline = (not choice.taken and choice.reason.startswith("no number")) or \
             (choice.taken and choice.score == 1 and choice.reason in ("comparison",
                                                                        "constraint"))

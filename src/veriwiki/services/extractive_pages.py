@@ -16,7 +16,7 @@ import yaml
 from veriwiki.adapters.git import GitRepo
 from veriwiki.core.extractive import fold
 from veriwiki.core.model import Source
-from veriwiki.services.extractive import Extraction
+from veriwiki.services.extractive import INSTRUCTIONS, Extraction
 from veriwiki.services.ingest import (
     BLOCK_END,
     BLOCK_START,
@@ -124,7 +124,10 @@ def summary_text(source: Source, version: int, title: str, model: str, got: Extr
         lines += ["## Skipped", "", "Sentences not taken, and why (shortened, not claims):",
                   ""]
         for sentence, reason in got.skipped:
-            lines.append(f"- {reason}: `{_short(sentence)}`")
+            if reason == INSTRUCTIONS or "instructions to a model" in reason:
+                lines.append(f"- {reason} (not repeated here; `review show` lists it)")
+            else:
+                lines.append(f"- {reason}: `{_short(sentence)}`")
         lines.append("")
     while lines and not lines[-1]:
         lines.pop()
