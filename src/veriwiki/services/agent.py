@@ -88,7 +88,8 @@ def _new_id() -> str:
 
 
 def propose_changes(vault: Vault, changes: list[PageChange], message: str,
-                    proposal_id: str | None = None) -> ProposeResult:
+                    proposal_id: str | None = None, *,
+                    max_changes: int = MAX_CHANGES) -> ProposeResult:
     """Put ``changes`` on a new proposal, or on the open proposal ``proposal_id``.
 
     An update keeps the proposal's earlier pages and its base (so approval still merges
@@ -108,8 +109,8 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
     if not changes:
         raise InputError("no changes given", hint='pass changes=[{"path": "wiki/x.md", '
                                                   '"content": "…"}]')
-    if len(changes) > MAX_CHANGES:
-        raise InputError(f"{len(changes)} changes in one call; at most {MAX_CHANGES}",
+    if len(changes) > max_changes:
+        raise InputError(f"{len(changes)} changes in one call; at most {max_changes}",
                          hint="split the work into several proposals")
     subject = " ".join(message.split())[:200] or "agent edit"
     limit = vault.config.vault.max_page_bytes
@@ -128,7 +129,7 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
                              hint="split the page into several pages")
         total += len(data)
         wanted[path] = data
-    if total > MAX_TOTAL_BYTES:
+    if total > MAX_TOTAL_BYTES * max(1, max_changes // MAX_CHANGES):
         raise InputError(f"{total:,} bytes of pages in one call; at most {MAX_TOTAL_BYTES:,}",
                          hint="split the work into several proposals")
     git = GitRepo(vault.root)

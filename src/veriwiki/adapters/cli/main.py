@@ -121,6 +121,7 @@ def main() -> None:
         ask_cmds,
         llm_cmds,
         mcp_cmds,
+        okf_cmds,
         page_cmds,
         query_cmds,
         site_cmds,
