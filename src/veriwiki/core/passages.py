@@ -84,6 +84,13 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _similarity(a: str, b: str, *, processor: object = None,
+                score_cutoff: float | None = None) -> float:
+    """0..100: the mean of word-set overlap (a paraphrase shares the words that matter)
+    and the best partial alignment (a phrase copied from the passage)."""
+    return (fuzz.token_set_ratio(a, b) + fuzz.partial_ratio(a, b)) / 2
+
+
 def best_passages(raw: str, phrase: str, limit: int = 5) -> list[Passage]:
     """Up to ``limit`` passages of ``raw`` most like ``phrase``, best first (score 0..1):
     whole sentences (cut around the match when very long) ranked by fuzzy similarity."""
@@ -104,8 +111,8 @@ def best_passages(raw: str, phrase: str, limit: int = 5) -> list[Passage]:
 
     spans = _sentences(seen)
     choices = [seen[i:j] for i, j in spans]
-    ranked = process.extract(phrase, choices, scorer=fuzz.WRatio,
-                              processor=utils.default_process, limit=limit * 3)
+    ranked = process.extract(phrase, choices, scorer=_similarity,
+                             processor=utils.default_process, limit=limit * 3)
     for _choice, score, index in ranked:
         if len(found) >= limit:
             break
