@@ -332,3 +332,16 @@ def test_hostile_sources_leave_no_trace_in_extractive_pages(env_vault: Path, git
             assert not any(x in patch for x in CANARIES), patch
     finally:
         v.close()
+
+
+def test_ask_does_not_verify_an_echo_of_the_question(env_vault: Path) -> None:
+    ingested = ingest(env_vault, Local("unused"))
+    v = open_vault(env_vault)
+    approve(v, ingested.proposal.id)
+    echo = FakeModel({"answer": [{"sentence": "Who proposed MQA?", "refs": [1]},
+                                 {"sentence": "MQA was proposed.", "refs": [1]}]})
+    answer = answer_question(v, "Who proposed MQA?", echo)
+    assert answer.sentences and not any(s.verified for s in answer.sentences)
+    assert all("restates the question" in " ".join(s.reasons) for s in answer.sentences)
+    assert any("Noam Shazeer" in p.text for p in answer.extracted)
+    v.close()

@@ -452,9 +452,14 @@ def test_cli_ask_save_and_no_answer_exit_codes(root: Path,
     again = _run_cli(monkeypatch, root, writer, "How many tokens was Llama 2 trained on?",
                      "--save", "--json")
     assert json.loads(again.stdout)["save_note"].startswith("already proposed")
+    # an empty answer falls back to the wiki's own sentences (exit 0, labelled extracted)
     empty = _run_cli(monkeypatch, root, FakeModel({"answer": []}), "What about Llama 2?")
-    assert empty.exit_code == 1
-    assert "empty" in empty.stderr
+    assert empty.exit_code == 0
+    assert "empty" in empty.stderr and "Extracted" in empty.stdout
+    # nothing matches at all: no answer of either kind, exit 1
+    none = _run_cli(monkeypatch, root, FakeModel({"answer": []}), "Zyzzogeton quuxification?")
+    assert none.exit_code == 1
+    assert "no page of the wiki matches" in none.stderr
 
 
 def test_cli_ask_config_errors_exit_2(vw: Veriwiki, vault: Path) -> None:

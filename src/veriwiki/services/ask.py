@@ -261,6 +261,15 @@ def build_prompt(question: str, passages: list[Passage]) -> str:
             "of the passages each sentence comes from.")
 
 
+def restates_question(sentence: str, question: str) -> bool:
+    """A question, or a sentence whose content words are all the question's (small models
+    often echo the question, which the passage-overlap check alone would accept)."""
+    if sentence.rstrip().endswith("?"):
+        return True
+    words = set(content_words(sentence))
+    return bool(words) and words <= set(content_words(question))
+
+
 def extract_answer(question: str, passages: list[Passage], limit: int = MAX_EXTRACTED
                    ) -> list[Passage]:
     """The passages that answer best by shared words: the best, and those sharing at least
@@ -342,7 +351,11 @@ def _written_answer(vault: Vault, question: str, writer: TextModel, *,
     for item in reply.answer[:MAX_SENTENCES]:
         for text, refs in split_answer(item.sentence, item.refs):
             if len(result.sentences) < 2 * MAX_SENTENCES:
-                result.sentences.append(verify_sentence(text, refs, by_ref, texts.reader))
+                checked = verify_sentence(text, refs, by_ref, texts.reader)
+                if restates_question(text, question):
+                    checked.verified = False
+                    checked.reasons.append("it restates the question instead of answering it")
+                result.sentences.append(checked)
     if not result.sentences:
         result.note = ("the model's answer was empty: the retrieved passages may not "
                        "answer the question")
