@@ -225,3 +225,25 @@ def test_approval_gate_worktree_never_writes_through_a_committed_folder_link(
         check_files(open_vault(vault), {"wiki/evil/Page.md": b"# Page\n"})
     assert outside_state(outside) == files
     assert not list((vault / ".veriwiki" / "tmp").glob("proposal-check-*"))
+
+
+def test_junit_report_is_not_written_through_a_committed_link(
+        vw: Veriwiki, vault: Path, git: Git, outside: Path, tmp_path: Path) -> None:
+    """CI runs ``check --junit veriwiki.xml`` in a pull request's checkout; the pull
+    request may commit that name (or a folder on the way) as a link to a runner file."""
+    os.symlink(outside / "log.md", vault / "veriwiki.xml")
+    os.symlink(outside, vault / "reports")
+    git(vault, "add", "veriwiki.xml", "reports")
+    git(vault, "commit", "-qm", "attacker: report links")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(vault), str(clone))
+    files = outside_state(outside)
+    for name, link in (("veriwiki.xml", "veriwiki.xml"), ("reports/veriwiki.xml", "reports")):
+        proc = subprocess.run([str(Path(sys.executable).parent / "veriwiki"), "check",
+                               "--junit", name], cwd=clone, env=vw.env, capture_output=True,
+                              text=True)
+        assert_refused(proc, link)
+    assert outside_state(outside) == files
+    plain = vw("check", "--junit", str(tmp_path / "report.xml"), vault=clone)
+    assert plain.returncode in (0, 1) and (tmp_path / "report.xml").read_bytes().startswith(
+        b"<?xml")

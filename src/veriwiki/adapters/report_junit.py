@@ -6,11 +6,14 @@ error finding; warnings and info go to the test case's ``system-out``.
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
+from veriwiki.adapters.writes import atomic_write
 from veriwiki.core.model import Finding, Severity
 
 # characters XML 1.0 cannot hold at all (escaping does not help): shown as U+FFFD
@@ -61,3 +64,16 @@ def junit_xml(findings: list[Finding], paths: Iterable[str], *, name: str = "ver
             ET.SubElement(case, "system-out").text = "\n".join(notes)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def write_junit(file: str, findings: list[Finding], paths: Iterable[str], vault_root: Path
+                ) -> None:
+    """Write the report to ``file`` (relative to the working folder), never through a link.
+
+    A pull request can commit ``veriwiki.xml`` (or a folder on the way) as a link to a
+    file of the CI runner; inside the vault no link is followed at all, elsewhere the
+    file itself must not be one (UnsafePathError).
+    """
+    target = Path(os.path.abspath(file))
+    inside = target.is_relative_to(vault_root)
+    atomic_write(target, junit_xml(findings, paths), root=vault_root if inside else None)

@@ -124,11 +124,9 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
                                max_calls=DEFAULT_MAX_CALLS if llm_limit is None else llm_limit)
         report = merge_reports(report, lint)
     if junit:
-        from pathlib import Path
+        from veriwiki.adapters.report_junit import write_junit
 
-        from veriwiki.adapters.report_junit import junit_xml
-
-        Path(junit).write_bytes(junit_xml(report.findings, paths))
+        write_junit(junit, report.findings, paths, state.vault.root)
     if as_json:
         data = report.to_json()
         if lint is not None:
