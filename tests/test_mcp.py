@@ -186,3 +186,35 @@ def test_mcp_docs_config_snippets_start_a_working_server(agent_vault: Path,
                 return {t.name for t in (await client.list_tools()).tools}
 
         assert anyio.run(main) == TOOLS
+
+
+def test_mcp_propose_accepts_a_diff_on_the_same_proposal(agent_vault: Path, vw: Veriwiki,
+                                                         git: Git) -> None:
+    import difflib
+
+    vw.ok("add", str(agent_vault / "inbox" / "notes.md"))
+    wrong = page("Context", f'Long context. [@notes, "{WRONG}"]')
+    right = wrong.replace(WRONG, RIGHT)
+    patch = "".join(difflib.unified_diff(wrong.splitlines(True), right.splitlines(True),
+                                         "a/" + PAGE, "b/" + PAGE))
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any], str]:
+        async with Client(stdio_params(agent_vault, vw.env)) as client:
+            first = data(await client.call_tool("propose", {
+                "changes": [{"path": PAGE, "content": wrong}], "message": "context"}))
+            fixed = data(await client.call_tool("propose", {
+                "changes": [{"path": PAGE, "diff": patch}], "message": "context",
+                "proposal_id": first["proposal_id"]}))
+            stale = await client.call_tool("propose", {
+                "changes": [{"path": PAGE, "diff": patch}], "message": "again",
+                "proposal_id": first["proposal_id"]})
+            assert stale.is_error
+            return first, fixed, text(stale)
+
+    first, fixed, stale = anyio.run(main)
+    assert [f["rule"] for f in first["findings"] if f["severity"] == "error"] == \
+        ["quote-not-found"]
+    assert fixed["proposal_id"] == first["proposal_id"] and fixed["approvable"]
+    assert "does not apply" in stale and "what to do" in stale
+    shown = vw.ok("review", "show", first["proposal_id"]).stdout
+    assert RIGHT in shown and WRONG not in shown

@@ -72,6 +72,9 @@ class Change(BaseModel):
     content: str | None = Field(None, max_length=MAX_PAGE_CHARS,
                                 description="The page's whole new markdown (frontmatter "
                                             "included).")
+    diff: str | None = Field(None, max_length=MAX_PAGE_CHARS,
+                             description="Instead of content: a unified diff against the "
+                                         "page as it is in the proposal (or on main).")
     delete: bool = Field(False, description="Remove the page instead.")
 
 
@@ -157,13 +160,12 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
         the proposal's pages: fix every error and call propose again with the same
         proposal_id until findings is empty."""
 
-        items = [PageChange(c.path, c.content, c.delete) for c in changes]
+        items = [PageChange(c.path, c.content, c.delete, c.diff) for c in changes]
         for c in changes:
-            if c.delete == (c.content is not None):
-
-                raise ToolError(f"{c.path}: give either content (the whole new page) or "
-                                "delete: true — what to do: send the page's full markdown "
-                                "as content")
+            if [c.content is not None, c.diff is not None, c.delete].count(True) != 1:
+                raise ToolError(f"{c.path}: give either content (the whole new page), diff "
+                                "or delete: true — what to do: send the page's full "
+                                "markdown as content")
         return await worker.run(
             lambda vault: propose_changes(vault, items, message, proposal_id).to_json())
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from veriwiki.core.model import Finding, Severity, SourceText
 from veriwiki.core.passages import Passage, best_passages
+from veriwiki.core.patch import PatchError, apply_patch
 from veriwiki.errors import InputError
 from veriwiki.services.proposals import Proposal
 from veriwiki.services.write import Notify
@@ -38,6 +39,8 @@ class PageChange:
     path: str
     content: str | None = None
     delete: bool = False
+    diff: str | None = None
+    """A unified diff against the page as it is in the proposal (or on main)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +118,17 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
     subject = " ".join(message.split())[:200] or "agent edit"
     limit = vault.config.vault.max_page_bytes
     wanted: dict[str, bytes | None] = {}
+    diffs: dict[str, str] = {}
     total = 0
     for change in changes:
         path = page_path(vault, change.path)
-        if path in wanted:
+        if path in wanted or path in diffs:
             raise InputError(f"{path} appears twice in one call", hint="send each page once")
         if change.delete:
             wanted[path] = None
+            continue
+        if change.diff is not None:
+            diffs[path] = change.diff
             continue
         data = (change.content or "").encode("utf-8")
         if len(data) > limit:
@@ -144,6 +151,23 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
         previous = match[0]
         files = {p: new for p, (_old, new) in changed_pages(vault, previous).items()}
     base = previous.base if previous is not None else git.head()
+    for path, diff in diffs.items():
+        current = files[path] if path in files else (
+            git.read_blobs([f"{base}:{path}"])[0] if base else None)
+        if current is None:
+            raise InputError(f"{path} does not exist, so a diff cannot apply to it",
+                             hint="send the new page as content")
+        try:
+            patched = apply_patch(current.decode("utf-8", "replace"), diff).encode("utf-8")
+        except PatchError as exc:
+            raise InputError(f"{path}: the diff does not apply: {exc}",
+                             hint="read the page again (read_page, or review_show for the "
+                                  "proposal) and send a fresh diff or the whole content"
+                             ) from exc
+        if len(patched) > limit:
+            raise InputError(f"{path}: {len(patched):,} bytes after the diff, over the page "
+                             f"limit of {limit:,}", hint="split the page into several pages")
+        wanted[path] = patched
     for path, new in wanted.items():
         before = git.read_blobs([f"{base}:{path}"])[0] if base else None
         if new is None and before is None and files.get(path) is None:
