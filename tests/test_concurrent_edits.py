@@ -163,3 +163,25 @@ def test_mv_dirty_page_relinked_and_json_names_nothing_unrewritten(hub_vault: Pa
     result = json.loads(proc.stdout)
     assert result["not_rewritten"] == [] and "notes" in result
     assert (v / "wiki" / "Page 7.md").read_text() == "# Page 7\n\nSee [[Center]].\n"
+
+
+def test_recovery_merges_an_edit_made_after_a_crash(hub_vault: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the commit point, before the working tree was written: the next
+    command's recovery merges what the person saved meanwhile (no in-process redo)."""
+    import veriwiki.adapters.store as store
+
+    rel = "wiki/Page 8.md"
+    tx = _tx(hub_vault)
+    tx.transform(rel, _relink)
+    monkeypatch.setattr(store, "finish_journal", lambda *a, **k: [])  # "killed" here
+    tx.commit("test: interrupted relink")
+    monkeypatch.undo()
+    assert (hub_vault / ".veriwiki" / "journal.json").exists()
+    with open(hub_vault / rel, "a") as fh:
+        fh.write("saved after the crash\n")
+    notes = store.recover(hub_vault, GitRepo(hub_vault), hub_vault / ".veriwiki")
+    text = (hub_vault / rel).read_text()
+    assert "[[Center]]" in text and text.endswith("saved after the crash\n")
+    assert any(rel in n for n in notes)
+    assert git(hub_vault, "diff", "--cached", "--name-only") == ""
