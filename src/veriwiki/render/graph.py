@@ -14,7 +14,7 @@ def _short(text: str, limit: int = 22) -> str:
 
 
 def local_graph_svg(center: tuple[str, str], neighbours: list[tuple[str, str, str]],
-                    edges: set[tuple[str, str]]) -> str:
+                    edges: set[tuple[str, str]], total: int | None = None) -> str:
     """An SVG of ``center`` (title, href) and its ``neighbours`` (key, title, href).
 
     ``edges`` holds pairs of neighbour keys linked to each other; every neighbour is
@@ -44,9 +44,9 @@ def local_graph_svg(center: tuple[str, str], neighbours: list[tuple[str, str, st
     parts.append(f'<circle cx="{cx}" cy="{cy}" r="7" class="node center"/>'
                  f'<text x="{cx}" y="{cy + 20}" text-anchor="middle" class="center">'
                  f"{escape(_short(center[0]))}</text>")
-    if len(neighbours) > _MAX_NODES:
-        parts.append(f'<text x="4" y="{_H - 6}" class="more">+{len(neighbours) - _MAX_NODES} '
-                     "more</text>")
+    more = (total if total is not None else len(neighbours)) - len(shown)
+    if more > 0:
+        parts.append(f'<text x="4" y="{_H - 6}" class="more">+{more} more</text>')
     parts.append("</svg>")
     return "".join(parts)
 

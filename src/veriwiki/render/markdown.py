@@ -18,7 +18,6 @@ from typing import Protocol
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.markdown.citations import CiteParts
 from veriwiki.core.resolve import github_slug
@@ -102,14 +101,24 @@ def _blank(match: re.Match[str]) -> str:
     return re.sub(r"[^\n]", " ", match.group(0))
 
 
+def frontmatter_lines(lines: list[str]) -> int:
+    """How many lines the frontmatter takes (``core.frontmatter``'s rule, without YAML)."""
+    if not lines or lines[0].rstrip("\r") != "---":
+        return 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r").rstrip() in ("---", "..."):
+            return i + 1
+    return 0
+
+
 def parse_tokens(text: str) -> list[Token]:
     """Tokens of a page as ``core.parse.parse_page`` reads them (frontmatter blanked)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n")
-    fm = read_frontmatter(text)
     lines = text.split("\n")
-    src = "\n".join([""] * fm.yaml_lines + lines[fm.yaml_lines:])
+    skip = frontmatter_lines(lines)
+    src = "\n".join([""] * skip + lines[skip:])
     if "%%" in src:
         src = _OBSIDIAN_COMMENT.sub(_blank, src)
     return _parser().parse(src, {})

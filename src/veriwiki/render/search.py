@@ -29,7 +29,10 @@ STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from"
 
 def fold(text: str) -> str:
     """Lower case without accents (the client folds queries the same way)."""
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
 

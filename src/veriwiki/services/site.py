@@ -160,17 +160,15 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
     keys: dict[str, str] = {}
     paths = sorted(model.pages)
-    for done, path in enumerate(paths, 1):
+    todo: list[str] = []
+    for path in paths:
         rel = page_url(path)
-        key = page_key(model, path, code)
-        keys[rel] = key
-        if old_keys.get(rel) == key and (out / rel).is_file():
-            output.keep(rel)
-        else:
-            output.write(rel, docs.render_page(model, path))
-            report.rendered += 1
-        if progress is not None and (done % 50 == 0 or done == len(paths)):
-            progress("pages", done, len(paths))
+        keys[rel] = key = page_key(model, path, code)
+        output.keep(rel)
+        if old_keys.get(rel) != key or not (out / rel).is_file():
+            todo.append(path)
+    report.rendered = len(todo)
+    output.written += _render_pages(model, out, todo, progress)
     _sources(model, output)
     _lists(vault, model, output)
     _reports(vault, model, output)
@@ -200,6 +198,48 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
                            if f.rule == "broken-link"]
     report.seconds = time.perf_counter() - started
     return report
+
+
+_WORKER_MODEL: SiteModel | None = None
+_WORKER_OUT: Path | None = None
+
+
+def _render_chunk(paths: list[str]) -> int:
+    """Render and write ``paths`` (in a forked worker or in-process); files written."""
+    assert _WORKER_MODEL is not None and _WORKER_OUT is not None
+    output = _Output(_WORKER_OUT)
+    for path in paths:
+        output.write(page_url(path), docs.render_page(_WORKER_MODEL, path))
+    return output.written
+
+
+def _render_pages(model: SiteModel, out: Path, todo: list[str],
+                  progress: Progress | None) -> int:
+    """Render the pages in ``todo``: in forked workers when there are many and cores."""
+    global _WORKER_MODEL, _WORKER_OUT
+    _WORKER_MODEL, _WORKER_OUT = model, out
+    chunks = [todo[i:i + 100] for i in range(0, len(todo), 100)]
+    workers = min(os.cpu_count() or 1, 8)
+    written = done = 0
+    try:
+        if workers > 1 and len(todo) >= 400 and hasattr(os, "fork"):
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for n, chunk in zip(pool.imap(_render_chunk, chunks), chunks, strict=True):
+                    written += n
+                    done += len(chunk)
+                    if progress is not None:
+                        progress("pages", done, len(todo))
+        else:
+            for chunk in chunks:
+                written += _render_chunk(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress("pages", done, len(todo))
+    finally:
+        _WORKER_MODEL = _WORKER_OUT = None
+    return written
 
 
 def _copy_attachment(vault: Vault, output: _Output, rel: str) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -50,14 +50,24 @@ def tag_url(tag: str) -> str:
     return f"{ASSETS}/tags/{tag_slug(tag)}.html"
 
 
+@lru_cache(maxsize=65536)
+def _quote(text: str, safe: str) -> str:
+    return quote(text, safe=safe)
+
+
 def rel_url(from_url: str, to_url: str) -> str:
     """``to_url`` relative to the page at ``from_url``, percent-encoded for an href."""
     frag = ""
     if "#" in to_url:
         to_url, frag = to_url.split("#", 1)
-        frag = "#" + quote(frag, safe="^-_.~")
-    rel = posixpath.relpath(to_url, posixpath.dirname(from_url) or ".")
-    return quote(rel, safe="/-_.~") + frag
+        frag = "#" + _quote(frag, "^-_.~")
+    src = from_url.split("/")[:-1]
+    dst = to_url.split("/")
+    common = 0
+    while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:
+        common += 1
+    rel = "/".join([".."] * (len(src) - common) + dst[common:])
+    return _quote(rel, "/-_.~") + frag
 
 
 @dataclass
@@ -88,6 +98,25 @@ class SiteModel:
     fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
     alias_entity: dict[str, str] = field(default_factory=dict)
     texts_of_pages: dict[str, str] = field(default_factory=dict)
+    embed_cache: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
+
+    def neighbours(self, path: str, limit: int = 24) -> list[str]:
+        """The pages shown in a page's local graph: links both ways, catalog and log
+        left out, ordered by title, at most ``limit``."""
+        skip = (self.index_page, self.log_page, path)
+        found = {p for p in (*self.backlinks.get(path, ()), *self.outlinks.get(path, ()))
+                 if p not in skip}
+        return sorted(found, key=lambda p: (self.pages[p].title.casefold(), p))[:limit]
+
+    def graph_edges(self, shown: list[str]) -> list[tuple[str, str]]:
+        """Links among the shown neighbours, as sorted pairs."""
+        keys = set(shown)
+        out = set()
+        for a in shown:
+            for b in self.outlinks.get(a, ()):
+                if b in keys and b != a:
+                    out.add((a, b) if a < b else (b, a))
+        return sorted(out)
 
     def version_of(self, sid: str, version: int | None) -> int | None:
         """The version number a citation means (latest when not given), or None."""
@@ -222,10 +251,16 @@ class PageContext:
             return None
         from veriwiki.render.markdown import parse_tokens
 
-        tokens = section_tokens(parse_tokens(self.model.page_text(view.path)), fragment)
-        inner = PageContext(self.model, view.path, self.url)
-        inner.depth = self.depth + 1
-        return render_tokens(tokens, inner, depth=inner.depth).html
+        folder = self.url.rsplit("/", 1)[0] if "/" in self.url else ""
+        key = (view.path, fragment, folder)
+        got = self.model.embed_cache.get(key)
+        if got is None:
+            tokens = section_tokens(parse_tokens(self.model.page_text(view.path)), fragment)
+            inner = PageContext(self.model, view.path, self.url)
+            inner.depth = self.depth + 1
+            got = self.model.embed_cache[key] = render_tokens(tokens, inner,
+                                                              depth=inner.depth).html
+        return got
 
     def tag_href(self, tag: str) -> str:
         """The tag's page, relative to this page."""
@@ -310,12 +345,13 @@ def page_key(model: SiteModel, path: str, code: str) -> str:
         got = ctx.fact(entity, attribute)
         facts.append([entity, attribute, got.display if got else None,
                       got.where if got else None, got.source_id if got else None])
-    neighbours = sorted(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
+    shown = model.neighbours(path)
     data = [code, model.vault_name, model.base_url, model.checked, model.names_digest,
             model.blobs.get(path), [f.to_json() for f in model.findings.get(path, ())],
             sources, facts, [[p, model.blobs.get(p), [f.to_json() for f in model.findings.get(p, ())]]
                              for p in model.embeds.get(path, ())],
-            [[p, model.outlinks.get(p, [])] for p in neighbours],
+            [[p, model.pages[p].title] for p in shown], model.graph_edges(shown),
+            len(model.backlinks.get(path, ())) + len(model.outlinks.get(path, ())),
             [[p, model.pages[p].summary] for p in model.backlinks.get(path, ())]]
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

@@ -92,14 +92,11 @@ def render_page(model: SiteModel, path: str) -> str:
             typed.insert(0, ("", [(key, _value(value))]))
         else:
             props.append((str(key), _value(value)))
-    neighbours = sorted(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())),
-                        key=lambda p: (model.pages[p].title.casefold(), p))
-    keys = set(neighbours)
-    edges = {(a, b) for a in neighbours for b in model.outlinks.get(a, ()) if b in keys and a < b}
-    edges |= {(b, a) for a in neighbours for b in model.outlinks.get(a, ()) if b in keys and b < a}
+    shown = model.neighbours(path)
+    total = len(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
     graph = local_graph_svg((page.title, rel_url(url, url)),
                             [(p, model.pages[p].title, rel_url(url, page_url(p)))
-                             for p in neighbours], edges)
+                             for p in shown], set(model.graph_edges(shown)), total)
     back = [(model.pages[p].title, rel_url(url, page_url(p)), model.pages[p].summary)
             for p in model.backlinks.get(path, ())]
     err = page.frontmatter_error
