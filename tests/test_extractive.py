@@ -234,7 +234,7 @@ def test_factual_question_changes_only_borderline_sentences_and_invalid_keeps_ru
 def test_proposals_may_write_fact_tables_but_nothing_else_outside_pages(env_vault: Path) -> None:
     v = open_vault(env_vault)
     check_paths(v, {"data/note.yaml": b"x", "wiki/A.md": b"x"})
-    for bad in ("data/../raw/x.yaml", "data/sub/x.yaml", "raw/x.yaml", "data/x.csv"):
+    for bad in ("data/../raw/x.yaml", "data/sub/x.yaml", "raw/x.yaml", "data/x.txt"):
         with pytest.raises(InputError):
             check_paths(v, {bad: b"x"})
     v.close()
@@ -273,6 +273,12 @@ def test_extract_on_a_paper_excerpt_outside_the_bench() -> None:
     assert facts[("Llama 2", "context_length")] == "4096"
     # "a learning rate of 3 × 10⁻⁴" is not read as 3
     assert ("Llama 2", "learning_rate") not in facts
+    # "The 70B model has 80 layers …" is filed under Llama 2; a sentence naming the
+    # variant gives the variant's facts, which cannot clash with the family's card
+    variant = extract("n", "Llama 2 sizes", SourceText(
+        "# Llama 2 sizes\n\nMeta released Llama 2 in 2023. Llama 2 7B has 32 layers.\n"), {})
+    assert [(e, f.attribute, f.value) for e, f in variant.facts] == [
+        ("Llama 2 7B", "layers", "32")]
     assert any("3 × 10⁻⁴" in c.quote for c in got.claims)
 
 

@@ -257,10 +257,13 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
         out.claims.append(checked)
         out.headings.append(sentence.heading)
         if key in out.pages or key in out.existing:
+            # "Llama 2 70B uses 64 query heads": a fact of the variant, not of the family
+            variant = next((r for r in runs if r.startswith(f"{page_title} ")
+                            and _strip_version(r) == page_title), page_title)
             for fact in ex.typed_facts(sentence.text):
-                if not any(e == page_title and f.attribute == fact.attribute
+                if not any(e == variant and f.attribute == fact.attribute
                            for e, f in out.facts):
-                    out.facts.append((page_title, fact))
+                    out.facts.append((variant, fact))
     out.facts = [(e, f) for e, f in out.facts if not _contradicted(e, f, out.claims)]
     return out
 
@@ -275,7 +278,8 @@ def _contradicted(entity: str, fact: ex.TypedFact, claims: list[CheckedClaim]) -
     value = fact_quantity(fact.value, fact.unit)
     phrases = attribute_phrases(fact.attribute.replace("_", " "))
     for c in claims:
-        if c.entity != entity or c.quote == fact.quote:
+        if not (c.entity == entity or entity.startswith(f"{c.entity} ")) or \
+                c.quote == fact.quote:
             continue
         low = c.claim.casefold()
         if not any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low) for p in phrases):
