@@ -5,7 +5,9 @@ pages, the same claims and the same verdicts."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import yaml
 
 from conftest import Veriwiki
 from golden import fixture_vault, run_cli
+from helpers_bad import GIT_IDENTITY
 
 FIXTURE = Path(__file__).parent / "fixtures" / "citations"
 
@@ -134,3 +137,36 @@ def test_okf_import_of_a_foreign_concept_keeps_its_fields(tmp_path: Path, vw: Ve
     shown = _json(["review", "show", made["proposal_id"]], vault)
     assert "owner: finance" in shown["diff"] and "summary: Recognized revenue." in shown["diff"]
     assert "human:someone" not in shown["diff"]  # a bundle's trust claims are not ours
+
+
+PAPERS = Path(__file__).parent / "fixtures" / "papers"
+TODAY = {"VERIWIKI_TODAY": "2026-11-23"}
+
+
+def test_okf_round_trip_of_the_five_paper_fixture(tmp_path: Path) -> None:
+    """Pages, two versions of a source, the fact table and the check blocks all come
+    back: the same findings, rule by rule and line by line."""
+    source = fixture_vault(PAPERS, tmp_path / "papers", **TODAY)
+    proc = run_cli(["add", str(PAPERS / "sources-v2" / "deepseek-v2.md")], source, **TODAY)
+    assert proc.returncode == 0, proc.stderr
+    before = json.loads(run_cli(["check", "--json"], source, **TODAY).stdout)["findings"]
+    out = tmp_path / "bundle"
+    assert run_cli(["export", "okf", "--out", str(out)], source, **TODAY).returncode == 0
+    assert (out / "references" / "data" / "facts.csv").is_file()
+    assert (out / "references" / "raw" / "deepseek-v2" / "v2").is_dir()
+
+    fresh = tmp_path / "fresh"
+    assert run_cli(["init", str(fresh)], tmp_path, **TODAY).returncode == 0
+    config = fresh / "veriwiki.toml"
+    config.write_text((PAPERS / "veriwiki.toml").read_text())
+    subprocess.run(["git", "-C", str(fresh), "commit", "-qam", "settings"], check=True,
+                   env=dict(os.environ, **GIT_IDENTITY))
+    made = json.loads(run_cli(["import", "okf", str(out), "--json"], fresh, **TODAY).stdout)
+    assert "deepseek-v2:v2" in made["sources"] and "data/facts.csv" in made["pages"]
+    proc = run_cli(["review", "approve", made["proposal_id"], "--force"], fresh, **TODAY)
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads(run_cli(["check", "--json"], fresh, **TODAY).stdout)["findings"]
+    key = [(f["rule"], f["path"], f["line"], f["message"]) for f in before]
+    assert sorted(key) == sorted((f["rule"], f["path"], f["line"], f["message"])
+                                 for f in after)
+    assert len(before) >= 5

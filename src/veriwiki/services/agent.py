@@ -92,7 +92,8 @@ def _new_id() -> str:
 
 def propose_changes(vault: Vault, changes: list[PageChange], message: str,
                     proposal_id: str | None = None, *,
-                    max_changes: int = MAX_CHANGES) -> ProposeResult:
+                    max_changes: int = MAX_CHANGES,
+                    data_files: dict[str, bytes] | None = None) -> ProposeResult:
     """Put ``changes`` on a new proposal, or on the open proposal ``proposal_id``.
 
     An update keeps the proposal's earlier pages and its base (so approval still merges
@@ -109,7 +110,7 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
         propose,
     )
 
-    if not changes:
+    if not changes and not data_files:
         raise InputError("no changes given", hint='pass changes=[{"path": "wiki/x.md", '
                                                   '"content": "…"}]')
     if len(changes) > max_changes:
@@ -151,6 +152,7 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
         previous = match[0]
         files = {p: new for p, (_old, new) in changed_pages(vault, previous).items()}
     base = previous.base if previous is not None else git.head()
+    wanted.update(data_files or {})  # fact tables (OKF import); proposals.check_paths vets them
     for path, diff in diffs.items():
         current = files[path] if path in files else (
             git.read_blobs([f"{base}:{path}"])[0] if base else None)

@@ -35,6 +35,8 @@ OKF_VERSION = "0.2"
 ACTOR = f"veriwiki/{__version__}"
 _FOOTNOTES = "<!-- veriwiki: citation footnotes -->"
 _MAX_CONCEPTS = 20_000
+_DATA_SUFFIXES = (".csv", ".yaml", ".yml")
+_VERSION_DIR = re.compile(r"v([0-9]{1,6})")
 
 
 @dataclass
@@ -106,23 +108,29 @@ def export_okf(vault: Vault, out: Path) -> ExportResult:
     sources = {s.id: s for s in list_sources(vault)}
     for s in sources.values():
         version = s.current
-        raw = vault.root / "raw" / s.id / version.file
-        stored = _stored_name(version.file)
-        dest = out / "references" / "raw" / s.id / stored
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(raw, dest)
+        for v in s.versions:  # every version: a claim may cite an older one (id:vN)
+            dest = out / "references" / "raw" / s.id / f"v{v.version}" / _stored_name(v.file)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(vault.root / "raw" / s.id / v.file, dest)
+        stored = f"v{version.version}/{_stored_name(version.file)}"
         meta: dict[str, Any] = {
             "type": "Source", "title": s.title,
             "resource": version.url or f"/references/raw/{s.id}/{stored}",
             "generated": {"by": ACTOR, "at": now},
-            "veriwiki": {"source": s.id, "version": version.version,
-                         "sha256": version.sha256, "file": version.file,
-                         "origin": s.origin, "license": s.license}}
+            "veriwiki": {"source": s.id, "origin": s.origin, "license": s.license,
+                         "versions": [{"version": v.version, "file": v.file,
+                                       "sha256": v.sha256} for v in s.versions]}}
         body = (f"# {s.title}\n\nSource `{s.id}` (version {version.version}), stored as "
                 f"[{version.file}](/references/raw/{s.id}/{stored}).\n")
         _write(out / "references" / "sources" / f"{s.id}.md", dump_frontmatter(meta) + "\n"
                + body)
         result.sources += 1
+    data_root = vault.root / "data"
+    for file in sorted(data_root.rglob("*")) if data_root.is_dir() else []:
+        if file.is_file() and not file.is_symlink() and file.suffix in _DATA_SUFFIXES:
+            dest = out / "references" / "data" / file.relative_to(data_root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, dest)
     update_index(vault)
     findings: dict[str, list[Finding]] = {}
     for f in check_vault(vault).findings:
@@ -243,36 +251,15 @@ def import_okf(vault: Vault, bundle: Path, *, on_wait: Notify | None = None,
                on_notice: Notify | None = None) -> ImportResult:
     """Add the bundle's stored sources, then propose its concepts as pages."""
     from veriwiki.services.agent import PageChange, propose_changes
-    from veriwiki.services.sources import add_sources
 
     if not bundle.is_dir():
         raise InputError(f"{bundle} is not a folder", hint="give the bundle's folder")
     result = ImportResult()
     raw = bundle / "references" / "raw"
     for folder in sorted(raw.iterdir()) if raw.is_dir() else []:
-        files = [f for f in sorted(folder.iterdir()) if f.is_file() and not f.is_symlink()]
-        if not folder.is_dir() or folder.is_symlink() or len(files) != 1:
-            if on_notice:
-                on_notice(f"{folder}: skipped (one stored file per source expected)")
+        if not folder.is_dir() or folder.is_symlink():
             continue
-        meta = read_frontmatter((bundle / "references" / "sources" / f"{folder.name}.md")
-                                .read_text(encoding="utf-8")) \
-            if (bundle / "references" / "sources" / f"{folder.name}.md").is_file() else None
-        own = meta.data.get("veriwiki") if meta is not None else None
-        info = own if isinstance(own, dict) else {}
-        title = meta.data.get("title") if meta is not None else None
-        name = str(info.get("file") or files[0].name)
-        if "/" in name or name in ("", ".", "..") or _stored_name(name) != files[0].name:
-            name = files[0].name
-        with tempfile.TemporaryDirectory() as tmp:
-            original = Path(tmp) / name  # the name decides the media type
-            shutil.copyfile(files[0], original)
-            added = add_sources(vault, original, source_id=folder.name,
-                                title=str(title) if title else None,
-                                url=str(info["origin"]) if info.get("origin") else None,
-                                license=str(info["license"]) if info.get("license")
-                                else None, on_wait=on_wait, on_notice=on_notice)
-        result.sources += [f"{a.id}:v{a.version}" for a in added]
+        result.sources += _import_source(vault, bundle, folder, on_wait, on_notice)
     changes: list[PageChange] = []
     root = vault.pages_root.strip("/")
     concepts = [p for p in sorted(bundle.rglob("*.md"))
@@ -289,10 +276,55 @@ def import_okf(vault: Vault, bundle: Path, *, on_wait: Notify | None = None,
             raise InputError(f"{rel}: {exc}", hint="fix or remove the concept") from exc
         default = f"{root}/{rel}" if root not in ("", ".") else rel
         changes.append(PageChange(path or default, text))
-    if changes:
+    data: dict[str, bytes] = {}
+    data_root = bundle / "references" / "data"
+    for file in sorted(data_root.rglob("*")) if data_root.is_dir() else []:
+        if file.is_file() and not file.is_symlink() and file.suffix in _DATA_SUFFIXES:
+            data[f"data/{file.relative_to(data_root).as_posix()}"] = file.read_bytes()
+    if changes or data:
         made = propose_changes(vault, changes, f"import OKF bundle {bundle.name}",
-                               max_changes=_MAX_CONCEPTS)
+                               max_changes=_MAX_CONCEPTS, data_files=data)
         result.proposal_id = made.proposal.id
         result.pages = list(made.pages)
         result.findings = list(made.findings)
     return result
+
+
+def _import_source(vault: Vault, bundle: Path, folder: Path, on_wait: Notify | None,
+                   on_notice: Notify | None) -> list[str]:
+    """Add one exported source, version by version (``v1/``, ``v2/`` …), or the single
+    file of a foreign bundle's folder; the stored name decides the media type."""
+    from veriwiki.services.sources import add_sources
+
+    concept = bundle / "references" / "sources" / f"{folder.name}.md"
+    meta = read_frontmatter(concept.read_text(encoding="utf-8")) if concept.is_file() else None
+    own = meta.data.get("veriwiki") if meta is not None else None
+    info = own if isinstance(own, dict) else {}
+    title = meta.data.get("title") if meta is not None else None
+    names = {int(v["version"]): str(v["file"]) for v in info.get("versions") or []
+             if isinstance(v, dict) and str(v.get("version", "")).isdigit() and v.get("file")}
+    steps: list[tuple[Path, str]] = []
+    versions = sorted((int(m.group(1)), d) for d in folder.iterdir()
+                      if d.is_dir() and (m := _VERSION_DIR.fullmatch(d.name)))
+    for number, sub in versions or [(0, folder)]:
+        files = [f for f in sorted(sub.iterdir()) if f.is_file() and not f.is_symlink()]
+        if len(files) != 1:
+            if on_notice:
+                on_notice(f"{sub}: skipped (one stored file per source version expected)")
+            return []
+        name = names.get(number, files[0].name)
+        if "/" in name or name in ("", ".", "..") or _stored_name(name) != files[0].name:
+            name = files[0].name
+        steps.append((files[0], name))
+    added: list[str] = []
+    for file, name in steps:
+        with tempfile.TemporaryDirectory() as tmp:
+            original = Path(tmp) / name
+            shutil.copyfile(file, original)
+            for a in add_sources(vault, original, source_id=folder.name,
+                                 title=str(title) if title else None,
+                                 url=str(info["origin"]) if info.get("origin") else None,
+                                 license=str(info["license"]) if info.get("license")
+                                 else None, on_wait=on_wait, on_notice=on_notice):
+                added.append(f"{a.id}:v{a.version}")
+    return added

@@ -79,12 +79,12 @@ def _head(git: GitRepo, parent: str | None, path: str) -> bytes | None:
     return git.read_blobs([f"{parent}:{path}"])[0] if parent else None
 
 
-_DATA_FILE = re.compile(r"data/[a-z0-9][a-z0-9._-]{0,100}\.yaml")
+_DATA_FILE = re.compile(r"data/[a-z0-9][a-z0-9._-]{0,100}\.(?:yaml|yml|csv)")
 
 
 def check_paths(vault: Vault, files: dict[str, bytes | None]) -> None:
     """Refuse any path a proposal may not write: only pages under the pages folder, and
-    fact tables ``data/<name>.yaml`` (typed facts from ingest)."""
+    fact tables ``data/<name>.yaml|yml|csv`` (typed facts from ingest, OKF import)."""
     for path in files:
         parts = path.split("/")
         if _DATA_FILE.fullmatch(path):
