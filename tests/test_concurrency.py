@@ -214,13 +214,18 @@ def test_lock_waiting_writer_is_told_and_proceeds(tmp_path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
         proc = subprocess.Popen(vw_cmd(vault, "new", "Patient"), env=cli_env(), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.5)
+        # wait until the writer says it is waiting (start-up is slow on a loaded machine)
+        assert proc.stderr is not None
+        told = proc.stderr.readline()
+        assert "waiting for another veriwiki process" in told, told
+        time.sleep(0.5)
         assert proc.poll() is None, "the writer did not wait for the lock"
         assert not (vault / "wiki" / "Patient.md").exists()
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-    stdout, stderr = proc.communicate(timeout=60)
+    stdout, rest = proc.communicate(timeout=60)
+    stderr = told + rest
 
     assert proc.returncode == 0, stderr
     assert "waiting for another veriwiki process" in stderr
