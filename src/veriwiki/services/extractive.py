@@ -187,8 +187,8 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
     spelled_out = {ex.fold(a): k for k, info in names.items() for a in info.aliases}
     long_names = [info.name for info in names.values()
                   if info.defined and (info.aliases or " " in info.name)]
-    nouns = ex.head_nouns(all_text, [i.name for i in names.values()] +
-                          [t for _, t in known.values()])
+    known_in_source = {known[k][1] for t in all_text for _, k in _known_in(t, known)}
+    nouns = ex.head_nouns(all_text, [i.name for i in names.values()] + sorted(known_in_source))
     suspicious = instruction_spans(text.text) + hidden_spans(text.text)
     folded = " ".join(re.sub(r"[^\w]+", " ", text.text.casefold()).split())
     seen: set[str] = set()
