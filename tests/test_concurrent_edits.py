@@ -133,15 +133,17 @@ def test_put_conflicting_edit_left_as_written_and_reported(hub_vault: Path) -> N
     assert "Opening line" in git(hub_vault, "show", f"HEAD:{rel}")
 
 
-def test_rename_source_edited_before_commit_is_not_deleted(hub_vault: Path) -> None:
+def test_rename_source_edited_before_commit_edit_follows_the_move(hub_vault: Path) -> None:
     tx = _tx(hub_vault)
-    tx.rename("wiki/Hub.md", "wiki/Center.md")
+    tx.rename("wiki/Hub.md", "wiki/Center.md", lambda b: None if b is None else b.upper())
     with open(hub_vault / "wiki" / "Hub.md", "a") as fh:
         fh.write("a person's note\n")
     result = tx.commit("test: rename")
-    assert (hub_vault / "wiki" / "Hub.md").read_text().endswith("a person's note\n")
-    assert (hub_vault / "wiki" / "Center.md").exists()
-    assert result.kept == ["wiki/Hub.md"]
+    assert not (hub_vault / "wiki" / "Hub.md").exists()
+    assert (hub_vault / "wiki" / "Center.md").read_text() == "# HUB\n\nTHE HUB.\nA PERSON'S NOTE\n"
+    assert git(hub_vault, "show", "HEAD:wiki/Center.md") == "# HUB\n\nTHE HUB.\n"
+    assert result.kept == []
+    assert any("moved with it to wiki/Center.md" in n for n in result.notes)
 
 
 def test_transaction_reads_each_file_once(hub_vault: Path) -> None:

@@ -73,6 +73,7 @@ class Transaction:
         # the bytes each working file held when first read: the compare-and-swap base
         self._seen: dict[str, bytes | None] = {}
         self._redo: dict[str, Transform] = {}
+        self._moves: dict[str, tuple[str, Transform]] = {}
 
     # -- reading the two states -----------------------------------------------------------
 
@@ -157,6 +158,7 @@ class Transaction:
         head = self.head_content(old)
         work = self.work_content(old)
         fn = fn or (lambda b: b)
+        self._moves[old] = (new, fn)
         base = head if head is not None else work
         self.commit_files[old] = None
         self.commit_files[new] = fn(base)
@@ -212,9 +214,30 @@ class Transaction:
         atomic_write(self.state_dir / "journal.json", json.dumps(journal).encode(),
                      self.tmp_dir, root=self.state_dir)
         self.git.update_head(sha, self.parent, message.splitlines()[0])
+        moved = self._follow_moves(bases)
         settled = finish_journal(self.root, self.git, self.state_dir, journal, self._redo,
-                                 bases)
-        return CommitResult(sha, message, changed, *_report(settled))
+                                 bases, {new: self.work_files[new] for new in moved.values()})
+        kept, notes = _report(settled)
+        notes += [f"{old} was changed during the operation; your edit moved with it to {new}"
+                  for old, new in moved.items() if old not in kept]
+        return CommitResult(sha, message, changed, kept, notes)
+
+    def _follow_moves(self, bases: dict[str, bytes | None]) -> dict[str, str]:
+        """Edits saved to a moved file during the operation follow it to its new name.
+
+        The new name's working content becomes the move's change applied to the newer
+        text, and the old name's base becomes that text (so it is deleted only if it
+        still holds it). Returns old name → new name for each file that had edits.
+        """
+        moved = {}
+        for old, (new, fn) in self._moves.items():
+            current = _read(self.root / old)
+            if current is None or current == bases.get(old) or new not in self.work_files:
+                continue
+            self.work_files[new] = fn(current)
+            bases[old] = current
+            moved[old] = new
+        return moved
 
     def check_targets(self) -> None:
         """Refuse, before anything is written, staged paths that run through a link.
@@ -259,7 +282,8 @@ def _report(settled: list[Settled]) -> tuple[list[str], list[str]]:
 
 def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict,
                    redo: Mapping[str, Transform] | None = None,
-                   bases: Mapping[str, bytes | None] | None = None) -> list[Settled]:
+                   bases: Mapping[str, bytes | None] | None = None,
+                   works: Mapping[str, bytes | None] | None = None) -> list[Settled]:
     """Write the journal's working-tree files and git index entries; remove the journal.
 
     A file changed since the operation read it gets the change applied to the newer
@@ -276,6 +300,8 @@ def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict,
     for f in journal["files"]:
         rel = f["path"]
         work = contents.get(f["work"]) if f["work"] is not None else None
+        if works is not None and rel in works:  # a moved file's edits follow it
+            work = works[rel]
         if f["work"] is not None and work is None:
             settled.append(Settled(rel, True, f"{rel}: its new content is missing from git; "
                                               "left as is"))
