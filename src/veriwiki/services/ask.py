@@ -272,8 +272,9 @@ def restates_question(sentence: str, question: str) -> bool:
 
 def extract_answer(question: str, passages: list[Passage], limit: int = MAX_EXTRACTED
                    ) -> list[Passage]:
-    """The passages that answer best by shared words: the best, and those sharing at least
-    half as many question words (at most ``limit``; claims before prose on a tie)."""
+    """The passages that answer best by shared words, best first: the best, and those
+    sharing at least half as many question words (at most ``limit``; claims before prose
+    on a tie)."""
     wanted = set(content_words(question))
     scored = []
     seen: set[str] = set()
@@ -288,7 +289,7 @@ def extract_answer(question: str, passages: list[Passage], limit: int = MAX_EXTR
     best = max(s for s, _ in scored)
     keep = [(s, p) for s, p in scored if 2 * s >= best]
     keep.sort(key=lambda sp: (-sp[0], sp[1].kind != "claim", sp[1].ref))
-    return sorted((p for _, p in keep[:limit]), key=lambda p: p.ref)
+    return [p for _, p in keep[:limit]]   # best first
 
 
 def answer_question(vault: Vault, question: str, writer: TextModel, *,
