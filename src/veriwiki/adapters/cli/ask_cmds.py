@@ -67,6 +67,9 @@ def ask_cmd(state: State, question: str, model: str | None, embed_model: str | N
 
         if answer.answered:
             save_answer(state.vault, answer)
+        elif answer.extracted:
+            answer.save_note = ("nothing to save: an extracted answer is the wiki's own "
+                                "sentences, already on their pages")
         else:
             answer.save_note = "nothing to save: the model gave no answer"
     if as_json:
