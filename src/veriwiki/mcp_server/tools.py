@@ -93,7 +93,8 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
         notes, note = _notes()
 
         def run(vault: Vault) -> dict[str, Any]:
-            hits = search_pages(vault, query, limit, on_notice=note)
+            hits = search_pages(vault, query, limit, on_notice=note,
+                                refresh=worker.watch.take_changed())
             return {"hits": [h.to_json() for h in hits], "notices": notes}
 
         return await worker.run(run)

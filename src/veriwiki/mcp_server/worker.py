@@ -35,8 +35,13 @@ class VaultWorker:
     """Runs functions of the vault on one thread, in the order they were asked for."""
 
     def __init__(self, vault: Vault) -> None:
+        from veriwiki.adapters.watch import ChangeWatch
+        from veriwiki.vault import STATE_DIR
+
         self.vault = vault
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veriwiki-vault")
+        self.watch = ChangeWatch(vault.root, skip=(".git", STATE_DIR))
+        """Says whether files changed since the last search (no scan per search)."""
 
     def _call(self, fn: Callable[[Vault], T]) -> T:
         try:
@@ -60,3 +65,4 @@ class VaultWorker:
         """Finish queued calls, then release the vault."""
         self._pool.submit(self.vault.close).result()
         self._pool.shutdown(wait=True)
+        self.watch.close()
