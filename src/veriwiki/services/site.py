@@ -148,6 +148,8 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     started = time.perf_counter()
     out = _safe_out(vault, out or default_out(vault))
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / MANIFEST).exists():  # marks the folder as a site before anything is written
+        (out / MANIFEST).write_text('{"files": [], "keys": {}}', encoding="utf-8")
     model = collect_site(vault, base_url)
     code = code_version()
     try:
