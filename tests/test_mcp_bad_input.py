@@ -38,6 +38,7 @@ BAD: list[tuple[str, dict[str, object], str]] = [
     ("add_source", {"path_or_url": "../outside.md"}, "inside the vault"),
     ("add_source", {"path_or_url": ".git/config"}, "inside the vault"),
     ("add_source", {"path_or_url": "inbox/missing.md"}, "what to do"),
+    ("add_source", {"path_or_url": "inbox/link.md"}, "inside the vault"),
     ("add_source", {"path_or_url": ""}, ""),
     ("propose", {"changes": [{"path": "wiki/../veriwiki.toml", "content": "x"}],
                  "message": "m"}, "not a page path"),
@@ -88,6 +89,7 @@ def bad_vault(agent_vault: Path, vw: Veriwiki) -> Path:  # noqa: F811
 
 
 def test_mcp_every_tool_refuses_bad_arguments(bad_vault: Path, vw: Veriwiki, git: Git) -> None:
+    (bad_vault / "inbox" / "link.md").symlink_to("/etc/hostname")  # leads out of the vault
     main = git.head(bad_vault)
     status = git.status(bad_vault)
     tools_seen: set[str] = set()

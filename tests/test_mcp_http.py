@@ -148,3 +148,22 @@ def test_mcp_two_clients_propose_at_once(agent_vault: Path, vw: Veriwiki,  # noq
         vw.ok("review", "approve", ident)
     assert (agent_vault / "wiki" / "alpha.md").is_file()
     assert (agent_vault / "wiki" / "beta.md").is_file()
+
+
+def test_mcp_http_sdk_client_with_the_bearer_token(agent_vault: Path,  # noqa: F811
+                                                   vw: Veriwiki) -> None:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    token = "another-s3cret-for-tests"
+    with http_server(agent_vault, vw.env, token=token) as port:
+        url = f"http://127.0.0.1:{port}/mcp"
+
+        async def main(headers: dict[str, str]) -> set[str]:
+            async with httpx2.AsyncClient(headers=headers) as http, \
+                    Client(streamable_http_client(url, http_client=http)) as client:
+                return {t.name for t in (await client.list_tools()).tools}
+
+        assert "propose" in anyio.run(main, {"Authorization": f"Bearer {token}"})
+        with pytest.raises(Exception):  # noqa: B017 - the SDK wraps the 401 in a group
+            anyio.run(main, {"Authorization": "Bearer wrong"})
