@@ -120,7 +120,9 @@ def test_mcp_resources_and_prompts(agent_vault: Path, vw: Veriwiki) -> None:
             prompts = {p.name for p in (await client.list_prompts()).prompts}
             assert prompts == {"ingest this source", "answer with citations"}
             msg = await client.get_prompt("ingest this source", {"source": "notes"})
-            assert "find_in_source" in msg.messages[0].content.text  # type: ignore[union-attr]
+            prompt = msg.messages[0].content.text  # type: ignore[union-attr]
+            assert "find_in_source" in prompt
+            assert "Through MCP" in prompt  # the vault's own AGENTS.md travels along
             with pytest.raises(Exception, match="(?i)no page|not found|no such"):
                 await client.read_resource("veriwiki://page/Nope")
 

@@ -189,7 +189,8 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
 
     @server.tool(annotations=_READ)
     async def status() -> dict[str, Any]:
-        """Vault health: pages, claims verified, stale pages, open proposals."""
+        """Vault health: pages, claims and how many verified, findings by rule, stale
+        pages, per folder and per type."""
 
         return await worker.run(lambda vault: vault_status(vault).to_json())
 

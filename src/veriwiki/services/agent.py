@@ -323,3 +323,22 @@ def add_source_from(vault: Vault, target: str, *, on_wait: Notify | None = None,
         raise InputError(f"{target}: no such file inside the vault",
                          hint="give a path relative to the vault folder")
     return add_sources(vault, full, on_wait=on_wait, on_notice=on_notice)
+
+
+MAX_CONVENTIONS_CHARS = 32_000
+
+
+def vault_conventions(vault: Vault) -> str:
+    """The vault's AGENTS.md (its conventions for agents), bounded; "" when absent.
+
+    Read without following a link: the file is offered to agents as instructions.
+    """
+    import os
+
+    try:
+        fd = os.open(vault.root / "AGENTS.md", os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(MAX_CONVENTIONS_CHARS * 4)
+    return data.decode("utf-8", "replace")[:MAX_CONVENTIONS_CHARS]
