@@ -351,3 +351,20 @@ def test_ask_does_not_verify_an_echo_of_the_question(env_vault: Path) -> None:
     assert all("restates the question" in " ".join(s.reasons) for s in answer.sentences)
     assert any("Noam Shazeer" in p.text for p in answer.extracted)
     v.close()
+
+
+def test_real_world_markdown_noise_is_not_taken_for_content_or_names() -> None:
+    text = ("---\nid: open_models\ntitle: Open models\nsidebar_position: 1.4\n---\n\n"
+            "# Open models\n\nOur ML-based filter removed 12 ML-based spam pages. "
+            "Dropout was set to $P_{drop} = 0.1$ for Zephyr-9. "
+            "Please use this [form](https://example.org/form) to report 3 issues.\n")
+    sentences = [s.text for s in ex.source_sentences(text)]
+    assert not any("sidebar_position" in s or s.startswith("id:") for s in sentences)
+    proper = ex.proper_words(sentences)
+    assert ex.name_runs("Our ML-based filter removed 12 ML-based spam pages.", proper) == []
+    assert ex.name_runs("Dropout was set to $P_{drop} = 0.1$ for Zephyr-9.", proper) == \
+        ["Zephyr-9"]
+    got = extract("s", "Open models", SourceText(text), {})
+    reasons = dict(got.skipped)
+    assert reasons["Please use this [form](https://example.org/form) to report 3 issues."] \
+        .startswith("boilerplate")

@@ -76,6 +76,9 @@ def source_sentences(text: str) -> list[Sentence]:
     heading: str | None = None
     block: list[str] = []
     item = False
+    front = re.match(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", text, re.S)
+    if front:   # YAML frontmatter of a markdown source is metadata, not prose
+        text = "\n" * text.count("\n", 0, front.end()) + text[front.end():]
     lined = "\n\n" not in text[:2000]   # one paragraph per line (extracted HTML)
 
     def flush() -> None:
@@ -153,7 +156,7 @@ _OPINION = re.compile(r"^(?:honestly|frankly|personally|so|well|anyway|luckily|s
 _ABOUT_SOURCE = re.compile(r"^(?:an? )?(?:excerpt|extract|adapted|reprinted|taken|"
                            r"abridged|summary) (?:from|of)\b|^this (?:page|post|document|"
                            r"article|section) (?:lists|describes|explains|covers|is)\b", re.I)
-_BOILERPLATE = re.compile(r"\b(?:please (?:open|send|contact|see|report)|cookie|"
+_BOILERPLATE = re.compile(r"^please\b|\b(?:please (?:open|send|contact|see|report)|cookie|"
                           r"subscribe|sign up|newsletter|all rights reserved|"
                           r"click here|read more|contact us|privacy)\b", re.I)
 REFERENCE = re.compile(r"\b(?:this|these|that|those|it|they|its|their|the (?:model|"

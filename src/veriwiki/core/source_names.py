@@ -45,7 +45,8 @@ monday tuesday wednesday thursday friday saturday sunday q1 q2 q3 q4 faq http ht
 ah mah wh kwh mwh hz khz mhz ghz tflops gflops pflops flops
 url json csv pdf html gb tb mb kb gib tib w kw v s ms mb/s gb/s tb/s""").split())
 # Capitalised words that are not worth a page by themselves (plan names, document words).
-_GENERIC = frozenset(fold("""team free enterprise pro basic premium plan plans version release
+_GENERIC = frozenset(fold("""license licence readme team free enterprise pro basic premium plan
+plans version release
 notes note update updates changes card model models api cloud database engine server service
 figure table section appendix chapter page report paper blog post abstract data health
 performance fixes features deprecations limits""").split())
@@ -63,13 +64,15 @@ _DEFINITION = re.compile(r"^(?:{name})\s+(?:is|are|refers to|means|stands for)\s
 
 
 def _is_name_token(token: str, first: bool, proper: frozenset[str] = frozenset()) -> bool:
-    if fold(token) in _COMMON:
+    if fold(token) in _COMMON or len(token) < 2 or "_" in token:
         return False
     head = token[0]
     has_digit = any(c.isdigit() for c in token)
     inner_cap = any(c.isupper() for c in token[1:])
+    if re.search(r"-[a-z]+$", token) and not has_digit and fold(token) not in proper:
+        return False   # "ML-based", "Cold-start": adjectives, not names
     if head.isupper():
-        return not first or has_digit or inner_cap or "-" in token or fold(token) in proper
+        return not first or has_digit or inner_cap or fold(token) in proper
     return False
 
 
