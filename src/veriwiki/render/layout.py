@@ -47,10 +47,10 @@ def code_version() -> str:
         for item in sorted(folder.iterdir(), key=lambda p: p.name):
             if item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
-    import veriwiki.services.site as site
-    import veriwiki.services.site_model as model
+    import importlib
 
-    for mod in (site, model):
+    for name in ("site", "site_model", "site_pages", "site_parts", "site_output"):
+        mod = importlib.import_module(f"veriwiki.services.{name}")
         if mod.__file__:
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())

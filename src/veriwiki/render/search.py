@@ -53,6 +53,11 @@ class SearchDoc:
     body: str
 
 
+def weigh(doc: SearchDoc) -> dict[str, int]:
+    """Term → weight for one document (title and aliases weigh most, then headings)."""
+    return _weights(doc)
+
+
 def _weights(doc: SearchDoc) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for w in terms(doc.body):
@@ -71,9 +76,15 @@ def _key(term: str, n: int) -> str:
 
 def build_search(docs: list[SearchDoc]) -> dict[str, bytes]:
     """File name → bytes of every search file for ``docs`` (in the order given)."""
+    return build_search_weighted([(d, _weights(d)) for d in docs])
+
+
+def build_search_weighted(entries: list[tuple[SearchDoc, dict[str, int]]]) -> dict[str, bytes]:
+    """Like :func:`build_search`, with each document's term weights already computed."""
+    docs = [d for d, _ in entries]
     postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for i, doc in enumerate(docs):
-        for term, weight in _weights(doc).items():
+    for i, (_, weights) in enumerate(entries):
+        for term, weight in weights.items():
             postings[term].append((weight, i))
     table: dict[str, list[int]] = {}
     for term in sorted(postings):

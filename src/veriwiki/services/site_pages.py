@@ -273,13 +273,12 @@ def llms_txt(model: SiteModel, paths: list[str]) -> str:
 
 def llms_full_txt(model: SiteModel, paths: list[str]) -> str:
     """``llms-full.txt``: every page's markdown, frontmatter dropped, one after another."""
-    from veriwiki.core.frontmatter import read_frontmatter
+    from veriwiki.render.markdown import frontmatter_lines
 
     out = [f"# {model.vault_name}\n"]
     for p in paths:
-        text = model.page_text(p).replace("\r\n", "\n")
-        fm = read_frontmatter(text)
-        body = "\n".join(text.split("\n")[fm.yaml_lines:]).strip()
+        lines = model.page_text(p).replace("\r\n", "\n").split("\n")
+        body = "\n".join(lines[frontmatter_lines(lines):]).strip()
         out.append(f"\n---\npage: {p}\ntitle: {model.pages[p].title}\n---\n\n{body}\n")
     return "".join(out)
 

@@ -1,0 +1,257 @@
+"""The site's outputs besides pages: sources, lists, reports, search, attachments.
+
+Each group of outputs has a digest of its inputs (:func:`group_keys`); the build skips
+a group whose digest is unchanged and whose files are all present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from veriwiki.errors import VeriwikiError
+from veriwiki.render.search import SearchDoc, build_search_weighted, weigh
+from veriwiki.services import site_pages as docs
+from veriwiki.services.site_model import (
+    ASSETS,
+    SiteModel,
+    page_url,
+    source_url,
+    tag_slug,
+    tag_url,
+)
+from veriwiki.services.site_output import Output
+from veriwiki.vault import Vault
+
+TERMS_CACHE = "site-terms.json"
+TERMS_FORMAT = 1
+
+
+def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
+    src = vault.root / rel
+    try:
+        if src.is_symlink() or not src.is_file() or src.stat().st_size > 50_000_000:
+            return
+        output.write(rel, src.read_bytes())
+    except OSError:
+        return
+
+
+def write_sources(model: SiteModel, output: Output) -> None:
+    citing: dict[tuple[str, int], list[tuple[str, int, int, str | None, str]]] = defaultdict(list)
+    for path in sorted(model.pages):
+        page = model.pages[path]
+        verdicts = {k: list(v) for k, v in model.verdicts.get(path, {}).items()}
+        n = 0
+        for claim in page.claims:
+            for cite in claim.citations:
+                n += 1
+                key = (cite.line, cite.source_id, cite.version, cite.quote)
+                queue = verdicts.get(key)
+                verdict = queue.pop(0).name if queue else "verified"
+                version = model.version_of(cite.source_id, cite.version)
+                if version is not None:
+                    citing[(cite.source_id, version)].append(
+                        (path, cite.line, n, cite.quote, verdict))
+    rows: list[tuple[str, str, str | None]] = []
+    for sid in sorted(model.sources):
+        source = model.sources[sid]
+        for v in source.versions:
+            output.write(source_url(sid, v.version),
+                         docs.render_source(model, sid, v.version, citing[(sid, v.version)]))
+        stale: list[tuple[str, str, str | None]] = [
+                 (f"{f.path}:{f.line}", page_url(f.path) + f"#L{f.line}", f.message)
+                 for f in model.report.findings
+                 if f.rule == "stale-claim" and f"{sid}:v" in f.message and f.path in model.pages]
+        groups: list[tuple[str | None, list[tuple[str, str, str | None]]]] = [
+            ("Versions", [(f"v{v.version} — {v.file}", source_url(sid, v.version),
+                           f"added {v.added}") for v in sorted(source.versions,
+                                                               key=lambda x: -x.version)])]
+        if stale:
+            groups.append(("Claims gone stale with the latest version", stale))
+        output.write(source_url(sid), docs.render_listing(
+            model, source_url(sid), source.title, groups, intro=f"Source @{sid}"))
+        rows.append((f"{source.title} (@{sid})", source_url(sid, source.current.version),
+                     f"{len(source.versions)} version(s)"))
+    output.write(f"{ASSETS}/sources/index.html", docs.render_listing(
+        model, f"{ASSETS}/sources/index.html", "Sources", [(None, rows)]))
+
+
+def _entry(model: SiteModel, path: str) -> tuple[str, str, str | None]:
+    page = model.pages[path]
+    return page.title, page_url(path), page.summary or None
+
+
+def write_lists(vault: Vault, model: SiteModel, output: Output) -> None:
+    by_tag: dict[str, list[str]] = defaultdict(list)
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(model.pages):
+        for tag in model.pages[path].tags:
+            by_tag[tag].append(path)
+        parts = path.split("/")[:-1]
+        for i in range(len(parts)):
+            by_folder["/".join(parts[: i + 1])].append(path)
+    slugs: dict[str, str] = {}
+    for tag in sorted(by_tag, key=lambda t: (t.casefold(), t)):
+        slug = tag_slug(tag)
+        if slug in slugs:
+            by_tag[slugs[slug]].extend(by_tag[tag])
+            continue
+        slugs[slug] = tag
+    for slug, tag in sorted(slugs.items()):
+        entries = sorted({p for t, ps in by_tag.items() if tag_slug(t) == slug for p in ps})
+        url = tag_url(tag)
+        output.write(url, docs.render_listing(model, url, f"#{tag}",
+                                              [(None, [_entry(model, p) for p in entries])]))
+    output.write(f"{ASSETS}/tags/index.html", docs.render_listing(
+        model, f"{ASSETS}/tags/index.html", "Tags",
+        [(None, [(f"#{t}", tag_url(t), f"{len(set(by_tag[t]))} pages")
+                 for _, t in sorted(slugs.items())])]))
+    for folder in sorted(by_folder):
+        url = f"{ASSETS}/folders/{folder}.html"
+        direct = [p for p in by_folder[folder] if p.rsplit("/", 1)[0] == folder]
+        subs = sorted({p[len(folder) + 1:].split("/", 1)[0] for p in by_folder[folder]
+                       if p.rsplit("/", 1)[0] != folder})
+        groups: list[tuple[str | None, list[tuple[str, str, str | None]]]] = []
+        if subs:
+            groups.append(("Folders", [(s + "/", f"{ASSETS}/folders/{folder}/{s}.html", None)
+                                       for s in subs]))
+        groups.append(("Pages", [_entry(model, p) for p in direct]))
+        output.write(url, docs.render_listing(model, url, folder + "/", groups))
+    tops = sorted({f.split("/")[0] for f in by_folder})
+    top_pages = [p for p in sorted(model.pages) if "/" not in p]
+    output.write(f"{ASSETS}/folders/index.html", docs.render_listing(
+        model, f"{ASSETS}/folders/index.html", "Folders",
+        [("Folders", [(f + "/", f"{ASSETS}/folders/{f}.html", None) for f in tops]),
+         ("Pages", [_entry(model, p) for p in top_pages])]))
+    _home(model, output)
+
+
+def _home(model: SiteModel, output: Output) -> None:
+    """The catalog as home page (the vault's index page rendered), else a page list."""
+    from veriwiki.render.markdown import parse_tokens, render_tokens
+    from veriwiki.services.site_model import PageContext
+
+    body = None
+    if model.index_page in model.pages:
+        ctx = PageContext(model, model.index_page, "index.html")
+        body = render_tokens(parse_tokens(model.page_text(model.index_page)), ctx).html
+    rows = [_entry(model, p) for p in sorted(model.pages)
+            if p not in (model.index_page, model.log_page)]
+    output.write("index.html", docs.render_listing(
+        model, "index.html", model.vault_name, [] if body else [(None, rows)], body=body))
+
+
+def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
+    from veriwiki.services.freshness import page_freshness, today
+
+    on = today()
+    overdue = []
+    for path in sorted(model.pages):
+        state = page_freshness(model.pages[path], vault.config.freshness, on,
+                               vault.config.vault.default_type)
+        if state is not None and state.is_stale:
+            why = (f"review due {state.due.isoformat()} ({state.interval})" if state.due
+                   else f"never reviewed ({state.interval})")
+            overdue.append((path, why))
+    authors: dict[str, set[str]] = {}
+    try:
+        from veriwiki.services.status import _file_history
+
+        authors = {p: a for p, (_, a) in _file_history(vault).items()}
+    except VeriwikiError:
+        authors = {}
+    output.write(f"{ASSETS}/findings.html", docs.render_findings(model, vault.pages_root))
+    output.write(f"{ASSETS}/health.html",
+                 docs.render_health(model, vault.pages_root, overdue, authors))
+
+
+def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
+    """The sharded search index; term weights of unchanged pages come from a cache."""
+    cache_file = vault.cache_dir / TERMS_CACHE
+    try:
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+        if not isinstance(cached, dict) or cached.get("v") != _terms_version():
+            cached = {}
+    except (OSError, ValueError):
+        cached = {}
+    old = cached.get("pages", {}) if isinstance(cached.get("pages"), dict) else {}
+    entries: list[tuple[SearchDoc, dict[str, int]]] = []
+    fresh: dict[str, list[Any]] = {}
+    for path in sorted(model.pages):
+        if path in (model.index_page, model.log_page):
+            continue
+        page = model.pages[path]
+        doc = SearchDoc(page_url(path), page.title, page.summary,
+                        " ".join((page.title, *page.aliases)),
+                        " ".join([h.text for h in page.headings] + list(page.tags)), "")
+        blob = model.blobs.get(path, "")
+        hit = old.get(path)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] == blob and isinstance(hit[1], dict):
+            weights = hit[1]
+        else:
+            weights = weigh(replace(doc, body=model.page_text(path)))
+        fresh[path] = [blob, weights]
+        entries.append((doc, weights))
+    for name, data in build_search_weighted(entries).items():
+        output.write(f"{ASSETS}/search/{name}", data)
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(cache_file.name + ".tmp")
+        tmp.write_text(json.dumps({"v": _terms_version(), "pages": fresh}, ensure_ascii=False,
+                                  separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _terms_version() -> str:
+    """The cache format and a digest of the code that weighs terms."""
+    from veriwiki.render import search
+
+    with open(search.__file__ or "", "rb") as fh:
+        return f"{TERMS_FORMAT}-{hashlib.sha256(fh.read()).hexdigest()[:16]}"
+
+
+def digest(*parts: Any) -> str:
+    """A short digest of JSON-able values (what a group of outputs is made from)."""
+    raw = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def group_keys(vault: Vault, model: SiteModel, code: str) -> dict[str, str]:
+    """Per group of outputs, a digest of everything it is made from."""
+    base = [code, model.vault_name, model.base_url, model.checked]
+    listing = [[p, model.pages[p].title, model.pages[p].summary, list(model.pages[p].tags)]
+               for p in sorted(model.pages)]
+    findings = [f.to_json() for f in model.report.findings]
+    blobs = sorted(model.blobs.items())
+    sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
+                s.origin, s.license] for sid, s in sorted(model.sources.items())]
+    claims = [[p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
+                   for c in model.pages[p].claims]] for p in sorted(model.pages)]
+    return {
+        "sources": digest(base, sources, claims, findings,
+                          sorted((repr(k), v) for k, v in model.matches.items())),
+        "lists": digest(base, listing, model.names_digest,
+                        model.blobs.get(model.index_page), findings),
+        "reports": digest(base, listing, findings, claims,
+                          [[p, model.pages[p].type, model.pages[p].frontmatter.get("reviewed")]
+                           for p in sorted(model.pages)], vault.config.freshness.model_dump(),
+                          _head(vault)),
+        "search": digest(base, blobs),
+        "llms": digest(base, blobs, listing),
+    }
+
+
+def _head(vault: Vault) -> str | None:
+    from veriwiki.adapters.git import GitRepo
+
+    try:
+        return GitRepo(vault.root).head()
+    except VeriwikiError:
+        return None
