@@ -209,32 +209,17 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
     units = ex.split_long(sentences)
     for i, sentence in enumerate(units):
         runs = ex.name_runs(sentence.text, proper)
-        known_here = [known[k][1] for _, k in _known_in(sentence.text, known)]
         folded_here = f" {ex.fold(sentence.text)} "
-        defined_here = [n for n in long_names if f" {ex.fold(n)} " in folded_here]
-        defined_here += [names[k].name for a, k in spelled_out.items() if f" {a} " in folded_here]
-        here = sorted(set(runs + known_here + defined_here),
+        here = sorted(set(runs + [known[k][1] for _, k in _known_in(sentence.text, known)]
+                          + [n for n in long_names if f" {ex.fold(n)} " in folded_here]
+                          + [names[k].name for a, k in spelled_out.items()
+                             if f" {a} " in folded_here]),
                       key=lambda n: (ex.fold(sentence.text).find(ex.fold(n)), -len(n)))
         choice = ex.select_sentence(sentence, here, seen)
         if INJECTION.search(sentence.text):
             choice = ex.Selection(sentence, False, INSTRUCTIONS, 0)
-        borderline = (not choice.taken and choice.reason.startswith("no number")) or \
-            (choice.taken and choice.score == 1 and choice.reason in ("comparison",
-                                                                       "constraint"))
-        if ask and borderline and writer is not None and meter is not None:
-            verdict = _ask_factual(writer, sentence.text, meter, retries)
-            stats = out.asked.setdefault(ASK_FACTUAL, {"asked": 0, "invalid": 0,
-                                                       "changed": 0})
-            stats["asked"] += 1
-            if verdict is None:
-                stats["invalid"] += 1
-            elif verdict != choice.taken:
-                stats["changed"] += 1
-                choice = ex.Selection(sentence, verdict,
-                                      "judged factual by the model" if verdict else
-                                      "judged not factual by the model", 1)
-                if verdict:
-                    seen.add(ex.fold(sentence.text))
+        if ask and writer is not None and meter is not None and _borderline(choice):
+            choice = _judge(choice, writer, meter, retries, out.asked, seen)
         if on_progress:
             on_progress(i + 1, len(units))
         if not choice.taken:
@@ -266,6 +251,31 @@ def extract(source_id: str, title: str, text: SourceText, known: dict[str, tuple
                     out.facts.append((variant, fact))
     out.facts = [(e, f) for e, f in out.facts if not _contradicted(e, f, out.claims)]
     return out
+
+
+def _borderline(choice: ex.Selection) -> bool:
+    """Skipped for lacking every signal, or taken on a weak one alone."""
+    return (not choice.taken and choice.reason.startswith("no number")) or \
+        (choice.taken and choice.score == 1 and choice.reason in ("comparison", "constraint"))
+
+
+def _judge(choice: ex.Selection, writer: TextModel, meter: Meter, retries: int,
+           asked: dict[str, dict[str, int]], seen: set[str]) -> ex.Selection:
+    """The ``factual`` question on a borderline sentence; an invalid answer keeps ``choice``."""
+    sentence = choice.sentence
+    verdict = _ask_factual(writer, sentence.text, meter, retries)
+    stats = asked.setdefault(ASK_FACTUAL, {"asked": 0, "invalid": 0, "changed": 0})
+    stats["asked"] += 1
+    if verdict is None:
+        stats["invalid"] += 1
+        return choice
+    if verdict == choice.taken:
+        return choice
+    stats["changed"] += 1
+    if verdict:
+        seen.add(ex.fold(sentence.text))
+    return ex.Selection(sentence, verdict, "judged factual by the model" if verdict else
+                        "judged not factual by the model", 1)
 
 
 def _contradicted(entity: str, fact: ex.TypedFact, claims: list[CheckedClaim]) -> bool:
