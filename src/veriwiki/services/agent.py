@@ -187,7 +187,10 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
                                             if previous else 0) + 1}
     ident = previous.id if previous is not None else _new_id()
     proposal = propose(vault, "agent", subject, files, meta, ident, replace=previous)
-    findings = check_files(vault, files, errors_only=False)
+    # the catalog (wiki/index.md) is regenerated on approval, so a new page's absence
+    # from it is not the agent's to fix
+    findings = [f for f in check_files(vault, files, errors_only=False)
+                if f.rule != "missing-from-index"]
     return ProposeResult(proposal, previous is None, tuple(sorted(files)), tuple(findings))
 
 
