@@ -75,6 +75,7 @@ async def agent_session(client: Client, vault: Path, vw: Veriwiki, git: Git) -> 
         "message": "Llama 2 training facts", "proposal_id": pid}))
     assert second["proposal_id"] == pid and not second["created"]
     assert [f for f in second["findings"] if f["severity"] == "error"] == []
+    assert "missing-from-index" not in {f["rule"] for f in second["findings"]}
     assert second["approvable"]
     assert git.head(vault) == main and not (vault / PAGE).exists()
 
