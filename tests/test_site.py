@@ -66,6 +66,9 @@ def test_build_strict_exits_1_on_errors_and_still_builds(vw: Veriwiki, vault: Pa
     assert vw("init", str(clean)).returncode == 0
     proc = vw("build", "--strict", vault=clean)
     assert proc.returncode == 0, describe(proc)
+    for rel in ("index.html", "wiki/index.html", "_vw/health.html", "_vw/findings.html"):
+        assert (clean / "site" / rel).is_file(), rel
+    assert vw("check", vault=clean).returncode == 0  # the site folder is not vault content
 
 
 def _same_as_cold(vw: Veriwiki, vault: Path) -> None:
@@ -116,3 +119,22 @@ def test_build_refuses_a_foreign_nonempty_folder(vw: Veriwiki, vault: Path) -> N
     proc = vw("build", "--out", str(other))
     assert proc.returncode != 0 and "not empty" in proc.stderr
     assert (other / "keep.txt").read_text() == "mine"
+
+
+def test_build_shows_claims_gone_stale_with_a_new_source_version(vw: Veriwiki, vault: Path,
+                                                                  tmp_path: Path) -> None:
+    make_site_vault(vw, vault)
+    changed = tmp_path / "llama2.md"
+    original = (vault / "raw" / "llama2").glob("v1*")
+    text = next(iter(original)).read_text(encoding="utf-8")
+    changed.write_text(text.replace("trained on 2 trillion tokens of data",
+                                    "trained on 2.2 trillion tokens of data"), encoding="utf-8")
+    vw.ok("add", str(changed), "--id", "llama2")
+    _build(vw)
+    site = vault / "site"
+    html = (site / "wiki" / "Grounded.html").read_text(encoding="utf-8")
+    assert '<span class="citation" data-source="llama2" data-verdict="stale"' in html
+    listing = (site / "_vw/sources/llama2/index.html").read_text(encoding="utf-8")
+    assert "Claims gone stale with the latest version" in listing
+    assert "wiki/Grounded.md:7" in listing
+    assert (site / "_vw/sources/llama2/v2.html").is_file()
