@@ -9,11 +9,15 @@ sources merge into the pages earlier ones made) and measures, per source and ove
   entity named, wording supported) and so are written, cited;
 * recall: labelled claims matched by a verified claim (its quote overlaps the labelled
   quote and it names the same entity or one of its listed spellings);
-* pages touched per source, seconds and tokens per source.
+* on a label: verified claims whose quote is a labelled quote (a rough precision);
+* pages touched per source, seconds and tokens per source;
+* after the last source, the citation and fact errors ``check`` finds in the vault.
 
-Any `llm` model id works (``--model gpt-4o-mini``, ``--model claude-3.5-haiku``,
-an Ollama model …) once its plugin and key are set up. Results are printed as a
-markdown table and written to bench/results/quality-<model>.json.
+``--mode extractive|write`` picks the ingest mode (default: as ``ingest`` would, by
+model capability); ``--questions factual,subject`` lets extractive ingest ask the model
+those narrow questions. Any `llm` model id works (``--model gpt-4o-mini``, ``--model
+claude-3.5-haiku``, an Ollama model …) once its plugin and key are set up. Results are
+printed as a markdown table and written to bench/results/quality-<model>-<mode>.json.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ def score_source(label: dict[str, Any], entities: dict[str, list[str]],
 
 
 def run(writer: Any, limit: int | None, extraction: str, mode: str = "auto",
-        questions: tuple[str, ...] = ()) -> dict[str, Any]:
+        questions: tuple[str, ...] = (), show_findings: bool = False) -> dict[str, Any]:
     """Ingest the labelled sources with ``writer`` (a veriwiki TextModel) and score them."""
     from veriwiki.ai.provider import Meter
     from veriwiki.errors import VeriwikiError
@@ -144,7 +148,7 @@ def run(writer: Any, limit: int | None, extraction: str, mode: str = "auto",
         from veriwiki.services.check import check_vault
 
         findings = check_vault(vault).findings
-        if os.environ.get("BENCH_SHOW_FINDINGS"):
+        if show_findings:
             for f in findings:
                 print(f.rule, f.path, f.line, f.message[:120], file=sys.stderr)
         vault.close()
@@ -216,11 +220,14 @@ def main() -> None:
     parser.add_argument("--questions", default="",
                         help="extractive: comma-separated model questions to ask (factual)")
     parser.add_argument("--out", default=None, help="JSON output path")
+    parser.add_argument("--show-findings", action="store_true",
+                        help="print the final check's findings to standard error")
     args = parser.parse_args()
     from veriwiki.adapters.llm_provider import open_text_model
 
     questions = tuple(q for q in args.questions.split(",") if q)
-    report = run(open_text_model(args.model), args.limit, args.extraction, args.mode, questions)
+    report = run(open_text_model(args.model), args.limit, args.extraction, args.mode, questions,
+                 args.show_findings)
     print(table(report))
     out = Path(args.out) if args.out else (
         HERE / "results" / f"quality-{re.sub(r'[^A-Za-z0-9.-]+', '_', args.model)}-"
