@@ -7,6 +7,7 @@ schemas; a veriwiki error becomes a tool error that says what to do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -78,7 +79,8 @@ class Change(BaseModel):
     delete: bool = Field(False, description="Remove the page instead.")
 
 
-def _notes() -> tuple[list[str], Any]:
+def _notes() -> tuple[list[str], Callable[[str], None]]:
+    """A list of notices and the callback that fills it (returned with the result)."""
     notes: list[str] = []
     return notes, notes.append
 
@@ -89,7 +91,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     @server.tool(annotations=_READ)
     async def search(query: Query, limit: Limit = 10) -> dict[str, Any]:
         """Pages ranked for a query (BM25), with snippets. Start here."""
-
         notes, note = _notes()
 
         def run(vault: Vault) -> dict[str, Any]:
@@ -103,14 +104,12 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     async def read_page(name: PageName) -> dict[str, Any]:
         """A page's markdown, each claim with its citations and verdict, the page's
         findings and its backlinks."""
-
         return await worker.run(lambda vault: page_report(vault, name))
 
     @server.tool(annotations=_READ)
     async def find_in_source(source: SourceRef, text: Phrase) -> dict[str, Any]:
         """The passages of a source that best match a phrase. Each passage's text is exact:
         quote it unchanged as [@source, "text"] instead of paraphrasing."""
-
         def run(vault: Vault) -> dict[str, Any]:
             ref, found = find_passages(vault, source, text)
             return {"source": ref, "passages": [p.to_json() for p in found]}
@@ -120,7 +119,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     @server.tool(annotations=_READ)
     async def list_sources() -> dict[str, Any]:
         """The sources in raw/: id, title, current version, media type, versions."""
-
         notes, note = _notes()
 
         def run(vault: Vault) -> dict[str, Any]:
@@ -133,7 +131,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     async def read_source(id: SourceRef, range: Range = None) -> dict[str, Any]:  # noqa: A002
         """Part of a source's extracted text by lines or pages (at most 400 lines);
         ``next_range`` says what to ask for next."""
-
         return await worker.run(lambda vault: source_window(vault, id, range))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
@@ -141,7 +138,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     async def add_source(path_or_url: Target) -> dict[str, Any]:
         """Add a source (one commit on main: sources are immutable inputs, not claims).
         A URL or arxiv:ID is downloaded; a file must be inside the vault folder."""
-
         notes, note = _notes()
 
         def run(vault: Vault) -> dict[str, Any]:
@@ -160,7 +156,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
         (pages not named again stay as they were). Returns the findings of the check on
         the proposal's pages: fix every error and call propose again with the same
         proposal_id until findings is empty."""
-
         items = [PageChange(c.path, c.content, c.delete, c.diff) for c in changes]
         for c in changes:
             if [c.content is not None, c.diff is not None, c.delete].count(True) != 1:
@@ -176,7 +171,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
                           description="Page names or paths; default every page.")] = None
                     ) -> dict[str, Any]:
         """Run every deterministic check rule on main; the findings (of the pages named)."""
-
         def run(vault: Vault) -> dict[str, Any]:
             report = check_vault(vault)
             if pages is not None:
@@ -191,13 +185,11 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     async def status() -> dict[str, Any]:
         """Vault health: pages, claims and how many verified, findings by rule, stale
         pages, per folder and per type."""
-
         return await worker.run(lambda vault: vault_status(vault).to_json())
 
     @server.tool(annotations=_READ)
     async def review_list() -> dict[str, Any]:
         """Open proposals, each with its claim diff."""
-
         def run(vault: Vault) -> dict[str, Any]:
             return {"proposals": [dict(p.to_json(), claim_diff=claim_diff(vault, p).to_json())
                                   for p in list_proposals(vault)]}
@@ -207,7 +199,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     @server.tool(annotations=_READ)
     async def review_show(id: ProposalId) -> dict[str, Any]:  # noqa: A002
         """One proposal: its claim diff and its page diff."""
-
         def run(vault: Vault) -> dict[str, Any]:
             proposal, diff, pages = show(vault, id)
             out = dict(proposal.to_json(), claim_diff=diff.to_json(),
@@ -226,7 +217,6 @@ def register_tools(server: MCPServer, worker: VaultWorker, *, allow_approve: boo
     async def approve(id: ProposalId) -> dict[str, Any]:  # noqa: A002
         """Merge a proposal into main after the check passes (allowed by [mcp]
         allow_approve in this vault)."""
-
         notes, note = _notes()
 
         def run(vault: Vault) -> dict[str, Any]:
