@@ -66,12 +66,16 @@ def _heading_text(text: str) -> str:
 
 
 def render_block(source_id: str, summary_title: str,
-                 items: list[tuple[str | None, CheckedClaim]], keep: list[str]) -> str:
-    """The managed block: a link to the summary, then the claims grouped by section."""
+                 items: list[tuple[str | None, CheckedClaim]], keep: list[str],
+                 related: list[str] | None = None) -> str:
+    """The managed block: a link to the summary, the claims grouped by section, then the
+    other pages this source filed claims under."""
     lines = [BLOCK_START.format(id=source_id), f"## From [[{summary_title}]]", ""]
     lines += grouped_lines(source_id, items)
     if keep:
         lines += [*keep, ""]
+    if related:
+        lines += ["Related: " + ", ".join(f"[[{r}]]" for r in related), ""]
     while lines and not lines[-1]:
         lines.pop()
     lines.append(BLOCK_END)
@@ -177,9 +181,11 @@ def plan_extractive_pages(vault: Vault, source: Source, version: int, got: Extra
                 base = base.replace("\nsources:", "\naliases: [" + ", ".join(
                     got.aliases[key]) + "]\nsources:", 1)
 
-        def block(keep: list[str], items: list[tuple[str | None, CheckedClaim]] = items
-                  ) -> str:
-            return render_block(source.id, summary_title, items, keep)
+        related = [titles[p] for p in per_page if p != path][:8]
+
+        def block(keep: list[str], items: list[tuple[str | None, CheckedClaim]] = items,
+                  related: list[str] = related) -> str:
+            return render_block(source.id, summary_title, items, keep, related)
 
         files[path] = merge_block(base, source.id, block).encode()
         (result.pages_created if old is None else result.pages_touched).append(path)
