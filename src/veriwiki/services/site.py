@@ -156,6 +156,8 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
                           ("reports", lambda: parts.write_reports(vault, model, output)),
                           ("search", lambda: parts.write_search(vault, model, output)),
                           ("llms", llms)):
+        if progress is not None:
+            progress(name, 0, 0)
         prev = old_groups.get(name)
         if isinstance(prev, dict) and prev.get("key") == group_keys[name] and all(
                 (out / f).is_file() for f in prev.get("files", [])):

@@ -97,7 +97,6 @@ class SiteModel:
     verdicts: dict[str, dict[CiteKey, list[Verdict]]] = field(default_factory=dict)
     fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
     alias_entity: dict[str, str] = field(default_factory=dict)
-    texts_of_pages: dict[str, str] = field(default_factory=dict)
     embed_cache: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
 
     def neighbours(self, path: str, limit: int = 24) -> list[str]:
@@ -128,17 +127,13 @@ class SiteModel:
         return version if source.version(version) is not None else None
 
     def page_text(self, path: str) -> str:
-        """The text of a page (read once per build)."""
-        text = self.texts_of_pages.get(path)
-        if text is None:
-            from veriwiki.adapters.fs import read_page_text
+        """The text of a page, read from the vault (not kept: 100k pages would not fit)."""
+        from veriwiki.adapters.fs import read_page_text
 
-            try:
-                text = read_page_text(self.root, path, 50_000_000)
-            except Exception:  # noqa: BLE001 - unreadable pages render empty, check reports them
-                text = ""
-            self.texts_of_pages[path] = text
-        return text
+        try:
+            return read_page_text(self.root, path, 50_000_000)
+        except Exception:  # noqa: BLE001 - unreadable pages render empty, check reports them
+            return ""
 
     def resolve(self, link: Link, page: str) -> LinkView:
         """Where ``link`` on ``page`` leads, as a site URL relative to the site root."""

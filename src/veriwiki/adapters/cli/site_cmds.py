@@ -33,11 +33,11 @@ def build_cmd(state: State, out_dir: str | None, base_url: str, strict: bool,
         from rich.progress import Progress
 
         bar = Progress(console=err, transient=True)
-        task = bar.add_task("rendering", total=None)
+        task = bar.add_task("checking", total=None)
         bar.start()
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            bar.update(task, description=stage, completed=done, total=total or None)
 
     try:
         report = build_site(vault, Path(out_dir) if out_dir else None, base_url=base_url,
