@@ -105,7 +105,7 @@ def search_bytes(site: Path, queries: list[str]) -> list[tuple[int, list[str]]]:
         words = terms(q)
         scores: dict[int, float] | None = None
         for i, w in enumerate(words):
-            key = next((_key(w, n) for n in (4, 3, 2)
+            key = next((_key(w, n) for n in (4, 3, 2, 1)
                         if _key(w, n) in shards and len(w) >= n), None)
             if key is None:
                 continue
@@ -115,8 +115,9 @@ def search_bytes(site: Path, queries: list[str]) -> list[tuple[int, list[str]]]:
             mine: dict[int, float] = {}
             for term, post in shard.items():
                 if term == w or (i == len(words) - 1 and term.startswith(w)):
+                    boost = 1.5 if term == w else 1.0
                     for j in range(0, len(post), 2):
-                        mine[post[j]] = max(mine.get(post[j], 0), post[j + 1])
+                        mine[post[j]] = max(mine.get(post[j], 0), post[j + 1] * boost)
             scores = mine if scores is None else {d: s + mine[d] for d, s in scores.items()
                                                   if d in mine}
         top = sorted((scores or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:12]

@@ -125,6 +125,12 @@ def test_browser_search_finds_pages_as_you_type(page: Any, site: str) -> None:
     assert "Rotary" in first.inner_text()
     first.click()
     page.wait_for_url("**/Rotary%20Position%20Embedding.html")
+    page.fill("#search-input", "the grouped quer")  # a stop word, a finished word, a prefix
+    hit = page.locator("#search-results li a").first
+    hit.wait_for(timeout=5000)
+    assert hit.inner_text() == "Grouped-Query Attention"
+    page.fill("#search-input", "zzzqqq")
+    page.locator("#search-results li.none").wait_for(timeout=5000)
 
 
 def test_browser_source_highlight_links_back_to_the_claim(page: Any, site: str) -> None:

@@ -2,9 +2,11 @@
 
 Layout under ``_vw/search/``:
 
-- ``manifest.json``: shard keys (term prefixes), document count and chunk size;
+- ``manifest.json``: shard keys (term prefixes), document count, chunk size and the
+  words left out of the index (the client drops them from queries too);
 - ``t-<key>.json``: ``{term: [doc, weight, doc, weight, ...]}`` for the terms starting
-  with ``key`` (two characters, split into longer prefixes while a shard is too big);
+  with ``key`` (two characters — one for one-digit terms — split into longer prefixes
+  while a shard is too big);
 - ``d-<n>.json``: ``[[url, title, summary], ...]`` for documents ``n*CHUNK`` onwards.
 
 A query downloads the manifest, one shard per word and the document chunks of the top
@@ -38,7 +40,8 @@ def fold(text: str) -> str:
 
 def terms(text: str) -> list[str]:
     """The indexable words of ``text``."""
-    return [w for w in _WORD.findall(fold(text)) if len(w) > 1 and w not in STOP]
+    return [w for w in _WORD.findall(fold(text))
+            if (len(w) > 1 or w.isdigit()) and w not in STOP]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,8 @@ def build_search_weighted(entries: list[tuple[SearchDoc, dict[str, int]]]) -> di
     for start in range(0, len(docs), CHUNK):
         chunk = [[d.url, d.title, d.summary[:160]] for d in docs[start:start + CHUNK]]
         files[f"d-{start // CHUNK}.json"] = _dump(chunk)
-    files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK, "shards": sorted(keys)})
+    files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK, "shards": sorted(keys),
+                                    "stop": sorted(STOP)})
     return files
 
 

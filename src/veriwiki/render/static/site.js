@@ -17,7 +17,9 @@
   var STOP = {};
   function fold(s) { return s.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, ""); }
   function words(s) {
-    return (fold(s).match(/[\p{L}\p{N}]+/gu) || []).filter(function (w) { return w.length > 1 && !STOP[w]; });
+    return (fold(s).match(/[\p{L}\p{N}]+/gu) || []).filter(function (w) {
+      return (w.length > 1 || /^[0-9]$/.test(w)) && !STOP[w];
+    });
   }
   function keyOf(term, n) {
     var out = "";
@@ -29,16 +31,18 @@
   }
   function shardFor(manifest, word) {
     var best = null;
-    for (var n = 4; n >= 2 && !best; n--) {
+    for (var n = 4; n >= 1 && !best; n--) {
       var k = keyOf(word, n);
       if (manifest.shards.indexOf(k) >= 0 && Array.from(word).length >= n) { best = k; }
     }
     return best;
   }
   function search(query) {
-    var ws = words(query);
-    if (!ws.length) { return Promise.resolve([]); }
+    if (!words(query).length) { return Promise.resolve([]); }
     return get("manifest.json").then(function (manifest) {
+      (manifest.stop || []).forEach(function (w) { STOP[w] = true; });
+      var ws = words(query);
+      if (!ws.length) { return []; }
       return Promise.all(ws.map(function (w, i) {
         var key = shardFor(manifest, w);
         if (!key) { return Promise.resolve({}); }
