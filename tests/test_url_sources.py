@@ -197,3 +197,21 @@ def test_download_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatc
         assert update is None
     with source_cmds._progress(True) as update:  # --json: never
         assert update is None
+
+
+@pytest.mark.parametrize(("path", "ctype", "media"), [
+    ("/download?id=7", "application/octet-stream", "application/pdf"),  # by its %PDF- bytes
+    ("/files/paper.pdf", "", "application/pdf"),
+    ("/notes/readme.markdown", "text/plain; charset=utf-8", "text/markdown"),
+    ("/notes/plain", "text/plain", "text/plain"),
+])
+def test_add_url_media_type_from_header_name_or_bytes(web: Veriwiki, vault: Path,
+                                                      site: tuple[_Site, str], path: str,
+                                                      ctype: str, media: str) -> None:
+    server, base = site
+    body = make_paper_pdf() if media == "application/pdf" else CARD
+    server.put(path, body, ctype)
+    got = web.json("add", f"{base}{path}", "--id", "doc")
+    assert got["sources"][0]["media_type"] == media
+    shown = web.ok("source", "show", "doc").stdout
+    assert f"{base}{path}" in shown and "fetched" in shown
