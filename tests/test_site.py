@@ -52,7 +52,8 @@ def test_build_writes_reports_sources_and_llms_files(vw: Veriwiki, vault: Path) 
     findings = (site / "_vw/findings.html").read_text(encoding="utf-8")
     assert 'data-rule="broken-link"' in findings and 'data-severity="error"' in findings
     llms = (site / "llms.txt").read_text(encoding="utf-8")
-    assert "- [Grounded](https://example.org/wiki/wiki/Grounded.html)" in llms
+    assert "- [Grounded](<https://example.org/wiki/wiki/Grounded.html>)" in llms
+    assert "\\<script\\>" in llms and "<script>" not in llms
     assert "Llama 2 was pretrained on 2 trillion tokens" in (site / "llms-full.txt").read_text(
         encoding="utf-8")
 

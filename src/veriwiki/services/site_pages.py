@@ -263,12 +263,20 @@ def llms_txt(model: SiteModel, paths: list[str]) -> str:
     for p in paths:
         page = model.pages[p]
         href = (base + "/" if base else "") + rel_url("index.html", page_url(p))
-        note = f": {page.summary}" if page.summary else ""
-        lines.append(f"- [{page.title}]({href}){note}")
+        note = f": {_md_text(page.summary)}" if page.summary else ""
+        lines.append(f"- [{_md_text(page.title)}](<{href}>){note}")
     lines += ["", "## Reports", "",
               f"- [Findings]({(base + '/') if base else ''}{ASSETS}/findings.html)",
               f"- [Health]({(base + '/') if base else ''}{ASSETS}/health.html)", ""]
     return "\n".join(lines)
+
+
+def _md_text(text: str) -> str:
+    """``text`` for a markdown line: brackets, angle brackets and breaks escaped."""
+    text = " ".join(text.split())
+    for ch in "\\[]<>`":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def llms_full_txt(model: SiteModel, paths: list[str]) -> str:
