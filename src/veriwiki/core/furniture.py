@@ -13,8 +13,9 @@ of a page):
   digits ignored (``Llama 2: Open Foundation …``, ``Preprint. Page 3 of 12``);
 - a page number: digits or roman numerals alone, ``Page 3``, ``3 / 12``, ``- 3 -``;
 - a footnote at the foot of a page: a line starting with a footnote mark (``1 ``,
-  ``*``, ``†``, ``¹``) and a capital letter, and the lines below it; the mark in the
-  body text (``code.1 The``) is dropped too when the page has that footnote.
+  ``*``, ``†``, ``¹``) and a capitalised word (``1 The``, ``4Since``, not ``7B models``),
+  and the lines below it; the mark in the body text (``code.1 The``) is dropped too when
+  the page has that footnote.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ _TOP, _BOTTOM = 3, 6
 _DIGITS = re.compile(r"[0-9]+")
 _PAGE_NUMBER = re.compile(r"(?i)[-–—\s]*(?:page\s+)?(?:[0-9]{1,4}|[ivxlc]{1,7})"
                           r"(?:\s*(?:/|of)\s*[0-9]{1,4})?[-–—\s]*")
-_FOOTNOTE = re.compile(r"\s*(?P<mark>[0-9]{1,2}|[*†‡§¶]|[¹²³⁴⁵⁶⁷⁸⁹⁰]{1,2})\s?[A-Z(\"“]")
+# "1 The code…", "4Since Llama…", "† Work done…"; not "7B models…" (a glued capital must
+# begin a word)
+_FOOTNOTE = re.compile(r"\s*(?P<mark>[0-9]{1,2}|[*†‡§¶]|[¹²³⁴⁵⁶⁷⁸⁹⁰]{1,2})"
+                       r"(?:\s[A-Z(\"“]|[A-Z][a-z])")
 
 
 def _key(line: str) -> str:
