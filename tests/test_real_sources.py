@@ -357,3 +357,12 @@ def test_realworld_new_source_holding_a_missing_quote_warm_equals_cold(
     assert warm == cold
     message = next(f["message"] for f in warm if (f["path"], f["line"]) == ("wiki/GPT-2.md", 28))
     assert "it occurs in @engineers (line 3)" in message
+
+
+def test_render_drops_list_markers_and_strikethrough() -> None:
+    text = "- **Writing assistance**: Grammar\n1. All models, data.\n2. All models feature 154\n" \
+           "~~old~~ new and 3 ~ 4\n"
+    assert render(text).text.split("\n")[:4] == [
+        "Writing assistance: Grammar", "All models, data.", "All models feature 154",
+        "old new and 3 ~ 4"]
+    assert find_quote(text, "All models, data. All models feature 154") is not None

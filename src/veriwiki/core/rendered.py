@@ -3,12 +3,13 @@
 People copy quotes from the rendered model card, not from its markdown source, so quote
 matching and number reading also look at this view. :func:`render` drops, in one pass:
 
-- emphasis markers (``**2.5**T`` → ``2.5T``; a ``_`` inside a word is kept),
-  code-span backticks, backslash escapes (``\\~40`` → ``~40``);
+- emphasis and strikethrough markers (``**2.5**T`` → ``2.5T``; a ``_`` inside a word
+  is kept), code-span backticks, backslash escapes (``\\~40`` → ``~40``);
 - link and image syntax, keeping the link text and the image's alt text;
 - inline HTML tags and comments (``<sup>†</sup>`` → ``†``), with entities decoded
   (``&amp;`` → ``&``); ``<br>`` becomes a space;
-- heading marks, block-quote marks and list bullets at the start of a line;
+- heading marks, block-quote marks, list bullets and list numbers at the start of a
+  line;
 - table pipes (cells are separated by a space) and table delimiter rows;
 - TeX math in ``$…$``, ``$$…$$``, ``\\(…\\)``: delimiters, braces, ``_`` and ``^``
   dropped and common commands replaced by their symbol (``$d_{model}=512$`` →
@@ -31,7 +32,8 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 _TAG = re.compile(r"<!--.*?-->|</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>", re.S)
 _LINK = re.compile(r"(!?)\[([^\[\]\n]*)\](?:\(([^()\s]*(?:\s+\"[^\"]*\")?)\)|\[[^\[\]\n]*\])")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
-_LINE_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|(?:>[ \t]?)+|[-*+][ \t]+(?!\S*[*]))", re.M)
+_LINE_START = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|(?:>[ \t]?)+|[-*+][ \t]+|[0-9]{1,3}[.)][ \t]+)",
+                         re.M)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-{2,}:?[ \t]*\|)+[ \t]*(?::?-{2,}:?)?[ \t]*$", re.M)
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(?=[^\s$])([^$\n]+?)(?<=[^\s\\])\$(?![0-9])|\\\((.+?)\\\)",
                    re.S)
@@ -146,7 +148,7 @@ def _math(text: str, i: int, j: int, numbers: bool, put: _Put) -> None:
 def _emphasis(text: str, put: _Put) -> None:
     """Drop paired runs of ``*`` or ``_`` that a renderer reads as emphasis."""
     for line_m in re.finditer(r"[^\n]+", text):
-        runs = [m for m in re.finditer(r"\*+|_+", line_m.group())]
+        runs = [m for m in re.finditer(r"\*+|_+|~~", line_m.group())]
         stack: list[tuple[str, int, int]] = []
         base = line_m.start()
         for m in runs:
