@@ -215,8 +215,10 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
     written = done = 0
     try:
         if workers > 1 and len(todo) >= 400 and hasattr(os, "fork"):
+            import gc
             import multiprocessing
 
+            gc.freeze()  # the workers' collector leaves the shared model's pages alone
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for n, chunk in zip(pool.imap(_render_chunk, chunks), chunks, strict=True):
                     written += n
@@ -231,6 +233,9 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
                     progress("pages", done, len(todo))
     finally:
         _WORKER_MODEL = _WORKER_OUT = None
+        import gc
+
+        gc.unfreeze()
     return written
 
 
