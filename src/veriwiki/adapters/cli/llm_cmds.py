@@ -8,7 +8,16 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, trust_option
+from veriwiki.adapters.cli.main import (
+    State,
+    cli,
+    err,
+    notice,
+    out,
+    print_json,
+    term_safe,
+    trust_option,
+)
 from veriwiki.errors import VeriwikiError
 
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -218,7 +227,7 @@ def review_show(state: State, ident: str, no_diff: bool, as_json: bool) -> None:
     if not no_diff and pages:
         out.print("")
         sys.stdout.flush()
-        sys.stdout.write(pages)
+        sys.stdout.write(term_safe(pages))
 
 
 def _print_coverage(coverage: Any) -> None:

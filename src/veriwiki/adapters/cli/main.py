@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from typing import Any, NoReturn
@@ -15,8 +16,26 @@ from veriwiki import __version__
 from veriwiki.errors import VeriwikiError
 from veriwiki.vault import Vault, debug_enabled, open_vault
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Control characters other than newline and tab (C0, DEL, C1): page and source text is
+# untrusted, and a terminal acts on escape sequences (retitling the window, rewriting
+# what is on screen, hiding a line behind a carriage return).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def term_safe(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` (newlines and tabs kept)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class SafeConsole(Console):
+    """A rich Console that never passes control characters from the text it prints."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().render_str(term_safe(text), **kwargs)
+
+
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 class State:
@@ -53,7 +72,8 @@ _state: State | None = None
 
 def print_json(data: Any) -> None:
     """Print ``data`` as indented JSON on standard output."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(data, ensure_ascii=False, indent=2)  # escapes C0 controls itself
+    sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def notice(message: str) -> None:

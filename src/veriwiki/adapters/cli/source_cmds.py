@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, term_safe
 from veriwiki.adapters.extract import PAGE_BREAK
 from veriwiki.errors import VeriwikiError
 
@@ -152,13 +152,13 @@ def source_group() -> None:
 def _print_text(text: SourceText) -> None:
     """Print extracted text; PDF pages get a '--- page N ---' line each."""
     if not text.pages:
-        click.echo(text.text, nl=not text.text.endswith("\n"))
+        click.echo(term_safe(text.text), nl=not text.text.endswith("\n"))
         return
     bounds = [*text.pages, len(text.text) + len(PAGE_BREAK)]
     for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False), 1):
         page = text.text[start:end - len(PAGE_BREAK)]
         click.echo(f"--- page {number} ---")
-        click.echo(page, nl=not page.endswith("\n"))
+        click.echo(term_safe(page), nl=not page.endswith("\n"))
 
 
 @source_group.command("show")
