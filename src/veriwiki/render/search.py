@@ -15,6 +15,7 @@ hits, so the first answer costs a few hundred kilobytes even at 10k pages.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -84,18 +85,44 @@ def build_search(docs: list[SearchDoc]) -> dict[str, bytes]:
 
 def build_search_weighted(entries: list[tuple[SearchDoc, dict[str, int]]]) -> dict[str, bytes]:
     """Like :func:`build_search`, with each document's term weights already computed."""
-    docs = [d for d, _ in entries]
-    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for i, (_, weights) in enumerate(entries):
+    builder = SearchBuilder()
+    for doc, weights in entries:
+        builder.add(doc, weights)
+    return builder.finish()
+
+
+class SearchBuilder:
+    """Collects documents one at a time, keeping only the best postings of each term
+    (memory stays bounded by the vocabulary, not by the number of postings)."""
+
+    def __init__(self) -> None:
+        self.docs: list[tuple[str, str, str]] = []
+        self.heaps: dict[str, list[tuple[int, int]]] = defaultdict(list)
+
+    def add(self, doc: SearchDoc, weights: dict[str, int]) -> None:
+        """Add the next document with its term weights."""
+        i = len(self.docs)
+        self.docs.append((doc.url, doc.title, doc.summary[:160]))
         for term, weight in weights.items():
-            postings[term].append((weight, i))
-    table: dict[str, list[int]] = {}
-    for term in sorted(postings):
-        best = sorted(postings[term], key=lambda p: (-p[0], p[1]))[:MAX_POSTINGS]
-        flat: list[int] = []
-        for weight, i in best:
-            flat += [i, weight]
-        table[term] = flat
+            heap = self.heaps[term]
+            item = (weight, -i)  # the smallest is the worst: lowest weight, then latest doc
+            if len(heap) < MAX_POSTINGS:
+                heapq.heappush(heap, item)
+            elif item > heap[0]:
+                heapq.heapreplace(heap, item)
+
+    def finish(self) -> dict[str, bytes]:
+        """File name → bytes of every search file."""
+        table: dict[str, list[int]] = {}
+        for term in sorted(self.heaps):
+            flat: list[int] = []
+            for weight, neg in sorted(self.heaps[term], key=lambda p: (-p[0], -p[1])):
+                flat += [-neg, weight]
+            table[term] = flat
+        return _files(table, self.docs)
+
+
+def _files(table: dict[str, list[int]], docs: list[tuple[str, str, str]]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     keys: list[str] = []
 
@@ -119,7 +146,7 @@ def build_search_weighted(entries: list[tuple[SearchDoc, dict[str, int]]]) -> di
     for k in sorted(groups):
         emit(groups[k], 2)
     for start in range(0, len(docs), CHUNK):
-        chunk = [[d.url, d.title, d.summary[:160]] for d in docs[start:start + CHUNK]]
+        chunk = [list(d) for d in docs[start:start + CHUNK]]
         files[f"d-{start // CHUNK}.json"] = _dump(chunk)
     files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK, "shards": sorted(keys),
                                     "stop": sorted(STOP)})

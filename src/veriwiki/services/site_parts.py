@@ -6,15 +6,17 @@ a group whose digest is unchanged and whose files are all present.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from veriwiki.errors import VeriwikiError
-from veriwiki.render.search import SearchDoc, build_search_weighted, weigh
+from veriwiki.render.search import SearchBuilder, SearchDoc, weigh
 from veriwiki.services import site_pages as docs
 from veriwiki.services.site_model import (
     ASSETS,
@@ -27,8 +29,8 @@ from veriwiki.services.site_model import (
 from veriwiki.services.site_output import Output
 from veriwiki.vault import Vault
 
-TERMS_CACHE = "site-terms.json"
-TERMS_FORMAT = 1
+TERMS_CACHE = "site-terms.jsonl"
+TERMS_FORMAT = 2
 
 
 def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
@@ -171,42 +173,74 @@ def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
 
 
 def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
-    """The sharded search index; term weights of unchanged pages come from a cache."""
+    """The sharded search index; term weights of unchanged pages come from a cache.
+
+    The cache (one JSON line per page, in path order) is read and written while the
+    pages are walked in the same order, so neither is held in memory whole.
+    """
     cache_file = vault.cache_dir / TERMS_CACHE
-    try:
-        cached = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(cached, dict) or cached.get("v") != _terms_version():
-            cached = {}
-    except (OSError, ValueError):
-        cached = {}
-    old = cached.get("pages", {}) if isinstance(cached.get("pages"), dict) else {}
-    entries: list[tuple[SearchDoc, dict[str, int]]] = []
-    fresh: dict[str, list[Any]] = {}
-    for path in sorted(model.pages):
-        if path in (model.index_page, model.log_page):
-            continue
-        page = model.pages[path]
-        doc = SearchDoc(page_url(path), page.title, page.summary,
-                        " ".join((page.title, *page.aliases)),
-                        " ".join([h.text for h in page.headings] + list(page.tags)), "")
-        blob = model.blobs.get(path, "")
-        hit = old.get(path)
-        if isinstance(hit, list) and len(hit) == 2 and hit[0] == blob and isinstance(hit[1], dict):
-            weights = hit[1]
-        else:
-            weights = weigh(replace(doc, body=model.page_text(path)))
-        fresh[path] = [blob, weights]
-        entries.append((doc, weights))
-    for name, data in build_search_weighted(entries).items():
-        output.write(f"{ASSETS}/search/{name}", data)
+    cached = _read_terms(cache_file)
+    ahead = next(cached, None)
+    builder = SearchBuilder()
+    tmp = cache_file.with_name(cache_file.name + ".tmp")
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(cache_file.name + ".tmp")
-        tmp.write_text(json.dumps({"v": _terms_version(), "pages": fresh}, ensure_ascii=False,
-                                  separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        writer: Any = tmp.open("w", encoding="utf-8")
     except OSError:
-        pass  # a cache that cannot be written only costs time
+        writer = None  # a cache that cannot be written only costs time
+    try:
+        if writer is not None:
+            writer.write(json.dumps({"v": _terms_version()}) + "\n")
+        for path in sorted(model.pages):
+            if path in (model.index_page, model.log_page):
+                continue
+            page = model.pages[path]
+            doc = SearchDoc(page_url(path), page.title, page.summary,
+                            " ".join((page.title, *page.aliases)),
+                            " ".join([h.text for h in page.headings] + list(page.tags)), "")
+            blob = model.blobs.get(path, "")
+            while ahead is not None and ahead[0] < path:
+                ahead = next(cached, None)
+            if ahead is not None and ahead[0] == path and ahead[1] == blob:
+                weights = ahead[2]
+            else:
+                weights = weigh(replace(doc, body=model.page_text(path)))
+            builder.add(doc, weights)
+            if writer is not None:
+                writer.write(json.dumps([path, blob, weights], ensure_ascii=False,
+                                        separators=(",", ":")) + "\n")
+    finally:
+        if writer is not None:
+            writer.close()
+    for name, data in builder.finish().items():
+        output.write(f"{ASSETS}/search/{name}", data)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            os.replace(tmp, cache_file)
+
+
+def _read_terms(cache_file: Any) -> Iterator[tuple[str, str, dict[str, int]]]:
+    """The cached (path, blob, weights) rows, in path order; nothing when unusable."""
+    try:
+        fh = cache_file.open(encoding="utf-8")
+    except OSError:
+        return
+    with fh:
+        try:
+            head = json.loads(fh.readline() or "{}")
+        except ValueError:
+            return
+        if not isinstance(head, dict) or head.get("v") != _terms_version():
+            return
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                return
+            if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
+                    and isinstance(row[2], dict)):
+                return
+            yield row[0], str(row[1]), row[2]
 
 
 def _terms_version() -> str:
