@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import Veriwiki, describe
 from helpers_site import make_site_vault
 
@@ -139,3 +141,29 @@ def test_build_shows_claims_gone_stale_with_a_new_source_version(vw: Veriwiki, v
     assert "Claims gone stale with the latest version" in listing
     assert "wiki/Grounded.md:7" in listing
     assert (site / "_vw/sources/llama2/v2.html").is_file()
+
+
+def test_build_reports_a_page_that_cannot_be_rendered_and_goes_on(
+        vw: Veriwiki, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from veriwiki.services import site_pages
+    from veriwiki.services.site import build_site
+    from veriwiki.vault import open_vault
+
+    make_site_vault(vw, vault)
+    real = site_pages.render_page
+
+    def flaky(model: object, path: str) -> str:
+        if path == "wiki/Attention.md":
+            raise ValueError("renderer bug")
+        return real(model, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_pages, "render_page", flaky)
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    report = build_site(open_vault(vault))
+    assert report.failed == [("wiki/Attention.md", "ValueError: renderer bug")]
+    page = (vault / "site" / "wiki" / "Attention.html").read_text(encoding="utf-8")
+    assert "could not be rendered (ValueError: renderer bug)" in page
+    assert (vault / "site" / "wiki" / "Grounded.html").is_file()
+    monkeypatch.setattr(site_pages, "render_page", real)
+    again = build_site(open_vault(vault))
+    assert again.failed == [] and again.rendered == 1  # the failed page is tried again

@@ -53,6 +53,7 @@ class SiteReport:
     errors: int = 0
     warnings: int = 0
     broken_links: list[tuple[str, int, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # pages not rendered, why
     seconds: float = 0.0
     has_errors: bool = False
 
@@ -61,7 +62,8 @@ class SiteReport:
         return {"out": str(self.out), "pages": self.pages, "sources": self.sources,
                 "rendered": self.rendered, "written": self.written, "removed": self.removed,
                 "errors": self.errors, "warnings": self.warnings,
-                "broken_links": len(self.broken_links), "seconds": round(self.seconds, 3)}
+                "broken_links": len(self.broken_links), "failed": len(self.failed),
+                "seconds": round(self.seconds, 3)}
 
 
 def default_out(vault: Vault) -> Path:
@@ -142,7 +144,10 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
         if old_keys.get(rel) != key or not (out / rel).is_file():
             todo.append(path)
     report.rendered = len(todo)
-    output.written += _render_pages(model, out, todo, progress)
+    written, report.failed = _render_pages(model, out, todo, progress)
+    output.written += written
+    for path, _ in report.failed:
+        keys.pop(page_url(path), None)  # rendered again next time
     listed = [p for p in paths if p not in (model.index_page, model.log_page)]
 
     def llms() -> None:
@@ -196,23 +201,32 @@ _WORKER_MODEL: SiteModel | None = None
 _WORKER_OUT: Path | None = None
 
 
-def _render_chunk(paths: list[str]) -> int:
-    """Render and write ``paths`` (in a forked worker or in-process); files written."""
+def _render_chunk(paths: list[str]) -> tuple[int, list[tuple[str, str]]]:
+    """Render and write ``paths`` (in a forked worker or in-process): files written, and
+    the pages that could not be rendered with why (each gets a page saying so)."""
     assert _WORKER_MODEL is not None and _WORKER_OUT is not None
     output = Output(_WORKER_OUT)
+    failed: list[tuple[str, str]] = []
     for path in paths:
-        output.write(page_url(path), docs.render_page(_WORKER_MODEL, path))
-    return output.written
+        try:
+            html = docs.render_page(_WORKER_MODEL, path)
+        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the build
+            why = f"{type(exc).__name__}: {exc}"
+            failed.append((path, why))
+            html = docs.render_failure(_WORKER_MODEL, path, why)
+        output.write(page_url(path), html)
+    return output.written, failed
 
 
 def _render_pages(model: SiteModel, out: Path, todo: list[str],
-                  progress: Progress | None) -> int:
+                  progress: Progress | None) -> tuple[int, list[tuple[str, str]]]:
     """Render the pages in ``todo``: in forked workers when there are many and cores."""
     global _WORKER_MODEL, _WORKER_OUT
     _WORKER_MODEL, _WORKER_OUT = model, out
     chunks = [todo[i:i + 100] for i in range(0, len(todo), 100)]
     workers = min(os.cpu_count() or 1, 8)
     written = done = 0
+    failed: list[tuple[str, str]] = []
     try:
         if workers > 1 and len(todo) >= 400 and hasattr(os, "fork"):
             import gc
@@ -220,14 +234,18 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
 
             gc.freeze()  # the workers' collector leaves the shared model's pages alone
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for n, chunk in zip(pool.imap(_render_chunk, chunks), chunks, strict=True):
+                for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,
+                                           strict=True):
                     written += n
+                    failed += bad
                     done += len(chunk)
                     if progress is not None:
                         progress("pages", done, len(todo))
         else:
             for chunk in chunks:
-                written += _render_chunk(chunk)
+                n, bad = _render_chunk(chunk)
+                written += n
+                failed += bad
                 done += len(chunk)
                 if progress is not None:
                     progress("pages", done, len(todo))
@@ -236,7 +254,7 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
         import gc
 
         gc.unfreeze()
-    return written
+    return written, failed
 
 
 def remove_site(out: Path) -> None:

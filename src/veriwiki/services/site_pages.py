@@ -110,6 +110,15 @@ def render_page(model: SiteModel, path: str) -> str:
         findings=model.findings.get(path, []))
 
 
+def render_failure(model: SiteModel, path: str, why: str) -> str:
+    """The page shown instead of one that could not be rendered."""
+    url = page_url(path)
+    title = model.pages[path].title if path in model.pages else path
+    return render_listing(model, url, title, [],
+                          intro=f"This page could not be rendered ({why}); see {path} in "
+                                "the vault.")
+
+
 def render_source(model: SiteModel, sid: str, version: int,
                   citing: list[tuple[str, int, int, str | None, str]]) -> str:
     """One source version: its text with every cited passage highlighted.

@@ -50,6 +50,8 @@ def build_cmd(state: State, out_dir: str | None, base_url: str, strict: bool,
     else:
         for path, line, message in report.broken_links[:20]:
             out.print(f"[yellow]broken link[/] {escape(path)}:{line}  {escape(message)}")
+        for path, why in report.failed:
+            err.print(f"[bold yellow]warning:[/] could not render {escape(path)}: {escape(why)}")
         if len(report.broken_links) > 20:
             out.print(f"[yellow]… and {len(report.broken_links) - 20} more broken links[/]")
         out.print(f"built {escape(str(report.out))}: {report.pages} pages, {report.sources} "
