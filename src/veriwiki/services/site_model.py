@@ -253,8 +253,10 @@ class PageContext:
             tokens = section_tokens(parse_tokens(self.model.page_text(view.path)), fragment)
             inner = PageContext(self.model, view.path, self.url)
             inner.depth = self.depth + 1
-            got = self.model.embed_cache[key] = render_tokens(tokens, inner,
-                                                              depth=inner.depth).html
+            got = render_tokens(tokens, inner, depth=inner.depth).html
+            if len(self.model.embed_cache) >= 2048:  # bounded: 100k pages embed a lot
+                self.model.embed_cache.clear()
+            self.model.embed_cache[key] = got
         return got
 
     def tag_href(self, tag: str) -> str:
