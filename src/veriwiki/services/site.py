@@ -24,7 +24,7 @@ from veriwiki.errors import InputError, VeriwikiError
 from veriwiki.render.layout import code_version, static_files
 from veriwiki.services import site_pages as docs
 from veriwiki.services import site_parts as parts
-from veriwiki.services.check import check_vault
+from veriwiki.services.check import CheckReport, check_vault
 from veriwiki.services.indexing import build_resolver
 from veriwiki.services.site_model import (
     ASSETS,
@@ -91,7 +91,7 @@ def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
     from veriwiki.services.freshness import today
     from veriwiki.services.sources import load_sources, version_text
 
-    report = check_vault(vault)
+    report = _check_apart(vault)
     pairs = vault.index.load_pages_blobs()
     pages = {p.path: p for p, _ in pairs}
     blobs = {p.path: b for p, b in pairs}
@@ -112,6 +112,39 @@ def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
         log_page=vault.log_page, base_url=base_url)
     prepare(model)
     return model
+
+
+def _check_apart(vault: Vault) -> CheckReport:
+    """``check_vault`` in a forked child, so the memory the check needed (all pages
+    parsed, resolutions, source texts) is given back before the site model is built;
+    only the report comes back. In-process where fork is missing or the child fails
+    (then the error is raised here, with its message)."""
+    if not hasattr(os, "fork"):
+        return check_vault(vault)
+    import pickle
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(read_fd)
+            vault._index = None  # an inherited SQLite connection must not be used here
+            data = pickle.dumps(check_vault(vault), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return check_vault(vault)
+    report = pickle.loads(data)  # noqa: S301 - our own child's output
+    assert isinstance(report, CheckReport)
+    return report
 
 
 def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
