@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from veriwiki.core.model import SourceText
+from veriwiki.core.model import Page, SourceText
 from veriwiki.errors import InputError, VeriwikiError
 from veriwiki.render.layout import code_version, static_files
 from veriwiki.services import site_pages as docs
@@ -28,10 +28,14 @@ from veriwiki.services.check import CheckReport, check_vault
 from veriwiki.services.indexing import build_resolver
 from veriwiki.services.site_model import (
     ASSETS,
+    LinkTables,
     SiteModel,
+    add_links,
+    finish_links,
     page_key,
     page_url,
     prepare,
+    slim,
 )
 from veriwiki.services.site_output import Output
 from veriwiki.vault import Vault
@@ -92,9 +96,19 @@ def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
     from veriwiki.services.sources import load_sources, version_text
 
     report = _check_apart(vault)
-    pairs = vault.index.load_pages_blobs()
-    pages = {p.path: p for p, _ in pairs}
-    blobs = {p.path: b for p, b in pairs}
+    resolver = build_resolver(vault)
+    pages: dict[str, Page] = {}
+    blobs: dict[str, str] = {}
+    models: list[Page] = []
+    tables = LinkTables()
+    paths = vault.index.paths()
+    for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
+        for page, blob in vault.index.load_pages_blobs(paths[start:start + 2000]):
+            blobs[page.path] = blob
+            add_links(resolver, page, tables)
+            if page.type == "model":
+                models.append(page)
+            pages[page.path] = slim(page)
     sources = {s.id: s for s in load_sources(vault)[0]}
     texts: dict[tuple[str, int], SourceText] = {}
     for sid, source in sources.items():
@@ -103,13 +117,14 @@ def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
                 texts[(sid, v.version)] = version_text(vault, source, v)
             except VeriwikiError:
                 continue  # the source page says the text cannot be read
-    facts, _ = load_facts(vault, [p for p in pages.values() if p.type == "model"])
+    facts, _ = load_facts(vault, models)
     model = SiteModel(
         vault_name=vault.config.vault.name, root=vault.root, pages=pages, blobs=blobs,
-        resolver=build_resolver(vault), report=report, findings={}, sources=sources,
+        resolver=resolver, report=report, findings={}, sources=sources,
         texts=texts, facts=facts, checked=today().isoformat(),
         names_digest=vault.index.names_digest(), index_page=vault.index_page,
         log_page=vault.log_page, base_url=base_url)
+    finish_links(model, tables)
     prepare(model)
     return model
 

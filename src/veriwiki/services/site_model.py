@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
@@ -264,27 +264,57 @@ class PageContext:
         return rel_url(self.url, tag_url(tag))
 
 
+@dataclass
+class LinkTables:
+    """Where pages' links lead, gathered page by page (:func:`add_links`)."""
+
+    outlinks: dict[str, list[str]] = field(default_factory=dict)
+    embeds: dict[str, list[str]] = field(default_factory=dict)
+    attachments: set[str] = field(default_factory=set)
+    back: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def add_links(resolver: Resolver, page: Page, tables: LinkTables) -> None:
+    """Resolve one page's links: its outlinks and embeds, the backlinks it gives, and
+    the attachments it uses (before :func:`slim` drops the links)."""
+    path = page.path
+    outs: set[str] = set()
+    embeds: set[str] = set()
+    for link in page.links:
+        res = resolver.resolve(link, path)
+        if not res.is_ok or res.path is None:
+            continue
+        if res.path in resolver.pages:
+            if res.path != path:
+                outs.add(res.path)
+                tables.back[res.path].add(path)
+            if link.kind == "embed":
+                embeds.add(res.path)
+        else:
+            tables.attachments.add(res.path)
+    tables.outlinks[path] = sorted(outs)
+    tables.embeds[path] = sorted(embeds)
+
+
+def finish_links(model: SiteModel, tables: LinkTables) -> None:
+    """Put the gathered link tables into the model, backlinks sorted."""
+    model.outlinks, model.embeds = tables.outlinks, tables.embeds
+    model.attachments_used = tables.attachments
+    model.backlinks = {p: sorted(tables.back.get(p, ())) for p in model.pages}
+
+
+def slim(page: Page) -> Page:
+    """``page`` without what the site never reads again (links, code, field lines):
+    at 100k pages the links alone are a million objects."""
+    return replace(page, links=(), code_blocks=(), uncited=(), field_lines={})
+
+
 def link_graph(model: SiteModel) -> None:
     """Fill backlinks, outlinks, embeds and the attachments pages use."""
-    back: dict[str, set[str]] = defaultdict(set)
-    for path, page in model.pages.items():
-        outs: set[str] = set()
-        embeds: set[str] = set()
-        for link in page.links:
-            res = model.resolver.resolve(link, path)
-            if not res.is_ok or res.path is None:
-                continue
-            if res.path in model.pages:
-                if res.path != path:
-                    outs.add(res.path)
-                    back[res.path].add(path)
-                if link.kind == "embed":
-                    embeds.add(res.path)
-            else:
-                model.attachments_used.add(res.path)
-        model.outlinks[path] = sorted(outs)
-        model.embeds[path] = sorted(embeds)
-    model.backlinks = {p: sorted(back.get(p, ())) for p in model.pages}
+    tables = LinkTables()
+    for page in model.pages.values():
+        add_links(model.resolver, page, tables)
+    finish_links(model, tables)
 
 
 def locate_quotes(model: SiteModel) -> None:
@@ -321,7 +351,8 @@ def prepare(model: SiteModel) -> None:
     for page in model.pages.values():
         for alias in page.aliases:
             model.alias_entity.setdefault(norm_key(alias), page.title)
-    link_graph(model)
+    if not model.outlinks:
+        link_graph(model)
     locate_quotes(model)
 
 
