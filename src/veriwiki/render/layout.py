@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -26,6 +27,11 @@ def trusted(html: str) -> Markup:
 def render_document(template: str, **context: Any) -> str:
     """A whole HTML document from ``template`` and ``context``."""
     return environment().get_template(template).render(**context)
+
+
+def stream_document(template: str, **context: Any) -> Iterator[str]:
+    """A whole HTML document from ``template``, piece by piece."""
+    return iter(environment().get_template(template).generate(**context))
 
 
 def static_files() -> dict[str, bytes]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -29,5 +31,25 @@ class Output:
         os.replace(tmp, target)
         self.written += 1
 
+    def write_chunks(self, rel: str, chunks: Iterable[str]) -> None:
+        """Like :meth:`write` for a document produced piece by piece (a report with
+        hundreds of thousands of rows is never held whole in memory)."""
+        self.produced.add(rel)
+        target = self.out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        with tmp.open("w", encoding="utf-8", errors="surrogatepass", newline="") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        try:
+            if filecmp.cmp(tmp, target, shallow=False):
+                tmp.unlink()
+                return
+        except OSError:
+            pass
+        os.replace(tmp, target)
+        self.written += 1
+
     def keep(self, rel: str) -> None:
+        """Count ``rel`` as produced without writing it (unchanged since the last build)."""
         self.produced.add(rel)

@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import posixpath
 from collections import defaultdict
+from collections.abc import Iterator
 from html import escape
 from typing import Any
 
 from veriwiki.core.model import Page, Severity
 from veriwiki.render.graph import bar_chart_svg, local_graph_svg
-from veriwiki.render.layout import render_document, trusted
+from veriwiki.render.layout import render_document, stream_document, trusted
 from veriwiki.render.markdown import parse_tokens, render_tokens
 from veriwiki.services.site_model import (
     ASSETS,
@@ -198,19 +199,23 @@ def folder_of(path: str, pages_root: str) -> str:
     return f"{base}/{top}" if base else top
 
 
-def render_findings(model: SiteModel, pages_root: str) -> str:
-    """Every finding of the check, filterable by rule, severity and folder."""
+def render_findings(model: SiteModel, pages_root: str) -> Iterator[str]:
+    """Every finding of the check, filterable by rule, severity and folder (streamed)."""
     url = f"{ASSETS}/findings.html"
-    rows = []
-    for f in model.report.findings:
-        href = rel_url(url, f"{page_url(f.path)}#L{f.line}") if f.path in model.pages else None
-        rows.append((f, href, posixpath.dirname(f.path) or "."))
-    return render_document(
+    findings = model.report.findings
+
+    def rows() -> Iterator[tuple[Any, str | None, str]]:
+        for f in findings:
+            href = rel_url(url, f"{page_url(f.path)}#L{f.line}") if f.path in model.pages \
+                else None
+            yield f, href, posixpath.dirname(f.path) or "."
+
+    return stream_document(
         "findings.html", **_common(model, url, "Findings", main_class="wide"),
-        summary=model.report.summary(), rows=rows,
-        rules=sorted({f.rule for f in model.report.findings}),
+        summary=model.report.summary(), rows=rows(),
+        rules=sorted({f.rule for f in findings}),
         severities=[s.value for s in Severity if s is not Severity.OFF],
-        folders=sorted({r[2] for r in rows}))
+        folders=sorted({posixpath.dirname(f.path) or "." for f in findings}))
 
 
 def render_health(model: SiteModel, pages_root: str, stale_review: list[tuple[str, str]],

@@ -167,7 +167,7 @@ def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
         authors = {p: a for p, (_, a) in _file_history(vault).items()}
     except VeriwikiError:
         authors = {}
-    output.write(f"{ASSETS}/findings.html", docs.render_findings(model, vault.pages_root))
+    output.write_chunks(f"{ASSETS}/findings.html", docs.render_findings(model, vault.pages_root))
     output.write(f"{ASSETS}/health.html",
                  docs.render_health(model, vault.pages_root, overdue, authors))
 
