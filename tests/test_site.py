@@ -167,3 +167,34 @@ def test_build_reports_a_page_that_cannot_be_rendered_and_goes_on(
     monkeypatch.setattr(site_pages, "render_page", real)
     again = build_site(open_vault(vault))
     assert again.failed == [] and again.rendered == 1  # the failed page is tried again
+
+
+def test_build_never_writes_or_deletes_through_links(vw: Veriwiki, vault: Path,
+                                                     tmp_path: Path) -> None:
+    """A repository can commit site/ (or links inside it) and a forged manifest."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep me")
+    make_site_vault(vw, vault)
+    # 1. site/ itself a link leaving the vault
+    (vault / "site").symlink_to(outside, target_is_directory=True)
+    proc = vw("build")
+    assert proc.returncode == 2 and "link" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    (vault / "site").unlink()
+    # 2. a folder inside site/ a link; a forged manifest naming a file outside
+    _build(vw)
+    site = vault / "site"
+    shutil.rmtree(site / "wiki")
+    (site / "wiki").symlink_to(outside, target_is_directory=True)
+    proc = vw("build")
+    assert proc.returncode == 2 and "link" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    (site / "wiki").unlink()
+    manifest = json.loads((site / ".veriwiki-site.json").read_text())
+    manifest["files"].append("../../outside/victim.txt")
+    (site / ".veriwiki-site.json").write_text(json.dumps(manifest))
+    proc = vw("build")
+    assert proc.returncode == 2 and "not a plain relative path" in proc.stderr, proc.stderr
+    assert victim.read_text() == "keep me"

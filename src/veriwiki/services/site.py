@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from veriwiki.adapters.writes import check_write_path
 from veriwiki.core.model import Page, SourceText
 from veriwiki.errors import InputError, VeriwikiError
 from veriwiki.render.layout import code_version, static_files
@@ -76,8 +77,12 @@ def default_out(vault: Vault) -> Path:
 
 
 def _safe_out(vault: Vault, out: Path) -> Path:
-    out = out.resolve()
+    vroot, lexical = Path(os.path.abspath(vault.root)), Path(os.path.abspath(out))
+    if lexical == vroot or vroot in lexical.parents:
+        # inside the vault: a folder the repository may have committed as a link
+        check_write_path(vroot, lexical)
     root = vault.root.resolve()
+    out = out.resolve()
     for forbidden in (root, root / "wiki", root / "raw", root / "data", root / ".git",
                       root / vault.pages_root):
         if out == forbidden.resolve():
@@ -168,8 +173,9 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     started = time.perf_counter()
     out = _safe_out(vault, out or default_out(vault))
     out.mkdir(parents=True, exist_ok=True)
+    check_write_path(out, out / MANIFEST)
     if not (out / MANIFEST).exists():  # marks the folder as a site before anything is written
-        (out / MANIFEST).write_text('{"files": [], "keys": {}}', encoding="utf-8")
+        Output(out).write(MANIFEST, '{"files": [], "keys": {}}')
     model = collect_site(vault, base_url)
     code = code_version()
     try:
@@ -228,13 +234,10 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     output.write(".nojekyll", b"")
     output.write(".gitignore", b"# built by veriwiki build; rebuild it, do not commit it\n*\n")
     for rel in sorted(set(old_files) - output.produced):
-        target = out / rel
-        if target.is_file() and not target.is_symlink():
-            target.unlink()
+        if output.remove(rel):
             report.removed += 1
     manifest = {"code": code, "keys": keys, "groups": groups, "files": sorted(output.produced)}
-    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True),
-                                encoding="utf-8")
+    output.write(MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True))
     report.written = output.written
     counts = model.report.counts
     report.errors, report.warnings = counts.get("error", 0), counts.get("warning", 0)

@@ -1,11 +1,30 @@
-"""Writing the site's files: only when their bytes change, atomically."""
+"""Writing the site's files: only when their bytes change, atomically, never through a link.
+
+The output folder may hold what a repository committed (a ``site/`` with links in it);
+every write and delete stays inside the folder and refuses a link on the way
+(:func:`veriwiki.adapters.writes.check_write_path`), and names read back from an earlier
+build's manifest must be plain relative paths.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import os
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from veriwiki.adapters.writes import check_write_path, ensure_dir, remove_file
+from veriwiki.errors import InputError
+
+
+def safe_rel(rel: str) -> str:
+    """``rel`` when it is a plain relative path inside the output folder, else an error."""
+    pure = PurePosixPath(rel)
+    if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel
+            or any(part in ("", ".", "..") for part in rel.split("/"))):
+        raise InputError(f"refusing the site file name {rel!r}: not a plain relative path",
+                         hint="delete the output folder and build again")
+    return rel
 
 
 class Output:
@@ -15,17 +34,27 @@ class Output:
         self.out = out
         self.produced: set[str] = set()
         self.written = 0
+        self._dirs: set[Path] = set()
+
+    def _target(self, rel: str) -> Path:
+        """The path for ``rel``, its folders made as real folders; no link on the way."""
+        target = self.out / safe_rel(rel)
+        if target.parent not in self._dirs:
+            ensure_dir(target.parent, self.out)
+            self._dirs.add(target.parent)
+        check_write_path(self.out, target)
+        check_write_path(self.out, target.with_name(target.name + ".tmp"))
+        return target
 
     def write(self, rel: str, data: str | bytes) -> None:
         blob = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         self.produced.add(rel)
-        target = self.out / rel
+        target = self._target(rel)
         try:
             if target.stat().st_size == len(blob) and target.read_bytes() == blob:
                 return
         except OSError:
             pass
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(blob)
         os.replace(tmp, target)
@@ -35,8 +64,7 @@ class Output:
         """Like :meth:`write` for a document produced piece by piece (a report with
         hundreds of thousands of rows is never held whole in memory)."""
         self.produced.add(rel)
-        target = self.out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self._target(rel)
         tmp = target.with_name(target.name + ".tmp")
         with tmp.open("w", encoding="utf-8", errors="surrogatepass", newline="") as fh:
             for chunk in chunks:
@@ -53,3 +81,7 @@ class Output:
     def keep(self, rel: str) -> None:
         """Count ``rel`` as produced without writing it (unchanged since the last build)."""
         self.produced.add(rel)
+
+    def remove(self, rel: str) -> bool:
+        """Delete ``rel`` (a file an earlier build made) without following links."""
+        return remove_file(self.out / safe_rel(rel), root=self.out)
