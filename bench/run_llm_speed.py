@@ -22,6 +22,7 @@ reporting seconds per command and per model call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,21 @@ def _spin(stop: Any) -> None:
     while not stop.is_set():
         for _ in range(100000):
             x += 1
+
+
+@contextlib.contextmanager
+def busy(load: int) -> Iterator[None]:
+    """Run ``load`` busy processes (pure-Python loops) for the duration of the block."""
+    stop = multiprocessing.Event()
+    spinners = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(load)]
+    for p in spinners:
+        p.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for p in spinners:
+            p.join()
 
 
 def _model_path() -> str:
@@ -107,11 +124,7 @@ def main() -> None:
           "generation tok/s |")
     print("|---|---|---|---|---|---|")
     for load in args.load:
-        stop = multiprocessing.Event()
-        spinners = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(load)]
-        for p in spinners:
-            p.start()
-        try:
+        with busy(load):
             for threads in args.threads:
                 row = measure(threads, args.repeat)
                 row.update(threads=threads, load=load, build=args.label,
@@ -123,10 +136,6 @@ def main() -> None:
                 if args.out:
                     with args.out.open("a") as fh:
                         fh.write(json.dumps(row) + "\n")
-        finally:
-            stop.set()
-            for p in spinners:
-                p.join()
 
 
 def _demo_vault(root: Path) -> Path:
@@ -166,11 +175,7 @@ def commands(args: argparse.Namespace) -> None:
     print("| command | threads | busy processes | seconds | model calls | s per call |")
     print("|---|---|---|---|---|---|")
     for load in args.load:
-        stop = multiprocessing.Event()
-        spinners = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(load)]
-        for p in spinners:
-            p.start()
-        try:
+        with busy(load):
             for threads in args.threads:
                 os.environ["VERIWIKI_LLM_THREADS"] = str(threads)
                 with tempfile.TemporaryDirectory() as tmp:
@@ -192,10 +197,6 @@ def commands(args: argparse.Namespace) -> None:
                                                  "load": load, "seconds": secs,
                                                  "calls": calls,
                                                  "date": time.strftime("%Y-%m-%d")}) + "\n")
-        finally:
-            stop.set()
-            for p in spinners:
-                p.join()
     os.environ.pop("VERIWIKI_LLM_THREADS", None)
 
 
