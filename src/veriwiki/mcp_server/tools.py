@@ -15,7 +15,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from veriwiki.mcp_server.shapes import added_json, source_json
 from veriwiki.mcp_server.worker import VaultWorker
 from veriwiki.services.agent import (
     PageChange,
@@ -31,6 +30,7 @@ from veriwiki.services.indexing import search as search_pages
 from veriwiki.services.proposals import list_proposals
 from veriwiki.services.review import approve as approve_proposal
 from veriwiki.services.review import claim_diff, show
+from veriwiki.services.source_json import added_json, source_json
 from veriwiki.services.sources import list_sources as all_sources
 from veriwiki.services.status import vault_status
 from veriwiki.vault import Vault

@@ -28,15 +28,16 @@ def _svc() -> Any:
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _version_json(v: SourceVersion) -> dict[str, Any]:
-    return {"version": v.version, "file": v.file, "sha256": v.sha256, "added": v.added,
-            "size": v.size, "media_type": v.media_type, "url": v.url, "retrieved": v.retrieved}
-
-
 def _source_json(s: Source) -> dict[str, Any]:
-    return {"id": s.id, "title": s.title, "origin": s.origin, "license": s.license,
-            "current": s.current.version, "media_type": s.current.media_type,
-            "versions": [_version_json(v) for v in s.versions]}
+    from veriwiki.services.source_json import source_json
+
+    return source_json(s)
+
+
+def _version_json(v: SourceVersion) -> dict[str, Any]:
+    from veriwiki.services.source_json import version_json
+
+    return version_json(v)
 
 
 @cli.command("add")
@@ -103,11 +104,9 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]
 def _print_added(results: list[Any], as_json: bool) -> None:
     commit = next((r.commit for r in results if r.commit), None)
     if as_json:
-        print_json({"commit": commit, "sources": [
-            {"id": r.id, "version": r.version, "ref": f"{r.id}:v{r.version}",
-             "status": r.status, "path": r.path, "files": list(r.files),
-             "media_type": r.media_type, "chars": r.chars, "pages": r.pages}
-            for r in results]})
+        from veriwiki.services.source_json import added_json
+
+        print_json(added_json(results))
         return
     for r in results:
         pages = f", {r.pages} page(s)" if r.pages else ""

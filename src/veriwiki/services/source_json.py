@@ -1,11 +1,12 @@
-"""JSON shapes shared with the CLI's ``--json`` output (sources, added sources)."""
+"""JSON shapes of sources and added sources: the CLI's ``--json`` and the MCP tools."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from veriwiki.core.model import Source, SourceVersion
-from veriwiki.services.sources import AddResult
+if TYPE_CHECKING:
+    from veriwiki.core.model import Source, SourceVersion
+    from veriwiki.services.sources import AddResult
 
 
 def version_json(v: SourceVersion) -> dict[str, Any]:
