@@ -243,9 +243,10 @@ def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
 
 
 def check_files(vault: Vault, files: dict[str, bytes | None], *,
-                errors_only: bool = True) -> list[Finding]:
+                errors_only: bool = True, only_new: bool = True) -> list[Finding]:
     """Errors the check finds on ``files`` applied to main that main itself does not have
-    (with ``errors_only=False``, findings of every severity).
+    (with ``errors_only=False``, findings of every severity; with ``only_new=False``,
+    also those main has: the verdicts of every claim of the files).
 
     The files are written into a temporary detached worktree of HEAD (with a copy of the
     derived state, so the index update is incremental) and the full check runs there.
@@ -283,7 +284,8 @@ def check_files(vault: Vault, files: dict[str, bytes | None], *,
         git.execute(["worktree", "remove", "--force", str(work)])
         shutil.rmtree(work, ignore_errors=True)
         git.execute(["worktree", "prune"])
-    before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings}
+    before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings} \
+        if only_new else set()
     touched = set(files)
     return [f for f in after if (f.severity is Severity.ERROR or not errors_only)
             and f.path in touched
