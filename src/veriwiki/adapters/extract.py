@@ -1,4 +1,4 @@
-"""Text extraction from source bytes: markdown and plain text, HTML, PDF.
+"""Text extraction from source bytes: markdown, plain text, JSON and YAML, HTML, PDF.
 
 HTML goes through trafilatura (boilerplate removal) and PDF through pypdf (the text
 layer, page by page); both are imported on first use. Every refusal is an
@@ -44,7 +44,7 @@ def extract(media_type: str, data: bytes, name: str) -> Extracted:
     if not data:
         raise InputError("the file is empty; there is nothing to cite", path=name,
                          hint="check that you picked the right file")
-    if media_type in ("text/markdown", "text/plain"):
+    if media_type in ("text/markdown", "text/plain", "application/json", "application/yaml"):
         result = _extract_utf8(data, name, markdown=media_type == "text/markdown")
     elif media_type == "text/html":
         result = _extract_html(data, name)
@@ -52,7 +52,7 @@ def extract(media_type: str, data: bytes, name: str) -> Extracted:
         result = _extract_pdf(data, name)
     else:
         raise InputError(f"no text extractor for {media_type}", path=name,
-                         hint="convert the file to markdown, text, HTML or PDF")
+                         hint="convert the file to markdown, text, JSON, YAML, HTML or PDF")
     if not result.text.strip():
         raise InputError("the file holds no text (only white space)", path=name,
                          hint="check that you picked the right file")

@@ -32,7 +32,14 @@ MEDIA_TYPES: dict[str, tuple[str, str]] = {
     ".html": ("text/html", "html"),
     ".htm": ("text/html", "html"),
     ".pdf": ("application/pdf", "pdf"),
+    # documentation and configuration files, read as text (line locators: L12)
+    ".mdx": ("text/markdown", "md"),
+    ".json": ("application/json", "json"),
+    ".yaml": ("application/yaml", "yaml"),
+    ".yml": ("application/yaml", "yaml"),
 }
+#: media types whose text is the file's bytes decoded as UTF-8
+TEXT_TYPES = ("text/markdown", "text/plain", "application/json", "application/yaml")
 SUPPORTED = ", ".join(MEDIA_TYPES)
 
 

@@ -14,7 +14,7 @@ import re
 import urllib.parse
 
 from veriwiki.adapters.fetch import Download, Progress, check_url, download
-from veriwiki.core.sources import MEDIA_TYPES, check_id, media_type_of, slugify
+from veriwiki.core.sources import MEDIA_TYPES, TEXT_TYPES, check_id, media_type_of, slugify
 from veriwiki.errors import InputError
 from veriwiki.services.sources import AddResult, get_source, prepare_bytes, store_prepared
 from veriwiki.services.write import Notify
@@ -27,6 +27,9 @@ _CONTENT_TYPES = {
     "application/pdf": "application/pdf", "application/x-pdf": "application/pdf",
     "text/markdown": "text/markdown", "text/x-markdown": "text/markdown",
     "text/plain": "text/plain",
+    "application/json": "application/json", "text/json": "application/json",
+    "application/yaml": "application/yaml", "application/x-yaml": "application/yaml",
+    "text/yaml": "application/yaml", "text/x-yaml": "application/yaml",
 }
 _EXTENSION = {media: ext for media, ext in MEDIA_TYPES.values()}
 
@@ -60,8 +63,8 @@ def media_kind(got: Download, url: str) -> tuple[str, str]:
     named = media_type_of(got.filename or "") or media_type_of(
         urllib.parse.urlsplit(got.url).path) or media_type_of(urllib.parse.urlsplit(url).path)
     media = _CONTENT_TYPES.get(got.content_type)
-    if media == "text/plain" and named is not None and named[0] == "text/markdown":
-        media = "text/markdown"  # raw markdown files are usually served as text/plain
+    if media == "text/plain" and named is not None and named[0] in TEXT_TYPES:
+        media = named[0]  # raw markdown, JSON and YAML files are often served as text/plain
     if media is None and got.content_type in ("", "application/octet-stream",
                                               "binary/octet-stream"):
         if got.data[:1024].lstrip().startswith(b"%PDF-"):
@@ -71,7 +74,7 @@ def media_kind(got: Download, url: str) -> tuple[str, str]:
     if media is None:
         raise InputError(f"{url}: unsupported content type "
                          f"{got.content_type or '(none sent)'}; veriwiki reads HTML, PDF, "
-                         "markdown and plain text; nothing was written",
+                         "markdown, plain text, JSON and YAML; nothing was written",
                          hint="download the document yourself and add the file, converted "
                               "to PDF, HTML, markdown or text")
     return media, _EXTENSION[media]
