@@ -1,0 +1,172 @@
+"""The read side of the derived index: page data, names, links and ranked search."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from veriwiki.core.model import FileProblem, Page
+from veriwiki.core.names import normalize_name
+from veriwiki.core.query import query_terms
+from veriwiki.core.records import page_from_json
+from veriwiki.core.resolve import PageNames
+
+# BM25 column weights: title, aliases, headings, body.
+BM25_WEIGHTS = (10.0, 8.0, 3.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result."""
+
+    path: str
+    title: str
+    score: float
+    snippet: str
+
+    def to_json(self) -> dict[str, object]:
+        """The hit as ``search --json`` prints it."""
+        return {"path": self.path, "title": self.title, "score": float(f"{self.score:.6g}"),
+                "snippet": self.snippet}
+
+
+class IndexReader:
+    """Queries over the index; the class using it provides ``conn``."""
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """An open connection with the current schema."""
+        raise NotImplementedError
+
+    def page_count(self) -> int:
+        """Number of indexed pages."""
+        return int(self.conn.execute("SELECT count(*) FROM pages").fetchone()[0])
+
+    def paths(self, page_type: str | None = None) -> list[str]:
+        """Every indexed page path (of ``page_type`` if given), sorted."""
+        if page_type is not None:
+            return [r[0] for r in self.conn.execute(
+                "SELECT path FROM pages WHERE type=? ORDER BY path", (page_type,))]
+        return [r[0] for r in self.conn.execute("SELECT path FROM pages ORDER BY path")]
+
+    def page_blobs(self) -> dict[str, str]:
+        """Path → blob id (git hash of the file) of every indexed page, in path order."""
+        return dict(self.conn.execute("SELECT path, blob FROM pages ORDER BY path"))
+
+    def names_digest(self) -> str:
+        """A hash of all that link resolution reads: every page's path, title, aliases,
+        headings and block ids, and the attachments."""
+        import hashlib
+
+        h = hashlib.sha1()
+        for path, title, names in self.conn.execute(
+                "SELECT path, title, names FROM pages ORDER BY path"):
+            h.update(f"{path}\0{title}\0{names}\1".encode("utf-8", "surrogatepass"))
+        h.update(b"\2")
+        for (path,) in self.conn.execute("SELECT path FROM attachments ORDER BY path"):
+            h.update(path.encode("utf-8", "surrogatepass") + b"\1")
+        return h.hexdigest()
+
+    def load_pages(self, paths: Iterable[str] | None = None) -> list[Page]:
+        """Parsed pages (without bodies), all or the given ones."""
+        return [page for page, _ in self.load_pages_blobs(paths)]
+
+    def load_pages_blobs(self, paths: Iterable[str] | None = None) -> list[tuple[Page, str]]:
+        """Parsed pages with the blob id they were parsed from, all or the given ones."""
+        if paths is None:
+            rows = self.conn.execute(
+                "SELECT path, data, blob FROM pages ORDER BY path").fetchall()
+        else:
+            rows = []
+            for p in paths:
+                rows += self.conn.execute("SELECT path, data, blob FROM pages WHERE path=?",
+                                          (p,)).fetchall()
+        return [(page_from_json(path, data), blob) for path, data, blob in rows]
+
+    def page_names(self) -> list[PageNames]:
+        """What link resolution needs of every page."""
+        out = []
+        for path, title, names in self.conn.execute("SELECT path, title, names FROM pages"):
+            aliases, headings, blocks = json.loads(names)
+            out.append(PageNames(path, title, tuple(aliases), tuple(headings), tuple(blocks)))
+        return out
+
+    def catalog_rows(self) -> dict[str, tuple[str, str, str | None, str]]:
+        """Path → (blob id, title, type, summary) for building the catalog."""
+        return {path: (blob, title, typ, summary) for path, blob, title, typ, summary in
+                self.conn.execute("SELECT path, blob, title, type, summary FROM pages")}
+
+    def attachments(self) -> list[str]:
+        """Every non-page file in the vault."""
+        return [r[0] for r in self.conn.execute("SELECT path FROM attachments")]
+
+    def problems(self) -> list[FileProblem]:
+        """Files the index refused to read."""
+        return [FileProblem(p, k, m, line or 1) for p, k, m, line in self.conn.execute(
+            "SELECT path, kind, message, line FROM problems ORDER BY path")]
+
+    def pages_linking_to(self, keys: Iterable[str]) -> list[str]:
+        """Pages holding a link whose target key is one of ``keys`` (candidates only)."""
+        keys = list(set(keys))
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        return [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT p.path FROM links l JOIN pages p ON p.id = l.page_id "
+            f"WHERE l.target_key IN ({marks})", keys)]
+
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Ranked pages for ``query``.
+
+        Pages whose title or alias is exactly the query come first; then BM25 over all
+        words (every word must match, falling back to any word when none does).
+        """
+        words = list(query_terms(query).words)  # distinct and capped: bounded work
+        if not words:
+            return []
+        quoted = [f'"{w}"' for w in words]
+        quoted[-1] += "*" if len(words[-1]) >= 3 else ""
+        match = " AND ".join(quoted)
+        hits = self._search(match, limit)
+        if not hits and len(words) > 1:
+            match = " OR ".join(quoted)
+            hits = self._search(match, limit)
+        exact = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT p.path FROM names n JOIN pages p ON p.id = n.page_id "
+            "WHERE n.name = ? ORDER BY p.path", (normalize_name(query),))]
+        if not exact:
+            return hits
+        top = max((h.score for h in hits), default=0.0)
+        found = {h.path: h for h in hits}
+        first = []
+        for path in exact:
+            hit = found.pop(path, None) or self._one(match, path)
+            first.append(SearchHit(hit.path, hit.title, top + 1.0, hit.snippet))
+        return (first + [h for h in hits if h.path in found])[:limit]
+
+    def _one(self, match: str, path: str) -> SearchHit:
+        row = self.conn.execute(
+            "SELECT p.title, snippet(fts, -1, '<mark>', '</mark>', '…', 12) FROM fts "
+            "JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? AND p.path = ?",
+            (match, path)).fetchone()
+        if row is None:
+            title = self.conn.execute("SELECT title FROM pages WHERE path=?",
+                                      (path,)).fetchone()
+            return SearchHit(path, title[0] if title else path, 0.0, "")
+        return SearchHit(path, row[0], 0.0, " ".join(row[1].split()))
+
+    def _search(self, match: str, limit: int) -> list[SearchHit]:
+        w = BM25_WEIGHTS
+        sql = (
+            "SELECT p.path, p.title, bm25(fts, ?, ?, ?, ?) AS rank, "
+            "snippet(fts, -1, '<mark>', '</mark>', '…', 12) "
+            "FROM fts JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? "
+            "ORDER BY rank LIMIT ?")
+        try:
+            rows = self.conn.execute(sql, (*w, match, limit)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [SearchHit(path, title, -rank, " ".join(snip.split())) for path, title, rank, snip
+                in rows]

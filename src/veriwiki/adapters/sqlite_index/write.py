@@ -1,0 +1,263 @@
+"""The write side of the derived index: find changed files, parse them (in worker
+processes for many), and store the results in one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
+from veriwiki.adapters.sqlite_index.schema import SECONDARY
+from veriwiki.core.model import FileProblem, Page
+from veriwiki.core.names import normalize_name
+from veriwiki.core.records import page_to_json
+
+_PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What an index update did."""
+
+    parsed: int
+    removed: int
+    total: int
+    rebuilt: bool = False
+    notice: str | None = None
+
+
+def target_key(target: str) -> str:
+    """The link-table key of a target: its normalised last path part without ``.md``."""
+    last = target.rsplit("/", 1)[-1]
+    if last.lower().endswith(".md"):
+        last = last[:-3]
+    return normalize_name(last)
+
+
+@dataclass(frozen=True, slots=True)
+class _PageRow:
+    """A parsed page flattened into the values the index stores (built in workers)."""
+
+    path: str
+    title: str
+    type: str | None
+    summary: str
+    names: str
+    data: str
+    links: list[tuple[str, int]]
+    tags: tuple[str, ...]
+    name_keys: list[str]
+    aliases: str
+    headings: str
+    body: str
+
+
+# A parse result: (path, size, mtime, blob, row | problem | None when the blob is unchanged)
+_Row = tuple[str, int, int, str, "_PageRow | FileProblem | None"]
+
+# Modification times closer than this to the scan are not trusted (coarse timestamps:
+# 2 s on FAT, 1 s on HFS+ and some network file systems; a same-size edit within one
+# tick keeps size and mtime). Such rows store mtime -1, so the next scan re-reads the
+# file and compares its blob id, until the mtime is old enough to be trusted.
+RACY_NS = 2_000_000_000
+
+
+def _page_row(page: Page) -> _PageRow:
+    return _PageRow(
+        page.path, page.title, page.type, page.summary, _names_json(page), page_to_json(page),
+        [(target_key(x.target), x.line) for x in page.links], page.tags,
+        sorted({normalize_name(n) for n in (page.title, *page.aliases) if n.strip()}),
+        " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
+
+
+def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
+    root, rel, size, mtime, max_bytes, old_blob = args
+    try:
+        data = Path(root, rel).read_bytes()
+    except OSError as exc:
+        return (rel, size, mtime, "", FileProblem(rel, "unreadable", f"cannot read: {exc}"))
+    blob = blob_sha(data)
+    if blob == old_blob:
+        return (rel, size, mtime, blob, None)  # only the stat data changed: no parse
+    text = decode_page(rel, data, max_bytes)
+    if isinstance(text, FileProblem):
+        return (rel, size, mtime, blob, text)
+    from veriwiki.core.parse import parse_page  # deferred: markdown-it loads only when needed
+
+    return (rel, size, mtime, blob, _page_row(parse_page(rel, text)))
+
+
+def _names_json(page: Page) -> str:
+    return json.dumps([page.aliases, [h.text for h in page.headings],
+                       [b for b, _ in page.block_ids]], ensure_ascii=False)
+
+
+class IndexWriter:
+    """Bringing the index in line with the files; the class using it provides ``conn``
+    and the vault settings."""
+
+    root: Path
+    exclude: tuple[str, ...]
+    generated: set[str]
+    pages_root: str
+    max_page_bytes: int
+    notice: str | None
+    recreated: bool
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """An open connection with the current schema."""
+        raise NotImplementedError
+
+    def _update(self, rebuild: bool) -> IndexStats:
+        conn = self.conn
+        limit = conn.execute("SELECT value FROM meta WHERE key='max_page_bytes'").fetchone()
+        if limit is None or limit[0] != str(self.max_page_bytes):
+            rebuild = True  # the size limit changed: every file must be judged again
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('max_page_bytes', ?)",
+                         (str(self.max_page_bytes),))
+        trusted_before = time.time_ns() - RACY_NS  # taken before the walk stats any file
+        walk = walk_vault(self.root, self.pages_root, self.exclude)
+        known: dict[str, tuple[int, int, int, str]] = {}
+        if not rebuild:
+            for pid, path, size, mtime, blob in conn.execute(
+                    "SELECT id, path, size, mtime_ns, blob FROM pages"):
+                known[path] = (pid, size, mtime, blob)
+            for path, size, mtime in conn.execute(
+                    "SELECT path, size, mtime_ns FROM problems WHERE size IS NOT NULL"):
+                known.setdefault(path, (-1, size, mtime, ""))
+        todo: list[Entry] = []
+        seen = set()
+        for entry in walk.pages:
+            seen.add(entry.path)
+            old = known.get(entry.path)
+            if old is None or old[1] != entry.size or old[2] != entry.mtime_ns:
+                todo.append(entry)
+        removed = [p for p in known if p not in seen]
+        attachments = sorted(walk.attachments)
+        old_attachments = None if rebuild else [
+            r[0] for r in conn.execute("SELECT path FROM attachments ORDER BY path")]
+        link_problems = {p.path: p for p in walk.problems}
+        old_link_problems = {r[0] for r in conn.execute(
+            "SELECT path FROM problems WHERE size IS NULL")}
+        if (not todo and not removed and attachments == old_attachments
+                and set(link_problems) == old_link_problems and not rebuild):
+            total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+            return IndexStats(0, 0, total, notice=self.notice)
+
+        parsed = 0
+        bulk = rebuild or len(todo) > 2000
+        pending_links: list[tuple[int, str, int]] = []
+        pending_tags: list[tuple[int, str]] = []
+        pending_names: list[tuple[int, str]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if rebuild:
+                for table in ("pages", "links", "tags", "names", "problems", "attachments",
+                              "fts"):
+                    conn.execute(f"DELETE FROM {table}")
+            if bulk:  # secondary indexes are cheaper to build once at the end
+                for name in SECONDARY:
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
+            for path in removed:
+                self._delete(conn, path)
+            for row in self._parse_all(todo, known):
+                path, size, mtime, blob, result = row
+                mtime = mtime if mtime < trusted_before else -1
+                old = known.get(path)
+                if old is not None and old[0] >= 0 and old[3] == blob:
+                    conn.execute("UPDATE pages SET size=?, mtime_ns=? WHERE id=?",
+                                 (size, mtime, old[0]))
+                    continue
+                assert result is not None  # None only for a blob equal to the stored one
+                self._delete(conn, path)
+                if isinstance(result, FileProblem):
+                    conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?)",
+                                 (path, result.kind, result.message, result.line, size, mtime))
+                else:
+                    pid = self._insert(conn, result, size, mtime, blob)
+                    pending_links += ((pid, key, line) for key, line in result.links)
+                    pending_tags += ((pid, t) for t in result.tags)
+                    pending_names += ((pid, n) for n in result.name_keys)
+                    if len(pending_links) > 20000:
+                        self._flush(conn, pending_links, pending_tags, pending_names)
+                parsed += 1
+            self._flush(conn, pending_links, pending_tags, pending_names)
+            if bulk:
+                for ddl in SECONDARY.values():
+                    conn.execute(ddl)
+            if attachments != old_attachments:
+                conn.execute("DELETE FROM attachments")
+                conn.executemany("INSERT INTO attachments VALUES (?)",
+                                 ((a,) for a in attachments))
+            conn.execute("DELETE FROM problems WHERE size IS NULL")
+            conn.executemany("INSERT OR REPLACE INTO problems VALUES (?,?,?,?,NULL,NULL)",
+                             ((p.path, p.kind, p.message, p.line)
+                              for p in link_problems.values()))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
+                          notice=self.notice)
+
+    def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, str]]
+                   ) -> Iterator[_Row]:
+        args = [(str(self.root), e.path, e.size, e.mtime_ns,
+                 self.max_page_bytes if e.path not in self.generated else 1 << 40,
+                 known[e.path][3] if e.path in known and known[e.path][0] >= 0 else "")
+                for e in todo]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                yield from pool.imap(_parse_one, args, chunksize=64)
+        else:
+            for a in args:
+                yield _parse_one(a)
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, path: str) -> None:
+        row = conn.execute("SELECT id FROM pages WHERE path=?", (path,)).fetchone()
+        if row:
+            pid = row[0]
+            conn.execute("DELETE FROM pages WHERE id=?", (pid,))
+            conn.execute("DELETE FROM links WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM tags WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM names WHERE page_id=?", (pid,))
+            conn.execute("DELETE FROM fts WHERE rowid=?", (pid,))
+        conn.execute("DELETE FROM problems WHERE path=?", (path,))
+
+    @staticmethod
+    def _flush(conn: sqlite3.Connection, links: list[tuple[int, str, int]],
+               tags: list[tuple[int, str]], names: list[tuple[int, str]]) -> None:
+        conn.executemany("INSERT INTO links VALUES (?,?,?)", links)
+        conn.executemany("INSERT INTO tags VALUES (?,?)", tags)
+        conn.executemany("INSERT INTO names VALUES (?,?)", names)
+        links.clear()
+        tags.clear()
+        names.clear()
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, blob: str) -> int:
+        cur = conn.execute(
+            "INSERT INTO pages(path, size, mtime_ns, blob, title, type, summary, names, data) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (row.path, size, mtime, blob, row.title, row.type, row.summary, row.names, row.data))
+        pid = int(cur.lastrowid or 0)
+        conn.execute(
+            "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)",
+            (pid, row.title, row.aliases, row.headings, row.body))
+        return pid
+
