@@ -530,7 +530,7 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 # check imports no other veriwiki module but those in its EXEMPT list).
 CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
-              "adapters/sqlite_index.py")
+              "adapters/sqlite_index")
 
 
 @functools.lru_cache(maxsize=1)
