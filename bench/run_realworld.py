@@ -45,7 +45,7 @@ def _run(args: list[str], vault: Path, src: Path | None) -> subprocess.Completed
     env = dict(os.environ, **GIT_ENV)
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    code = "import sys; from veriwiki.adapters.cli.main import main; sys.exit(main())"
+    code = "import sys; from veriwiki.cli.main import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, "--vault", str(vault), *args],
                           capture_output=True, text=True, env=env, check=False)
 

@@ -44,7 +44,7 @@ _PROLOGUE = {
     "none": ("import os\nos.fsync = lambda fd: None\n"
              "import veriwiki.adapters.git_options as g\ng.DURABILITY = ()\n"),
 }
-_RUN = "import sys\nfrom veriwiki.adapters.cli.main import main\nsys.argv[0] = 'veriwiki'\nmain()\n"
+_RUN = "import sys\nfrom veriwiki.cli.main import main\nsys.argv[0] = 'veriwiki'\nmain()\n"
 
 
 def _git(vault: Path, *args: str) -> None:

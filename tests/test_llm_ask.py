@@ -391,8 +391,8 @@ def test_page_title_and_proposal_id_are_safe() -> None:
 
 def _run_cli(monkeypatch: pytest.MonkeyPatch, root: Path, writer: FakeModel,
              *args: str) -> Any:
-    from veriwiki.adapters.cli import ask_cmds
-    from veriwiki.adapters.cli.main import cli
+    from veriwiki.cli import ask_cmds
+    from veriwiki.cli.main import cli
 
     monkeypatch.setattr(ask_cmds, "open_model", lambda state, role, override: writer)
     return CliRunner().invoke(cli, ["--vault", str(root), "ask", *args])

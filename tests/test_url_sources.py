@@ -183,7 +183,7 @@ def test_download_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatc
 
     from rich.console import Console
 
-    from veriwiki.adapters.cli import source_cmds
+    from veriwiki.cli import source_cmds
 
     screen = io.StringIO()
     monkeypatch.setattr(source_cmds, "err", Console(file=screen, force_terminal=True,

@@ -1,5 +1,5 @@
 """Run the CLI with ``python -m veriwiki``."""
 
-from veriwiki.adapters.cli.main import main
+from veriwiki.cli.main import main
 
 main()

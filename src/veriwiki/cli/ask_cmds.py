@@ -8,8 +8,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.llm_cmds import _Progress, new_meter, open_model
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.cli.app import State, err, notice, out, print_json
+from veriwiki.cli.models import _Progress, new_meter, open_model
 
 
 def open_embedder(state: State, override: str | None) -> Any:
@@ -24,7 +24,7 @@ def open_embedder(state: State, override: str | None) -> Any:
     return open_embedding_model(model_id)
 
 
-@cli.command("ask")
+@click.command("ask")
 @click.argument("question")
 @click.option("--model", default=None, metavar="ID",
               help="Writer model (an `llm` model id; default: [llm] writer, else SmolLM2).")

@@ -8,9 +8,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import (
+from veriwiki.cli.app import (
     State,
-    cli,
     err,
     notice,
     out,
@@ -18,58 +17,13 @@ from veriwiki.adapters.cli.main import (
     term_safe,
     trust_option,
 )
+from veriwiki.cli.models import _Progress, new_meter, open_model
 from veriwiki.errors import VeriwikiError
 
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def open_model(state: State, role: str, override: str | None) -> Any:
-    """The model for ``role`` (``--model``, env, veriwiki.toml, embedded default)."""
-    from veriwiki.adapters.llm_provider import open_text_model
-    from veriwiki.vault import model_for
-
-    vault = state.vault
-    model_id = model_for(vault, role, override)
-    assert model_id is not None
-    settings = vault.config.llm
-    return open_text_model(model_id, context_tokens=settings.context_tokens,
-                           threads=settings.threads, timeout=settings.timeout_seconds)
-
-
-def new_meter(state: State, model: Any) -> Any:
-    """A usage meter that knows the vault's prices and which models are local."""
-    from veriwiki.ai.provider import Meter
-
-    prices = {k: (float(v[0]), float(v[1])) for k, v in state.vault.config.llm.prices.items()}
-    local = frozenset({model.model_id} if getattr(model, "local", False) else set())
-    return Meter(prices=prices, local=local)
-
-
-class _Progress:
-    """A rich progress bar on stderr (only when stderr is a terminal)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            from rich.progress import Progress
-
-            self.bar = Progress(console=err, transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(escape(self.label), total=total)
-        self.bar.update(self.task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-@cli.command("ingest")
+@click.command("ingest")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("--model", default=None, metavar="ID",
               help="Writer model (an `llm` model id; default: [llm] writer, else SmolLM2).")
@@ -151,7 +105,7 @@ def _print_ingest(result: Any, meter: Any) -> None:
     err.print(f"[dim]{escape(meter.describe())}[/]")
 
 
-@cli.group("review", invoke_without_command=True)
+@click.group("review", invoke_without_command=True)
 @_json
 @click.pass_context
 def review_group(ctx: click.Context, as_json: bool) -> None:

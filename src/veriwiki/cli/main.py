@@ -1,160 +1,65 @@
-"""Entry point, global options and error mapping of the ``veriwiki`` command."""
+"""Entry point of the ``veriwiki`` command: registers the commands and maps errors.
+
+Each command is registered by name and imported only when it runs (``app.LazyGroup``),
+so ``veriwiki search`` does not pay for the modules of ``ingest`` or ``build``.
+"""
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import traceback
-from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
-from veriwiki import __version__
+from veriwiki.cli import app
+from veriwiki.cli.app import cli, err, fail
 from veriwiki.errors import VeriwikiError
-from veriwiki.vault import Vault, debug_enabled, open_vault
+from veriwiki.vault import debug_enabled
 
-# Control characters other than newline and tab (C0, DEL, C1): page and source text is
-# untrusted, and a terminal acts on escape sequences (retitling the window, rewriting
-# what is on screen, hiding a line behind a carriage return).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# command name -> "module:attribute" of its click command or group
+COMMANDS = {
+    "add": "veriwiki.cli.source_cmds:add_cmd",
+    "ask": "veriwiki.cli.ask_cmds:ask_cmd",
+    "backlinks": "veriwiki.cli.page_cmds:backlinks_cmd",
+    "build": "veriwiki.cli.site_cmds:build_cmd",
+    "catalog": "veriwiki.cli.vault_cmds:catalog_cmd",
+    "check": "veriwiki.cli.query_cmds:check_cmd",
+    "export": "veriwiki.cli.okf_cmds:export_group",
+    "history": "veriwiki.cli.page_cmds:history_cmd",
+    "import": "veriwiki.cli.okf_cmds:import_group",
+    "index": "veriwiki.cli.query_cmds:index_cmd",
+    "ingest": "veriwiki.cli.llm_cmds:ingest_cmd",
+    "init": "veriwiki.cli.vault_cmds:init_cmd",
+    "links": "veriwiki.cli.page_cmds:links_cmd",
+    "mcp": "veriwiki.cli.mcp_cmds:mcp_cmd",
+    "mv": "veriwiki.cli.page_cmds:mv_cmd",
+    "new": "veriwiki.cli.page_cmds:new_cmd",
+    "revert": "veriwiki.cli.page_cmds:revert_cmd",
+    "review": "veriwiki.cli.llm_cmds:review_group",
+    "reviewed": "veriwiki.cli.status_cmds:reviewed_cmd",
+    "rm": "veriwiki.cli.page_cmds:rm_cmd",
+    "search": "veriwiki.cli.query_cmds:search_cmd",
+    "show": "veriwiki.cli.page_cmds:show_cmd",
+    "source": "veriwiki.cli.source_cmds:source_group",
+    "sources": "veriwiki.cli.source_cmds:sources_cmd",
+    "status": "veriwiki.cli.status_cmds:status_cmd",
+    "types": "veriwiki.cli.page_cmds:types_cmd",
+}
+cli.lazy.update(COMMANDS)
 
-
-def term_safe(text: str) -> str:
-    """``text`` with control characters shown as ``\\xNN`` (newlines and tabs kept)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-class SafeConsole(Console):
-    """A rich Console that never passes control characters from the text it prints."""
-
-    def render_str(self, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().render_str(term_safe(text), **kwargs)
-
-
-out = SafeConsole(highlight=False, soft_wrap=True)
-err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
-
-
-class State:
-    """Per-invocation state: the vault option and the lazily opened vault."""
-
-    def __init__(self, vault_path: str | None, trust: bool = False) -> None:
-        self.vault_path = vault_path
-        self.trust = trust  # run check blocks unisolated when no sandbox works here
-        self._vault: Vault | None = None
-
-    @property
-    def vault(self) -> Vault:
-        """The vault this command works on (its notices printed on first use)."""
-        if self._vault is None:
-            from dataclasses import replace
-
-            vault = open_vault(self.vault_path)
-            vault.sandbox = replace(vault.sandbox, trust=self.trust)
-            for message in vault.notices:
-                warning(message)
-            self._vault = vault
-        return self._vault
-
-    def flush_notices(self) -> None:
-        """Print what the index had to repair (a rebuilt database), once."""
-        vault = self._vault
-        if vault is not None and vault._index is not None and vault._index.notice:
-            notice(vault._index.notice)
-            vault._index.notice = None
-
-
-_state: State | None = None
-
-
-def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on standard output."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)  # escapes C0 controls itself
-    sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
-
-
-def notice(message: str) -> None:
-    """A one-line note on standard error."""
-    err.print(f"[yellow]note:[/] {escape(message)}")
-
-
-def warning(message: str) -> None:
-    """A warning on standard error (something the user should fix)."""
-    err.print(f"[bold yellow]warning:[/] {escape(message)}")
-
-
-def warn_blocks_not_run(findings: list[Any]) -> None:
-    """Say on stderr, once, that check blocks were skipped for want of a sandbox."""
-    from veriwiki.checks.rules.code_failed import NOT_RUN
-
-    skipped = [f for f in findings if f.rule == "code-failed" and f.message.startswith(NOT_RUN)]
-    if skipped:
-        warning(f"{len(skipped)} python check block(s) not run: no sandbox on this machine. "
-                "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, "
-                "or pass --trust to run them unisolated (docs/check-blocks.md)")
-
-
-def trust_option(func: Any) -> Any:
-    """``--trust`` on a command that runs check blocks."""
-    def mark(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-        if value and isinstance(ctx.obj, State):
-            ctx.obj.trust = True
-        return value
-
-    return click.option(
-        "--trust", is_flag=True, expose_value=False, callback=mark, is_eager=True,
-        help="Run check blocks without OS isolation when bubblewrap cannot run here "
-             "(only for vaults whose code you trust; docs/check-blocks.md).")(func)
-
-
-def fail(exc: VeriwikiError) -> NoReturn:
-    """Print a veriwiki error with its hint and exit with its code."""
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
-    if exc.hint:
-        err.print(f"  [dim]hint:[/] {escape(exc.hint)}")
-    sys.exit(exc.exit_code)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--vault", "vault_path", envvar="VERIWIKI_VAULT", metavar="PATH",
-              type=click.Path(file_okay=False), default=None,
-              help="The vault folder (default: nearest folder above holding veriwiki.toml).")
-@click.option("--trust", is_flag=True,
-              help="Run check blocks without OS isolation when bubblewrap cannot run here, "
-                   "for every command that runs them (check, status, review approve, "
-                   "ingest --yes, build, mcp).")
-@click.version_option(__version__, prog_name="veriwiki")
-@click.pass_context
-def cli(ctx: click.Context, vault_path: str | None, trust: bool) -> None:
-    """veriwiki: a git-native markdown wiki that checks itself."""
-    global _state
-    ctx.obj = _state = State(vault_path, trust)
+__all__ = ["COMMANDS", "cli", "main"]
 
 
 def main() -> None:
-    """Run the CLI, mapping veriwiki errors to messages and exit codes."""
-    import veriwiki.adapters.cli.status_cmds  # noqa: F401
-    from veriwiki.adapters.cli import (  # noqa: F401
-        ask_cmds,
-        llm_cmds,
-        mcp_cmds,
-        okf_cmds,
-        page_cmds,
-        query_cmds,
-        site_cmds,
-        source_cmds,
-        vault_cmds,
-    )
 
+    """Run the CLI, mapping veriwiki errors to messages and exit codes."""
     try:
         try:
             cli.main(standalone_mode=False, prog_name="veriwiki")
         finally:
-            if _state is not None:
-                _state.flush_notices()
+            if app._state is not None:
+                app._state.flush_notices()
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from veriwiki.adapters.cli.main import State, cli, trust_option
+from veriwiki.cli.app import State, trust_option
 
 
-@cli.command("mcp")
+@click.command("mcp")
 @click.option("--http", "use_http", is_flag=True,
               help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True,

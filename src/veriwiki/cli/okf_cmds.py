@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json
+from veriwiki.cli.app import State, notice, out, print_json
 
 _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-@cli.group("export")
+@click.group("export")
 def export_group() -> None:
     """Write the vault in an exchange format."""
 
@@ -38,7 +38,7 @@ def export_okf_cmd(state: State, out_dir: str | None, as_json: bool) -> None:
               f"{result.sources} sources")
 
 
-@cli.group("import")
+@click.group("import")
 def import_group() -> None:
     """Bring content in from an exchange format."""
 

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, notice, out, print_json, warning
+from veriwiki.cli.app import State, notice, out, print_json, warning
 
 if TYPE_CHECKING:
     from veriwiki.adapters.store import CommitResult
@@ -56,7 +56,7 @@ def _edits_json(result: CommitResult, always: bool = False) -> dict[str, Any]:
     return {"not_rewritten": result.kept, "notes": result.notes}
 
 
-@cli.command("new")
+@click.command("new")
 @click.argument("title")
 @click.option("--type", "page_type", default=None, metavar="TYPE", help="Page type (schema).")
 @click.option("--force", is_flag=True, help="Allow a title that looks like an existing one.")
@@ -73,7 +73,7 @@ def new_cmd(state: State, title: str, page_type: str | None, force: bool, as_jso
         _report_edits(result)
 
 
-@cli.command("show")
+@click.command("show")
 @click.argument("page")
 @_json
 @click.pass_obj
@@ -110,7 +110,7 @@ def _links_table(items: list[LinkInfo], source_col: bool) -> Table:
     return table
 
 
-@cli.command("links")
+@click.command("links")
 @click.argument("page")
 @_json
 @click.pass_obj
@@ -125,7 +125,7 @@ def links_cmd(state: State, page: str, as_json: bool) -> None:
         notice("the page has no links")
 
 
-@cli.command("backlinks")
+@click.command("backlinks")
 @click.argument("page")
 @_json
 @click.pass_obj
@@ -140,7 +140,7 @@ def backlinks_cmd(state: State, page: str, as_json: bool) -> None:
         notice("no page links here")
 
 
-@cli.command("mv")
+@click.command("mv")
 @click.argument("old")
 @click.argument("new")
 @_json
@@ -162,7 +162,7 @@ def mv_cmd(state: State, old: str, new: str, as_json: bool) -> None:
         _report_edits(result)
 
 
-@cli.command("rm")
+@click.command("rm")
 @click.argument("page")
 @click.option("--force", is_flag=True, help="Delete even when other pages link to it.")
 @_json
@@ -177,7 +177,7 @@ def rm_cmd(state: State, page: str, force: bool, as_json: bool) -> None:
         _report_edits(result)
 
 
-@cli.command("history")
+@click.command("history")
 @click.argument("page")
 @click.option("--limit", "-n", type=click.IntRange(1), default=None)
 @_json
@@ -193,7 +193,7 @@ def history_cmd(state: State, page: str, limit: int | None, as_json: bool) -> No
                   f"[dim]{escape(e['author'])}[/]  {escape(e['subject'])}")
 
 
-@cli.command("revert")
+@click.command("revert")
 @click.argument("page")
 @click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Overwrite uncommitted edits to the page.")
@@ -212,7 +212,7 @@ def revert_cmd(state: State, page: str, rev: str | None, force: bool, as_json: b
         notice(f"{path} already matches {sha[:10]}; nothing to commit")
 
 
-@cli.command("types")
+@click.command("types")
 @_json
 @click.pass_obj
 def types_cmd(state: State, as_json: bool) -> None:

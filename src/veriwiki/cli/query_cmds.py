@@ -9,9 +9,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import (
+from veriwiki.cli.app import (
     State,
-    cli,
     err,
     notice,
     out,
@@ -24,7 +23,7 @@ from veriwiki.core.model import Severity
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-@cli.command("index")
+@click.command("index")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -41,7 +40,7 @@ def index_cmd(state: State, rebuild: bool, as_json: bool) -> None:
                   f"{stats.removed} removed{', rebuilt' if rebuild else ''})")
 
 
-@cli.command("search")
+@click.command("search")
 @click.argument("query")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -65,7 +64,7 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
         out.print(f"   {snippet}")
 
 
-@cli.command("check")
+@click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (repeat).")
@@ -100,7 +99,7 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
     judge: Any = None
     meter: Any = None
     if use_llm:  # open the judge first: an unknown model stops before any work
-        from veriwiki.adapters.cli.llm_cmds import new_meter, open_model
+        from veriwiki.cli.models import new_meter, open_model
 
         judge = open_model(state, "judge", model)
         meter = new_meter(state, judge)

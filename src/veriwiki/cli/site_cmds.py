@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, out, print_json, trust_option
+from veriwiki.cli.app import State, err, out, print_json, trust_option
 
 
-@cli.command("build")
+@click.command("build")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               metavar="DIR", help="Output folder (default: site/ at the vault root).")
 @click.option("--base-url", default="", metavar="URL",

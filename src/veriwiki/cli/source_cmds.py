@@ -10,8 +10,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json, term_safe
 from veriwiki.adapters.extract import PAGE_BREAK
+from veriwiki.cli.app import State, err, notice, out, print_json, term_safe
 from veriwiki.errors import VeriwikiError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _version_json(v: SourceVersion) -> dict[str, Any]:
     return version_json(v)
 
 
-@cli.command("add")
+@click.command("add")
 @click.argument("path", metavar="FILE|DIR|URL", type=click.Path(exists=False))
 @click.option("--id", "source_id", default=None, metavar="ID",
               help="Source id (default: slug of the file name).")
@@ -122,7 +122,7 @@ def _print_added(results: list[Any], as_json: bool) -> None:
         notice("nothing changed; nothing to commit")
 
 
-@cli.command("sources")
+@click.command("sources")
 @_json
 @click.pass_obj
 def sources_cmd(state: State, as_json: bool) -> None:
@@ -143,7 +143,7 @@ def sources_cmd(state: State, as_json: bool) -> None:
     out.print(table)
 
 
-@cli.group("source")
+@click.group("source")
 def source_group() -> None:
     """Inspect one source."""
 

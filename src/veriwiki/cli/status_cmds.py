@@ -6,9 +6,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from veriwiki.adapters.cli.main import (
+from veriwiki.cli.app import (
     State,
-    cli,
     notice,
     out,
     print_json,
@@ -21,7 +20,7 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-@cli.command("reviewed")
+@click.command("reviewed")
 @click.argument("page")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -38,7 +37,7 @@ def reviewed_cmd(state: State, page: str, as_json: bool) -> None:
                  else "  [dim](already stamped; no commit)[/]"))
 
 
-@cli.command("status")
+@click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @trust_option
 @click.pass_obj

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from veriwiki.adapters.cli.main import State, cli, err, notice, out, print_json
+from veriwiki.cli.app import State, err, notice, out, print_json
 
 
-@cli.command("init")
+@click.command("init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--adopt", is_flag=True,
               help="Turn an existing folder of notes (e.g. an Obsidian vault) into a vault "
@@ -31,7 +31,7 @@ def init_cmd(directory: str, adopt: bool, name: str | None, as_json: bool) -> No
         notice("initialised a git repository")
 
 
-@cli.command("catalog")
+@click.command("catalog")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def catalog_cmd(state: State, as_json: bool) -> None:
