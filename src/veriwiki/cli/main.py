@@ -40,6 +40,7 @@ COMMANDS = {
     "reviewed": "veriwiki.cli.status_cmds:reviewed_cmd",
     "rm": "veriwiki.cli.page_cmds:rm_cmd",
     "search": "veriwiki.cli.query_cmds:search_cmd",
+    "serve": "veriwiki.web.cli:serve",
     "show": "veriwiki.cli.page_cmds:show_cmd",
     "source": "veriwiki.cli.source_cmds:source_group",
     "sources": "veriwiki.cli.source_cmds:sources_cmd",
