@@ -1,0 +1,183 @@
+"""Check report and health: ``/findings`` (filter by rule, severity, folder; each row
+opens the line in the editor) and ``/health`` (verified share, stale pages, overdue
+reviews, coverage and authors per folder and type, trends over the git history as
+server-side SVG charts).
+
+Both read one :func:`~veriwiki.services.status.vault_status` run per vault change (the
+check's own cache keeps it cheap); the trends come from
+:func:`~veriwiki.services.trends.health_trend`, a few new samples per request.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from veriwiki.core.model import Severity
+from veriwiki.services.status import VaultStatus
+from veriwiki.services.trends import Trend, TrendPoint
+from veriwiki.web.context import WebContext, markup
+from veriwiki.web.security import path_url
+
+PAGE_ROWS = 500
+TREND_BUDGET = 5.0  # seconds of new trend samples per /health request
+
+
+def _status(ctx: WebContext) -> VaultStatus:
+    from veriwiki.services.status import vault_status
+
+    return ctx.cache("reports.status", lambda: vault_status(ctx.open_vault()))
+
+
+def folder_of(path: str) -> str:
+    """The folder a finding's file sits in (``.`` at the top)."""
+    return posixpath.dirname(path) or "."
+
+
+def _findings(ctx: WebContext, rule: str, severity: str, folder: str, page: int
+              ) -> dict[str, Any]:
+    status = _status(ctx)
+    everything = status.report.findings
+    rows = [f for f in everything
+            if (not rule or f.rule == rule) and (not severity or f.severity.value == severity)
+            and (not folder or folder_of(f.path) == folder
+                 or folder_of(f.path).startswith(folder + "/"))]
+    start = max(0, page - 1) * PAGE_ROWS
+    return {"summary": status.report.summary(), "total": len(rows),
+            "rows": [(f, _edit_href(f.path, f.line), folder_of(f.path))
+                     for f in rows[start:start + PAGE_ROWS]],
+            "rules": sorted({f.rule for f in everything}),
+            "folders": sorted({folder_of(f.path) for f in everything}),
+            "pages": max(1, -(-len(rows) // PAGE_ROWS))}
+
+
+def _edit_href(path: str, line: int) -> str | None:
+    if not path.lower().endswith(".md"):
+        return None
+    return path_url(path, "/edit/") + f"#L{line}"
+
+
+def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
+    from veriwiki.render.graph import bar_chart_svg
+    from veriwiki.services.trends import health_trend
+
+    vault = ctx.open_vault()
+    status = _status(ctx)
+    stale: dict[str, int] = {}
+    for f in status.report.findings:
+        if f.rule == "stale-claim":
+            stale[f.path] = stale.get(f.path, 0) + 1
+
+    def chart(rows: list[Any]) -> str:
+        return bar_chart_svg([(r.name, r.verified / r.claims if r.claims else 0.0,
+                               f"{r.verified}/{r.claims}") for r in rows])
+
+    trend = health_trend(vault, samples, budget=TREND_BUDGET)
+    summary = status.report.summary()
+    return {"status": status, "summary": summary,
+            "stale": sorted(stale.items()), "overdue": status.stale,
+            "folder_chart": markup(chart(status.folders)),
+            "type_chart": markup(chart(status.types)),
+            "trend": trend, "share_chart": markup(trend_svg(trend.points, "share")),
+            "count_chart": markup(trend_svg(trend.points, "counts"))}
+
+
+def trend_svg(points: list[TrendPoint], kind: str, width: int = 640, height: int = 200) -> str:
+    """A line chart over the sampled commits: ``share`` (verified share, 0–100 %) or
+    ``counts`` (pages, claims, error findings)."""
+    shown = [p for p in points if p.failed is None]
+    if not shown:
+        return '<p class="none">No samples yet.</p>'
+    left, right, top, bottom = 46, 12, 12, 34
+    span_x, span_y = width - left - right, height - top - bottom
+    if kind == "share":
+        series = [("line", "dot", "verified share",
+                   [100.0 * (p.verified_share or 0.0) for p in shown])]
+        top_value = 100.0
+    else:
+        series = [("line2", "dot2", "pages", [float(p.pages) for p in shown]),
+                  ("line", "dot", "claims", [float(p.claims) for p in shown]),
+                  ("line3", "dot3", "errors", [float(p.errors) for p in shown])]
+        top_value = max([1.0, *(v for _, _, _, vs in series for v in vs)])
+    n = len(shown)
+
+    def x(i: int) -> float:
+        return left + (span_x * i / (n - 1) if n > 1 else span_x / 2)
+
+    def y(v: float) -> float:
+        return top + span_y - span_y * v / top_value
+
+    parts = [f'<svg class="trend-chart" data-kind="{kind}" viewBox="0 0 {width} {height}" '
+             f'role="img" xmlns="http://www.w3.org/2000/svg">',
+             f'<line class="axis" x1="{left}" y1="{top + span_y}" x2="{width - right}" '
+             f'y2="{top + span_y}"/>',
+             f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + span_y}"/>']
+    top_label = "100 %" if kind == "share" else f"{top_value:g}"
+    parts.append(f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_label}</text>'
+                 f'<text x="{left - 4}" y="{top + span_y + 4}" text-anchor="end">0</text>')
+    for i in sorted({0, n - 1, n // 2}):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="middle">'
+                     f"{escape(shown[i].date[:10])}</text>")
+    for line, dot, label, values in series:
+        coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        parts.append(f'<polyline class="{line}" points="{coords}"><title>{label}</title>'
+                     "</polyline>")
+        for i, v in enumerate(values):
+            parts.append(f'<circle class="{dot}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3">'
+                         f"<title>{escape(label)} {v:g} at {escape(shown[i].commit[:10])} "
+                         f"({escape(shown[i].date[:10])})</title></circle>")
+    legend_x = left
+    for line, _, label, _ in series:
+        parts.append(f'<line class="{line}" x1="{legend_x}" y1="{height - 4}" '
+                     f'x2="{legend_x + 14}" y2="{height - 4}"/><text x="{legend_x + 18}" '
+                     f'y="{height - 1}">{escape(label)}</text>')
+        legend_x += 110
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    """The findings and health routes."""
+
+    async def findings(request: Request) -> Response:
+        q = request.query_params
+        rule, severity, folder = (q.get(k, "")[:200] for k in ("rule", "severity", "folder"))
+        try:
+            page = max(1, min(int(q.get("page", "1")), 100_000))
+        except ValueError:
+            page = 1
+        data = await ctx.run(_findings, ctx, rule, severity, folder, page, timeout=300,
+                             what="running the check")
+        def link(n: int) -> str:
+            return "/findings?" + urlencode({k: v for k, v in (
+                ("rule", rule), ("severity", severity), ("folder", folder),
+                ("page", str(n))) if v})
+
+        return ctx.render(
+            request, "report_findings.html", title="Findings", main_class="wide", **data,
+            rule=rule, severity=severity, folder=folder, page=page,
+            severities=[s.value for s in Severity if s is not Severity.OFF],
+            prev_href=link(page - 1) if page > 1 else None,
+            next_href=link(page + 1) if page < data["pages"] else None)
+
+    async def health(request: Request) -> Response:
+        try:
+            samples = max(2, min(int(request.query_params.get("samples", "12")), 60))
+        except ValueError:
+            samples = 12
+        data = await ctx.run(_health, ctx, samples, timeout=300,
+                             what="computing the vault's health")
+        return ctx.render(request, "report_health.html", title="Health", main_class="wide",
+                          page_href=path_url, **data)
+
+    return [Route("/findings", findings, name="findings"),
+            Route("/health", health, name="health")]
+
+
+__all__ = ["Trend", "routes", "trend_svg"]

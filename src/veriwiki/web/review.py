@@ -1,0 +1,223 @@
+"""Review queue: open proposals, one proposal's claim and page diffs with verdicts,
+approve (the CLI's check gate), reject, and per-claim reject.
+
+Every form carries the proposal's commit as the page showed it; an action on a
+proposal that has changed since (an agent's revision) is refused, so nothing is
+approved unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from veriwiki.core.model import Finding, Severity
+from veriwiki.errors import ConflictError, InputError
+from veriwiki.services.history import DiffLine
+from veriwiki.services.proposals import Proposal
+from veriwiki.services.review import CheckFailedError, ClaimDiff
+from veriwiki.web.context import WebContext
+from veriwiki.web.security import path_url
+
+GATE_TIMEOUT = 300.0  # the gate runs the full check in a scratch worktree
+
+
+@dataclass
+class ProposalView:
+    """What the proposal page shows."""
+
+    proposal: Proposal
+    claims: ClaimDiff
+    verdicts: list[str | None]
+    rejectable: list[bool]
+    pages: list[tuple[str, str, list[DiffLine], bool]]  # path, state, diff lines, cut
+    new_errors: list[Finding]
+    other_paths: list[str] = field(default_factory=list)
+
+
+def review_url(ident: str) -> str:
+    """The app URL of a proposal."""
+    return "/review/" + quote(ident, safe="")
+
+
+def _ident(request: Request) -> str:
+    ident = request.path_params["ident"]
+    if not ident or len(ident) > 100:
+        raise InputError("not a proposal id", hint="pick a proposal from the review queue")
+    return str(ident)
+
+
+def _queue(ctx: WebContext) -> list[tuple[Proposal, ClaimDiff]]:
+    from veriwiki.services.proposals import list_proposals
+    from veriwiki.services.review import claim_diff
+
+    vault = ctx.open_vault()
+    return [(p, claim_diff(vault, p)) for p in list_proposals(vault)]
+
+
+def _view(ctx: WebContext, ident: str) -> ProposalView:
+    from veriwiki.services.proposals import get_proposal
+
+    proposal = get_proposal(ctx.open_vault(), ident)
+    return ctx.cache(f"review.view:{proposal.commit}", lambda: _build_view(ctx, proposal))
+
+
+def _build_view(ctx: WebContext, proposal: Proposal) -> ProposalView:
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.history import claim_verdicts, text_diff
+    from veriwiki.services.proposals import changed_pages, check_files
+    from veriwiki.services.review import claim_diff_of
+    from veriwiki.services.review_claims import can_reject_alone
+
+    vault = ctx.open_vault()
+    pages = changed_pages(vault, proposal)
+    claims = claim_diff_of(pages)
+    news = {p: new for p, (_, new) in pages.items()}
+    found = check_files(vault, news, errors_only=False, only_new=False) if news else []
+    by_path: dict[str, dict[tuple[int, str], str]] = {}
+    for path, (_, new) in pages.items():
+        by_path[path] = claim_verdicts(path, new, [f for f in found if f.path == path])
+    verdicts = [None if c.kind == "removed" else by_path.get(c.path, {}).get((c.line, c.text))
+                for c in claims.changes]
+    rejectable = [can_reject_alone(c.path, news.get(c.path), c) for c in claims.changes]
+    before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings}
+    new_errors = [f for f in found if f.severity is Severity.ERROR
+                  and (f.rule, f.path, f.message) not in before]
+    shown = []
+    for path, (old, new) in sorted(pages.items()):
+        state = "new" if old is None else "deleted" if new is None else "changed"
+        lines, cut = text_diff(old, new)
+        shown.append((path, state, lines, cut))
+    return ProposalView(proposal, claims, verdicts, rejectable, shown, new_errors)
+
+
+def _approve(ctx: WebContext, ident: str, commit: str, force: bool) -> tuple[str, str | None]:
+    from veriwiki.services.review import approve
+
+    _same_commit(ctx, ident, commit)
+    proposal, result, _ = approve(ctx.open_vault(), ident, force=force)
+    ctx.changed(tuple(result.changed))
+    return proposal.id, result.commit
+
+
+def _reject(ctx: WebContext, ident: str, commit: str) -> str:
+    from veriwiki.services.review import reject
+
+    _same_commit(ctx, ident, commit)
+    proposal = reject(ctx.open_vault(), ident)
+    ctx.changed(())
+    return proposal.id
+
+
+def _reject_claims(ctx: WebContext, ident: str, commit: str, picks: list[int]) -> str:
+    from veriwiki.services.review_claims import ClaimPick, reject_claims
+
+    view = _view(ctx, ident)
+    if view.proposal.commit != commit:
+        raise _changed(ident)
+    changes = view.claims.changes
+    if not picks or any(i < 0 or i >= len(changes) for i in picks):
+        raise InputError("pick the claims to reject (the check boxes next to them)")
+    chosen = [ClaimPick(changes[i].path, changes[i].text) for i in picks]
+    proposal = reject_claims(ctx.open_vault(), ident, chosen)
+    ctx.changed(())
+    return proposal.id
+
+
+def _same_commit(ctx: WebContext, ident: str, commit: str) -> None:
+    from veriwiki.services.proposals import get_proposal
+
+    if get_proposal(ctx.open_vault(), ident).commit != commit:
+        raise _changed(ident)
+
+
+def _changed(ident: str) -> ConflictError:
+    return ConflictError(f"proposal {ident} changed since this page was loaded",
+                         hint="open it again and review the new version")
+
+
+def _picks(form: FormData) -> list[int]:
+    out = []
+    for value in form.getlist("claim")[:1000]:
+        try:
+            out.append(int(str(value)))
+        except ValueError:
+            raise InputError(f"{str(value)[:40]!r} is not a claim number") from None
+    return out
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    """The review queue routes."""
+
+    async def queue(request: Request) -> Response:
+        rows = await ctx.run(_queue, ctx, timeout=60, what="listing the proposals")
+        done = {k: request.query_params.get(k, "")[:100]
+                for k in ("approved", "rejected", "commit")}
+        return ctx.render(request, "review.html", title="Review", main_class="wide",
+                          rows=[(p, d, review_url(p.id)) for p, d in rows], done=done)
+
+    async def show(request: Request, *, gate_error: str | None = None,
+                   status_code: int = 200) -> Response:
+        ident = _ident(request)
+        view = await ctx.run(_view, ctx, ident, timeout=GATE_TIMEOUT,
+                             what="checking the proposal")
+        notice = request.query_params.get("updated", "")[:100]
+        return ctx.render(
+            request, "review_detail.html", status_code=status_code,
+            title=f"Proposal {view.proposal.id}", main_class="wide", view=view,
+            p=view.proposal, base=review_url(view.proposal.id), gate_error=gate_error,
+            page_href=lambda path: path_url(path), notice=notice,
+            meta_items=_meta_items(view.proposal.meta))
+
+    async def approve(request: Request) -> Response:
+        ident = _ident(request)
+        form = await request.form()
+        commit = str(form.get("commit") or "")
+        force = str(form.get("force") or "") == "1"
+        try:
+            pid, commit_id = await ctx.run(_approve, ctx, ident, commit, force,
+                                           timeout=GATE_TIMEOUT, what="approving the proposal")
+        except CheckFailedError as exc:
+            return await show(request, gate_error=str(exc), status_code=409)
+        return RedirectResponse(f"/review?approved={quote(pid)}&commit={commit_id or ''}",
+                                status_code=303)
+
+    async def reject(request: Request) -> Response:
+        ident = _ident(request)
+        form = await request.form()
+        pid = await ctx.run(_reject, ctx, ident, str(form.get("commit") or ""),
+                            what="rejecting the proposal")
+        return RedirectResponse(f"/review?rejected={quote(pid)}", status_code=303)
+
+    async def reject_claims(request: Request) -> Response:
+        ident = _ident(request)
+        form = await request.form()
+        pid = await ctx.run(_reject_claims, ctx, ident, str(form.get("commit") or ""),
+                            _picks(form), timeout=GATE_TIMEOUT,
+                            what="rejecting the claims")
+        return RedirectResponse(review_url(pid) + "?updated=claims", status_code=303)
+
+    return [
+        Route("/review", queue, name="review"),
+        Route("/review/{ident}", show, name="review_show"),
+        Route("/review/{ident}/approve", approve, methods=["POST"]),
+        Route("/review/{ident}/reject", reject, methods=["POST"]),
+        Route("/review/{ident}/reject-claims", reject_claims, methods=["POST"]),
+    ]
+
+
+def _meta_items(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """What made the proposal (model, sources, revision), as short text pairs."""
+    out: list[tuple[str, str]] = []
+    for key in ("model", "source", "sources", "revision", "agent"):
+        if key in meta and meta[key] not in (None, "", []):
+            value = meta[key]
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.append((key, text[:300]))
+    return out
