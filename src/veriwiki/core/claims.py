@@ -17,6 +17,14 @@ _WIKI = re.compile(r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\\?\|([^\]]*))?\]\]")
 _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _has_digit(text: str) -> bool:
+    """True when some character of ``text`` is a digit (``str.isdigit``)."""
+    if text.isascii():  # the common case, searched in C
+        return _ASCII_DIGIT.search(text) is not None
+    return any(map(str.isdigit, text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +123,14 @@ def _line_of(stripped: str, first_line: int, a: int) -> int:
 def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
                       ) -> list[tuple[int, str]]:
     """(line, text) of the sentences in ``content`` that hold a digit but no citation."""
-    if not any(ch.isdigit() for ch in content):
+    if not _has_digit(content):
         return []
     stripped, marks = _strip(content, found)
     spans = sentence_spans(stripped)
     cited = _assign(stripped, spans, marks)
     out = []
     for i, (a, b) in enumerate(spans):
-        if i in cited or not any(ch.isdigit() for ch in stripped[a:b]):
+        if i in cited or not _has_digit(stripped[a:b]):
             continue
         out.append((_line_of(stripped, first_line, a), plain_text(stripped[a:b])))
     return out
