@@ -1,0 +1,77 @@
+"""table-stale: a generated ``facts-table`` whose rows differ from what the facts give.
+
+The table between ``<!-- facts-table … -->`` and ``<!-- /facts-table -->`` is rendered
+from the facts (:mod:`veriwiki.core.facts_table`); the finding, on the table's first
+line, names each cell that differs (entity, attribute, table value, fact value).
+``veriwiki fix`` rewrites the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from veriwiki.checks import CheckContext, Severity, rule
+from veriwiki.core.model import Finding, Page
+
+_SHOWN = 6
+
+
+def page_text(ctx: CheckContext, page: Page) -> str:
+    """The page file's text ('' when it cannot be read: unreadable-file reports it)."""
+    if ctx.vault is None:
+        return page.body
+    from veriwiki.adapters.fs import read_page_text
+    from veriwiki.errors import VeriwikiError
+
+    try:
+        return read_page_text(ctx.vault.root, page.path, ctx.vault.config.vault.max_page_bytes)
+    except VeriwikiError:
+        return ""
+
+
+def table_facts(ctx: CheckContext) -> object:
+    """The facts and every page's names and type, as tables read them."""
+    from veriwiki.core.facts_table import EntityPage, TableFacts
+
+    types: dict[str, str | None] = {}
+    if ctx.vault is not None:
+        types = {path: row[2] for path, row in ctx.vault.index.catalog_rows().items()}
+    else:
+        types = {p.path: p.type for p in ctx.pages}
+    pages = [EntityPage(n.path, n.title, n.aliases, types.get(n.path))
+             for n in ctx.page_names()]
+    return TableFacts(ctx.facts, pages)
+
+
+@rule("table-stale", Severity.ERROR, "a generated facts table differs from the facts", 93,
+      facet="facts")
+def table_stale(ctx: CheckContext) -> Iterator[Finding]:
+    """Each facts table whose rendered rows differ from the table in the page."""
+    from veriwiki.core.facts_table import TableFacts, find_tables, has_tables, table_diff
+
+    data: TableFacts | None = None
+    for page in ctx.pages:
+        text = page_text(ctx, page)
+        if not has_tables(text):
+            continue
+        for block in find_tables(text):
+            if block.spec is None:
+                continue  # table-spec reports it
+            if data is None:
+                got = ctx.memo("facts-table-data", lambda: table_facts(ctx))
+                assert isinstance(got, TableFacts)
+                data = got
+            cells, other = table_diff(block, block.spec, data)
+            if not cells and not other:
+                continue
+            parts = [f"{c.entity} {c.attribute}: table "
+                     + ("(no cell)" if c.table is None else repr(c.table))
+                     + f", facts {c.facts!r}" for c in cells[:_SHOWN]]
+            if len(cells) > _SHOWN:
+                parts.append(f"and {len(cells) - _SHOWN} more cell(s)")
+            parts += other
+            yield ctx.finding(page.path, block.table_line,
+                              f"facts table is stale ({len(cells)} cell(s) differ): "
+                              + "; ".join(parts),
+                              hint=f"run 'veriwiki fix {page.path}' to regenerate it from "
+                                   "the facts (or fix the facts if the table was right)")
