@@ -26,6 +26,7 @@ COMMANDS = {
     "catalog": "veriwiki.cli.vault_cmds:catalog_cmd",
     "check": "veriwiki.cli.query_cmds:check_cmd",
     "export": "veriwiki.cli.okf_cmds:export_group",
+    "fix": "veriwiki.cli.template_cmds:fix_cmd",
     "history": "veriwiki.cli.page_cmds:history_cmd",
     "import": "veriwiki.cli.okf_cmds:import_group",
     "index": "veriwiki.cli.query_cmds:index_cmd",
