@@ -155,3 +155,12 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 def _event(data: dict[str, Any]) -> str:
     return (f"id: {data.get('generation', 0)}\nevent: change\n"
             f"data: {json.dumps(data, ensure_ascii=False)}\n\n")
+
+
+def announce(ctx: WebContext, paths: tuple[str, ...]) -> None:
+    """Tell open views that the app itself changed ``paths`` (on the worker, after a
+    write), and take the new state as the one the file watch compares with."""
+    vault = ctx.open_vault()
+    ctx.changed(paths)
+    ctx.caches["_blobs"] = vault.index.page_blobs()
+    ctx.caches["_inputs"] = _inputs_signature(vault.root)

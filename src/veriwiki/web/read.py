@@ -201,7 +201,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         data = await ctx.run(_catalog, ctx, what="the catalog")
         if data["body"] is not None:
             data["body"] = markup(data["body"])
-        return ctx.render(request, "listing.html", main_class="wide", **data)
+        return ctx.render(request, "listing.html", main_class="wide", flash=_flash(request),
+                          **data)
 
     async def page(request: Request) -> Response:
         raw = request.path_params["path"]
@@ -213,7 +214,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         data["graph"] = markup(data["graph"])
         data.pop("page", None)
         return ctx.render(request, "page.html", page_actions=_actions(path),
-                          watch_path=path, **data)
+                          watch_path=path, flash=_flash(request), **data)
 
     async def folder(request: Request) -> Response:
         folder_path = vault_path(request.path_params["path"], suffix="")
@@ -303,3 +304,17 @@ def _attachment(ctx: WebContext, path: str) -> bytes:
 
 def _actions(path: str) -> list[tuple[str, str]]:
     return [("Edit", path_url(path, "/edit/")), ("History", path_url(path, "/history/"))]
+
+
+def _flash(request: Request) -> str | None:
+    """What the last action did, from the redirect's query (never echoed as given)."""
+    q = request.query_params
+    saved = q.get("saved", "")
+    if saved and len(saved) <= 40 and all(c in "0123456789abcdef" for c in saved):
+        return f"Saved as commit {saved[:10]}."
+    moved = q.get("moved", "")
+    if moved.isdigit():
+        return f"Renamed; links on {int(moved)} other page(s) rewritten."
+    if q.get("deleted") == "1":
+        return "Page deleted."
+    return None

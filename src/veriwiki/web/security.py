@@ -39,7 +39,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CSRF_COOKIE = "vw_csrf"
 AUTH_COOKIE = "vw_auth"
-MAX_BODY = 8 << 20  # a page is at most a few MB; the editor posts one page and its base
+MAX_BODY = 24 << 20  # the editor posts a page, its starting text (base64) and a message
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OPEN_PATHS = ("/login", "/_vw/static/", "/_web/static/", "/favicon.ico")
 _FORBIDDEN_SEGMENTS = frozenset({"..", ".git", ".veriwiki"})

@@ -142,6 +142,16 @@
       }).catch(function () { if (status) { status.textContent = "preview failed"; } });
     }, 400);
     editor.addEventListener("input", refresh);
+    var line = parseInt(new URLSearchParams(window.location.search).get("line") || "", 10);
+    if (line > 0) {
+      var lines = editor.value.split("\n");
+      var at = 0;
+      for (var i = 0; i < Math.min(line - 1, lines.length); i++) { at += lines[i].length + 1; }
+      editor.focus();
+      editor.setSelectionRange(at, at + (lines[line - 1] || "").length);
+      var lh = parseFloat(window.getComputedStyle(editor).lineHeight) || 20;
+      editor.scrollTop = Math.max(0, (line - 5) * lh);
+    }
     refresh();
   }
 }());
