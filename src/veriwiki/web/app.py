@@ -58,6 +58,7 @@ def create_app(vault_root: Path, *, token: str | None = None,
         from veriwiki.web import live
 
         ctx.loop = asyncio.get_running_loop()
+        ctx.reopen()
         await ctx.run(live.start, ctx, watch, timeout=600, what="opening the vault")
         ctx.live_state["task"] = asyncio.create_task(live.poll(ctx))
         try:

@@ -67,6 +67,7 @@ class WebContext:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veriwiki-web")
         self._worker_ident: int | None = None
         self._vault: Vault | None = None
+        self._closed = False
         self.generation = Generation()
         self.caches: dict[str, Any] = {}
         """Per-generation caches of the worker (cleared by :meth:`changed`)."""
@@ -134,8 +135,16 @@ class WebContext:
         value: T = self.caches[name]
         return value
 
+    def reopen(self) -> None:
+        """A fresh worker after :meth:`close` (the app's lifespan may run again)."""
+        if self._closed:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veriwiki-web")
+            self._vault = None
+            self._closed = False
+
     def close(self) -> None:
         """Finish queued calls and release the vault."""
+        self._closed = True
         def release() -> None:
             if self._vault is not None:
                 self._vault.close()

@@ -18,6 +18,7 @@ from veriwiki.web.security import path_url, vault_path
 SEARCH_TIMEOUT = 5.0
 SEARCH_LIMIT = 20
 MAX_QUERY = 300
+HOME_LIST_LIMIT = 500
 
 
 def page_html_vars(ctx: WebContext, path: str) -> dict[str, Any]:
@@ -45,18 +46,26 @@ def page_html_vars(ctx: WebContext, path: str) -> dict[str, Any]:
 
 
 def _catalog(ctx: WebContext) -> dict[str, Any]:
-    """The home page: the catalog page rendered, or a list of pages without one."""
+    """The home page: the catalog page rendered, then every page (or the top folders of
+    a large vault)."""
     from veriwiki.web.pageview import page_text
 
     vault = ctx.open_vault()
-    text = page_text(ctx, vault.index_page)
-    if text is not None:
-        doc = page_html_vars(ctx, vault.index_page)
-        return {"title": ctx.site_name, "body": doc["body"], "groups": [],
-                "intro": None}
-    rows = sorted(vault.index.catalog_rows().items(), key=lambda kv: kv[1][1].casefold())
-    return {"title": ctx.site_name, "body": None, "intro": None,
-            "groups": [(None, [(r[1], path_url(p), r[3]) for p, r in rows])]}
+    body = None
+    if page_text(ctx, vault.index_page) is not None:
+        body = page_html_vars(ctx, vault.index_page)["body"]
+    rows = {p: r for p, r in vault.index.catalog_rows().items()
+            if p not in (vault.index_page, vault.log_page)}
+    groups: list[tuple[str | None, list[tuple[str, str, str | None]]]] = []
+    if len(rows) <= HOME_LIST_LIMIT:
+        listed = sorted(((r[1], path_url(p), r[3]) for p, r in rows.items()),
+                        key=lambda e: e[0].casefold())
+        groups.append((f"All pages ({len(rows)})", listed))
+    else:
+        tops = sorted({p.rsplit("/", 1)[0] for p in rows if "/" in p})
+        groups.append((f"Folders ({len(rows)} pages)",
+                       [(t + "/", "/folder/" + quote(t, safe="/"), None) for t in tops][:500]))
+    return {"title": ctx.site_name, "body": body, "groups": groups, "intro": None}
 
 
 def _folder(ctx: WebContext, folder: str) -> dict[str, Any]:

@@ -83,11 +83,11 @@ def vault_path(url_path: str, *, suffix: str = ".md") -> str:
     hidden file), backslashes and control characters, so a route never reaches outside
     the vault or its derived state.
     """
-    clean = url_path.strip("/")
-    if suffix and not clean.lower().endswith(suffix):
+    clean = url_path.rstrip("/")
+    if suffix and clean and not clean.lower().endswith(suffix):
         clean += suffix
     parts = clean.split("/")
-    if (not clean or url_path.startswith("//") or "\\" in clean or len(clean) > 1000
+    if (not clean or url_path.startswith("/") or "\\" in clean or len(clean) > 1000
             or any(not p or p.startswith(".") for p in parts)
             or any(ord(c) < 32 or c == "\x7f" for c in clean)):
         raise InputError(f"{url_path!r} is not a page path inside the vault",
