@@ -56,15 +56,17 @@ def _catalog(ctx: WebContext) -> dict[str, Any]:
         body = page_html_vars(ctx, vault.index_page)["body"]
     rows = {p: r for p, r in vault.index.catalog_rows().items()
             if p not in (vault.index_page, vault.log_page)}
-    groups: list[tuple[str | None, list[tuple[str, str, str | None]]]] = []
+    Entry = tuple[str, str, str | None]
+    groups: list[tuple[str | None, list[Entry]]] = []
     if len(rows) <= HOME_LIST_LIMIT:
-        listed = sorted(((r[1], path_url(p), r[3]) for p, r in rows.items()),
+        listed: list[Entry] = sorted(((r[1], path_url(p), r[3]) for p, r in rows.items()),
                         key=lambda e: e[0].casefold())
         groups.append((f"All pages ({len(rows)})", listed))
     else:
         tops = sorted({p.rsplit("/", 1)[0] for p in rows if "/" in p})
-        groups.append((f"Folders ({len(rows)} pages)",
-                       [(t + "/", "/folder/" + quote(t, safe="/"), None) for t in tops][:500]))
+        folders: list[Entry] = [(t + "/", "/folder/" + quote(t, safe="/"), None)
+                                for t in tops][:500]
+        groups.append((f"Folders ({len(rows)} pages)", folders))
     return {"title": ctx.site_name, "body": body, "groups": groups, "intro": None}
 
 
