@@ -64,7 +64,8 @@ def _catalog(ctx: WebContext) -> dict[str, Any]:
         groups.append((f"All pages ({len(rows)})", listed))
     else:
         tops = sorted({p.rsplit("/", 1)[0] for p in rows if "/" in p})
-        folders: list[Entry] = [(t + "/", "/folder/" + quote(t, safe="/"), None)
+        none: str | None = None
+        folders: list[Entry] = [(t + "/", "/folder/" + quote(t, safe="/"), none)
                                 for t in tops][:500]
         groups.append((f"Folders ({len(rows)} pages)", folders))
     return {"title": ctx.site_name, "body": body, "groups": groups, "intro": None}
