@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from conftest import Git, Veriwiki
@@ -83,3 +85,57 @@ def make_proposal(vw: Veriwiki, vault: Path, ident: str, files: dict[str, str]) 
     proc = subprocess.run([sys.executable, "-c", script, str(vault), repr(files), ident],
                           env=vw.env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(vw: Veriwiki, vault: Path, *extra: str, wait: float = 90) -> Iterator[str]:
+    """``veriwiki serve`` on a free loopback port as a subprocess; yields its base URL
+    (``http://127.0.0.1:PORT``) once it answers, and stops that process afterwards."""
+    import time
+    import urllib.request
+
+    from helpers_bad import veriwiki_exe
+
+    port = free_port()
+    log = vault.parent / f"serve-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(veriwiki_exe()), "--vault", str(vault), "serve", "--host", "127.0.0.1",
+             "--port", str(port), *extra], env=vw.env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("veriwiki serve did not start:\n"
+                                     + log.read_text(errors="replace"))
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)

@@ -197,6 +197,9 @@ def test_health_tiles_tables_and_trends(client: TestClient) -> None:
     assert re.search(r'id="tile-pages"><span class="num">1<', r.text)
     assert '<svg class="trend-chart" data-kind="share"' in r.text
     share = r.text.split('data-kind="share"', 1)[1].split("</svg>", 1)[0]
-    assert len(re.findall(r"<circle ", share)) == 4  # every commit sampled
+    assert len(re.findall(r"<circle ", share)) == 2  # the two commits with claims
+    counts = r.text.split('data-kind="counts"', 1)[1].split("</svg>", 1)[0]
+    assert len(re.findall(r"<circle ", counts)) == 12  # pages, claims, errors at 4 commits
+    assert re.findall(r"<title>verified share ([\d.]+) at", share) == ["100", "33.3333"]
     assert "4 sampled commits of 4" in r.text
     assert "<td>concept</td>" in r.text  # the page type row

@@ -90,10 +90,12 @@ def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
 
 def trend_svg(points: list[TrendPoint], kind: str, width: int = 640, height: int = 200) -> str:
     """A line chart over the sampled commits: ``share`` (verified share, 0–100 %) or
-    ``counts`` (pages, claims, error findings)."""
-    shown = [p for p in points if p.failed is None]
+    ``counts`` (pages, claims, error findings). Samples without claims have no share and
+    are left out of the share chart."""
+    shown = [p for p in points if p.failed is None
+             and (kind != "share" or p.verified_share is not None)]
     if not shown:
-        return '<p class="none">No samples yet.</p>'
+        return '<p class="none">No sampled commit has claims yet.</p>'
     left, right, top, bottom = 46, 12, 12, 34
     span_x, span_y = width - left - right, height - top - bottom
     if kind == "share":
@@ -122,7 +124,8 @@ def trend_svg(points: list[TrendPoint], kind: str, width: int = 640, height: int
     parts.append(f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_label}</text>'
                  f'<text x="{left - 4}" y="{top + span_y + 4}" text-anchor="end">0</text>')
     for i in sorted({0, n - 1, n // 2}):
-        parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="middle">'
+        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+        parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="{anchor}">'
                      f"{escape(shown[i].date[:10])}</text>")
     for line, dot, label, values in series:
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
