@@ -75,14 +75,14 @@ def _bar(quiet: bool, total: int) -> Iterator[tuple[Callable[[Any, int, int], No
 
 
 def init_template(directory: str, template: str, sources_from: str | None,
-                  name: str | None, as_json: bool) -> None:
+                  mirror: str | None, name: str | None, as_json: bool) -> None:
     """``veriwiki init --template NAME DIR``: create (or finish) a vault from a template."""
     from veriwiki.services.template import init_from_template, template_sources
 
     total = len(template_sources(template))
     with _bar(as_json, total) as (started, received):
-        result = init_from_template(directory, template, sources_from=sources_from, name=name,
-                                    on_source=started, on_progress=received, on_notice=notice)
+        result = init_from_template(directory, template, sources_from=sources_from,
+                                    mirror=mirror, name=name, on_source=started, on_progress=received, on_notice=notice)
     if as_json:
         print_json({"root": str(result.root), "template": result.template,
                     "resumed": result.resumed, "files": result.files, "added": result.added,

@@ -150,14 +150,16 @@ def _is_from_template(root: Path, files: dict[str, bytes]) -> bool:
 
 
 def init_from_template(directory: str | Path, template: str, *,
-                       sources_from: str | Path | None = None, name: str | None = None,
-                       on_source: SourceStart | None = None,
+                       sources_from: str | Path | None = None, mirror: str | None = None,
+                       name: str | None = None, on_source: SourceStart | None = None,
                        on_progress: Progress | None = None,
                        on_notice: Notify | None = None) -> TemplateResult:
     """Create a vault in ``directory`` from ``template``, or finish one made from it.
 
     Sources come from their URLs (sha256 enforced) or, with ``sources_from``, from that
-    folder (each file must have the pinned sha256). A failure to add a source raises
+    folder (each file must have the pinned sha256), or, with ``mirror``, from
+    ``<mirror>/<file>`` (sha256 enforced; the source's origin stays the pinned URL).
+    A failure to add a source raises
     :class:`TemplateFetchError` after the sources before it were committed; running
     this again continues with the ones still missing.
     """
@@ -166,6 +168,12 @@ def init_from_template(directory: str | Path, template: str, *,
     sources = template_sources(template)
     files = template_files(template)
     folder = _local_folder(sources_from)
+    if mirror is not None and folder is not None:
+        raise InputError("give either a folder of sources or a mirror URL, not both")
+    if mirror is not None:
+        from veriwiki.adapters.fetch import check_url
+
+        mirror = check_url(mirror).rstrip("/")
     root = Path(directory).expanduser().resolve()
     result = TemplateResult(root, template, resumed=(root / CONFIG_FILE).exists())
     if result.resumed:
@@ -197,7 +205,7 @@ def init_from_template(directory: str | Path, template: str, *,
             if on_source:
                 on_source(src, i, len(sources))
             try:
-                commit = _add(vault, src, folder, on_progress, on_notice)
+                commit = _add(vault, src, folder, mirror, on_progress, on_notice)
             except VeriwikiError as exc:
                 missing = len(sources) - len(result.present) - len(result.added) - \
                     len(result.changed)
@@ -268,16 +276,20 @@ def _state(vault: Vault, src: TemplateSource) -> str:
     return "present" if any(v.sha256 == src.sha256 for v in source.versions) else "changed"
 
 
-def _add(vault: Vault, src: TemplateSource, folder: Path | None,
+def _add(vault: Vault, src: TemplateSource, folder: Path | None, mirror: str | None,
          on_progress: Progress | None, on_notice: Notify | None) -> str | None:
-    """Add one source (one commit), from its URL or from ``folder``."""
-    if folder is None:
+    """Add one source (one commit), from its URL, a mirror or ``folder``."""
+    from veriwiki.services.sources import prepare_bytes, store_prepared
+
+    if folder is None and mirror is None:
         from veriwiki.services.web_sources import add_url
 
         got = add_url(vault, src.url, source_id=src.id, title=src.title, license=src.license,
                       sha256=src.sha256, on_progress=on_progress, on_notice=on_notice)
         return got.commit
-    from veriwiki.services.sources import prepare_bytes, store_prepared
+    if mirror is not None:
+        return _add_mirrored(vault, src, mirror, on_progress, on_notice)
+    assert folder is not None
 
     path = folder / src.file
     try:
@@ -302,6 +314,31 @@ def _add(vault: Vault, src: TemplateSource, folder: Path | None,
     got = store_prepared(vault, [prepared], str(path), title=src.title, url=src.url,
                          license=src.license, on_notice=on_notice)[0]
     return got.commit
+
+
+
+def _add_mirrored(vault: Vault, src: TemplateSource, mirror: str,
+                  on_progress: Progress | None, on_notice: Notify | None) -> str | None:
+    """Download ``<mirror>/<file>``; refuse other bytes than the pinned ones."""
+    import urllib.parse
+
+    from veriwiki.adapters.fetch import download
+    from veriwiki.services.sources import prepare_bytes, store_prepared
+    from veriwiki.services.web_sources import media_kind
+
+    url = f"{mirror}/{urllib.parse.quote(src.file)}"
+    settings = vault.config.sources
+    got = download(url, max_bytes=settings.max_source_bytes,
+                   timeout=settings.fetch_timeout_seconds, on_progress=on_progress)
+    digest = hashlib.sha256(got.data).hexdigest()
+    if digest != src.sha256:
+        raise InputError(f"{url}: the downloaded bytes have sha256 {digest}, not the expected "
+                         f"{src.sha256}; nothing was written for this source",
+                         hint="check the mirror's copy of " + src.file)
+    prepared = prepare_bytes(got.data, url, src.url, src.id, media_kind(got, url), src.id,
+                             url=got.url, retrieved=got.retrieved)
+    return store_prepared(vault, [prepared], url, title=src.title, url=src.url,
+                          license=src.license, on_notice=on_notice)[0].commit
 
 
 __all__ = ["TEMPLATES", "TemplateFetchError", "TemplateResult", "TemplateSource",
