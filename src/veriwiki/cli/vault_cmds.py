@@ -18,19 +18,21 @@ from veriwiki.cli.app import State, err, notice, out, print_json
               "run again to finish one whose sources were not all fetched.")
 @click.option("--sources-from", default=None, type=click.Path(file_okay=False),
               help="With --template: read the sources from this folder, not the web.")
+@click.option("--mirror", default=None,
+              help="With --template: fetch each source from URL/<file> (sha256 enforced).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def init_cmd(directory: str, adopt: bool, name: str | None, template: str | None,
-             sources_from: str | None, as_json: bool) -> None:
+             sources_from: str | None, mirror: str | None, as_json: bool) -> None:
     """Create a new vault in DIRECTORY (default: here), with git and a first commit."""
     from veriwiki.services.vault_ops import adopt_vault, init_vault
 
-    if template is not None or sources_from is not None:
+    if template is not None or sources_from is not None or mirror is not None:
         from veriwiki.cli.template_cmds import init_template
 
         if template is None or adopt:
-            raise click.UsageError("--sources-from needs --template, and --template cannot "
-                                   "be used with --adopt")
-        return init_template(directory, template, sources_from, name, as_json)
+            raise click.UsageError("--sources-from and --mirror need --template, and "
+                                   "--template cannot be used with --adopt")
+        return init_template(directory, template, sources_from, mirror, name, as_json)
 
     result = adopt_vault(directory, name=name) if adopt else init_vault(directory, name=name)
     if as_json:
