@@ -345,6 +345,7 @@ def test_web_new_rename_delete(client: Any, vault_root: Path) -> None:
         **linker, "text": linker["text"] + "\nSee [[Web Made]].\n", "message": "link"},
         follow_redirects=False)
     assert r.status_code == 303
+    assert 'name="new_name" type="text" value="Web Made"' in client.get("/edit/wiki/Web Made").text
     r = client.post("/rename/wiki/Web Made", data={"csrf": token, "new_name": "Web Renamed"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/w/wiki/Web%20Renamed")

@@ -43,7 +43,11 @@ def load_for_edit(ctx: WebContext, path: str) -> dict[str, Any]:
         raise InputError(f"{path} cannot be read (not UTF-8, or over the size limit)",
                          path=path)
     data = (vault.root / path).read_bytes()
-    return {"text": data.decode("utf-8"), "blob": blob_sha(data)}
+    root = vault.pages_root.strip("/")
+    name = path[:-3]
+    if root not in ("", ".") and name.startswith(root + "/"):
+        name = name[len(root) + 1:]
+    return {"text": data.decode("utf-8"), "blob": blob_sha(data), "name": name}
 
 
 def preview(ctx: WebContext, path: str, text: str) -> dict[str, Any]:
@@ -122,7 +126,7 @@ def _types(ctx: WebContext) -> list[str]:
 def routes(ctx: WebContext) -> list[BaseRoute]:
     """Editor, save, preview, new, rename, delete."""
 
-    def editor(request: Request, path: str, text: str, blob: str, base: str,
+    def editor(request: Request, path: str, text: str, blob: str, base: str, name: str,
                message: str = "", status: int = 200, notice: str | None = None) -> Response:
         return ctx.render(request, "web_edit.html", status_code=status,
                           title=f"Editing {path}", path=path, text=text, blob=blob,
@@ -131,13 +135,13 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
                           body_class="editing", watch_path=path,
                           rename_url=path_url(path, "/rename/"),
                           delete_url=path_url(path, "/delete/"),
-                          save_url=path_url(path, "/edit/"), name=path[:-3])
+                          save_url=path_url(path, "/edit/"), name=name)
 
     async def edit(request: Request) -> Response:
         path = vault_path(request.path_params["path"])
         if request.method == "GET":
             got = await ctx.run(load_for_edit, ctx, path, what=f"opening {path}")
-            return editor(request, path, got["text"], got["blob"], got["text"])
+            return editor(request, path, got["text"], got["blob"], got["text"], got["name"])
         form = await request.form()
         blob = _form_text(form, "blob", 64)
         if blob and not _HEX.match(blob):
