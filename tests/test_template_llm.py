@@ -276,3 +276,36 @@ def test_text_sources_json_yml_mdx_are_added_with_line_locators(
                 "locator-mismatch", "quote-not-found", "number-mismatch")]
     assert mine == [("locator-mismatch", 8, 'locator "L2" does not match the quote in '
                      "@deepseek-v2-config-236b: it is on L8")]
+
+
+# --- the common errors, one checked example each (tests/fixtures/llm_errors) ------------------
+
+ERRORS = Path(__file__).parent / "fixtures" / "llm_errors"
+
+
+def test_common_error_fixtures_are_caught(vw: Veriwiki, tmp_path: Path, git: Git) -> None:
+    dest = tmp_path / "errors"
+    shutil.copytree(ERRORS, dest, ignore=shutil.ignore_patterns("README.md"))
+    git(dest, "init", "-q")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "fixture")
+    by_id = {s.id: s for s in SOURCES}
+    for sid in ("gpt2-model-card", "gpt3-paper-text", "pythia-readme"):
+        vw.ok("add", str(PACK / by_id[sid].file), "--id", sid, vault=dest)
+    proc = vw("check", "--json", vault=dest)
+    assert proc.returncode == 1, describe(proc)
+    found = sorted((f["rule"], f["path"], f["line"]) for f in json.loads(proc.stdout)["findings"]
+                   if f["severity"] == "error")
+    page, data = "wiki/Common errors.md", "data/errors.yaml"
+    assert found == sorted([
+        ("unit-mismatch", page, 8),  # 570B tokens for 570GB
+        ("number-mismatch", page, 14),  # 400B for 300B
+        ("number-mismatch", page, 20),  # 40B tokens: the card states no token count
+        ("fact-citation", data, 3),  # Pythia-1B's learning rate in the 1.4B row
+        ("fact-citation", data, 13),  # a warmup in tokens filed as steps
+    ])
+    messages = {(f["path"], f["line"]): f["message"]
+                for f in json.loads(proc.stdout)["findings"]}
+    assert '"570GB" (bytes, not tokens)' in messages[(page, 8)]
+    assert '"375 million tokens" (tokens, not steps)' in messages[(data, 13)]
+    assert '"3.0e-4" in the fact does not appear in the quote' in messages[(data, 3)]
