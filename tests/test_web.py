@@ -385,3 +385,51 @@ def test_web_timeout_is_a_clear_error(client: Any) -> None:
 
     status, message, hint = error_message(WorkTimeout("the search", 5))
     assert status == 504 and "the search took longer than 5 s" in message and hint
+
+
+# -- ask ----------------------------------------------------------------------------------
+
+
+def test_web_ask_queues_and_shows_verified_answer(vault_root: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from veriwiki.ai.fake import FakeModel
+    from veriwiki.web.app import create_app
+
+    def answer(prompt: str) -> dict[str, Any]:
+        found = re.search(r"^\[(\d+)\] .*2 trillion.*$", prompt, flags=re.M)
+        refs = [int(found.group(1))] if found else [1]
+        return {"answer": [{"sentence": "Llama 2 was pretrained on 2 trillion tokens.",
+                            "refs": refs},
+                           {"sentence": "Llama 2 was pretrained on 9 trillion tokens.",
+                            "refs": refs}]}
+
+    writer = FakeModel(answer)
+    with TestClient(create_app(vault_root, ask_model=writer, watch=False),
+                    base_url=BASE) as c:
+        token = csrf_of(c.get("/ask").text)
+        assert c.post("/ask", data={"question": "how many tokens?"}).status_code == 403
+        r = c.post("/ask", data={"csrf": token, "question": "How many tokens was Llama 2 "
+                                                             "pretrained on?"},
+                   follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/ask/")
+        job = r.headers["location"].rsplit("/", 1)[1]
+        deadline = time.monotonic() + 30
+        while True:
+            status = c.get(f"/api/ask/{job}").json()
+            if status["state"] not in ("queued", "running") or time.monotonic() > deadline:
+                break
+            page = c.get(f"/ask/{job}")
+            assert 'http-equiv="refresh"' in page.text  # waiting pages refresh themselves
+            time.sleep(0.1)
+        assert status["state"] == "done", status
+        assert status["answer"]["verification"] == {"sentences": 2, "verified": 1}
+        page = c.get(f"/ask/{job}").text
+        assert 'data-verified="yes">Llama 2 was pretrained on 2 trillion tokens.' in page
+        assert "[unverified] Llama 2 was pretrained on 9 trillion tokens." in page
+        assert 'href="/w/wiki/Grounded#L' in page  # the citation links to its line
+        assert 'http-equiv="refresh"' not in page
+        assert len(writer.prompts) == 1
+        empty = c.post("/ask", data={"csrf": token, "question": "  ?? "})
+        assert empty.status_code == 400 and "empty" in empty.text
+        assert c.get("/ask/nosuchjob").status_code == 404

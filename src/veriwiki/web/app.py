@@ -34,14 +34,16 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inli
 
 def create_app(vault_root: Path, *, token: str | None = None,
                allowed_hosts: list[str] | None = None, bound_host: str = "127.0.0.1",
-               trust: bool = False, watch: bool = True) -> Starlette:
+               trust: bool = False, watch: bool = True, ask_model: Any = None) -> Starlette:
     """The web app of the vault at ``vault_root``.
 
     ``token`` (required by the CLI off loopback) makes every page ask for a login;
     ``allowed_hosts`` are extra Host names to answer to besides this machine's names
-    and ``bound_host``.
+    and ``bound_host``. ``ask_model`` replaces the configured writer model for Ask
+    (tests); ``watch=False`` turns the file watch off.
     """
-    ctx = WebContext(Path(vault_root).resolve(), trust=trust)
+    ctx = WebContext(Path(vault_root).resolve(), trust=trust,
+                     options={"ask_model": ask_model} if ask_model is not None else {})
     guard = Guard(token)
     routes: list[BaseRoute] = core_routes(ctx, guard)
     for name in PLUGINS:

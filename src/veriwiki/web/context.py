@@ -61,9 +61,14 @@ class Generation:
 class WebContext:
     """The app's shared state; route factories get one (``module.routes(ctx)``)."""
 
-    def __init__(self, vault_root: Path, *, trust: bool = False) -> None:
+    def __init__(self, vault_root: Path, *, trust: bool = False,
+                 options: dict[str, Any] | None = None) -> None:
         self.vault_root = vault_root
         self.trust = trust
+        self.options: dict[str, Any] = dict(options or {})
+        """Extra settings for route modules (tests pass ``ask_model``)."""
+        self.services: dict[str, Any] = {}
+        """Long-lived helpers of route modules (closed with the app when they can be)."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veriwiki-web")
         self._worker_ident: int | None = None
         self._vault: Vault | None = None
@@ -145,6 +150,10 @@ class WebContext:
     def close(self) -> None:
         """Finish queued calls and release the vault."""
         self._closed = True
+        for service in self.services.values():
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                closer()
         def release() -> None:
             if self._vault is not None:
                 self._vault.close()
