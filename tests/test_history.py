@@ -233,3 +233,32 @@ def test_trend_budget_bounds_new_samples(hv: Vault, git: Git) -> None:
     got = health_trend(hv, 12, budget=0)
     assert len(got.points) == 1 and got.pending == 3
     assert got.points[0].commit == git.head(hv.root) and got.points[0].claims == 3
+
+
+def test_trend_takes_head_from_the_live_status_when_the_tree_is_clean(
+        hv: Vault, git: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    from veriwiki.services import trends
+    from veriwiki.services.status import vault_status
+
+    head = git.head(hv.root)
+    measured: list[str] = []
+    real = trends.measure
+
+    def spy(vault: Vault, commit: str, date: str) -> object:
+        measured.append(commit)
+        return real(vault, commit, date)
+
+    monkeypatch.setattr(trends, "measure", spy)
+    (hv.root / "wiki" / "Model.md").write_text(MODEL_V1, encoding="utf-8")  # dirty
+    dirty = vault_status(hv)
+    got = trends.health_trend(hv, 12, budget=0, current=dirty)
+    assert measured == [head]  # not taken from a status that is not HEAD's
+    assert got.points[-1].claims == 3 and got.points[-1].verified == 1
+    (hv.cache_dir / trends.CACHE_FILE).unlink()
+    git(hv.root, "checkout", "--", "wiki/Model.md")
+    measured.clear()
+    clean = vault_status(hv)
+    got = trends.health_trend(hv, 12, budget=0, current=clean)
+    assert measured == []
+    assert (got.points[-1].commit, got.points[-1].claims, got.points[-1].verified) == \
+        (head, 3, 1)

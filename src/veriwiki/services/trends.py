@@ -21,6 +21,7 @@ from typing import Any
 from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.writes import atomic_write, ensure_dir
 from veriwiki.errors import VeriwikiError
+from veriwiki.services.status import VaultStatus
 from veriwiki.vault import Vault
 
 CACHE_FILE = "trends.json"
@@ -149,20 +150,38 @@ def measure(vault: Vault, commit: str, date: str) -> TrendPoint:
         git.execute(["worktree", "remove", "--force", str(work)])
         shutil.rmtree(work, ignore_errors=True)
         git.execute(["worktree", "prune"])
+    return point_of(status, commit, date)
+
+
+def point_of(status: VaultStatus, commit: str, date: str) -> TrendPoint:
+    """The trend point a status gives for ``commit``."""
     summary = status.report.summary()
     stale = {f.path for f in status.report.findings if f.rule == "stale-claim"}
     return TrendPoint(commit, date, status.pages, status.claims, status.verified, len(stale),
                       len(status.stale), int(summary["error"]), int(summary["warning"]))
 
 
+def _is_clean(vault: Vault) -> bool:
+    """True when the working tree holds exactly HEAD's files (derived state aside)."""
+    out = GitRepo(vault.root).execute(["status", "--porcelain", "-z", "--untracked-files=all"])
+    return out.returncode == 0 and not out.stdout.strip(b"\0")
+
+
 def health_trend(vault: Vault, samples: int = DEFAULT_SAMPLES, *,
-                 budget: float = 10.0) -> Trend:
+                 budget: float = 10.0, current: VaultStatus | None = None) -> Trend:
     """The sampled health points; new samples are computed until ``budget`` seconds have
-    passed (at least one per call when any is missing), newest first."""
+    passed (at least one per call when any is missing), newest first.
+
+    ``current`` is the vault's status as it is on disk: when the working tree is clean it
+    is HEAD's, and is taken for HEAD's sample instead of checking a worktree of it.
+    """
     picks, total = sample_commits(vault, max(2, min(samples, 60)))
     cache = _read_cache(vault)
     start = time.monotonic()
     computed = False
+    if picks and current is not None and picks[-1][0] not in cache and _is_clean(vault):
+        cache[picks[-1][0]] = asdict(point_of(current, *picks[-1]))
+        computed = True
     for commit, date in reversed(picks):
         if commit in cache:
             continue

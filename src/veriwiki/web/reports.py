@@ -78,7 +78,7 @@ def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
         return bar_chart_svg([(r.name, r.verified / r.claims if r.claims else 0.0,
                                f"{r.verified}/{r.claims}") for r in rows])
 
-    trend = health_trend(vault, samples, budget=TREND_BUDGET)
+    trend = health_trend(vault, samples, budget=TREND_BUDGET, current=status)
     summary = status.report.summary()
     return {"status": status, "summary": summary,
             "stale": sorted(stale.items()), "overdue": status.stale,
