@@ -8,6 +8,7 @@ layer, page by page); both are imported on first use. Every refusal is an
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 
@@ -143,6 +144,9 @@ def _extract_pdf(data: bytes, name: str) -> Extracted:
     if b"%PDF-" not in data[:1024]:
         raise InputError("the file is not a PDF (no %PDF- header)", path=name,
                          hint="check the file, or give it the extension of its real type")
+    pdf_log = logging.getLogger("pypdf")
+    level = pdf_log.level
+    pdf_log.setLevel(logging.ERROR)  # font-parsing notes ("fontTools is required …") are noise
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -154,6 +158,8 @@ def _extract_pdf(data: bytes, name: str) -> Extracted:
         raise InputError(f"the PDF cannot be read: {exc}", path=name,
                          hint="open it in a PDF viewer and save or print it to a new PDF"
                          ) from exc
+    finally:
+        pdf_log.setLevel(level)
     if not texts:
         raise InputError("the PDF has no pages", path=name, hint="check the file")
     pages, parts, offset = [], [], 0

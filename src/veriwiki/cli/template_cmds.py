@@ -53,10 +53,13 @@ def _bar(quiet: bool, total: int) -> Iterator[tuple[Callable[[Any, int, int], No
                 err.print(f"[{i}/{n}] {escape(src.id)}")
         yield started, None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn
 
+    # a console of its own: the bar shows only source ids (checked slugs) and counts
     with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-                  console=err, transient=True) as progress:
+                  console=Console(stderr=True, highlight=False),
+                  transient=True) as progress:
         overall = progress.add_task("sources", total=total)
         current: dict[str, Any] = {}
 
