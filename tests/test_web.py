@@ -433,3 +433,33 @@ def test_web_ask_queues_and_shows_verified_answer(vault_root: Path) -> None:
         empty = c.post("/ask", data={"csrf": token, "question": "  ?? "})
         assert empty.status_code == 400 and "empty" in empty.text
         assert c.get("/ask/nosuchjob").status_code == 404
+
+
+def test_web_page_check_agrees_with_check_vault(vault_root: Path, client: Any) -> None:
+    """The app's one-page check gives, on every page, exactly the findings ``check``
+    gives there for the rules it runs."""
+    from veriwiki.services.check import check_vault
+    from veriwiki.vault import open_vault
+    from veriwiki.web.pagecheck import check_page, inputs
+
+    ctx = client.app.state.ctx
+
+    def compare() -> list[str]:
+        vault = ctx.open_vault()
+        report = check_vault(open_vault(vault_root))
+        rules = {r.id for r, _ in inputs(ctx).rules}
+        problems = []
+        for page in vault.index.load_pages():
+            from veriwiki.core.parse import parse_page
+
+            text = (vault_root / page.path).read_text(encoding="utf-8")
+            mine = sorted(f.to_json().items().__repr__() for f in
+                          check_page(ctx, parse_page(page.path, text)))
+            theirs = sorted(f.to_json().items().__repr__() for f in report.findings
+                            if f.path == page.path and f.rule in rules)
+            if mine != theirs:
+                problems.append(f"{page.path}:\n  app   {mine}\n  check {theirs}")
+        return problems
+
+    problems = ctx.run_sync(compare)
+    assert not problems, "\n".join(problems)

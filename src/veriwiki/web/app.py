@@ -34,13 +34,15 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inli
 
 def create_app(vault_root: Path, *, token: str | None = None,
                allowed_hosts: list[str] | None = None, bound_host: str = "127.0.0.1",
-               trust: bool = False, watch: bool = True, ask_model: Any = None) -> Starlette:
+               trust: bool = False, watch: bool = True, ask_model: Any = None,
+               background_check: bool = True) -> Starlette:
     """The web app of the vault at ``vault_root``.
 
     ``token`` (required by the CLI off loopback) makes every page ask for a login;
     ``allowed_hosts`` are extra Host names to answer to besides this machine's names
     and ``bound_host``. ``ask_model`` replaces the configured writer model for Ask
-    (tests); ``watch=False`` turns the file watch off.
+    (tests); ``watch=False`` turns the file watch off and ``background_check=False`` the
+    vault-wide check that page views take their findings from.
     """
     ctx = WebContext(Path(vault_root).resolve(), trust=trust,
                      options={"ask_model": ask_model} if ask_model is not None else {})
@@ -63,10 +65,19 @@ def create_app(vault_root: Path, *, token: str | None = None,
         ctx.reopen()
         await ctx.run(live.start, ctx, watch, timeout=600, what="opening the vault")
         ctx.live_state["task"] = asyncio.create_task(live.poll(ctx))
+        if background_check:
+            from veriwiki.web.fullcheck import BackgroundCheck
+
+            check = ctx.services["check"] = BackgroundCheck(ctx)
+            ctx.on_change[:] = [check.request]
+            check.request()
         try:
             yield
         finally:
             live.stop(ctx)
+            check = ctx.services.pop("check", None)
+            if check is not None:
+                await check.stop()
             ctx.close()
 
     async def on_error(request: Request, exc: Exception) -> Response:

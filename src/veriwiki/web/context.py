@@ -76,6 +76,10 @@ class WebContext:
         self.generation = Generation()
         self.caches: dict[str, Any] = {}
         """Per-generation caches of the worker (cleared by :meth:`changed`)."""
+        self.stable: dict[str, Any] = {}
+        """Worker state kept across changes (it brings itself up to date)."""
+        self.on_change: list[Callable[[], None]] = []
+        """Called on the event loop after every change."""
         self.listeners: set[asyncio.Queue[dict[str, Any]]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.live_state: dict[str, Any] = {}
@@ -131,6 +135,8 @@ class WebContext:
         if self.loop is not None:
             for queue in list(self.listeners):
                 self.loop.call_soon_threadsafe(queue.put_nowait, event)
+            for callback in self.on_change:
+                self.loop.call_soon_threadsafe(callback)
         return number
 
     def cache(self, name: str, compute: Callable[[], T]) -> T:

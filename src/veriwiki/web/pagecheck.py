@@ -23,6 +23,7 @@ from typing import Any
 from veriwiki.checks import CheckContext, Rule, all_rules
 from veriwiki.checks.context import PageSource
 from veriwiki.core.model import Finding, Page, Severity, Source, SourceText
+from veriwiki.core.resolve import PageNames, Resolver
 from veriwiki.errors import VeriwikiError
 from veriwiki.vault import Vault
 from veriwiki.web.context import WebContext
@@ -30,7 +31,14 @@ from veriwiki.web.context import WebContext
 
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
-    """A digest of the rule and parsing code (part of every verification-cache key)."""
+    """The check's code digest, so quote look-ups share ``check``'s verification cache
+    (a digest of our own when the check service does not offer one)."""
+    try:
+        from veriwiki.services.check import _code_digest
+
+        return str(_code_digest())
+    except ImportError:  # pragma: no cover - the check service was reorganised
+        pass
     import veriwiki
 
     root = Path(veriwiki.__file__).parent
@@ -45,10 +53,11 @@ class _Pages(PageSource):
     """The vault's pages from the index, with the page being checked in place of its
     saved version."""
 
-    def __init__(self, vault: Vault, page: Page) -> None:
+    def __init__(self, vault: Vault, page: Page, inputs: Inputs) -> None:
         super().__init__(())
         self.vault = vault
         self.page = page
+        self.inputs = inputs
         self._loaded: dict[str, Page | None] = {page.path: page}
 
     def all(self) -> list[Page]:
@@ -65,28 +74,99 @@ class _Pages(PageSource):
         return self._loaded[path]
 
     def names(self) -> list[Any]:
-        return sorted(self.vault.index.page_names(), key=lambda n: n.path)
+        return self.inputs.page_names()
 
 
 class Inputs:
-    """The vault-wide inputs of a page check (kept until the files change)."""
+    """The vault-wide inputs of a page check, kept across changes and brought up to date
+    with the pages that changed: their names are read again and the resolver rebuilt;
+    sources, facts and types are read again only when a source, a data table, a schema,
+    the settings or a model page changed."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, generation: int) -> None:
         from veriwiki.services.facts import load_facts
-        from veriwiki.services.indexing import build_resolver
         from veriwiki.services.sources import load_sources
         from veriwiki.services.types import load_types
 
         self.vault = vault
-        self.resolver = build_resolver(vault)
+        self.generation = generation
+        self.names: dict[str, PageNames] = {n.path: n for n in vault.index.page_names()}
+        self.resolver = self._resolver()
         loaded, self.problems = load_sources(vault)
         self.sources: dict[str, Source] = {s.id: s for s in loaded}
-        models = vault.index.load_pages(vault.index.paths(page_type="model"))
+        self.model_paths = set(vault.index.paths(page_type="model"))
+        models = vault.index.load_pages(sorted(self.model_paths))
         self.facts, fact_problems = load_facts(vault, models)
         self.problems += fact_problems
         self.types = load_types(vault)
         self.rules = _rule_settings(vault)
         self._texts: dict[tuple[str, int | None], SourceText | None] = {}
+        self.quote_places: dict[tuple[str, int, str], tuple[int, int, str] | None] = {}
+        self.memo: dict[str, Any] = {}
+        self.rule_memo: dict[Any, Any] = {}
+        """Memos of rules that depend on the sources only (kept between page checks)."""
+        self._owners: dict[str, set[str]] | None = None
+
+    def _resolver(self) -> Resolver:
+        return Resolver(sorted(self.names.values(), key=lambda n: n.path),
+                        self.vault.index.attachments(), self.vault.pages_root)
+
+    def page_names(self) -> list[PageNames]:
+        """Every page's names, in path order."""
+        return sorted(self.names.values(), key=lambda n: n.path)
+
+    def catch_up(self, changes: list[tuple[int, float, tuple[str, ...]]], now: int) -> bool:
+        """Apply the page changes after this generation; False when a full reload is
+        needed (other inputs changed, a model page changed, or changes were lost)."""
+        newer = [paths for number, _, paths in changes if number > self.generation]
+        if now > self.generation and (not changes or changes[0][0] > self.generation + 1):
+            return False
+        touched: set[str] = set()
+        for paths in newer:
+            if not paths or "*" in paths:
+                return False
+            touched.update(paths)
+        if touched & self.model_paths:
+            return False
+        if touched:
+            fresh = _names_of(self.vault, sorted(touched))
+            if fresh is None:
+                return False
+            old_names = {p: (n.title, n.aliases) for p, n in self.names.items() if p in touched}
+            for path in touched:
+                if path in fresh:
+                    self.names[path] = fresh[path]
+                else:
+                    self.names.pop(path, None)
+            if any(p in fresh and fresh[p] is not None for p in touched) and \
+                    set(self.vault.index.paths(page_type="model")) != self.model_paths:
+                return False  # a page became a model page
+            self.resolver = self._resolver()
+            self.memo.clear()
+            if any(old_names.get(p) != ((fresh[p].title, fresh[p].aliases) if p in fresh
+                                     else None) for p in touched):
+                self._owners = None
+        self.generation = now
+        return True
+
+    def title_owners(self) -> dict[str, set[str]]:
+        """Look-alike key of every title and alias → the pages claiming it."""
+        if self._owners is None:
+            from collections import defaultdict
+
+            from veriwiki.core.names import skeleton
+
+            owners: dict[str, set[str]] = defaultdict(set)
+            generated = (self.vault.index_page, self.vault.log_page)
+            for names in self.names.values():
+                if names.path in generated:
+                    continue
+                for name in (names.title, *names.aliases):
+                    key = skeleton(name)
+                    if key:
+                        owners[key].add(names.path)
+            self._owners = dict(owners)
+        return self._owners
 
     def text(self, sid: str, version: int | None) -> SourceText | None:
         """A source version's extracted text (None when unknown or unreadable)."""
@@ -107,6 +187,26 @@ class Inputs:
         return self._texts[key]
 
 
+def _names_of(vault: Vault, paths: list[str]) -> dict[str, PageNames] | None:
+    """The names of the indexed pages among ``paths`` (None when the index cannot say)."""
+    import json
+    import sqlite3
+
+    out: dict[str, PageNames] = {}
+    try:
+        for start in range(0, len(paths), 500):
+            chunk = paths[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for path, title, names in vault.index.conn.execute(
+                    f"SELECT path, title, names FROM pages WHERE path IN ({marks})", chunk):
+                aliases, headings, blocks = json.loads(names)
+                out[path] = PageNames(path, title, tuple(aliases), tuple(headings),
+                                      tuple(blocks))
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    return out
+
+
 def _rule_settings(vault: Vault) -> list[tuple[Rule, Severity]]:
     """The enabled rules with a facet, at their configured severity, in run order."""
     out: list[tuple[Rule, Severity]] = []
@@ -121,7 +221,16 @@ def _rule_settings(vault: Vault) -> list[tuple[Rule, Severity]]:
 
 def inputs(ctx: WebContext) -> Inputs:
     """The current :class:`Inputs` (on the worker)."""
-    return ctx.cache("page-check-inputs", lambda: Inputs(ctx.open_vault()))
+    got = ctx.caches.get("page-check-inputs")
+    if got is None:
+        old: Inputs | None = ctx.stable.get("page-check-inputs")
+        now = ctx.generation.number
+        if old is not None and old.catch_up(ctx.generation.changed, now):
+            got = old
+        else:
+            got = Inputs(ctx.open_vault(), now)
+        ctx.stable["page-check-inputs"] = ctx.caches["page-check-inputs"] = got
+    return got
 
 
 def check_page(ctx: WebContext, page: Page) -> list[Finding]:
@@ -131,18 +240,61 @@ def check_page(ctx: WebContext, page: Page) -> list[Finding]:
     check = CheckContext(
         None, got.resolver, got.problems, got.types, vault.index_page, vault.log_page,
         vault.config.vault.default_type, got.sources, got.facts, vault, got.text,
-        source=_Pages(vault, page))
+        source=_Pages(vault, page, got))
     check.cache_version = _code_version()
     sub = check.subset([page])
+    sub._memo.update(got.rule_memo)  # noqa: SLF001 - source-only memos, see _SOURCE_MEMOS
     findings: list[Finding] = []
     for r, severity in got.rules:
         sub.current_rule = r.id
+        if r.id == "duplicate-title":
+            findings += [replace(f, severity=severity) for f in _duplicate_title(got, page)]
+            continue
         try:
             for f in r.run(sub):
                 if f.path == page.path:
                     findings.append(replace(f, rule=r.id, severity=severity))
         except VeriwikiError:
             continue  # the vault-wide check reports what stops a rule
+    for key, value in sub._memo.items():  # noqa: SLF001
+        if _is_source_memo(key):
+            got.rule_memo[key] = value
     check.flush()
     findings.sort(key=lambda f: (f.line, f.column or 0, f.rule, f.message))
     return findings
+
+
+# memo keys of rules whose values depend on the sources only (quote_not_found's corpus,
+# stale_claim's quote look-ups): safe to keep from one page's check to the next
+_SOURCE_MEMOS = ("source-catalog", "source-catalog-digest", "corpus-raw", "corpus-read")
+
+
+def _is_source_memo(key: Any) -> bool:
+    return key in _SOURCE_MEMOS or (isinstance(key, tuple) and bool(key) and key[0] == "quote")
+
+
+def _duplicate_title(got: Inputs, page: Page) -> list[Finding]:
+    """duplicate-title for one page against the kept title index (the rule's own check
+    builds that index from every page's names on each run)."""
+    from veriwiki.checks.rules.duplicate_title import _claims
+    from veriwiki.core.names import skeleton
+
+    vault = got.vault
+    if page.path in (vault.index_page, vault.log_page):
+        return []
+    owners = got.title_owners()
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for name, line, what in _claims(page):
+        key = skeleton(name)
+        if not key:
+            continue
+        others = sorted(owners.get(key, set()) - {page.path})
+        if not others or key in seen:
+            continue
+        seen.add(key)
+        out.append(Finding("duplicate-title", Severity.WARNING, page.path, line,
+                           f"{what} '{name}' is also claimed by " + ", ".join(others),
+                           "rename one of them or drop the alias; links to this name are "
+                           "ambiguous"))
+    return out

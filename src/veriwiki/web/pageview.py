@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -155,7 +154,9 @@ class WebPageContext:
 
     def fact(self, entity: str, attribute: str) -> FactView | None:
         """The latest fact for ``entity.attribute``."""
-        facts = self.ctx.cache("facts", lambda: Facts(self.got))
+        facts = self.got.memo.get("facts")
+        if facts is None:
+            facts = self.got.memo["facts"] = Facts(self.got)
         found = facts.latest(entity, attribute)
         if found is None:
             return None
@@ -190,8 +191,7 @@ def quote_place(ctx: WebContext, sid: str, version: int, quote_text: str | None
     """Where a quote is in a source version: (start, end, "p. 4, line 12"), or None."""
     if quote_text is None:
         return None
-    places: dict[tuple[str, int, str], tuple[int, int, str] | None] = ctx.cache(
-        "quote-places", dict)
+    places = inputs(ctx).quote_places
     key = (sid, version, quote_text)
     if key not in places:
         from veriwiki.core.quotes import find_quote
@@ -218,14 +218,6 @@ def page_text(ctx: WebContext, path: str) -> str | None:
         return None
 
 
-@dataclass
-class Neighbourhood:
-    """A page's backlinks and outlinks (pages only), and the links among neighbours."""
-
-    backlinks: list[str]
-    outlinks: list[str]
-
-
 def _outlinks(got: Inputs, page: Page) -> list[str]:
     outs = set()
     for link in page.links:
@@ -235,37 +227,79 @@ def _outlinks(got: Inputs, page: Page) -> list[str]:
     return sorted(outs)
 
 
+def _key_owner(got: Inputs, key: str) -> str | None:
+    """The one page a link-table key (a normalised file stem, title or alias) names."""
+    r = got.resolver
+    owners = {*r.by_stem.get(key, ()), *r.by_alias.get(key, ())}
+    return next(iter(owners)) if len(owners) == 1 else None
+
+
+def _link_rows(ctx: WebContext, column: str, values: list[str]) -> list[tuple[str, str]]:
+    """(page path, link target key) rows of the index's link table."""
+    if not values:
+        return []
+    vault = ctx.open_vault()
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        out += vault.index.conn.execute(
+            "SELECT DISTINCT p.path, l.target_key FROM links l JOIN pages p ON p.id = l.page_id "
+            f"WHERE {column} IN ({marks})", chunk).fetchall()
+    return out
+
+
 def backlinks(ctx: WebContext, path: str) -> list[str]:
-    """Pages whose links reach ``path`` (kept until the files change)."""
+    """Pages whose links reach ``path`` (kept until the files change).
+
+    The index's link table says which pages link to one of the page's names; a name only
+    this page answers to needs no more. Pages linking by a name other pages share too
+    are loaded and their links resolved.
+    """
     from veriwiki.adapters.sqlite_index import target_key
 
     cache: dict[str, list[str]] = ctx.cache("backlinks", dict)
     if path in cache:
         return cache[path]
-    vault = ctx.open_vault()
     got = inputs(ctx)
     names = got.resolver.pages.get(path)
     found: set[str] = set()
+    unsure: set[str] = set()
     if names is not None:
         keys = {normalize_name(names.title), *(normalize_name(a) for a in names.aliases),
-                target_key(path), target_key(path.rsplit("/", 1)[-1])}
-        candidates = [p for p in vault.index.pages_linking_to(keys) if p != path]
-        for page in vault.index.load_pages(candidates[:_MAX_BACKLINKS * 4]):
-            for link in page.links:
-                res = got.resolver.resolve(link, page.path)
-                if res.path == path:
-                    found.add(page.path)
-                    break
+                target_key(path)}
+        for source, key in _link_rows(ctx, "l.target_key", sorted(k for k in keys if k)):
+            if source == path:
+                continue
+            if _key_owner(got, key) == path:
+                found.add(source)
+            else:
+                unsure.add(source)
+        unsure -= found
+        for page in ctx.open_vault().index.load_pages(sorted(unsure)[:_MAX_BACKLINKS]):
+            if path in _outlinks(got, page):
+                found.add(page.path)
     cache[path] = sorted(found)
     return cache[path]
 
 
-def outlinks(ctx: WebContext, page: Page) -> list[str]:
-    """Pages ``page`` links to (kept until the files change)."""
-    cache: dict[str, list[str]] = ctx.cache("outlinks", dict)
-    if page.path not in cache:
-        cache[page.path] = _outlinks(inputs(ctx), page)
-    return cache[page.path]
+def neighbour_edges(ctx: WebContext, shown: list[str]) -> set[tuple[str, str]]:
+    """Links among the pages of a local graph (by names only one page answers to)."""
+    keys = set(shown)
+    edges: set[tuple[str, str]] = set()
+    got = inputs(ctx)
+    for source, key in _link_rows(ctx, "p.path", shown):
+        target = _key_owner(got, key)
+        if target is not None and target in keys and target != source:
+            edges.add((source, target) if source < target else (target, source))
+    return edges
+
+
+def catalog_rows(ctx: WebContext) -> dict[str, tuple[str, str, str | None, str]]:
+    """Path → (blob, title, type, summary) of every page (kept until the files change)."""
+    rows: dict[str, tuple[str, str, str | None, str]] = ctx.cache(
+        "catalog-rows", lambda: ctx.open_vault().index.catalog_rows())
+    return rows
 
 
 def _value(value: Any) -> str:
@@ -298,7 +332,16 @@ def page_findings(ctx: WebContext, page: Page, saved: bool) -> list[Finding]:
     from veriwiki.checks import all_rules
 
     vault = ctx.open_vault()
+    background = ctx.services.get("check")
+    if saved and background is not None:
+        reported = background.findings(page.path)
+        if reported is not None:
+            return reported  # every rule's findings, as the site shows them
     found = check_page(ctx, page)
+    if saved and background is not None and background.report is not None:
+        faceted = {r.id for r, _ in inputs(ctx).rules}
+        found += [f for f in background.report.by_path.get(page.path, ())
+                  if f.rule not in faceted and f.rule != "orphan-page"]
     if saved and page.path not in (vault.index_page, vault.log_page):
         rule = {r.id: r for r in all_rules()}.get("orphan-page")
         severity = vault.config.checks.get("orphan-page", rule.default if rule else None)
@@ -340,16 +383,12 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
     around = sorted({p for p in (*back, *outs) if p not in skip and p in got.resolver.pages},
                     key=lambda p: (got.resolver.pages[p].title.casefold(), p))
     shown = around[:24]
-    edges: set[tuple[str, str]] = set()
-    keys = set(shown)
-    for other in vault.index.load_pages(shown):
-        for b in outlinks(ctx, other):
-            if b in keys and b != other.path:
-                edges.add((other.path, b) if other.path < b else (b, other.path))
+    edges = neighbour_edges(ctx, shown)
     graph = local_graph_svg((page.title, path_url(path)),
                             [(p, got.resolver.pages[p].title, path_url(p)) for p in shown],
                             edges, len(around))
-    summaries = {p.path: p.summary for p in vault.index.load_pages(back[:_MAX_BACKLINKS])}
+    rows = catalog_rows(ctx)
+    summaries = {p: rows[p][3] if p in rows else None for p in back[:_MAX_BACKLINKS]}
     back_rows = [(got.resolver.pages[p].title if p in got.resolver.pages else p,
                   path_url(p), summaries.get(p)) for p in back[:_MAX_BACKLINKS]]
     err = page.frontmatter_error

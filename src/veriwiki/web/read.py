@@ -190,10 +190,11 @@ def _sources(ctx: WebContext) -> dict[str, Any]:
 def search_hits(ctx: WebContext, query: str, limit: int) -> list[dict[str, Any]]:
     """Search results as JSON-able rows (the index is kept fresh by the file watch)."""
     from veriwiki.services.indexing import search
+    from veriwiki.web.pageview import catalog_rows
 
     vault = ctx.open_vault()
     hits = search(vault, query, limit, refresh=not ctx.live_state.get("watch"))
-    rows = vault.index.catalog_rows()
+    rows = catalog_rows(ctx)
     return [{"path": h.path, "title": h.title, "url": path_url(h.path),
              "snippet": h.snippet, "summary": rows[h.path][3] if h.path in rows else None}
             for h in hits]
