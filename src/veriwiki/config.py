@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from veriwiki.core.model import Severity
 from veriwiki.errors import ConfigError
+from veriwiki.settings import CONFIG_FILE
 
-CONFIG_FILE = "veriwiki.toml"
+__all__ = ["CONFIG_FILE", "Config", "load_config", "parse_config"]
 
 
 class VaultSettings(BaseModel):
@@ -155,10 +156,14 @@ class Config(BaseModel):
 
 
 def load_config(root: Path) -> Config:
-    """Read ``root/veriwiki.toml``; report every problem in one error."""
-    path = root / CONFIG_FILE
+    """Read and validate ``root/veriwiki.toml``; report every problem in one error."""
+    return parse_config((root / CONFIG_FILE).read_bytes())
+
+
+def parse_config(data_bytes: bytes) -> Config:
+    """Validate the bytes of a ``veriwiki.toml``; report every problem in one error."""
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = data_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError("the file is not UTF-8 text", path=CONFIG_FILE,
                           hint="re-save it as UTF-8") from exc

@@ -5,26 +5,39 @@ This is the one place that reads the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from veriwiki.adapters.isolation import SandboxPolicy
-from veriwiki.adapters.sqlite_index import SqliteIndex
-from veriwiki.config import CONFIG_FILE, Config, load_config
 from veriwiki.errors import ConfigError, VaultNotFoundError
+from veriwiki.settings import CONFIG_FILE, VaultPaths, read_settings
+
+if TYPE_CHECKING:
+    from veriwiki.adapters.git import GitRepo
+    from veriwiki.adapters.sqlite_index import SqliteIndex
+    from veriwiki.config import Config, VaultSettings
 
 STATE_DIR = ".veriwiki"
 
 
 @dataclass
 class Vault:
-    """An opened vault: its root folder, settings and adapters."""
+    """An opened vault: its root folder, settings and adapters.
+
+    Services reach git, the index, the caches and today's date through it, so every
+    front end (the CLI, the web app, the MCP server) gets them the same way.
+    """
 
     root: Path
-    config: Config
+    settings: dict[str, Any] = field(repr=False)
+    """The validated settings of veriwiki.toml as JSON data (see ``veriwiki.settings``)."""
+    _config: Config | None = field(default=None, repr=False)
     _index: SqliteIndex | None = field(default=None, repr=False)
+    _git: GitRepo | None = field(default=None, repr=False)
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
     """How check blocks may run (``--trust``); set by the caller, never by veriwiki.toml."""
     state_path: Path | None = field(default=None, repr=False)
@@ -34,19 +47,59 @@ class Vault:
     _private: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     @property
+    def config(self) -> Config:
+        """The typed settings (the pydantic schema, built on first use)."""
+        if self._config is None:
+            from veriwiki.config import Config
+
+            self._config = Config.model_validate(self.settings)
+        return self._config
+
+    @property
+    def vault_settings(self) -> VaultSettings | VaultPaths:
+        """The ``[vault]`` settings, without building the whole schema when it is not
+        built yet (a read command needs only these)."""
+        if self._config is not None:
+            return self._config.vault
+        return VaultPaths.of(self.settings)
+
+    @property
     def pages_root(self) -> str:
         """Folder holding the pages, relative to the root ('.' for the whole vault)."""
-        return self.config.vault.pages
+        return self.vault_settings.pages
 
     @property
     def index_page(self) -> str:
         """Path of the generated catalog page."""
-        return self.config.vault.index_page
+        return self.vault_settings.index_page
 
     @property
     def log_page(self) -> str:
         """Path of the operations log page."""
-        return self.config.vault.log_page
+        return self.vault_settings.log_page
+
+    @property
+    def git(self) -> GitRepo:
+        """The vault's git repository (every git call goes through it)."""
+        if self._git is None:
+            from veriwiki.adapters.git import GitRepo
+
+            self._git = GitRepo(self.root)
+        return self._git
+
+    def today(self) -> dt.date:
+        """Today's date, or the date ``VERIWIKI_TODAY`` pins. Rules get it through the
+        check's input, never from the clock."""
+        return today()
+
+    def take_notices(self) -> list[str]:
+        """What the vault has to tell the user since the last call: what opening it
+        found, what the index had to repair (a rebuilt database). Each is given once."""
+        found, self.notices = list(self.notices), []
+        if self._index is not None and self._index.notice:
+            found.append(self._index.notice)
+            self._index.notice = None
+        return found
 
     @property
     def state_dir(self) -> Path:
@@ -72,9 +125,11 @@ class Vault:
     def index(self) -> SqliteIndex:
         """The derived SQLite index (opened on first use)."""
         if self._index is None:
+            from veriwiki.adapters.sqlite_index import SqliteIndex
+
+            settings = self.vault_settings
             self._index = SqliteIndex(self.root, self.cache_dir / "index.db", self.pages_root,
-                                      self.config.vault.max_page_bytes,
-                                      tuple(self.config.vault.exclude),
+                                      settings.max_page_bytes, tuple(settings.exclude),
                                       (self.index_page, self.log_page))
         return self._index
 
@@ -118,20 +173,23 @@ def open_vault(path: str | Path | None = None) -> Vault:
                 hint="cd into a vault, pass --vault PATH, set VERIWIKI_VAULT, "
                      "or run 'veriwiki init'")
         root = found
-    config = load_config(root)
-    timeout = os.environ.get("VERIWIKI_LOCK_TIMEOUT")
-    if timeout:
-        try:
-            config.vault.lock_timeout = max(0.0, float(timeout))
-        except ValueError:
-            raise ConfigError(f"VERIWIKI_LOCK_TIMEOUT={timeout!r} is not a number of seconds",
-                              hint="set it to e.g. 30") from None
     from veriwiki.adapters.git import GitRepo
     from veriwiki.adapters.state_dir import locate_state
 
-    where = locate_state(root, STATE_DIR, GitRepo(root), user_state_home())
+    git = GitRepo(root)
+    where = locate_state(root, STATE_DIR, git, user_state_home())
+    settings = read_settings(root, where.path)
+    timeout = os.environ.get("VERIWIKI_LOCK_TIMEOUT")
+    if timeout:
+        try:
+            seconds = max(0.0, float(timeout))
+        except ValueError:
+            raise ConfigError(f"VERIWIKI_LOCK_TIMEOUT={timeout!r} is not a number of seconds",
+                              hint="set it to e.g. 30") from None
+        settings = {**settings, "vault": {**settings["vault"], "lock_timeout": seconds}}
     default = root / STATE_DIR
-    return Vault(root, config, state_path=None if where.path == default else where.path,
+    return Vault(root, settings, _git=git,
+                 state_path=None if where.path == default else where.path,
                  notices=list(where.notices))
 
 
@@ -147,6 +205,19 @@ def user_state_home() -> Path | None:
 def pinned_today() -> str:
     """The date ``VERIWIKI_TODAY`` pins for freshness checks ('' when unset)."""
     return os.environ.get("VERIWIKI_TODAY", "").strip()
+
+
+def today() -> dt.date:
+    """Today's date, or the date ``VERIWIKI_TODAY=YYYY-MM-DD`` pins (tests, CI,
+    reproducible reports)."""
+    pinned = pinned_today()
+    if not pinned:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(pinned)
+    except ValueError:
+        raise ConfigError(f"VERIWIKI_TODAY={pinned!r} is not a date",
+                          hint="set it as YYYY-MM-DD, or unset it") from None
 
 
 def debug_enabled() -> bool:

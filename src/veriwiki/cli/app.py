@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from veriwiki import __version__
 from veriwiki.errors import VeriwikiError
-from veriwiki.vault import Vault, open_vault
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from veriwiki.vault import Vault
 
 # Control characters other than newline and tab (C0, DEL, C1): page and source text is
 # untrusted, and a terminal acts on escape sequences (retitling the window, rewriting
@@ -30,15 +32,40 @@ def term_safe(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-class SafeConsole(Console):
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (rich is imported on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def safe_console(**options: Any) -> Console:
     """A rich Console that never passes control characters from the text it prints."""
+    from rich.console import Console
 
-    def render_str(self, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().render_str(term_safe(text), **kwargs)
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
+            return super().render_str(term_safe(text), **kwargs)
+
+    return SafeConsole(**options)
 
 
-out = SafeConsole(highlight=False, soft_wrap=True)
-err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+class _LazyConsole:
+    """Stands for a console made on first use: a command that prints only JSON (an
+    agent's ``search --json``) never imports rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = safe_console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 
 class State:
@@ -55,19 +82,20 @@ class State:
         if self._vault is None:
             from dataclasses import replace
 
+            from veriwiki.vault import open_vault
+
             vault = open_vault(self.vault_path)
             vault.sandbox = replace(vault.sandbox, trust=self.trust)
-            for message in vault.notices:
+            for message in vault.take_notices():
                 warning(message)
             self._vault = vault
         return self._vault
 
     def flush_notices(self) -> None:
         """Print what the index had to repair (a rebuilt database), once."""
-        vault = self._vault
-        if vault is not None and vault._index is not None and vault._index.notice:
-            notice(vault._index.notice)
-            vault._index.notice = None
+        if self._vault is not None:
+            for message in self._vault.take_notices():
+                notice(message)
 
 
 class LazyGroup(click.Group):

@@ -10,12 +10,10 @@ import sys
 import traceback
 
 import click
-from rich.markup import escape
 
 from veriwiki.cli import app
-from veriwiki.cli.app import cli, err, fail
+from veriwiki.cli.app import cli, err, escape, fail
 from veriwiki.errors import VeriwikiError
-from veriwiki.vault import debug_enabled
 
 # command name -> "module:attribute" of its click command or group
 COMMANDS = {
@@ -53,6 +51,12 @@ cli.lazy.update(COMMANDS)
 __all__ = ["COMMANDS", "cli", "main"]
 
 
+def _debug() -> bool:
+    from veriwiki.vault import debug_enabled
+
+    return debug_enabled()
+
+
 def main() -> None:
 
     """Run the CLI, mapping veriwiki errors to messages and exit codes."""
@@ -71,7 +75,7 @@ def main() -> None:
         err.print("aborted")
         sys.exit(130)
     except VeriwikiError as exc:
-        if debug_enabled():
+        if _debug():
             traceback.print_exc()
         fail(exc)
     except KeyboardInterrupt:
@@ -80,7 +84,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
-        if debug_enabled():
+        if _debug():
             traceback.print_exc()
             sys.exit(2)
         err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")

@@ -7,11 +7,11 @@ from itertools import groupby
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from veriwiki.cli.app import (
     State,
     err,
+    escape,
     notice,
     out,
     print_json,

@@ -101,7 +101,6 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
     equals the base drops out. Findings: every finding the check has on the proposal's
     pages that main does not already have (errors block approval).
     """
-    from veriwiki.adapters.git import GitRepo
     from veriwiki.services.proposals import (
         changed_pages,
         check_files,
@@ -140,7 +139,7 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
     if total > MAX_TOTAL_BYTES * max(1, max_changes // MAX_CHANGES):
         raise InputError(f"{total:,} bytes of pages in one call; at most {MAX_TOTAL_BYTES:,}",
                          hint="split the work into several proposals")
-    git = GitRepo(vault.root)
+    git = vault.git
     previous: Proposal | None = None
     files: dict[str, bytes | None] = {}
     if proposal_id is not None:

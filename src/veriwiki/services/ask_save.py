@@ -186,7 +186,6 @@ def save_answer(vault: Vault, answer: Answer) -> Answer:
     When nothing can be written, or the same page is already proposed or on main,
     ``save_note`` says so and no proposal is made.
     """
-    from veriwiki.adapters.git import GitRepo
     from veriwiki.services.indexing import build_resolver
     from veriwiki.services.proposals import list_proposals, propose
 
@@ -214,7 +213,7 @@ def save_answer(vault: Vault, answer: Answer) -> Answer:
             answer.proposal = p
             answer.save_note = f"already proposed as {p.id}"
             return answer
-    git = GitRepo(vault.root)
+    git = vault.git
     head = git.head()
     if head and git.read_blobs([f"{head}:{path}"])[0] == text.encode():
         answer.save_note = f"the wiki already holds this answer ({path})"

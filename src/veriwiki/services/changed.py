@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from veriwiki.adapters.git import GitRepo
 from veriwiki.core.model import Page
 from veriwiki.errors import InputError
 from veriwiki.services.check import CheckReport
@@ -48,7 +47,7 @@ def changed_files(vault: Vault, rev: str = "HEAD") -> tuple[str | None, set[str]
     """
     if rev.startswith("-"):
         raise InputError(f"unknown revision '{rev}'", hint="name a commit, branch or tag")
-    git = GitRepo(vault.root)
+    git = vault.git
     if not git.inside_repo():
         raise InputError("check --changed needs a git repository, and the vault is not in one",
                          hint="run 'git init' and commit, or check without --changed")

@@ -13,7 +13,6 @@ from typing import Any
 
 import yaml
 
-from veriwiki.adapters.git import GitRepo
 from veriwiki.core.extractive import fold
 from veriwiki.core.model import Source
 from veriwiki.services.extractive import INSTRUCTIONS, Extraction
@@ -154,7 +153,7 @@ def facts_yaml(source_id: str, got: Extraction) -> str:
 def plan_extractive_pages(vault: Vault, source: Source, version: int, got: Extraction,
                           model: str, result: IngestResult) -> dict[str, bytes | None]:
     """The files an extractive proposal writes (read from main's HEAD, not the work tree)."""
-    git = GitRepo(vault.root)
+    git = vault.git
     head = git.head()
     summary_title = clean_title(f"Summary of {source.title}") or f"Summary of {source.id}"
     summary_path = f"{vault.pages_root}/sources/{summary_title}.md".lstrip("./")

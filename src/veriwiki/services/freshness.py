@@ -31,16 +31,9 @@ _FENCE = re.compile(rb"^---[ \t]*(\r?\n|$)")
 
 def today() -> dt.date:
     """Today's date, or the date ``VERIWIKI_TODAY`` pins (YYYY-MM-DD)."""
-    from veriwiki.vault import pinned_today
+    from veriwiki.vault import today as vault_today
 
-    pinned = pinned_today()
-    if not pinned:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(pinned)
-    except ValueError:
-        raise ConfigError(f"VERIWIKI_TODAY={pinned!r} is not a date",
-                          hint="set it as YYYY-MM-DD, or unset it") from None
+    return vault_today()
 
 
 def parse_interval(text: Any) -> int | None:

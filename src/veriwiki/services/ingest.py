@@ -25,7 +25,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from veriwiki.adapters.git import GitRepo
 from veriwiki.ai.provider import Meter, TextModel
 from veriwiki.ai.structured import StructuredOutputError, ask_structured
 from veriwiki.core.claims import sentence_spans
@@ -450,7 +449,7 @@ def plan_pages(vault: Vault, source: Source, version: int, claims: list[CheckedC
     """The page contents the proposal writes (read from main's HEAD, never the work tree)."""
     from veriwiki.services.indexing import build_resolver
 
-    git = GitRepo(vault.root)
+    git = vault.git
     head = git.head()
     resolver = build_resolver(vault)  # ingest_source refreshed the index
     keep_unverified = vault.config.llm.keep_unverified

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from veriwiki.adapters.fs import read_page_text
-from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.sqlite_index import target_key
 from veriwiki.adapters.store import CommitResult
 from veriwiki.core.frontmatter import read_frontmatter
@@ -279,7 +278,7 @@ def remove_page(vault: Vault, name: str, *, force: bool = False, on_wait: Notify
 def page_history(vault: Vault, name: str, limit: int | None = None) -> tuple[str, list[dict[str, str]]]:
     """The git log of a page, newest first (renames followed)."""
     path = _existing_or_historic(vault, name)
-    return path, GitRepo(vault.root).log(path, limit)
+    return path, vault.git.log(path, limit)
 
 
 def _existing_or_historic(vault: Vault, name: str) -> str:
@@ -288,7 +287,7 @@ def _existing_or_historic(vault: Vault, name: str) -> str:
     except PageNotFoundError:
         rel = name if name.lower().endswith(".md") else f"{name}.md"
         for cand in (rel, _page_path(vault, rel[:-3])):
-            if GitRepo(vault.root).log(cand, 1):
+            if vault.git.log(cand, 1):
                 return cand
         raise
 
@@ -297,7 +296,7 @@ def revert_page(vault: Vault, name: str, rev: str | None = None, *, force: bool 
                 on_wait: Notify | None = None, on_notice: Notify | None = None
                 ) -> tuple[str, str, CommitResult]:
     """Restore a page's text as of ``rev`` (default: before its last change); one commit."""
-    git = GitRepo(vault.root)
+    git = vault.git
     with write_operation(vault, f"revert {name}", force=force, on_wait=on_wait,
                          on_notice=on_notice) as tx:
         path = _existing_or_historic(vault, name)

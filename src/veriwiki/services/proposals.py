@@ -127,7 +127,7 @@ def propose(vault: Vault, op: str, subject: str, files: dict[str, bytes | None],
     if not _ID.match(proposal_id):
         raise InputError(f"bad proposal id {proposal_id!r}")
     check_paths(vault, files)
-    git = GitRepo(vault.root)
+    git = vault.git
     base = git.head() if replace is None else replace.base
     if base is None:
         raise VeriwikiError("the vault has no commit yet", hint="run 'veriwiki init' first")
@@ -172,7 +172,7 @@ def _parse(git: GitRepo, ref: str, commit: str) -> Proposal:
 
 def list_proposals(vault: Vault) -> list[Proposal]:
     """Open proposals, oldest first."""
-    git = GitRepo(vault.root)
+    git = vault.git
     out = git.text("for-each-ref", "--format=%(refname) %(objectname)", REF_PREFIX)
     found = [_parse(git, *line.split()) for line in out.splitlines() if line.strip()]
     return sorted(found, key=lambda p: (p.created, p.id))
@@ -196,7 +196,7 @@ def get_proposal(vault: Vault, ident: str) -> Proposal:
 
 def changed_pages(vault: Vault, proposal: Proposal) -> dict[str, tuple[bytes | None, bytes | None]]:
     """Page path → (content at the proposal's base, content in the proposal)."""
-    git = GitRepo(vault.root)
+    git = vault.git
     # NUL-separated: a line-based listing quotes non-ASCII names ("caf\303\251.md")
     out = git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", proposal.base,
                   proposal.commit).decode("utf-8", "surrogateescape")
@@ -209,7 +209,7 @@ def changed_pages(vault: Vault, proposal: Proposal) -> dict[str, tuple[bytes | N
 
 def page_diff(vault: Vault, proposal: Proposal) -> str:
     """The unified diff of the proposal's pages against its base."""
-    git = GitRepo(vault.root)
+    git = vault.git
     paths = list(changed_pages(vault, proposal))
     if not paths:
         return ""
@@ -234,7 +234,7 @@ def merge3(vault: Vault, path: str, base: bytes | None, ours: bytes | None,
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             (Path(tmp) / name).write_bytes(data)
             names.append(str(Path(tmp) / name))
-        proc = GitRepo(vault.root).execute(["merge-file", "-p", *names])
+        proc = vault.git.execute(["merge-file", "-p", *names])
     if proc.returncode != 0:
         raise ConflictError("the proposal and main both changed the same lines of this page",
                             path=path, hint="reject the proposal and run the operation again "
@@ -256,7 +256,7 @@ def check_files(vault: Vault, files: dict[str, bytes | None], *,
     from veriwiki.services.check import check_vault
     from veriwiki.vault import STATE_DIR, open_vault
 
-    git = GitRepo(vault.root)
+    git = vault.git
     tmp_root = ensure_dir(vault.state_dir / "tmp", vault.state_dir)
     work = Path(tempfile.mkdtemp(prefix="proposal-check-", dir=tmp_root))
     try:
@@ -317,7 +317,7 @@ def _fill_worktree(git: GitRepo, work: Path, state_dir: str) -> None:
 
 def delete_branch(vault: Vault, proposal: Proposal) -> None:
     """Remove the proposal's branch (only if it still points at the same commit)."""
-    GitRepo(vault.root).run("update-ref", "-d", REF_PREFIX + proposal.id, proposal.commit)
+    vault.git.run("update-ref", "-d", REF_PREFIX + proposal.id, proposal.commit)
 
 
 def file_blob(data: bytes | None) -> str | None:

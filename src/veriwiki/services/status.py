@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from veriwiki.adapters.git import GitRepo
 from veriwiki.core.model import Page
 from veriwiki.services.check import CheckReport, check_vault
 from veriwiki.services.freshness import Freshness, page_freshness, today
@@ -78,7 +77,7 @@ class VaultStatus:
 
 def _file_history(vault: Vault) -> dict[str, tuple[str, set[str]]]:
     """Per page file: the date of its last commit and the e-mails of its authors."""
-    git = GitRepo(vault.root)
+    git = vault.git
     if git.head() is None:
         return {}
     out = git.run("log", "--no-renames", "--relative", "--format=%x1e%aI%x1f%ae",

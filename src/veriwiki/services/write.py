@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 from veriwiki.adapters.fs import blob_sha, decode_page, is_page_path
-from veriwiki.adapters.git import GitRepo
 from veriwiki.adapters.lock import vault_lock
 from veriwiki.adapters.store import CommitResult, Transaction, recover, transaction
 from veriwiki.core.catalog import (
@@ -39,7 +38,7 @@ def recover_pending(vault: Vault, on_notice: Notify | None = None) -> list[str]:
     if not (vault.state_dir / "journal.json").exists():
         return []
     with vault_lock(vault.state_dir, "recovery", vault.config.vault.lock_timeout):
-        notes = recover(vault.root, GitRepo(vault.root), vault.state_dir)
+        notes = recover(vault.root, vault.git, vault.state_dir)
     for note in notes:
         if on_notice:
             on_notice(note)

@@ -1,0 +1,103 @@
+"""Reading ``veriwiki.toml`` without paying for the schema on every command.
+
+The schema (``veriwiki.config``, pydantic) validates the file once; the validated
+settings, defaults filled in, are kept as JSON in the state folder, keyed by the file's
+bytes and the schema's code. Later commands read the snapshot, so a ``veriwiki search``
+never imports pydantic: the full :class:`veriwiki.config.Config` is built on first use
+of ``Vault.config``. A snapshot that is missing, unreadable, of another file or another
+schema is ignored and rewritten; the file is validated again.
+
+This module must not import pydantic (``tests/test_startup.py`` checks the import set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "veriwiki.toml"
+SNAPSHOT = "settings.json"
+
+
+@dataclass(frozen=True, slots=True)
+class VaultPaths:
+    """The ``[vault]`` settings every command needs, read from the validated settings."""
+
+    pages: str
+    index_page: str
+    log_page: str
+    max_page_bytes: int
+    exclude: tuple[str, ...]
+    lock_timeout: float
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> VaultPaths:
+        """The paths of validated settings (``Config.model_dump(mode="json")``)."""
+        v = data["vault"]
+        return cls(v["pages"], v["index_page"], v["log_page"], int(v["max_page_bytes"]),
+                   tuple(v["exclude"]), float(v["lock_timeout"]))
+
+
+def _schema_key() -> str:
+    """Changes whenever the schema's code or veriwiki's version changes."""
+    from veriwiki import __version__
+
+    schema = Path(__file__).with_name("config.py")
+    try:
+        code = schema.read_bytes()
+    except OSError:
+        code = b""
+    return hashlib.sha256(__version__.encode() + b"\0" + code).hexdigest()
+
+
+def _snapshot_key(raw: bytes) -> str:
+    return hashlib.sha256(_schema_key().encode() + b"\0" + raw).hexdigest()
+
+
+def _load_snapshot(path: Path, key: str) -> dict[str, Any] | None:
+    try:
+        snap = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(snap, dict) or snap.get("key") != key:
+        return None
+    data = snap.get("data")
+    if not isinstance(data, dict):
+        return None
+    try:
+        VaultPaths.of(data)  # the shape every command relies on
+    except (KeyError, TypeError, ValueError):
+        return None
+    return data
+
+
+def read_settings(root: Path, state_dir: Path | None) -> dict[str, Any]:
+    """The validated settings of ``root/veriwiki.toml`` as plain JSON data.
+
+    Raises ``ConfigError`` (file, line, what to fix) for a file that is not UTF-8,
+    not TOML or not valid settings. ``state_dir`` holds the snapshot (None: no snapshot).
+    """
+    raw = (root / CONFIG_FILE).read_bytes()
+    key = _snapshot_key(raw)
+    path = state_dir / SNAPSHOT if state_dir is not None else None
+    if path is not None:
+        data = _load_snapshot(path, key)
+        if data is not None:
+            return data
+    from veriwiki.config import parse_config
+
+    data = parse_config(raw).model_dump(mode="json")
+    if path is not None and state_dir is not None and state_dir.is_dir():
+        from veriwiki.adapters.writes import atomic_write
+
+        payload = json.dumps({"key": key, "data": data}, sort_keys=True).encode()
+        from veriwiki.errors import VeriwikiError
+
+        # a read-only vault validates every time; nothing else changes
+        with contextlib.suppress(OSError, VeriwikiError):
+            atomic_write(path, payload)
+    return data

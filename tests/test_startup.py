@@ -1,0 +1,161 @@
+"""What a command imports before it answers, and the settings snapshot that keeps
+pydantic out of it.
+
+Agents call ``veriwiki search`` in loops, so its start-up is part of every answer. The
+test pins the set of modules it imports (a set, not a time: times vary by machine):
+adding an import to the search path fails here until the list below is changed on
+purpose. docs/benchmarks.md has the times.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from veriwiki.config import Config, load_config
+from veriwiki.errors import ConfigError
+from veriwiki.settings import SNAPSHOT, VaultPaths, read_settings
+from veriwiki.vault import open_vault
+
+# Third-party packages `veriwiki search` may import (everything else must be stdlib).
+THIRD_PARTY = {"click"}
+
+# The veriwiki modules on the path of `veriwiki search --json` with a current index.
+SEARCH_MODULES = {
+    "veriwiki", "veriwiki.errors", "veriwiki.settings", "veriwiki.vault",
+    "veriwiki.cli", "veriwiki.cli.app", "veriwiki.cli.main", "veriwiki.cli.query_cmds",
+    "veriwiki.adapters", "veriwiki.adapters.fs", "veriwiki.adapters.git",
+    "veriwiki.adapters.git_options", "veriwiki.adapters.isolation", "veriwiki.adapters.lock",
+    "veriwiki.adapters.settle", "veriwiki.adapters.state_dir", "veriwiki.adapters.store",
+    "veriwiki.adapters.writes",
+    "veriwiki.adapters.sqlite_index", "veriwiki.adapters.sqlite_index.manifest",
+    "veriwiki.adapters.sqlite_index.query", "veriwiki.adapters.sqlite_index.schema",
+    "veriwiki.adapters.sqlite_index.write",
+    "veriwiki.core", "veriwiki.core.catalog", "veriwiki.core.claims", "veriwiki.core.model",
+    "veriwiki.core.names", "veriwiki.core.query", "veriwiki.core.records",
+    "veriwiki.core.resolve",
+    "veriwiki.services", "veriwiki.services.indexing", "veriwiki.services.write",
+}
+
+
+def imported(args: list[str], cwd: Path) -> set[str]:
+    """Every module in ``sys.modules`` when ``veriwiki ARGS`` exits."""
+    out = cwd / ".modules.json"
+    code = ("import atexit, json, sys\n"
+            f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps(list(sys.modules))))\n"
+            f"sys.argv = ['veriwiki', *{args!r}]\n"
+            "from veriwiki.cli.main import main\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = set(json.loads(out.read_text()))
+    out.unlink()
+    return names
+
+
+def third_party(names: set[str]) -> set[str]:
+    tops = {n.split(".")[0] for n in names}
+    return {t for t in tops if t not in sys.stdlib_module_names and not t.startswith("_")
+            and t not in {"veriwiki", "sitecustomize", "usercustomize"}}
+
+
+@pytest.fixture()
+def vault(tmp_path: Path) -> Path:
+    root = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "veriwiki", "init", str(root)], check=True,
+                   capture_output=True, timeout=120)
+    page = root / "wiki" / "Alpha.md"
+    page.write_text("# Alpha\n\nAttention is all you need [[Beta]].\n")
+    # the first search builds the index (that run parses pages and may import more)
+    subprocess.run([sys.executable, "-m", "veriwiki", "search", "alpha"], cwd=root,
+                   check=True, capture_output=True, timeout=120)
+    return root
+
+
+def test_search_imports_only_the_agreed_modules(vault: Path) -> None:
+    names = imported(["search", "attention", "--json"], vault)
+    assert third_party(names) <= THIRD_PARTY, "search must not import these packages"
+    ours = {n for n in names if n == "veriwiki" or n.startswith("veriwiki.")}
+    assert ours - SEARCH_MODULES == set(), (
+        "`veriwiki search` imports more of veriwiki than agreed; keep the import lazy, or "
+        "add the module to SEARCH_MODULES on purpose")
+    assert "veriwiki.cli.query_cmds" in names  # the test saw a real search run
+
+
+def test_version_imports_no_vault_code(tmp_path: Path) -> None:
+    names = imported(["--version"], tmp_path)
+    assert third_party(names) <= THIRD_PARTY
+    assert not {n for n in names if n.startswith(("veriwiki.adapters", "veriwiki.core",
+                                                  "veriwiki.services"))}
+
+
+def test_human_search_output_still_uses_rich(vault: Path) -> None:
+    """rich is loaded on first print, so human output is unchanged."""
+    names = imported(["search", "attention"], vault)
+    assert "rich.console" in names
+
+
+def test_snapshot_gives_the_same_settings_as_the_schema(tmp_path: Path) -> None:
+    (tmp_path / "veriwiki.toml").write_text(
+        '[vault]\nname = "n"\nexclude = ["drafts/**"]\nlock_timeout = 3\n'
+        '[llm]\nprices = { "gpt-x" = [1.5, 2] }\nthreads = 2\n'
+        '[checks]\norphan-page = "off"\n')
+    state = tmp_path / ".veriwiki"
+    state.mkdir()
+    first = read_settings(tmp_path, state)  # validates and writes the snapshot
+    assert (state / SNAPSHOT).is_file()
+    second = read_settings(tmp_path, state)  # from the snapshot
+    assert first == second
+    direct = load_config(tmp_path)
+    assert Config.model_validate(second) == direct
+    paths = VaultPaths.of(second)
+    assert (paths.exclude, paths.lock_timeout) == (("drafts/**",), 3.0)
+
+
+def test_an_edited_file_is_validated_again(tmp_path: Path) -> None:
+    config = tmp_path / "veriwiki.toml"
+    config.write_text("[vault]\nmax_page_bytes = 100\n")
+    state = tmp_path / ".veriwiki"
+    state.mkdir()
+    assert read_settings(tmp_path, state)["vault"]["max_page_bytes"] == 100
+    config.write_text("[vault]\nmax_page_bytes = -1\n")
+    with pytest.raises(ConfigError, match="max_page_bytes"):
+        read_settings(tmp_path, state)
+    config.write_text("[vault]\nmax_page_bytes = 7\n")
+    assert read_settings(tmp_path, state)["vault"]["max_page_bytes"] == 7
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": "x", "data": {}}', b"[]"])
+def test_a_damaged_or_foreign_snapshot_is_ignored(tmp_path: Path, damage: bytes) -> None:
+    (tmp_path / "veriwiki.toml").write_text("[vault]\nname = \"x\"\n")
+    state = tmp_path / ".veriwiki"
+    state.mkdir()
+    (state / SNAPSHOT).write_bytes(damage)
+    assert read_settings(tmp_path, state)["vault"]["name"] == "x"
+    assert json.loads((state / SNAPSHOT).read_bytes())["data"]["vault"]["name"] == "x"
+
+
+def test_a_snapshot_with_the_right_key_and_a_wrong_shape_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "veriwiki.toml").write_text("[vault]\nname = \"x\"\n")
+    state = tmp_path / ".veriwiki"
+    state.mkdir()
+    read_settings(tmp_path, state)
+    snap = json.loads((state / SNAPSHOT).read_bytes())
+    del snap["data"]["vault"]["pages"]
+    (state / SNAPSHOT).write_text(json.dumps(snap))
+    assert read_settings(tmp_path, state)["vault"]["pages"] == "wiki"
+
+
+def test_vault_builds_the_schema_only_when_asked(vault: Path) -> None:
+    opened = open_vault(vault)
+    assert opened._config is None
+    assert opened.pages_root == "wiki"
+    assert opened._config is None  # [vault] paths come from the snapshot
+    assert opened.config.vault.pages == "wiki"
+    opened.config.vault.max_page_bytes = 10  # the typed object is the truth once built
+    assert opened.vault_settings.max_page_bytes == 10
