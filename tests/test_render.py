@@ -96,3 +96,47 @@ def test_render_chip_escapes_quotes_and_ids() -> None:
                      None, "2026-01-01")
     assert 'data-source="a&quot;b"' in html and "<script>" not in html
     assert 'data-verdict="quote-not-found"' in html
+
+
+def test_search_table_update_equals_a_full_merge() -> None:
+    """Updating the postings table for changed documents gives the table a merge of
+    every document's weights gives, or says it cannot (never a wrong table)."""
+    import random
+
+    from veriwiki.render.search import MAX_POSTINGS, SearchBuilder, SearchDoc, update_table
+
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(40)]
+
+    def table_of(weights: list[dict[str, int]]) -> dict[str, list[int]]:
+        builder = SearchBuilder()
+        for i, w in enumerate(weights):
+            builder.add(SearchDoc(f"p{i}.html", f"P{i}", "", "", "", ""), w)
+        return builder.table()
+
+    def random_weights() -> dict[str, int]:
+        return {w: rng.randint(1, 9) for w in rng.sample(vocab, rng.randint(0, 12))}
+
+    outcomes = {True: 0, False: 0}
+    for _ in range(300):
+        docs = [random_weights() for _ in range(rng.choice([20, 150, 400]))]
+        table = table_of(docs)
+        changes = []
+        for i in rng.sample(range(len(docs)), rng.randint(1, 3)):
+            new = dict(docs[i])
+            for w in rng.sample(vocab, 3):  # words added, removed, weighed up or down
+                action = rng.random()
+                if action < 0.3:
+                    new.pop(w, None)
+                elif action < 0.6:
+                    new[w] = new.get(w, 0) + rng.randint(1, 5)
+                else:
+                    new[w] = max(1, new.get(w, 2) - rng.randint(0, 3))
+            changes.append((i, docs[i], new))
+            docs[i] = new
+        ok = update_table(table, changes)
+        outcomes[ok] += 1
+        if ok:
+            assert table == table_of(docs)
+    assert outcomes[True] > 50 and outcomes[False] > 5
+    assert max(len(v) for v in table_of([{"x": 1}] * 100).values()) == 2 * MAX_POSTINGS

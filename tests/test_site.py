@@ -198,3 +198,142 @@ def test_build_never_writes_or_deletes_through_links(vw: Veriwiki, vault: Path,
     proc = vw("build")
     assert proc.returncode == 2 and "not a plain relative path" in proc.stderr, proc.stderr
     assert victim.read_text() == "keep me"
+
+
+def _in_process_build(vault: Path) -> dict[str, object]:
+    from veriwiki.services.site import build_site
+    from veriwiki.vault import open_vault
+
+    return build_site(open_vault(vault)).to_json()
+
+
+@pytest.fixture
+def key_audit(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int, int]]:
+    """Every page whose key the build did not compute again must have the key a full
+    computation gives (per build: incremental?, keys computed, pages)."""
+    from veriwiki.render.layout import code_version
+    from veriwiki.services import site
+    from veriwiki.services.site_model import page_key, page_url
+
+    real = site.pages_to_key
+    seen: list[tuple[bool, int, int]] = []
+
+    def audited(model: object, old_keys: dict[str, str], incremental: bool) -> set[str]:
+        again = real(model, old_keys, incremental)  # type: ignore[arg-type]
+        code = code_version()
+        stale = [p for p in model.pages if p not in again  # type: ignore[attr-defined]
+                 and page_key(model, p, code) != old_keys[page_url(p)]]  # type: ignore[arg-type]
+        assert stale == []
+        seen.append((incremental, len(again), len(model.pages)))  # type: ignore[attr-defined]
+        return again
+
+    monkeypatch.setattr(site, "pages_to_key", audited)
+    return seen
+
+
+def test_incremental_caches_follow_every_kind_of_change(
+        vw: Veriwiki, vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        key_audit: list[tuple[bool, int, int]]) -> None:
+    """Site state, page keys and the search table kept between builds: after each kind
+    of change the incremental build equals a build into an empty folder, byte for byte."""
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    monkeypatch.setenv("VERIWIKI_TODAY", "2026-03-01")
+    vw.env["VERIWIKI_TODAY"] = "2026-03-01"
+    make_site_vault(vw, vault)
+    (vault / "data").mkdir(exist_ok=True)
+    facts = vault / "data" / "facts.csv"
+    facts.write_text("entity,attribute,value,unit\nWidget,mass,5,kg\n", encoding="utf-8")
+    (vault / "wiki" / "Widget.md").write_text(
+        "---\ntitle: Widget\n---\n# Widget\n\nIt weighs {{Widget.mass}}. See [[Lonely]].\n\n"
+        "![[Grounded]]\n", encoding="utf-8")
+    (vault / "wiki" / "Lonely.md").write_text("# Lonely\n\nOnly Widget links here.\n",
+                                              encoding="utf-8")
+    _in_process_build(vault)
+    assert key_audit[-1][0] is False  # the first build computes every key
+
+    # a page's body: only it (and nothing around it) is keyed and rendered again
+    page = vault / "wiki" / "Attention.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA searchable zebrafish.\n",
+                    encoding="utf-8")
+    assert _in_process_build(vault)["rendered"] == 1
+    incremental, keyed, total = key_audit[-1]
+    assert incremental and keyed < total
+    _same_as_cold(vw, vault)
+    search = (vault / "site" / "_vw" / "search")
+    assert any("zebrafish" in p.read_text(encoding="utf-8") for p in search.glob("t-*.json"))
+
+    # a link added: the target's backlinks and the graphs of the neighbours change
+    page.write_text(page.read_text(encoding="utf-8") + "\nNow links [[Lonely]] too.\n",
+                    encoding="utf-8")
+    _in_process_build(vault)
+    assert key_audit[-1][0]
+    assert "Attention.html" in (vault / "site" / "wiki" / "Lonely.html").read_text(
+        encoding="utf-8")
+    _same_as_cold(vw, vault)
+
+    # a summary changed: shown in the backlinks of the pages it links to
+    text = page.read_text(encoding="utf-8")
+    old_summary = "summary: Weighting every value by the similarity of its key to a query."
+    assert old_summary in text
+    page.write_text(text.replace(old_summary, "summary: A zebrafish summary."),
+                    encoding="utf-8")
+    _in_process_build(vault)
+    assert key_audit[-1][0]
+    assert "A zebrafish summary." in (vault / "site" / "wiki" / "Lonely.html").read_text(
+        encoding="utf-8")
+    _same_as_cold(vw, vault)
+
+    # a link removed: Lonely gets an orphan finding without its own file changing
+    widget = vault / "wiki" / "Widget.md"
+    widget.write_text(widget.read_text(encoding="utf-8").replace(" See [[Lonely]].", ""),
+                      encoding="utf-8")
+    page.write_text(page.read_text(encoding="utf-8").replace("Now links [[Lonely]] too.", ""),
+                    encoding="utf-8")
+    _in_process_build(vault)
+    assert key_audit[-1][0]
+    _same_as_cold(vw, vault)
+
+    # an embedded page changed: the page embedding it is rendered again
+    grounded = vault / "wiki" / "Grounded.md"
+    grounded.write_text(grounded.read_text(encoding="utf-8") + "\nEmbedded words.\n",
+                        encoding="utf-8")
+    _in_process_build(vault)
+    assert "Embedded words." in (vault / "site" / "wiki" / "Widget.html").read_text(
+        encoding="utf-8")
+    _same_as_cold(vw, vault)
+
+    # a changed fact
+    facts.write_text("entity,attribute,value,unit\nWidget,mass,7,kg\n", encoding="utf-8")
+    _in_process_build(vault)
+    assert 'data-fact="Widget.mass">7 kg<' in (vault / "site" / "wiki" / "Widget.html"
+                                              ).read_text(encoding="utf-8")
+    _same_as_cold(vw, vault)
+
+    # a renamed link target (links rewritten by mv), then a plain rename breaking links
+    vw.ok("mv", "Transformer", "Transformer Model")
+    _in_process_build(vault)
+    assert (vault / "site" / "wiki" / "Transformer Model.html").is_file()
+    _same_as_cold(vw, vault)
+    (vault / "wiki" / "KV Cache.md").rename(vault / "wiki" / "Key Value Cache.md")
+    _in_process_build(vault)
+    _same_as_cold(vw, vault)
+
+    # a new source version: the claim citing it goes stale
+    changed = tmp_path / "llama2.md"
+    text = next(iter((vault / "raw" / "llama2").glob("v1*"))).read_text(encoding="utf-8")
+    changed.write_text(text.replace("trained on 2 trillion tokens of data",
+                                    "trained on 2.2 trillion tokens of data"), encoding="utf-8")
+    vw.ok("add", str(changed), "--id", "llama2")
+    _in_process_build(vault)
+    assert 'data-verdict="stale"' in (vault / "site" / "wiki" / "Grounded.html").read_text(
+        encoding="utf-8")
+    _same_as_cold(vw, vault)
+
+    # a new day: chips show the check date, every page is rendered again
+    monkeypatch.setenv("VERIWIKI_TODAY", "2026-03-02")
+    vw.env["VERIWIKI_TODAY"] = "2026-03-02"
+    summary = _in_process_build(vault)
+    assert summary["rendered"] == summary["pages"]
+    _same_as_cold(vw, vault)
+    assert _in_process_build(vault)["rendered"] == 0
+    assert key_audit[-1][0]

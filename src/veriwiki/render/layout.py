@@ -55,7 +55,8 @@ def code_version() -> str:
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
     import importlib
 
-    for name in ("site", "site_model", "site_pages", "site_parts", "site_output"):
+    for name in ("site", "site_model", "site_pages", "site_parts", "site_output",
+                 "site_cache"):
         mod = importlib.import_module(f"veriwiki.services.{name}")
         if mod.__file__:
             with open(mod.__file__, "rb") as fh:

@@ -113,13 +113,66 @@ class SearchBuilder:
 
     def finish(self) -> dict[str, bytes]:
         """File name → bytes of every search file."""
+        return _files(self.table(), self.docs)
+
+    def table(self) -> dict[str, list[int]]:
+        """Term → its best postings, flat (doc, weight, doc, weight …), best first."""
         table: dict[str, list[int]] = {}
         for term in sorted(self.heaps):
             flat: list[int] = []
             for weight, neg in sorted(self.heaps[term], key=lambda p: (-p[0], -p[1])):
                 flat += [-neg, weight]
             table[term] = flat
-        return _files(table, self.docs)
+        return table
+
+
+def search_files(table: dict[str, list[int]], docs: list[tuple[str, str, str]]
+                 ) -> dict[str, bytes]:
+    """File name → bytes of every search file for a postings table (as
+    :meth:`SearchBuilder.table` makes it) and the documents (url, title, summary)."""
+    return _files({t: table[t] for t in sorted(table)}, docs)
+
+
+def update_table(table: dict[str, list[int]],
+                 changes: list[tuple[int, dict[str, int] | None, dict[str, int]]]) -> bool:
+    """Update ``table`` in place for documents whose term weights changed: each change is
+    (doc, old weights or None, new weights). False when the result cannot be known
+    without every document's weights (a term whose list was full lost one of its best
+    postings and nothing new ranks above its old last one); ``table`` is then unusable.
+
+    A term's list is complete while it holds fewer than ``MAX_POSTINGS`` postings, and
+    otherwise holds the best ones: the postings it does not hold all rank below its
+    last one, so the new best ones are known when enough of the held and new postings
+    rank above that last one.
+    """
+    changed = {doc for doc, _, _ in changes}
+    touched: set[str] = set()
+    for _, old, new in changes:
+        touched.update(old or ())
+        touched.update(new)
+    for term in touched:
+        flat = table.get(term, [])
+        held = [(flat[j + 1], -flat[j]) for j in range(0, len(flat), 2)]  # (weight, -doc)
+        full = len(held) >= MAX_POSTINGS
+        floor = min(held) if held else None
+        kept = [h for h in held if -h[1] not in changed]
+        fresh = [(new[term], -doc) for doc, _, new in changes if term in new]
+        items = kept + fresh
+        if full:
+            assert floor is not None
+            sure = [h for h in items if h >= floor]
+            if len(sure) < MAX_POSTINGS:
+                return False
+            items = sure
+        best = sorted(items, reverse=True)[:MAX_POSTINGS]
+        if best:
+            out: list[int] = []
+            for weight, neg in best:
+                out += [-neg, weight]
+            table[term] = out
+        else:
+            table.pop(term, None)
+    return True
 
 
 def _files(table: dict[str, list[int]], docs: list[tuple[str, str, str]]) -> dict[str, bytes]:

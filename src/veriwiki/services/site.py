@@ -26,7 +26,17 @@ from veriwiki.render.layout import code_version, static_files
 from veriwiki.services import site_pages as docs
 from veriwiki.services import site_parts as parts
 from veriwiki.services.check import CheckReport, check_vault
-from veriwiki.services.indexing import build_resolver
+from veriwiki.services.indexing import build_resolver, update_index
+from veriwiki.services.site_cache import (
+    Previous,
+    Row,
+    StateReader,
+    StateWriter,
+    keys_digest,
+    read_previous,
+    state_version,
+    write_previous,
+)
 from veriwiki.services.site_model import (
     ASSETS,
     LinkTables,
@@ -35,13 +45,16 @@ from veriwiki.services.site_model import (
     finish_links,
     page_key,
     page_url,
+    pages_to_key,
     prepare,
+    shared_digest,
     slim,
 )
 from veriwiki.services.site_output import Output
 from veriwiki.vault import Vault
 
 MANIFEST = ".veriwiki-site.json"
+OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
 Progress = Callable[[str, int, int], None]
 
 
@@ -94,26 +107,75 @@ def _safe_out(vault: Vault, out: Path) -> Path:
     return out
 
 
-def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
-    """Run the check and gather everything the site shows."""
+def collect_site(vault: Vault, base_url: str = "", *, code: str | None = None) -> SiteModel:
+    """Run the check and gather everything the site shows.
+
+    The check runs in a forked child while the pages are collected here (below
+    :data:`OVERLAP_PAGES` pages; above, one after the other, to bound memory). Pages
+    whose blob and link names are unchanged since the last build come from the site
+    state (:mod:`site_cache`) instead of the index, their links already resolved.
+    """
+    from veriwiki.core.records import page_from_json, page_to_json
     from veriwiki.services.facts import load_facts
     from veriwiki.services.freshness import today
     from veriwiki.services.sources import load_sources, version_text
 
-    report = _check_apart(vault)
+    update_index(vault)  # here, so the pages read below are the ones the check sees
+    blobs = vault.index.page_blobs()
+    check = _start_check(vault)
+    if len(blobs) >= OVERLAP_PAGES:
+        report = check()
+        check = lambda: report  # noqa: E731
     resolver = build_resolver(vault)
+    names = vault.index.names_digest()
+    version = state_version(code or code_version())
+    reader = StateReader(vault.cache_dir, version, names, vault.pages_root)
+    writer = StateWriter(vault.cache_dir, version, names, vault.pages_root)
+    previous = read_previous(vault.cache_dir)
+    if previous.token is None or previous.token != reader.token:
+        previous = Previous()
     pages: dict[str, Page] = {}
-    blobs: dict[str, str] = {}
-    models: list[Page] = []
+    loaded: set[str] = set()
     tables = LinkTables()
-    paths = vault.index.paths()
-    for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
-        for page, blob in vault.index.load_pages_blobs(paths[start:start + 2000]):
-            blobs[page.path] = blob
-            add_links(resolver, page, tables)
-            if page.type == "model":
-                models.append(page)
-            pages[page.path] = slim(page)
+    paths = list(blobs)
+    try:
+        for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
+            chunk = paths[start:start + 2000]
+            load: list[str] = []
+            for path in chunk:
+                row = reader.get(path)
+                if row is not None and row.blob == blobs[path]:
+                    try:
+                        pages[path] = page_from_json(path, row.page)
+                    except (ValueError, TypeError, KeyError, IndexError):
+                        load.append(path)
+                        continue
+                    tables.outlinks[path], tables.embeds[path] = row.outs, row.embeds
+                    for target in row.outs:
+                        tables.back[target].add(path)
+                    tables.attachments.update(row.attachments)
+                    tables.page_attachments[path] = row.attachments
+                    continue
+                if row is not None and previous.token is not None:
+                    previous.outs[path] = row.outs  # a changed page: its old neighbours
+                load.append(path)
+            for page, blob in vault.index.load_pages_blobs(load):
+                blobs[page.path] = blob
+                add_links(resolver, page, tables)
+                pages[page.path] = slim(page)
+                loaded.add(page.path)
+            for path in chunk:
+                if path in pages:
+                    writer.add(path, Row(blobs[path], page_to_json(pages[path]),
+                                         tables.outlinks[path], tables.embeds[path],
+                                         tables.page_attachments.get(path, [])))
+    except BaseException:
+        writer.abandon()
+        raise
+    finally:
+        reader.close()
+    written = writer.commit()
+    models = [p for p, _ in vault.index.load_pages_blobs(vault.index.paths(page_type="model"))]
     sources = {s.id: s for s in load_sources(vault)[0]}
     texts: dict[tuple[str, int], SourceText] = {}
     for sid, source in sources.items():
@@ -123,24 +185,31 @@ def collect_site(vault: Vault, base_url: str = "") -> SiteModel:
             except VeriwikiError:
                 continue  # the source page says the text cannot be read
     facts, _ = load_facts(vault, models)
+    pages = {p: pages[p] for p in paths if p in pages}  # in path order, as before
     model = SiteModel(
-        vault_name=vault.config.vault.name, root=vault.root, pages=pages, blobs=blobs,
-        resolver=resolver, report=report, findings={}, sources=sources,
-        texts=texts, facts=facts, checked=today().isoformat(),
-        names_digest=vault.index.names_digest(), index_page=vault.index_page,
-        log_page=vault.log_page, base_url=base_url)
+        vault_name=vault.config.vault.name, root=vault.root, pages=pages,
+        blobs={p: blobs[p] for p in pages}, resolver=resolver, report=check(),
+        findings={}, sources=sources, texts=texts, facts=facts, checked=today().isoformat(),
+        names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
+        base_url=base_url)
+    model.state_token = writer.token if written else None
+    model.previous, model.loaded = previous, loaded
     finish_links(model, tables)
     prepare(model)
     return model
 
 
-def _check_apart(vault: Vault) -> CheckReport:
-    """``check_vault`` in a forked child, so the memory the check needed (all pages
-    parsed, resolutions, source texts) is given back before the site model is built;
-    only the report comes back. In-process where fork is missing or the child fails
-    (then the error is raised here, with its message)."""
+def _start_check(vault: Vault) -> Callable[[], CheckReport]:
+    """Start ``check_vault`` in a forked child and return how to wait for its report.
+
+    The child gives back only the report, so the memory the check needs (all pages
+    parsed, resolutions, source texts) is returned to the system when it ends, and the
+    site's pages are collected here meanwhile. In-process where fork is missing; when
+    the child fails, the check runs again here (so its error is raised with its message).
+    """
     if not hasattr(os, "fork"):
-        return check_vault(vault)
+        report = check_vault(vault)
+        return lambda: report
     import pickle
 
     read_fd, write_fd = os.pipe()
@@ -149,22 +218,28 @@ def _check_apart(vault: Vault) -> CheckReport:
         code = 1
         try:
             os.close(read_fd)
-            vault._index = None  # an inherited SQLite connection must not be used here
+            inherited = vault._index  # not used here (nor closed: the parent's connection)
+            vault._index = None
             data = pickle.dumps(check_vault(vault), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
             code = 0
+            del inherited
         finally:
             os._exit(code)
     os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not data:
-        return check_vault(vault)
-    report = pickle.loads(data)  # noqa: S301 - our own child's output
-    assert isinstance(report, CheckReport)
-    return report
+
+    def wait() -> CheckReport:
+        with os.fdopen(read_fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not data:
+            return check_vault(vault)
+        report = pickle.loads(data)  # noqa: S301 - our own child's output
+        assert isinstance(report, CheckReport)
+        return report
+
+    return wait
 
 
 def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
@@ -176,8 +251,8 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     check_write_path(out, out / MANIFEST)
     if not (out / MANIFEST).exists():  # marks the folder as a site before anything is written
         Output(out).write(MANIFEST, '{"files": [], "keys": {}}')
-    model = collect_site(vault, base_url)
     code = code_version()
+    model = collect_site(vault, base_url, code=code)
     try:
         old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         same = old.get("code") == code
@@ -191,9 +266,14 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     keys: dict[str, str] = {}
     paths = sorted(model.pages)
     todo: list[str] = []
+    shared = shared_digest(model, code, vault.pages_root)
+    last = model.previous if isinstance(model.previous, Previous) else Previous()
+    incremental = (last.token is not None and last.shared == shared
+                   and last.keys == keys_digest(old_keys))
+    again = pages_to_key(model, old_keys, incremental)
     for path in paths:
         rel = page_url(path)
-        keys[rel] = key = page_key(model, path, code)
+        keys[rel] = key = page_key(model, path, code) if path in again else old_keys[rel]
         output.keep(rel)
         if old_keys.get(rel) != key or not (out / rel).is_file():
             todo.append(path)
@@ -238,6 +318,9 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
             report.removed += 1
     manifest = {"code": code, "keys": keys, "groups": groups, "files": sorted(output.produced)}
     output.write(MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+    if model.state_token is not None:
+        write_previous(vault.cache_dir, model.state_token, keys, shared,
+                       model.finding_digests)
     report.written = output.written
     counts = model.report.counts
     report.errors, report.warnings = counts.get("error", 0), counts.get("warning", 0)

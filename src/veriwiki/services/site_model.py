@@ -98,6 +98,10 @@ class SiteModel:
     fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
     alias_entity: dict[str, str] = field(default_factory=dict)
     embed_cache: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
+    finding_digests: dict[str, str] = field(default_factory=dict)  # path -> its findings
+    loaded: set[str] = field(default_factory=set)  # pages read from the index this build
+    state_token: str | None = None  # the site state this build wrote (site_cache)
+    previous: Any = None  # site_cache.Previous: what the last build's keys came from
 
     def neighbours(self, path: str, limit: int = 24) -> list[str]:
         """The pages shown in a page's local graph: links both ways, catalog and log
@@ -272,6 +276,7 @@ class LinkTables:
     embeds: dict[str, list[str]] = field(default_factory=dict)
     attachments: set[str] = field(default_factory=set)
     back: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    page_attachments: dict[str, list[str]] = field(default_factory=dict)
 
 
 def add_links(resolver: Resolver, page: Page, tables: LinkTables) -> None:
@@ -280,6 +285,7 @@ def add_links(resolver: Resolver, page: Page, tables: LinkTables) -> None:
     path = page.path
     outs: set[str] = set()
     embeds: set[str] = set()
+    atts: set[str] = set()
     for link in page.links:
         res = resolver.resolve(link, path)
         if not res.is_ok or res.path is None:
@@ -291,9 +297,11 @@ def add_links(resolver: Resolver, page: Page, tables: LinkTables) -> None:
             if link.kind == "embed":
                 embeds.add(res.path)
         else:
-            tables.attachments.add(res.path)
+            atts.add(res.path)
+    tables.attachments |= atts
     tables.outlinks[path] = sorted(outs)
     tables.embeds[path] = sorted(embeds)
+    tables.page_attachments[path] = sorted(atts)
 
 
 def finish_links(model: SiteModel, tables: LinkTables) -> None:
@@ -344,6 +352,9 @@ def prepare(model: SiteModel) -> None:
     """Derived tables: findings per page, verdicts, link graph, facts, quote places."""
     for f in model.report.findings:
         model.findings.setdefault(f.path, []).append(f)
+    model.finding_digests = {
+        path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        for path, found in model.findings.items()}
     for path, page in model.pages.items():
         if page.claims:
             model.verdicts[path] = page_verdicts(page, model.findings.get(path, ()))
@@ -365,11 +376,14 @@ def page_key(model: SiteModel, path: str, code: str) -> str:
     for sid, version, q in cited:
         v = model.version_of(sid, version)
         src = model.sources.get(sid)
+        added = src.version(v) if src is not None and v is not None else None
         sources.append([sid, version, v, src.title if src else None,
+                        added.added if added is not None else None,
                         model.matches.get((sid, v, q)) if v is not None and q else None])
     facts = []
+    ctx = PageContext(model, path) if page.fact_refs else None
     for entity, attribute, _, _ in page.fact_refs:
-        ctx = PageContext(model, path)
+        assert ctx is not None
         got = ctx.fact(entity, attribute)
         facts.append([entity, attribute, got.display if got else None,
                       got.where if got else None, got.source_id if got else None])
@@ -383,3 +397,43 @@ def page_key(model: SiteModel, path: str, code: str) -> str:
             [[p, model.pages[p].summary] for p in model.backlinks.get(path, ())]]
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def shared_digest(model: SiteModel, code: str, pages_root: str) -> str:
+    """A digest of the inputs of page keys that every page may read: the code, the site
+    settings, the check date, the link names, the sources and quote places, the facts."""
+    data = [code, model.vault_name, model.base_url, model.checked, model.names_digest,
+            pages_root, model.index_page, model.log_page,
+            [repr(s) for _, s in sorted(model.sources.items())],
+            sorted((repr(k), repr(v)) for k, v in model.matches.items()),
+            [repr(f) for f in model.facts]]
+    raw = json.dumps(data, ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def pages_to_key(model: SiteModel, old_keys: dict[str, str], incremental: bool) -> set[str]:
+    """The pages whose key must be computed again; the others keep ``old_keys``.
+
+    With ``incremental`` (the shared inputs and the old keys are those of the last build,
+    see :mod:`site_cache`), a page's key can only change when its own blob or findings
+    changed, when a page next to it in the link graph changed (outlinks, backlinks, graph
+    edges, titles and summaries shown), or when a page it embeds changed or got other
+    findings. Pages read from the index this build are the changed ones.
+    """
+    every = set(model.pages)
+    if not incremental:
+        return every
+    prev = model.previous
+    changed = set(model.loaded)
+    if any(p not in prev.outs for p in changed):
+        return every  # the old neighbours of a changed page are unknown
+    digests = model.finding_digests
+    refound = {p for p in every if digests.get(p) != prev.findings.get(p)}
+    refound |= {p for p in prev.findings if p in every and p not in digests}
+    todo = changed | refound
+    for p in changed:
+        todo.update(prev.outs[p], model.outlinks.get(p, ()), model.backlinks.get(p, ()))
+    for e in changed | refound:
+        todo.update(q for q in model.backlinks.get(e, ()) if e in model.embeds.get(q, ()))
+    todo |= {p for p in every if page_url(p) not in old_keys}
+    return todo & every

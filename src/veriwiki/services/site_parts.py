@@ -10,13 +10,15 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from veriwiki.errors import VeriwikiError
-from veriwiki.render.search import SearchBuilder, SearchDoc, weigh
+from veriwiki.render.search import SearchBuilder, SearchDoc, search_files, update_table, weigh
 from veriwiki.services import site_pages as docs
 from veriwiki.services.site_model import (
     ASSETS,
@@ -30,7 +32,8 @@ from veriwiki.services.site_output import Output
 from veriwiki.vault import Vault
 
 TERMS_CACHE = "site-terms.jsonl"
-TERMS_FORMAT = 2
+TABLE_CACHE = "site-search.json"
+TERMS_FORMAT = 3
 
 
 def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
@@ -173,74 +176,151 @@ def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
 
 
 def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
-    """The sharded search index; term weights of unchanged pages come from a cache.
+    """The sharded search index, from each page's term weights.
 
-    The cache (one JSON line per page, in path order) is read and written while the
-    pages are walked in the same order, so neither is held in memory whole.
+    Term weights are cached per page (``.veriwiki/site-terms.jsonl``: one line per page
+    in path order, read and written while the pages are walked, so neither is held whole)
+    with the postings table the last build wrote (``site-search.json``). When the pages
+    are the same and only some changed, the table is updated for those pages' terms
+    (:func:`veriwiki.render.search.update_table`) instead of merging every page's
+    weights again; the files are the same either way.
     """
     cache_file = vault.cache_dir / TERMS_CACHE
-    cached = _read_terms(cache_file)
-    ahead = next(cached, None)
-    builder = SearchBuilder()
+    table_file = vault.cache_dir / TABLE_CACHE
+    version = _terms_version()
+    listed = [p for p in sorted(model.pages) if p not in (model.index_page, model.log_page)]
+    docs = [(page_url(p), model.pages[p].title, model.pages[p].summary[:160]) for p in listed]
+    listing = digest([d[0] for d in docs])
+    token = secrets.token_hex(8)
+    old_token, rows = _read_terms(cache_file, version)
+    table = _read_table(table_file, version, old_token, listing)
+    changes: list[tuple[int, dict[str, int] | None, dict[str, int]]] = []
+    builder = None if table is not None else SearchBuilder()
     tmp = cache_file.with_name(cache_file.name + ".tmp")
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        writer: Any = tmp.open("w", encoding="utf-8")
+        writer: Any = tmp.open("w", encoding="utf-8", errors="surrogatepass")
     except OSError:
         writer = None  # a cache that cannot be written only costs time
+    ahead = next(rows, None)
     try:
         if writer is not None:
-            writer.write(json.dumps({"v": _terms_version()}) + "\n")
-        for path in sorted(model.pages):
-            if path in (model.index_page, model.log_page):
-                continue
-            page = model.pages[path]
-            doc = SearchDoc(page_url(path), page.title, page.summary,
-                            " ".join((page.title, *page.aliases)),
-                            " ".join([h.text for h in page.headings] + list(page.tags)), "")
+            writer.write(json.dumps({"v": version, "token": token}) + "\n")
+        for i, path in enumerate(listed):
             blob = model.blobs.get(path, "")
             while ahead is not None and ahead[0] < path:
-                ahead = next(cached, None)
-            if ahead is not None and ahead[0] == path and ahead[1] == blob:
-                weights = ahead[2]
+                ahead = next(rows, None)
+            old = ahead if ahead is not None and ahead[0] == path else None
+            if old is not None and old[1] == blob:
+                if builder is not None:
+                    builder.add(_doc(model, path), json.loads(old[2]))
+                line = old[3]
             else:
-                weights = weigh(replace(doc, body=model.page_text(path)))
-            builder.add(doc, weights)
+                weights = weigh(replace(_doc(model, path), body=model.page_text(path)))
+                if builder is not None:
+                    builder.add(_doc(model, path), weights)
+                else:
+                    changes.append((i, json.loads(old[2]) if old is not None else None,
+                                    weights))
+                line = _terms_line(path, blob, weights)
             if writer is not None:
-                writer.write(json.dumps([path, blob, weights], ensure_ascii=False,
-                                        separators=(",", ":")) + "\n")
+                writer.write(line)
     finally:
         if writer is not None:
             writer.close()
-    for name, data in builder.finish().items():
+    if table is not None and (any(old is None for _, old, _ in changes)
+                              or not update_table(table, changes)):
+        table = None  # a full list lost one of its best: merge every page again
+    if table is None:
+        builder = SearchBuilder()
+        for path, _, raw, _ in _read_terms(tmp, version)[1] if writer is not None else ():
+            builder.add(_doc(model, path), json.loads(raw))
+        if writer is None:
+            for path in listed:
+                builder.add(_doc(model, path),
+                            weigh(replace(_doc(model, path), body=model.page_text(path))))
+        table = builder.table()
+    for name, data in search_files(table, docs).items():
         output.write(f"{ASSETS}/search/{name}", data)
     if writer is not None:
         with contextlib.suppress(OSError):
             os.replace(tmp, cache_file)
+            _write_table(table_file, version, token, listing, table)
 
 
-def _read_terms(cache_file: Any) -> Iterator[tuple[str, str, dict[str, int]]]:
-    """The cached (path, blob, weights) rows, in path order; nothing when unusable."""
+def _doc(model: SiteModel, path: str) -> SearchDoc:
+    page = model.pages[path]
+    return SearchDoc(page_url(path), page.title, page.summary,
+                     " ".join((page.title, *page.aliases)),
+                     " ".join([h.text for h in page.headings] + list(page.tags)), "")
+
+
+def _terms_line(path: str, blob: str, weights: dict[str, int]) -> str:
+    return (json.dumps(path, ensure_ascii=False) + "\t" + blob + "\t"
+            + json.dumps(weights, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _read_terms(cache_file: Path, version: str
+                ) -> tuple[str | None, Iterator[tuple[str, str, str, str]]]:
+    """The cache's token and its (path, blob, weights as JSON, line) rows in path order;
+    (None, nothing) when unusable. Weights are parsed only by the caller that needs them."""
     try:
-        fh = cache_file.open(encoding="utf-8")
+        fh = cache_file.open(encoding="utf-8", errors="surrogatepass")
     except OSError:
-        return
-    with fh:
-        try:
-            head = json.loads(fh.readline() or "{}")
-        except ValueError:
-            return
-        if not isinstance(head, dict) or head.get("v") != _terms_version():
-            return
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                return
-            if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
-                    and isinstance(row[2], dict)):
-                return
-            yield row[0], str(row[1]), row[2]
+        return None, iter(())
+    try:
+        head = json.loads(fh.readline() or "{}")
+    except ValueError:
+        head = None
+    if not isinstance(head, dict) or head.get("v") != version or not isinstance(
+            head.get("token"), str):
+        fh.close()
+        return None, iter(())
+
+    def rows() -> Iterator[tuple[str, str, str, str]]:
+        with fh:
+            for line in fh:
+                path_json, tab, rest = line.partition("\t")
+                blob, tab2, raw = rest.partition("\t")
+                if not (tab and tab2 and line.endswith("\n")):
+                    return
+                try:
+                    path = json.loads(path_json)
+                except ValueError:
+                    return
+                if not isinstance(path, str):
+                    return
+                yield path, blob, raw, line
+
+    return head["token"], rows()
+
+
+def _read_table(table_file: Path, version: str, token: str | None, listing: str
+                ) -> dict[str, list[int]] | None:
+    """The postings table of the last build, when it goes with the terms cache read and
+    lists the same pages."""
+    if token is None:
+        return None
+    try:
+        data = json.loads(table_file.read_text(encoding="utf-8", errors="surrogatepass"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(data, dict) and data.get("v") == version and data.get("token") == token
+            and data.get("docs") == listing and isinstance(data.get("table"), dict)):
+        return None
+    table = data["table"]
+    if not all(isinstance(v, list) for v in table.values()):
+        return None
+    return table
+
+
+def _write_table(table_file: Path, version: str, token: str, listing: str,
+                 table: dict[str, list[int]]) -> None:
+    tmp = table_file.with_name(table_file.name + ".tmp")
+    tmp.write_text(json.dumps({"v": version, "token": token, "docs": listing,
+                               "table": table}, ensure_ascii=False, separators=(",", ":")),
+                   encoding="utf-8", errors="surrogatepass")
+    os.replace(tmp, table_file)
 
 
 def _terms_version() -> str:
@@ -262,7 +342,7 @@ def group_keys(vault: Vault, model: SiteModel, code: str) -> dict[str, str]:
     base = [code, model.vault_name, model.base_url, model.checked]
     listing = [[p, model.pages[p].title, model.pages[p].summary, list(model.pages[p].tags)]
                for p in sorted(model.pages)]
-    findings = [f.to_json() for f in model.report.findings]
+    findings = sorted(model.finding_digests.items())  # each page's findings, digested
     blobs = sorted(model.blobs.items())
     sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
                 s.origin, s.license] for sid, s in sorted(model.sources.items())]

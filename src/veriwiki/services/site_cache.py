@@ -1,0 +1,202 @@
+"""What one site build keeps for the next (derived state in the vault's cache folder).
+
+Two files, both rebuildable (deleting them costs time, never changes the output):
+
+- ``site-state.jsonl``: one line per page, in path order, written while the pages are
+  collected: the page's blob id, the page as the site keeps it (no links, no code, as
+  :func:`veriwiki.core.records.page_to_json` writes it) and where its links lead
+  (outlinks, embeds, attachments). A row is reused when the page's blob is unchanged and
+  the names every link resolves against (``names_digest``) are the same, so a rebuild
+  loads from the index and resolves the links of the changed pages only.
+- ``site-keys.json``: what the last build's page keys were made from that is shared by
+  every page (the check date, the sources, the facts ...), a digest of those keys and
+  a digest of each page's findings. When the shared inputs are unchanged and the output
+  folder's manifest holds exactly those keys, only the pages around what changed get
+  their key computed again (:func:`changed_pages`); the others keep theirs.
+
+Both files carry the same build token, so a keys file is only used with the state
+written by the same build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+STATE_FILE = "site-state.jsonl"
+KEYS_FILE = "site-keys.json"
+FORMAT = 1
+
+
+def state_version(code: str) -> str:
+    """The cache format with the code that writes and reads rows (site code, the page
+    records and link resolution)."""
+    from veriwiki.core import records, resolve
+
+    h = hashlib.sha256(f"{FORMAT}\0{code}".encode())
+    for mod in (records, resolve):
+        with open(mod.__file__ or "", "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class Row:
+    """One page as the last build kept it."""
+
+    blob: str
+    page: str  # page_to_json of the slimmed page
+    outs: list[str]
+    embeds: list[str]
+    attachments: list[str]
+
+
+class StateReader:
+    """The rows of the last build's state, read in path order alongside a walk of the
+    pages in the same order (the file is never held whole in memory)."""
+
+    def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
+        self.token: str | None = None
+        self._rows: Iterator[tuple[str, Row]] = iter(())
+        self._ahead: tuple[str, Row] | None = None
+        self._fh: IO[str] | None = None
+        try:
+            self._fh = (cache_dir / STATE_FILE).open(encoding="utf-8", errors="surrogatepass")
+            head = json.loads(self._fh.readline() or "{}")
+        except (OSError, ValueError):
+            self.close()
+            return
+        if not (isinstance(head, dict) and head.get("v") == version
+                and head.get("names") == names and head.get("root") == pages_root
+                and isinstance(head.get("token"), str)):
+            self.close()
+            return
+        self.token = head["token"]
+        self._rows = self._read(self._fh)
+        self._ahead = next(self._rows, None)
+
+    @staticmethod
+    def _read(fh: IO[str]) -> Iterator[tuple[str, Row]]:
+        for line in fh:
+            try:
+                r = json.loads(line)
+                row = Row(str(r[1]), str(r[2]), list(r[3]), list(r[4]), list(r[5]))
+                path = str(r[0])
+            except (ValueError, TypeError, IndexError):
+                return  # a damaged file: the rest is computed again
+            yield path, row
+
+    def get(self, path: str) -> Row | None:
+        """The row of ``path`` (paths must be asked for in increasing order)."""
+        while self._ahead is not None and self._ahead[0] < path:
+            self._ahead = next(self._rows, None)
+        if self._ahead is not None and self._ahead[0] == path:
+            return self._ahead[1]
+        return None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._rows, self._ahead = iter(()), None
+
+
+class StateWriter:
+    """Writes the new state next to the old one; :meth:`commit` puts it in place."""
+
+    def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
+        self.token = secrets.token_hex(8)
+        self.path = cache_dir / STATE_FILE
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self._fh: IO[str] | None = None
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._fh = self.tmp.open("w", encoding="utf-8", errors="surrogatepass")
+            self._fh.write(json.dumps({"v": version, "names": names, "root": pages_root,
+                                       "token": self.token}) + "\n")
+        except OSError:
+            self._fh = None  # a cache that cannot be written only costs time
+
+    def add(self, path: str, row: Row) -> None:
+        if self._fh is not None:
+            self._fh.write(json.dumps([path, row.blob, row.page, row.outs, row.embeds,
+                                       row.attachments], ensure_ascii=False,
+                                      separators=(",", ":")) + "\n")
+
+    def commit(self) -> bool:
+        """Put the new state in place (False when it could not be written)."""
+        if self._fh is None:
+            return False
+        try:
+            self._fh.close()
+            os.replace(self.tmp, self.path)
+            return True
+        except OSError:
+            return False
+        finally:
+            self._fh = None
+
+    def abandon(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            with contextlib.suppress(OSError):
+                self.tmp.unlink()
+
+
+@dataclass
+class Previous:
+    """What the last build's keys were made from (see the module docstring)."""
+
+    token: str | None = None
+    keys: str | None = None  # digest of the page keys the build wrote
+    shared: str | None = None  # digest of the inputs every page shares
+    findings: dict[str, str] = field(default_factory=dict)  # path -> digest of its findings
+    outs: dict[str, list[str]] = field(default_factory=dict)  # old outlinks of changed pages
+
+
+def read_previous(cache_dir: Path) -> Previous:
+    try:
+        data = json.loads((cache_dir / KEYS_FILE).read_text(encoding="utf-8",
+                                                             errors="surrogatepass"))
+    except (OSError, ValueError):
+        return Previous()
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), dict):
+        return Previous()
+    return Previous(data.get("token"), data.get("keys"), data.get("shared"),
+                    {str(k): str(v) for k, v in data["findings"].items()})
+
+
+def write_previous(cache_dir: Path, token: str, keys: dict[str, str], shared: str,
+                   findings: dict[str, str]) -> None:
+    data = {"token": token, "keys": keys_digest(keys), "shared": shared, "findings": findings}
+    path = cache_dir / KEYS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True,
+                                  separators=(",", ":")),
+                       encoding="utf-8", errors="surrogatepass")
+        os.replace(tmp, path)
+
+
+def drop_previous(cache_dir: Path) -> None:
+    """Forget the last build's keys (before a new state replaces the rows they match)."""
+    with contextlib.suppress(OSError):
+        (cache_dir / KEYS_FILE).unlink()
+
+
+def keys_digest(keys: dict[str, str]) -> str:
+    raw = json.dumps(keys, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def digest_of(value: Any) -> str:
+    raw = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
