@@ -8,7 +8,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from veriwiki.adapters.writes import atomic_write as atomic_write  # re-exported
@@ -33,6 +34,25 @@ class Entry:
     path: str
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+
+
+# A folder's identity and last change: (mtime_ns, ctime_ns, inode, device).
+FolderSig = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """What a walk found in one folder (paths vault-relative, in name order).
+
+    ``sig`` is the folder's stat taken before it was listed; None when the listing may
+    not be reused (the folder changed too recently to trust its times, or it holds a
+    link, whose target can change without the folder changing).
+    """
+
+    sig: FolderSig | None
+    items: tuple[tuple[str, str], ...]  # ("p" page | "a" attachment | "d" folder, path)
+    problems: tuple[FileProblem, ...]
 
 
 @dataclass
@@ -42,6 +62,8 @@ class Walk:
     pages: list[Entry]
     attachments: list[str]
     problems: list[FileProblem]
+    folders: dict[str, Folder] = field(default_factory=dict)
+    reused: int = 0  # folders whose listing came from the previous walk
 
 
 RESERVED = ("raw/", "data/", "schemas/")
@@ -62,22 +84,108 @@ def is_page_path(rel: str, pages_root: str, exclude: tuple[str, ...] = ()) -> bo
     return rel.startswith(pages_root + "/")
 
 
-def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Walk:
-    """List pages, attachments and unsafe files; dot-folders are skipped."""
+def _stat_files(folder: str, names: list[str], sig: FolderSig | None
+                ) -> list[os.stat_result] | None:
+    """The stats (not following links) of regular files ``names`` in ``folder``, or
+    None when one is missing or not a regular file, or the folder is no longer the one
+    ``sig`` describes. Relative to an open folder where the system allows it (cheaper
+    than resolving each full path)."""
+    out = []
+    if os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY"):
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if sig is None or (st.st_ino, st.st_dev) != sig[2:]:
+                return None
+            for name in names:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                out.append(st)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return out
+    try:
+        for name in names:
+            st = os.lstat(os.path.join(folder, name))
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            out.append(st)
+    except OSError:
+        return None
+    return out
+
+
+def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = (), *,
+               previous: dict[str, Folder] | None = None,
+               trusted_before: int | None = None) -> Walk:
+    """List pages, attachments and unsafe files; dot-folders are skipped.
+
+    Every page is stat'ed. With ``previous`` (the ``folders`` of an earlier walk with
+    the same ``pages_root`` and ``exclude``), a folder whose stat still equals the one
+    recorded is not listed again: its entries cannot have changed, because adding,
+    removing or renaming an entry changes the folder's mtime and ctime, and replacing
+    the folder changes its inode (a page edited in place changes only the page, which
+    is stat'ed anyway). A folder is recorded as reusable only when its times are older
+    than ``trusted_before`` (ns since the epoch, taken before the walk), so a change
+    within one tick of a coarse file-system clock cannot hide behind an equal time.
+    """
     root_str = str(root)
     real_root = os.path.realpath(root_str)
     out = Walk([], [], [])
     prefix = "" if pages_root in ("", ".") else pages_root + "/"
     check_reserved = not prefix
+    old = previous or {}
 
     def inside(real: str) -> bool:
         return real == real_root or real.startswith(real_root + os.sep)
 
+    def reuse(folder: Folder, rel_dir: str) -> bool:
+        cut = len(rel_dir) + 1 if rel_dir else 0
+        names = [rel[cut:] for kind, rel in folder.items if kind == "p"]
+        got = _stat_files(os.path.join(root_str, rel_dir), names, folder.sig)
+        if got is None:
+            return False  # changed after the folder's stat: list it again
+        stats = {rel_dir + "/" + n if rel_dir else n: st for n, st in zip(names, got,
+                                                                          strict=True)}
+        out.folders[rel_dir] = folder
+        out.reused += 1
+        out.problems += folder.problems
+        for kind, rel in folder.items:  # in name order, as a listing would give them
+            if kind == "p":
+                st = stats[rel]
+                out.pages.append(Entry(rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            elif kind == "a":
+                out.attachments.append(rel)
+            else:
+                visit(os.path.join(root_str, rel), rel + "/")
+        return True
+
     def visit(folder: str, rel_dir: str) -> None:
+        try:
+            st = os.stat(folder)  # before listing: a later change shows in a later stat
+        except OSError:
+            return
+        if rel_dir and os.path.isfile(os.path.join(folder, ".veriwiki-site.json")):
+            return  # a site built by 'veriwiki build' (site/) is output, not vault content
+        sig: FolderSig | None = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        known = old.get(rel_dir[:-1])
+        if known is not None and known.sig == sig and reuse(known, rel_dir[:-1]):
+            return
+        if trusted_before is None or max(st.st_mtime_ns, st.st_ctime_ns) >= trusted_before:
+            sig = None
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             return
+        items: list[tuple[str, str]] = []
+        problems: list[FileProblem] = []
+        pages: dict[str, Entry] = {}
         for entry in entries:
             name = entry.name
             if name.startswith("."):
@@ -86,16 +194,17 @@ def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Wa
             bad = file_name_problem(name)
             if bad is not None:
                 what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
-                out.problems.append(FileProblem(
+                problems.append(FileProblem(
                     printable_path(rel), "invalid-name",
                     f"veriwiki skips this {what}: {bad}, so no link can reach it and git "
                     "tools may mistake it for another file — rename it"))
                 continue
             if entry.is_symlink():
+                sig = None  # the link's target may change while this folder does not
                 real = os.path.realpath(entry.path)
                 if not inside(real):
                     if entry.is_dir() or rel.lower().endswith(".md"):
-                        out.problems.append(FileProblem(
+                        problems.append(FileProblem(
                             rel, "symlink-outside",
                             f"symlink points outside the vault (to {printable_path(real)}); "
                             "veriwiki will "
@@ -104,28 +213,37 @@ def walk_vault(root: Path, pages_root: str, exclude: tuple[str, ...] = ()) -> Wa
                 if entry.is_dir():
                     continue  # never follow folder links: avoids cycles and double counting
                 try:
-                    st = os.stat(entry.path)
+                    fst = os.stat(entry.path)
                 except OSError:
-                    out.problems.append(FileProblem(rel, "broken-symlink",
+                    problems.append(FileProblem(rel, "broken-symlink",
                                                     "symlink points to a missing file"))
                     continue
             elif entry.is_dir(follow_symlinks=False):
-                # a site built by 'veriwiki build' (site/) is output, not vault content
-                if name not in SKIP_DIRS and not os.path.isfile(
-                        os.path.join(entry.path, ".veriwiki-site.json")):
-                    visit(entry.path, rel + "/")
+                if name not in SKIP_DIRS:
+                    items.append(("d", rel))
                 continue
             else:
                 try:
-                    st = entry.stat(follow_symlinks=False)
+                    fst = entry.stat(follow_symlinks=False)
                 except OSError:
+                    sig = None
                     continue
             if name[-3:].lower() == ".md" and rel.startswith(prefix) and (
                     not check_reserved or not rel.startswith(RESERVED)) and not (
                     exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude)):
-                out.pages.append(Entry(rel, st.st_size, st.st_mtime_ns))
+                items.append(("p", rel))
+                pages[rel] = Entry(rel, fst.st_size, fst.st_mtime_ns, fst.st_ctime_ns)
             else:
+                items.append(("a", rel))
+        out.folders[rel_dir[:-1]] = Folder(sig, tuple(items), tuple(problems))
+        out.problems += problems
+        for kind, rel in items:  # depth first in name order
+            if kind == "p":
+                out.pages.append(pages[rel])
+            elif kind == "a":
                 out.attachments.append(rel)
+            else:
+                visit(os.path.join(root_str, rel), rel + "/")
 
     visit(root_str, "")
     return out

@@ -10,18 +10,18 @@ from pathlib import Path
 
 from veriwiki.adapters.writes import check_state_dir, ensure_dir
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE pages(
   id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
-  blob TEXT, title TEXT, type TEXT, summary TEXT, names TEXT, data TEXT);
+  ctime_ns INTEGER, blob TEXT, title TEXT, type TEXT, summary TEXT, names TEXT, data TEXT);
 CREATE TABLE links(page_id INTEGER NOT NULL, target_key TEXT, line INTEGER);
 CREATE TABLE tags(page_id INTEGER NOT NULL, tag TEXT);
 CREATE TABLE names(page_id INTEGER NOT NULL, name TEXT);
 CREATE TABLE problems(path TEXT PRIMARY KEY, kind TEXT, message TEXT, line INTEGER,
-  size INTEGER, mtime_ns INTEGER);
+  size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER);
 CREATE TABLE attachments(path TEXT PRIMARY KEY);
 CREATE VIRTUAL TABLE fts USING fts5(
   title, aliases, headings, body, tokenize='porter unicode61 remove_diacritics 2');

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
+from veriwiki.adapters.sqlite_index import manifest
 from veriwiki.adapters.sqlite_index.schema import SECONDARY
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import normalize_name
@@ -124,21 +125,30 @@ class IndexWriter:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('max_page_bytes', ?)",
                          (str(self.max_page_bytes),))
         trusted_before = time.time_ns() - RACY_NS  # taken before the walk stats any file
-        walk = walk_vault(self.root, self.pages_root, self.exclude)
-        known: dict[str, tuple[int, int, int, str]] = {}
+        last = None if rebuild else manifest.load(conn, self.pages_root, self.exclude)
+        walk = walk_vault(self.root, self.pages_root, self.exclude,
+                          previous=last.folders if last else None,
+                          trusted_before=trusted_before)
+        if last is not None and manifest.is_current(last, walk):
+            if manifest.has_new_folders(last, walk):
+                manifest.refresh_folders(conn, last, walk, self.pages_root, self.exclude)
+            return IndexStats(0, 0, last.total, notice=self.notice)
+        known: dict[str, tuple[int, int, int, int, str]] = {}
         if not rebuild:
-            for pid, path, size, mtime, blob in conn.execute(
-                    "SELECT id, path, size, mtime_ns, blob FROM pages"):
-                known[path] = (pid, size, mtime, blob)
-            for path, size, mtime in conn.execute(
-                    "SELECT path, size, mtime_ns FROM problems WHERE size IS NOT NULL"):
-                known.setdefault(path, (-1, size, mtime, ""))
+            for pid, path, size, mtime, ctime, blob in conn.execute(
+                    "SELECT id, path, size, mtime_ns, ctime_ns, blob FROM pages"):
+                known[path] = (pid, size, mtime, ctime, blob)
+            for path, size, mtime, ctime in conn.execute(
+                    "SELECT path, size, mtime_ns, ctime_ns FROM problems "
+                    "WHERE size IS NOT NULL"):
+                known.setdefault(path, (-1, size, mtime, ctime, ""))
         todo: list[Entry] = []
         seen = set()
         for entry in walk.pages:
             seen.add(entry.path)
             old = known.get(entry.path)
-            if old is None or old[1] != entry.size or old[2] != entry.mtime_ns:
+            if (old is None or old[1] != entry.size or old[2] != entry.mtime_ns
+                    or old[3] != entry.ctime_ns):
                 todo.append(entry)
         removed = [p for p in known if p not in seen]
         attachments = sorted(walk.attachments)
@@ -149,6 +159,14 @@ class IndexWriter:
             "SELECT path FROM problems WHERE size IS NULL")}
         if (not todo and not removed and attachments == old_attachments
                 and set(link_problems) == old_link_problems and not rebuild):
+            conn.execute("BEGIN IMMEDIATE")  # the index is current: record what was seen
+            try:
+                manifest.store(conn, walk, self.pages_root, self.exclude)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
             total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
             return IndexStats(0, 0, total, notice=self.notice)
 
@@ -168,21 +186,25 @@ class IndexWriter:
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
             for path in removed:
                 self._delete(conn, path)
+            ctimes = {e.path: e.ctime_ns for e in todo}
             for row in self._parse_all(todo, known):
                 path, size, mtime, blob, result = row
-                mtime = mtime if mtime < trusted_before else -1
+                ctime = ctimes[path]
+                # a time too recent to trust is stored as -1: the next scan reads the file
+                mtime = mtime if max(mtime, ctime) < trusted_before else -1
                 old = known.get(path)
-                if old is not None and old[0] >= 0 and old[3] == blob:
-                    conn.execute("UPDATE pages SET size=?, mtime_ns=? WHERE id=?",
-                                 (size, mtime, old[0]))
+                if old is not None and old[0] >= 0 and old[4] == blob:
+                    conn.execute("UPDATE pages SET size=?, mtime_ns=?, ctime_ns=? WHERE id=?",
+                                 (size, mtime, ctime, old[0]))
                     continue
                 assert result is not None  # None only for a blob equal to the stored one
                 self._delete(conn, path)
                 if isinstance(result, FileProblem):
-                    conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?)",
-                                 (path, result.kind, result.message, result.line, size, mtime))
+                    conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?,?)",
+                                 (path, result.kind, result.message, result.line, size, mtime,
+                                  ctime))
                 else:
-                    pid = self._insert(conn, result, size, mtime, blob)
+                    pid = self._insert(conn, result, size, mtime, ctime, blob)
                     pending_links += ((pid, key, line) for key, line in result.links)
                     pending_tags += ((pid, t) for t in result.tags)
                     pending_names += ((pid, n) for n in result.name_keys)
@@ -198,9 +220,10 @@ class IndexWriter:
                 conn.executemany("INSERT INTO attachments VALUES (?)",
                                  ((a,) for a in attachments))
             conn.execute("DELETE FROM problems WHERE size IS NULL")
-            conn.executemany("INSERT OR REPLACE INTO problems VALUES (?,?,?,?,NULL,NULL)",
-                             ((p.path, p.kind, p.message, p.line)
-                              for p in link_problems.values()))
+            conn.executemany(
+                "INSERT OR REPLACE INTO problems VALUES (?,?,?,?,NULL,NULL,NULL)",
+                ((p.path, p.kind, p.message, p.line) for p in link_problems.values()))
+            manifest.store(conn, walk, self.pages_root, self.exclude)
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -210,11 +233,11 @@ class IndexWriter:
         return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
                           notice=self.notice)
 
-    def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, str]]
+    def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, int, str]]
                    ) -> Iterator[_Row]:
         args = [(str(self.root), e.path, e.size, e.mtime_ns,
                  self.max_page_bytes if e.path not in self.generated else 1 << 40,
-                 known[e.path][3] if e.path in known and known[e.path][0] >= 0 else "")
+                 known[e.path][4] if e.path in known and known[e.path][0] >= 0 else "")
                 for e in todo]
         workers = min(os.cpu_count() or 1, 8)
         if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
@@ -250,11 +273,13 @@ class IndexWriter:
         names.clear()
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, blob: str) -> int:
+    def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, ctime: int,
+                blob: str) -> int:
         cur = conn.execute(
-            "INSERT INTO pages(path, size, mtime_ns, blob, title, type, summary, names, data) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            (row.path, size, mtime, blob, row.title, row.type, row.summary, row.names, row.data))
+            "INSERT INTO pages(path, size, mtime_ns, ctime_ns, blob, title, type, summary, "
+            "names, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (row.path, size, mtime, ctime, blob, row.title, row.type, row.summary, row.names,
+             row.data))
         pid = int(cur.lastrowid or 0)
         conn.execute(
             "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)",

@@ -1,0 +1,154 @@
+"""The scan manifest: what the last index update saw of the vault.
+
+It is one JSON value in the ``meta`` table, written in the same transaction as the
+rows it describes. The next freshness scan hands its folders to
+:func:`veriwiki.adapters.fs.walk_vault` (so only folders that changed are listed
+again) and compares every page's stat with the stat the index holds for it, without
+reading the pages table. Anything that does not match sends the update down the full
+path, which reads the pages table as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from veriwiki.adapters.fs import Folder, Walk
+from veriwiki.core.model import FileProblem
+
+MANIFEST_VERSION = 1
+_KEY = "scan"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A stored manifest, decoded."""
+
+    raw: str  # as stored, to notice that another process rewrote it meanwhile
+    folders: dict[str, Folder]
+    files: dict[str, tuple[int, int, int]]  # path -> (size, mtime_ns, ctime_ns) as indexed
+    attachments: list[str]  # sorted
+    link_problems: set[str]
+    total: int  # pages in the index
+
+
+def _settings(pages_root: str, exclude: tuple[str, ...]) -> list[Any]:
+    return [MANIFEST_VERSION, pages_root, list(exclude)]
+
+
+def load(conn: sqlite3.Connection, pages_root: str, exclude: tuple[str, ...]
+         ) -> Manifest | None:
+    """The stored manifest, or None when there is none or it was made with other
+    settings (or cannot be read: the full scan is always a safe answer)."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (_KEY,)).fetchone()
+    if row is None:
+        return None
+    try:
+        d = json.loads(row[0])
+        if d["settings"] != _settings(pages_root, exclude):
+            return None
+        folders: dict[str, Folder] = {}
+        files: dict[str, tuple[int, int, int]] = {}
+        for rel, (sig, entries, problems) in d["folders"].items():
+            prefix = rel + "/" if rel else ""
+            items = []
+            for entry in entries:
+                path = prefix + entry[1]
+                items.append((str(entry[0]), path))
+                if len(entry) == 5:
+                    files[path] = (int(entry[2]), int(entry[3]), int(entry[4]))
+            folders[rel] = Folder(tuple(sig) if sig else None,  # type: ignore[arg-type]
+                                  tuple(items), tuple(FileProblem(*x) for x in problems))
+        if len(files) != d["files"]:
+            return None  # the index holds a file no folder lists: scan in full
+        return Manifest(row[0], folders, files, list(d["attachments"]),
+                        set(d["link_problems"]), int(d["total"]))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def is_current(manifest: Manifest, walk: Walk) -> bool:
+    """True when ``walk`` found exactly what the index holds, every page unchanged."""
+    files = manifest.files
+    if len(walk.pages) != len(files):
+        return False
+    for e in walk.pages:
+        old = files.get(e.path)
+        if old is None or old[0] != e.size or old[1] != e.mtime_ns or old[2] != e.ctime_ns:
+            return False
+    return (sorted(walk.attachments) == manifest.attachments
+            and {p.path for p in walk.problems} == manifest.link_problems)
+
+
+def _encode(walk: Walk, pages_root: str, exclude: tuple[str, ...],
+            files: dict[str, tuple[int, int, int]], total: int) -> str:
+    """The manifest as stored: each folder's entries by name, pages with the stat the
+    index holds for them (none when it holds none); ``files`` counts those stats."""
+    folders = {}
+    for rel, f in walk.folders.items():
+        cut = len(rel) + 1 if rel else 0
+        entries: list[list[str | int]] = []
+        for kind, path in f.items:
+            stat = files.get(path) if kind == "p" else None
+            entries.append([kind, path[cut:], *stat] if stat else [kind, path[cut:]])
+        folders[rel] = [list(f.sig) if f.sig else None, entries,
+                        [[p.path, p.kind, p.message, p.line] for p in f.problems]]
+    return json.dumps({
+        "settings": _settings(pages_root, exclude),
+        "folders": folders,
+        "files": len(files),
+        "attachments": sorted(walk.attachments),
+        "link_problems": sorted({p.path for p in walk.problems}),
+        "total": total,
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def store(conn: sqlite3.Connection, walk: Walk, pages_root: str,
+          exclude: tuple[str, ...]) -> None:
+    """Record ``walk`` with the stats the index now holds (inside the update's
+    transaction, after its rows are written)."""
+    files: dict[str, tuple[int, int, int]] = {}
+    for path, size, mtime, ctime in conn.execute(
+            "SELECT path, size, mtime_ns, ctime_ns FROM pages"):
+        files[path] = (size, mtime, ctime)
+    total = len(files)
+    for path, size, mtime, ctime in conn.execute(
+            "SELECT path, size, mtime_ns, ctime_ns FROM problems WHERE size IS NOT NULL"):
+        files.setdefault(path, (size, mtime, ctime))
+    conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                 (_KEY, _encode(walk, pages_root, exclude, files, total)))
+
+
+def has_new_folders(manifest: Manifest, walk: Walk) -> bool:
+    """True when ``walk`` listed a folder it may reuse next time but the manifest
+    would not let it (a folder whose times have become old enough to trust)."""
+    return any(f.sig is not None and manifest.folders.get(rel) is not f
+               for rel, f in walk.folders.items())
+
+
+def refresh_folders(conn: sqlite3.Connection, manifest: Manifest, walk: Walk,
+                    pages_root: str, exclude: tuple[str, ...]) -> None:
+    """Store ``walk``'s folders with the manifest's page stats, when the index is
+    current and no other process has rewritten the manifest since it was read.
+
+    Only a speed-up: a busy or read-only database is left as it is.
+    """
+    value = _encode(walk, pages_root, exclude, manifest.files, manifest.total)
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("PRAGMA busy_timeout = 50")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key=?", (_KEY,)).fetchone()
+                if row is not None and row[0] == manifest.raw:
+                    conn.execute("UPDATE meta SET value=? WHERE key=?", (value, _KEY))
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("PRAGMA busy_timeout = 60000")
