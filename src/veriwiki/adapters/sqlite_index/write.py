@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -240,7 +241,11 @@ class IndexWriter:
                  known[e.path][4] if e.path in known and known[e.path][0] >= 0 else "")
                 for e in todo]
         workers = min(os.cpu_count() or 1, 8)
-        if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32":
+        # fork only a single-threaded process: a child forked while another thread holds
+        # a lock can wait on it forever (seen in 'veriwiki serve', whose review gate and
+        # health trends index a scratch worktree of every page)
+        if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32" \
+                and threading.active_count() == 1:
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork")
