@@ -133,6 +133,7 @@ class Inputs:
             if fresh is None:
                 return False
             old_names = {p: (n.title, n.aliases) for p, n in self.names.items() if p in touched}
+            same = all(self.names.get(p) == fresh.get(p) for p in touched)
             for path in touched:
                 if path in fresh:
                     self.names[path] = fresh[path]
@@ -141,8 +142,9 @@ class Inputs:
             if any(p in fresh and fresh[p] is not None for p in touched) and \
                     set(self.vault.index.paths(page_type="model")) != self.model_paths:
                 return False  # a page became a model page
-            self.resolver = self._resolver()
-            self.memo.clear()
+            if not same:  # headings, aliases, titles or pages changed: links may resolve
+                self.resolver = self._resolver()  # differently now
+                self.memo.clear()
             if any(old_names.get(p) != ((fresh[p].title, fresh[p].aliases) if p in fresh
                                      else None) for p in touched):
                 self._owners = None
@@ -237,18 +239,19 @@ def check_page(ctx: WebContext, page: Page) -> list[Finding]:
     """The findings of every faceted rule on ``page`` (saved or not), sorted by place."""
     vault = ctx.open_vault()
     got = inputs(ctx)
+    from veriwiki.services.check_inputs import vault_inputs
+
     check = CheckContext(
-        None, got.resolver, got.problems, got.types, vault.index_page, vault.log_page,
-        vault.config.vault.default_type, got.sources, got.facts, vault, got.text,
-        source=_Pages(vault, page, got))
-    check.cache_version = _code_version()
+        vault_inputs(vault, problems=got.problems, sources=got.sources, facts=got.facts,
+                     text_loader=got.text, cache_version=_code_version(), types=got.types),
+        source=_Pages(vault, page, got), resolver=got.resolver)
     sub = check.subset([page])
     sub._memo.update(got.rule_memo)  # noqa: SLF001 - source-only memos, see _SOURCE_MEMOS
     findings: list[Finding] = []
     for r, severity in got.rules:
-        sub.current_rule = r.id
         if r.id == "duplicate-title":
-            findings += [replace(f, severity=severity) for f in _duplicate_title(got, page)]
+            findings += [replace(f, rule=r.id, severity=severity)
+                         for f in _duplicate_title(got, page)]
             continue
         try:
             for f in r.run(sub):
