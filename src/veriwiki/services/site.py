@@ -108,12 +108,29 @@ def _safe_out(vault: Vault, out: Path) -> Path:
 
 
 def collect_site(vault: Vault, base_url: str = "", *, code: str | None = None) -> SiteModel:
-    """Run the check and gather everything the site shows.
+    """Run the check and gather everything the site shows."""
+    model, check = collect_pages(vault, base_url, code=code)
+    return finish_model(model, check())
+
+
+def finish_model(model: SiteModel, report: CheckReport) -> SiteModel:
+    """Put the check's report into a model from :func:`collect_pages` and derive the
+    tables that need it (findings per page, verdicts, quote places)."""
+    model.report = report
+    prepare(model)
+    return model
+
+
+def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
+                  ) -> tuple[SiteModel, Callable[[], CheckReport]]:
+    """Gather the pages, links, sources and facts, with the check started: returns the
+    model (without findings yet) and how to wait for the check's report.
 
     The check runs in a forked child while the pages are collected here (below
-    :data:`OVERLAP_PAGES` pages; above, one after the other, to bound memory). Pages
-    whose blob and link names are unchanged since the last build come from the site
-    state (:mod:`site_cache`) instead of the index, their links already resolved.
+    :data:`OVERLAP_PAGES` pages; above, one after the other, to bound memory), so the
+    caller may also produce what needs no findings before waiting. Pages whose blob and
+    link names are unchanged since the last build come from the site state
+    (:mod:`site_cache`) instead of the index, their links already resolved.
     """
     from veriwiki.core.records import page_from_json, page_to_json
     from veriwiki.services.facts import load_facts
@@ -155,6 +172,7 @@ def collect_site(vault: Vault, base_url: str = "", *, code: str | None = None) -
                         tables.back[target].add(path)
                     tables.attachments.update(row.attachments)
                     tables.page_attachments[path] = row.attachments
+                    writer.keep(row)
                     continue
                 if row is not None and previous.token is not None:
                     previous.outs[path] = row.outs  # a changed page: its old neighbours
@@ -165,7 +183,7 @@ def collect_site(vault: Vault, base_url: str = "", *, code: str | None = None) -
                 pages[page.path] = slim(page)
                 loaded.add(page.path)
             for path in chunk:
-                if path in pages:
+                if path in loaded:
                     writer.add(path, Row(blobs[path], page_to_json(pages[path]),
                                          tables.outlinks[path], tables.embeds[path],
                                          tables.page_attachments.get(path, [])))
@@ -188,15 +206,14 @@ def collect_site(vault: Vault, base_url: str = "", *, code: str | None = None) -
     pages = {p: pages[p] for p in paths if p in pages}  # in path order, as before
     model = SiteModel(
         vault_name=vault.config.vault.name, root=vault.root, pages=pages,
-        blobs={p: blobs[p] for p in pages}, resolver=resolver, report=check(),
+        blobs={p: blobs[p] for p in pages}, resolver=resolver, report=CheckReport([], 0),
         findings={}, sources=sources, texts=texts, facts=facts, checked=today().isoformat(),
         names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
         base_url=base_url)
     model.state_token = writer.token if written else None
     model.previous, model.loaded = previous, loaded
     finish_links(model, tables)
-    prepare(model)
-    return model
+    return model, check
 
 
 def _start_check(vault: Vault) -> Callable[[], CheckReport]:
@@ -252,7 +269,7 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     if not (out / MANIFEST).exists():  # marks the folder as a site before anything is written
         Output(out).write(MANIFEST, '{"files": [], "keys": {}}')
     code = code_version()
-    model = collect_site(vault, base_url, code=code)
+    model, check = collect_pages(vault, base_url, code=code)
     try:
         old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         same = old.get("code") == code
@@ -262,9 +279,34 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     except (OSError, ValueError, AttributeError):
         old_keys, old_groups, old_files = {}, {}, []
     output = Output(out)
+    paths = sorted(model.pages)
+    listed = [p for p in paths if p not in (model.index_page, model.log_page)]
+    groups: dict[str, Any] = {}
+
+    def group(name: str, produce: Callable[[], None]) -> None:
+        """Produce a group of outputs unless its inputs are those of the last build."""
+        if progress is not None:
+            progress(name, 0, 0)
+        key = parts.group_key(vault, model, code, name)
+        prev = old_groups.get(name)
+        if isinstance(prev, dict) and prev.get("key") == key and all(
+                (out / f).is_file() for f in prev.get("files", [])):
+            for f in prev["files"]:
+                output.keep(f)
+            groups[name] = prev
+            return
+        before = set(output.produced)
+        produce()
+        groups[name] = {"key": key, "files": sorted(output.produced - before)}
+
+    # what needs no findings is produced while the check runs
+    group("search", lambda: parts.write_search(vault, model, output))
+    group("llms", lambda: output.write("llms.txt", docs.llms_txt(model, listed)))
+    group("llms-full", lambda: output.write_chunks("llms-full.txt",
+                                                   docs.llms_full_chunks(model, listed)))
+    finish_model(model, check())
     report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
     keys: dict[str, str] = {}
-    paths = sorted(model.pages)
     todo: list[str] = []
     shared = shared_digest(model, code, vault.pages_root)
     last = model.previous if isinstance(model.previous, Previous) else Previous()
@@ -282,31 +324,10 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     output.written += written
     for path, _ in report.failed:
         keys.pop(page_url(path), None)  # rendered again next time
-    listed = [p for p in paths if p not in (model.index_page, model.log_page)]
-
-    def llms() -> None:
-        output.write("llms.txt", docs.llms_txt(model, listed))
-        output.write("llms-full.txt", docs.llms_full_txt(model, listed))
-
-    group_keys = parts.group_keys(vault, model, code)
-    groups: dict[str, Any] = {}
     for name, produce in (("sources", lambda: parts.write_sources(model, output)),
                           ("lists", lambda: parts.write_lists(vault, model, output)),
-                          ("reports", lambda: parts.write_reports(vault, model, output)),
-                          ("search", lambda: parts.write_search(vault, model, output)),
-                          ("llms", llms)):
-        if progress is not None:
-            progress(name, 0, 0)
-        prev = old_groups.get(name)
-        if isinstance(prev, dict) and prev.get("key") == group_keys[name] and all(
-                (out / f).is_file() for f in prev.get("files", [])):
-            for f in prev["files"]:
-                output.keep(f)
-            groups[name] = prev
-            continue
-        before = set(output.produced)
-        produce()
-        groups[name] = {"key": group_keys[name], "files": sorted(output.produced - before)}
+                          ("reports", lambda: parts.write_reports(vault, model, output))):
+        group(name, produce)
     for name, data in static_files().items():
         output.write(f"{ASSETS}/static/{name}", data)
     for att in sorted(model.attachments_used):

@@ -56,6 +56,7 @@ class Row:
     outs: list[str]
     embeds: list[str]
     attachments: list[str]
+    line: str = ""  # the line it was read from
 
 
 class StateReader:
@@ -85,9 +86,11 @@ class StateReader:
     @staticmethod
     def _read(fh: IO[str]) -> Iterator[tuple[str, Row]]:
         for line in fh:
+            if not line.endswith("\n"):
+                return  # cut short: the rest is computed again
             try:
                 r = json.loads(line)
-                row = Row(str(r[1]), str(r[2]), list(r[3]), list(r[4]), list(r[5]))
+                row = Row(str(r[1]), str(r[2]), list(r[3]), list(r[4]), list(r[5]), line)
                 path = str(r[0])
             except (ValueError, TypeError, IndexError):
                 return  # a damaged file: the rest is computed again
@@ -129,6 +132,11 @@ class StateWriter:
             self._fh.write(json.dumps([path, row.blob, row.page, row.outs, row.embeds,
                                        row.attachments], ensure_ascii=False,
                                       separators=(",", ":")) + "\n")
+
+    def keep(self, row: Row) -> None:
+        """Write an unchanged row of the old state as it was read."""
+        if self._fh is not None:
+            self._fh.write(row.line)
 
     def commit(self) -> bool:
         """Put the new state in place (False when it could not be written)."""

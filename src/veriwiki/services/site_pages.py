@@ -295,14 +295,18 @@ def _md_text(text: str) -> str:
 
 def llms_full_txt(model: SiteModel, paths: list[str]) -> str:
     """``llms-full.txt``: every page's markdown, frontmatter dropped, one after another."""
+    return "".join(llms_full_chunks(model, paths))
+
+
+def llms_full_chunks(model: SiteModel, paths: list[str]) -> Iterator[str]:
+    """:func:`llms_full_txt` piece by piece (at 100k pages it is hundreds of megabytes)."""
     from veriwiki.render.markdown import frontmatter_lines
 
-    out = [f"# {model.vault_name}\n"]
+    yield f"# {model.vault_name}\n"
     for p in paths:
         lines = model.page_text(p).replace("\r\n", "\n").split("\n")
         body = "\n".join(lines[frontmatter_lines(lines):]).strip()
-        out.append(f"\n---\npage: {p}\ntitle: {model.pages[p].title}\n---\n\n{body}\n")
-    return "".join(out)
+        yield f"\n---\npage: {p}\ntitle: {model.pages[p].title}\n---\n\n{body}\n"
 
 
 def today_iso(on: dt.date) -> str:

@@ -339,27 +339,50 @@ def digest(*parts: Any) -> str:
 
 def group_keys(vault: Vault, model: SiteModel, code: str) -> dict[str, str]:
     """Per group of outputs, a digest of everything it is made from."""
-    base = [code, model.vault_name, model.base_url, model.checked]
-    listing = [[p, model.pages[p].title, model.pages[p].summary, list(model.pages[p].tags)]
-               for p in sorted(model.pages)]
-    findings = sorted(model.finding_digests.items())  # each page's findings, digested
-    blobs = sorted(model.blobs.items())
-    sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
-                s.origin, s.license] for sid, s in sorted(model.sources.items())]
-    claims = [[p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
-                   for c in model.pages[p].claims]] for p in sorted(model.pages)]
-    return {
-        "sources": digest(base, sources, claims, findings,
-                          sorted((repr(k), v) for k, v in model.matches.items())),
-        "lists": digest(base, listing, model.names_digest,
-                        model.blobs.get(model.index_page), findings),
-        "reports": digest(base, listing, findings, claims,
-                          [[p, model.pages[p].type, model.pages[p].frontmatter.get("reviewed")]
-                           for p in sorted(model.pages)], vault.config.freshness.model_dump(),
-                          _head(vault)),
-        "search": digest(base, blobs),
-        "llms": digest(base, blobs, listing),
-    }
+    return {name: group_key(vault, model, code, name) for name in GROUPS}
+
+
+GROUPS = ("sources", "lists", "reports", "search", "llms", "llms-full")
+
+
+def group_key(vault: Vault, model: SiteModel, code: str, name: str) -> str:
+    """A digest of everything the group of outputs ``name`` is made from. ``search``,
+    ``llms`` and ``llms-full`` read no findings and no check date (they are produced
+    while the check runs)."""
+    site = [code, model.vault_name, model.base_url]
+    base = [*site, model.checked]
+
+    def listing() -> list[Any]:
+        return [[p, pg.title, pg.summary, list(pg.tags)] for p, pg in sorted(model.pages.items())]
+
+    def claims() -> list[Any]:
+        return [[p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
+                     for c in pg.claims]] for p, pg in sorted(model.pages.items()) if pg.claims]
+
+    def findings() -> list[Any]:
+        return sorted(model.finding_digests.items())  # each page's findings, digested
+
+    if name == "sources":
+        sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
+                    s.origin, s.license] for sid, s in sorted(model.sources.items())]
+        return digest(base, sources, claims(), findings(),
+                      sorted((repr(k), v) for k, v in model.matches.items()))
+    if name == "lists":
+        return digest(base, listing(), model.names_digest, model.blobs.get(model.index_page),
+                      findings())
+    if name == "reports":
+        return digest(base, listing(), findings(), claims(),
+                      [[p, pg.type, pg.frontmatter.get("reviewed")]
+                       for p, pg in sorted(model.pages.items())],
+                      vault.config.freshness.model_dump(), _head(vault))
+    if name == "search":
+        return digest(site, sorted(model.blobs.items()), listing())
+    if name == "llms":
+        return digest(site, listing())
+    if name == "llms-full":
+        return digest(site, sorted(model.blobs.items()),
+                      [[p, pg.title] for p, pg in sorted(model.pages.items())])
+    raise ValueError(f"no group of outputs named {name!r}")
 
 
 def _head(vault: Vault) -> str | None:
