@@ -198,11 +198,12 @@ def test_check_dated_facts_conflict_only_at_the_same_date(tmp_path: Path) -> Non
 
 def _contradictions(facts: list[Fact], *pages: str) -> list[tuple[str, int, str]]:
     from veriwiki.checks import CheckContext
+    from veriwiki.checks.inputs import CheckInputs
     from veriwiki.checks.rules.fact_contradiction import fact_contradiction
 
     parsed = [parse_page(f"wiki/P{i}.md", text) for i, text in enumerate(pages)]
-    ctx = CheckContext(pages=parsed, resolver=None, problems=[], types=None,  # type: ignore[arg-type]
-                       index_page="wiki/index.md", log_page="wiki/log.md", facts=facts)
+    ctx = CheckContext(CheckInputs(index_page="wiki/index.md", log_page="wiki/log.md",
+                                   facts=list(facts)), parsed)
     return [(f.path, f.line, f.message) for f in fact_contradiction(ctx)]
 
 

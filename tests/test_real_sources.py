@@ -231,12 +231,13 @@ def test_check_locator_pages_and_sections(paper: str) -> None:
 
 def _contradictions(facts: list[object], page: str) -> list[int]:
     from veriwiki.checks import CheckContext
+    from veriwiki.checks.inputs import CheckInputs
     from veriwiki.checks.rules.fact_contradiction import fact_contradiction
     from veriwiki.core.parse import parse_page
 
     parsed = [parse_page("wiki/GPT-2.md", page)]
-    ctx = CheckContext(pages=parsed, resolver=None, problems=[], types=None,  # type: ignore[arg-type]
-                       index_page="wiki/index.md", log_page="wiki/log.md", facts=facts)
+    ctx = CheckContext(CheckInputs(index_page="wiki/index.md", log_page="wiki/log.md",
+                                   facts=list(facts)), parsed)
     return [f.line for f in fact_contradiction(ctx)]
 
 

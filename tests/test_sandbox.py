@@ -18,12 +18,12 @@ import pytest
 from conftest import Veriwiki, describe
 from veriwiki.adapters.isolation import UNISOLATED, Isolation
 from veriwiki.adapters.sandbox import FAILED, LIMIT, OK, TIMEOUT, Limits, run_block
+from veriwiki.core.block_output import output_diff
 from veriwiki.core.parse import parse_page
 from veriwiki.services.code_checks import (
     cache_key,
     check_blocks,
     facts_json,
-    output_diff,
     run_check_blocks,
 )
 

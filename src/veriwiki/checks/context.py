@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from veriwiki.checks.inputs import CheckInputs
 from veriwiki.core.model import FileProblem, Finding, Page, Severity
 from veriwiki.core.resolve import PageNames, Resolution, Resolver
 
@@ -66,34 +67,71 @@ class CheckContext:
     whole vault.
     """
 
-    def __init__(self, pages: Sequence[Page] | None = None, resolver: Resolver | None = None,
-                 problems: list[FileProblem] | None = None, types: TypeRegistry | None = None,
-                 index_page: str = "", log_page: str = "", default_type: str | None = None,
-                 sources: dict[str, Any] | None = None, facts: list[Any] | None = None,
-                 vault: Any = None,
-                 text_loader: Callable[[str, int | None], Any] | None = None, *,
-                 source: PageSource | None = None,
+    def __init__(self, inputs: CheckInputs | None = None,
+                 pages: Sequence[Page] | None = None, *, source: PageSource | None = None,
+                 resolver: Resolver | None = None,
                  resolver_factory: Callable[[], Resolver] | None = None) -> None:
+        self.inputs = inputs if inputs is not None else CheckInputs()
         self._pages = pages
         self._source = source if source is not None else PageSource(pages or [])
         self._resolver = resolver
         self._resolver_factory = resolver_factory
-        self.problems: list[FileProblem] = problems if problems is not None else []
-        self.types: TypeRegistry = types  # type: ignore[assignment]
-        self.index_page = index_page
-        self.log_page = log_page
-        self.default_type = default_type
-        self.sources: dict[str, Any] = sources if sources is not None else {}
-        self.facts: list[Any] = facts if facts is not None else []
-        self.vault = vault  # the Vault, for rules that need settings, paths or caches
-        self.text_loader = text_loader
-        self.current_rule = ""
-        self.cache_version = ""  # part of every cached() key: the check code's version
         self._memo: dict[Any, Any] = {}
         # shared with subset contexts: caches, source texts, resolutions, link targets
         self._shared: dict[Any, Any] = {}
         self._resolved: dict[str, list[Resolution]] = {}
         self._targets: dict[str, frozenset[str]] = {}
+
+    # -- the run's inputs (see CheckInputs) -----------------------------------------------
+
+    @property
+    def problems(self) -> list[FileProblem]:
+        """Files that could not be read or parsed."""
+        return self.inputs.problems
+
+    @property
+    def types(self) -> TypeRegistry:
+        """The page types (schemas)."""
+        return self.inputs.types  # type: ignore[return-value]
+
+    @property
+    def index_page(self) -> str:
+        """Path of the generated catalog page."""
+        return self.inputs.index_page
+
+    @property
+    def log_page(self) -> str:
+        """Path of the operations log page."""
+        return self.inputs.log_page
+
+    @property
+    def default_type(self) -> str | None:
+        """The type assumed for pages without one."""
+        return self.inputs.default_type
+
+    @property
+    def sources(self) -> dict[str, Any]:
+        """Source id -> Source."""
+        return self.inputs.sources
+
+    @property
+    def facts(self) -> list[Any]:
+        """The vault's facts."""
+        return self.inputs.facts
+
+    @property
+    def text_loader(self) -> Callable[[str, int | None], Any] | None:
+        """Loads a source version's extracted text."""
+        return self.inputs.text_loader
+
+    @property
+    def cache_version(self) -> str:
+        """The check code's version (part of every cached() key)."""
+        return self.inputs.cache_version
+
+    def today(self) -> Any:
+        """Today's date as the run sees it."""
+        return self.inputs.today()
 
     # -- the pages ----------------------------------------------------------------------
 
@@ -136,11 +174,8 @@ class CheckContext:
         It shares the vault-wide inputs and caches but not :meth:`memo`, which may hold
         values computed over the examined pages.
         """
-        sub = CheckContext(pages, None, self.problems, self.types, self.index_page,
-                           self.log_page, self.default_type, self.sources, self.facts,
-                           self.vault, self.text_loader, source=self._source)
-        sub._resolver_factory = lambda: self.resolver
-        sub.cache_version = self.cache_version
+        sub = CheckContext(self.inputs, pages, source=self._source,
+                           resolver_factory=lambda: self.resolver)
         sub._shared = self._shared
         sub._resolved = self._resolved
         sub._targets = self._targets
@@ -168,11 +203,11 @@ class CheckContext:
         return hit["v"]
 
     def _open_cache(self) -> Any:
-        if self.vault is None:
+        if self.inputs.cache_dir is None:
             return None
         from veriwiki.adapters.verify_cache import VerifyCache
 
-        return VerifyCache(self.vault.cache_dir / "verify-cache.db")
+        return VerifyCache(self.inputs.cache_dir / "verify-cache.db")
 
     def flush(self) -> None:
         """Persist what :meth:`cached` learnt in this run."""
@@ -248,5 +283,5 @@ class CheckContext:
 
     def finding(self, path: str, line: int, message: str, *, hint: str | None = None,
                 column: int | None = None) -> Finding:
-        """A finding of the running rule (its severity is set by the check service)."""
-        return Finding(self.current_rule, Severity.ERROR, path, line, message, hint, column)
+        """A finding of the running rule: the runner stamps its rule id and severity."""
+        return Finding("", Severity.ERROR, path, line, message, hint, column)

@@ -139,9 +139,8 @@ class Inputs:
                     self.names[path] = fresh[path]
                 else:
                     self.names.pop(path, None)
-            if any(p in fresh and fresh[p] is not None for p in touched) and \
-                    set(self.vault.index.paths(page_type="model")) != self.model_paths:
-                return False  # a page became a model page
+            if _models_among(self.vault, sorted(p for p in touched if p in fresh)):
+                return False  # a page became a model page: its facts are new
             if not same:  # headings, aliases, titles or pages changed: links may resolve
                 self.resolver = self._resolver()  # differently now
                 self.memo.clear()
@@ -187,6 +186,17 @@ class Inputs:
                     got = None
             self._texts[key] = got
         return self._texts[key]
+
+
+def _models_among(vault: Vault, paths: list[str]) -> bool:
+    """True when one of the indexed pages at ``paths`` is a model page."""
+    for start in range(0, len(paths), 500):
+        chunk = paths[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        if vault.index.conn.execute(f"SELECT 1 FROM pages WHERE type = 'model' AND path IN "
+                                    f"({marks}) LIMIT 1", chunk).fetchone():
+            return True
+    return False
 
 
 def _names_of(vault: Vault, paths: list[str]) -> dict[str, PageNames] | None:

@@ -6,7 +6,6 @@ The four rules share one run of the blocks (see :mod:`veriwiki.services.code_che
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from veriwiki.checks import CheckContext, Severity, rule
@@ -18,20 +17,14 @@ NOT_RUN = "check block not run: no sandbox on this machine"  # the finding's mes
 
 def outcomes(ctx: CheckContext) -> list[Any]:
     """Every check block of the vault with its result (run once per check)."""
-    from veriwiki.adapters.isolation import choose_isolation
-    from veriwiki.adapters.sandbox import Limits
-    from veriwiki.services.code_checks import run_check_blocks
-
     def run() -> list[Any]:
-        vault = ctx.vault
-        if vault is None:
+        runner = ctx.inputs.run_blocks
+        if runner is None:
             return []
         pages = [p for p in ctx.code_pages() if not ctx.is_generated(p.path)]
         if not pages:
             return []  # no block: no need to probe bubblewrap
-        return run_check_blocks(Path(vault.root), Path(vault.cache_dir), pages, ctx.facts,
-                                Limits.from_settings(vault.config.sandbox),
-                                isolation=choose_isolation(vault.sandbox))
+        return runner(pages, ctx.facts)
 
     result: list[Any] = ctx.memo(("code-blocks",), run)
     return result
@@ -98,7 +91,7 @@ def code_limit(ctx: CheckContext) -> Iterator[Finding]:
 def code_output(ctx: CheckContext) -> Iterator[Finding]:
     """The ``output`` block after a check block must equal what it printed."""
     from veriwiki.adapters.sandbox import printable
-    from veriwiki.services.code_checks import output_diff
+    from veriwiki.core.block_output import output_diff
 
     for o in outcomes(ctx):
         if o.check.output is None or o.result.status != "ok":

@@ -13,11 +13,11 @@ from veriwiki.core.model import Finding
       facet="today")
 def stale_page(ctx: CheckContext) -> Iterator[Finding]:
     """Compare each page's ``reviewed`` date plus its interval with today."""
-    from veriwiki.services.freshness import check_settings, page_freshness, today
+    from veriwiki.core.freshness import check_settings, page_freshness
 
-    settings = ctx.vault.config.freshness if ctx.vault is not None else FreshnessSettings()
+    settings = ctx.inputs.freshness or FreshnessSettings()
     check_settings(settings)
-    on = today()
+    on = ctx.today()
     for page in ctx.pages:
         if ctx.is_generated(page.path) or page.frontmatter_error is not None:
             continue

@@ -18,26 +18,16 @@ _SHOWN = 6
 
 def page_text(ctx: CheckContext, page: Page) -> str:
     """The page file's text ('' when it cannot be read: unreadable-file reports it)."""
-    if ctx.vault is None:
-        return page.body
-    from veriwiki.adapters.fs import read_page_text
-    from veriwiki.errors import VeriwikiError
-
-    try:
-        return read_page_text(ctx.vault.root, page.path, ctx.vault.config.vault.max_page_bytes)
-    except VeriwikiError:
-        return ""
+    read = ctx.inputs.read_text
+    return page.body if read is None else read(page.path)
 
 
 def table_facts(ctx: CheckContext) -> object:
     """The facts and every page's names and type, as tables read them."""
     from veriwiki.core.facts_table import EntityPage, TableFacts
 
-    types: dict[str, str | None] = {}
-    if ctx.vault is not None:
-        types = {path: row[2] for path, row in ctx.vault.index.catalog_rows().items()}
-    else:
-        types = {p.path: p.type for p in ctx.pages}
+    read_types = ctx.inputs.page_types
+    types = read_types() if read_types is not None else {p.path: p.type for p in ctx.pages}
     pages = [EntityPage(n.path, n.title, n.aliases, types.get(n.path))
              for n in ctx.page_names()]
     return TableFacts(ctx.facts, pages)

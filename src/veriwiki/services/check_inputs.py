@@ -1,0 +1,162 @@
+"""The inputs of a check run, read from the vault: rules, sources, texts, facts.
+
+:func:`vault_inputs` builds the :class:`~veriwiki.checks.inputs.CheckInputs` every rule
+reads; the check service and the web app's one-page check both use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from veriwiki.checks import Rule, all_rules
+from veriwiki.checks.inputs import CheckInputs
+from veriwiki.core.model import FileProblem, Page, Severity, Source, SourceText
+from veriwiki.errors import ConfigError, VeriwikiError
+from veriwiki.services.types import TypeRegistry, load_types
+from veriwiki.vault import Vault
+
+
+def cited_sources(vault: Vault, wanted: set[tuple[str, int | None]],
+                   parse: Callable[[str, str], Source] | None = None,
+                   ) -> tuple[dict[str, Source], dict[tuple[str, int | None], SourceText],
+                              list[FileProblem]]:
+    """Sources by id, and the extracted text of every ``wanted`` (cited) source version."""
+    from veriwiki.services.sources import load_sources, version_text
+
+    loaded, problems = load_sources(vault, parse) if parse else load_sources(vault)
+    sources = {s.id: s for s in loaded}
+    texts: dict[tuple[str, int | None], SourceText] = {}
+    wanted = {(sid, version) for sid, version in wanted if sid in sources}
+    # the previous version of each source cited by its latest: stale-claim compares them
+    for sid, version in list(wanted):
+        versions = sources[sid].versions
+        if version is None and len(versions) > 1:
+            wanted.add((sid, sorted(v.version for v in versions)[-2]))
+    for sid, version in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
+        ref = sid if version is None else f"{sid}:v{version}"
+        source = sources[sid]
+        chosen = source.current if version is None else source.version(version)
+        if chosen is None:
+            continue  # unknown-source reports a missing version
+        try:
+            texts[(sid, version)] = version_text(vault, source, chosen)
+        except VeriwikiError as exc:
+            problems.append(FileProblem(exc.path or f"raw/{sid}", "unreadable-source",
+                                        f"source {ref} cannot be read: {exc.message}",
+                                        exc.line or 1))
+    return sources, texts, problems
+
+
+def load_check_facts(vault: Vault, pages: list[Page], sources: dict[str, Source],
+           texts: dict[tuple[str, int | None], SourceText]) -> tuple[list[Any], list[FileProblem]]:
+    """The vault's facts, with the text of every source a fact quotes added to ``texts``."""
+    from veriwiki.core.sources import parse_ref
+    from veriwiki.services.facts import load_facts
+    from veriwiki.services.sources import source_text
+
+    facts, problems = load_facts(vault, pages)
+    for fact in facts:
+        if not (fact.source_id and fact.quote):
+            continue
+        try:
+            key = parse_ref(fact.source_id)
+        except VeriwikiError:
+            continue  # fact-citation reports a malformed reference
+        if key in texts or key[0] not in sources:
+            continue
+        try:
+            texts[key] = source_text(vault, fact.source_id)
+        except VeriwikiError as exc:
+            if key[1] is None or sources[key[0]].version(key[1]) is not None:
+                problems.append(FileProblem(exc.path or f"raw/{key[0]}", "unreadable-source",
+                                            f"source {fact.source_id} cannot be read: "
+                                            f"{exc.message}", exc.line or 1))
+    return facts, problems
+
+
+def text_loader(vault: Vault, sources: dict[str, Source],
+                 texts: dict[tuple[str, int | None], SourceText]
+                 ) -> Callable[[str, int | None], SourceText | None]:
+    """Texts for rules: the cited ones loaded up front, any other current version on demand
+    (quote-not-found looks for a missing quote in the other sources)."""
+    extra: dict[str, SourceText | None] = {}
+
+    def load(sid: str, version: int | None) -> SourceText | None:
+        got = texts.get((sid, version))
+        if got is not None or version is not None or sid not in sources:
+            return got
+        if sid not in extra:
+            from veriwiki.services.sources import version_text
+
+            try:
+                extra[sid] = version_text(vault, sources[sid], sources[sid].current)
+            except VeriwikiError:
+                extra[sid] = None  # reported when a page cites it
+        return extra[sid]
+
+    return load
+
+
+def rule_settings(vault: Vault, strict: bool, only: list[str] | None
+                   ) -> list[tuple[Rule, Severity]]:
+    """The rules to run, in order, with the severity each reports at."""
+    rules = all_rules()
+    known = {r.id for r in rules}
+    unknown = sorted(set(vault.config.checks) - known)
+    if unknown:
+        raise ConfigError("[checks] names unknown rules: " + ", ".join(unknown),
+                          path="veriwiki.toml",
+                          hint="known rules: " + ", ".join(sorted(known)))
+    if only:
+        bad = sorted(set(only) - known)
+        if bad:
+            raise ConfigError("unknown rule ids: " + ", ".join(bad),
+                              hint="known rules: " + ", ".join(sorted(known)))
+    active = []
+    for r in rules:
+        severity = vault.config.checks.get(r.id, r.default)
+        if severity is Severity.OFF or (only and r.id not in only):
+            continue
+        if strict and severity is Severity.WARNING:
+            severity = Severity.ERROR
+        active.append((r, severity))
+    return active
+
+
+
+
+def vault_inputs(vault: Vault, *, problems: list[FileProblem], sources: dict[str, Source],
+                 facts: list[Any], text_loader: Callable[[str, int | None], SourceText | None],
+                 cache_version: str, types: TypeRegistry | None = None) -> CheckInputs:
+    """The inputs of a check of ``vault`` (settings, today, a block runner, page texts);
+    ``types``: the page types when the caller has them already."""
+    from pathlib import Path
+
+    def run_blocks(pages: list[Page], facts: list[Any]) -> list[Any]:
+        from veriwiki.adapters.isolation import choose_isolation
+        from veriwiki.adapters.sandbox import Limits
+        from veriwiki.services.code_checks import run_check_blocks
+
+        return run_check_blocks(Path(vault.root), Path(vault.cache_dir), pages, facts,
+                                Limits.from_settings(vault.config.sandbox),
+                                isolation=choose_isolation(vault.sandbox))
+
+    def read_text(path: str) -> str:
+        from veriwiki.adapters.fs import read_page_text
+
+        try:
+            return read_page_text(vault.root, path, vault.config.vault.max_page_bytes)
+        except VeriwikiError:
+            return ""  # unreadable-file reports it
+
+    def page_types() -> dict[str, str | None]:
+        return {path: row[2] for path, row in vault.index.catalog_rows().items()}
+
+    return CheckInputs(
+        problems=problems, types=types if types is not None else load_types(vault), index_page=vault.index_page,
+        log_page=vault.log_page, default_type=vault.config.vault.default_type,
+        sources=sources, facts=facts, text_loader=text_loader, today=vault.today,
+        freshness=vault.config.freshness, run_blocks=run_blocks, read_text=read_text,
+        page_types=page_types, cache_dir=vault.cache_dir, cache_version=cache_version,
+        sandbox=vault.config.sandbox)

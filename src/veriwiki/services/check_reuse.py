@@ -1,0 +1,481 @@
+"""The check cache as the check uses it: which pages each facet must recompute.
+
+``.veriwiki/check-cache.db`` (:mod:`veriwiki.adapters.check_cache`) keeps, per page,
+the findings of the rules with a facet, keyed by the page's blob and by a hash of every
+other input of those rules (:class:`_Keys`). :class:`CachedRun` reads the rows that
+still hold and runs the rules only on the other pages.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import astuple, fields, replace
+from typing import Any
+
+from veriwiki.adapters.check_cache import FORMAT as CACHE_FORMAT
+from veriwiki.adapters.check_cache import CheckCache, PageRow
+from veriwiki.checks import FACETS, CheckContext, Rule
+from veriwiki.checks.context import PageSource, has_check_blocks
+from veriwiki.core.model import Finding, Page, Severity, Source, SourceText
+from veriwiki.core.resolve import PageNames
+from veriwiki.errors import VeriwikiError
+from veriwiki.vault import Vault
+
+# -- the check cache --------------------------------------------------------------------------
+
+CACHE_FILE = "check-cache.db"
+# rules that read every page's link targets (kept with the "links" facet)
+_TARGET_RULES = ("orphan-page", "missing-from-index")
+# Finding fields stored per cached finding (rule, severity and path are known)
+_STORED = tuple(f.name for f in fields(Finding))[3:]
+_SEP, _SUB = "\x1e", "\x1f"  # never in source ids (letters, digits, '.', '_', '-')
+
+
+def _cacheable(r: Rule) -> bool:
+    """Built-in rules with a facet; plugin rules always run on the whole vault."""
+    return r.facet is not None and r.run.__module__.startswith("veriwiki.")
+
+
+class IndexPages(PageSource):
+    """The vault's pages read from the index on demand (each page decoded once)."""
+
+    def __init__(self, vault: Vault, blobs: dict[str, str]) -> None:
+        super().__init__(())
+        self.vault = vault
+        self.blobs = blobs  # path -> blob id when the check started
+        self.code_paths: list[str] | None = None  # pages with check blocks (None: unknown)
+        self.loaded: dict[str, Page] = {}
+        self.loaded_blob: dict[str, str] = {}  # the blob each loaded page was parsed from
+        self._all: list[Page] | None = None
+
+    def load(self, paths: list[str]) -> list[Page]:
+        """The pages at ``paths`` (in that order; pages gone from the index are left out)."""
+        missing = [p for p in paths if p not in self.loaded]
+        if len(missing) > max(200, len(self.blobs) // 4):
+            self.all()
+        elif missing:
+            for page, blob in self.vault.index.load_pages_blobs(missing):
+                self.loaded[page.path] = page
+                self.loaded_blob[page.path] = blob
+        return [self.loaded[p] for p in paths if p in self.loaded]
+
+    def all(self) -> list[Page]:
+        if self._all is None:
+            pairs = self.vault.index.load_pages_blobs()
+            for page, blob in pairs:
+                self.loaded.setdefault(page.path, page)
+                self.loaded_blob.setdefault(page.path, blob)
+            self._all = [self.loaded[page.path] for page, _ in pairs]
+        return self._all
+
+    def paths(self) -> list[str]:
+        return list(self.blobs)
+
+    def get(self, path: str) -> Page | None:
+        found = self.load([path])
+        return found[0] if found else None
+
+    def names(self) -> list[PageNames]:
+        return sorted(self.vault.index.page_names(), key=lambda n: n.path)
+
+    def code_pages(self) -> list[Page]:
+        if self.code_paths is None:
+            return super().code_pages()
+        return self.load(self.code_paths)
+
+
+class _Meta:
+    """What a page's content cites and holds, as stored in its cache row."""
+
+    __slots__ = ("blocks", "cited", "ok", "quoted")
+
+    def __init__(self, blocks: bool, quoted: str, cited: str, ok: bool = True) -> None:
+        self.blocks = blocks
+        self.quoted = quoted  # "sid\x1fversion" items joined by \x1e ('' version: latest)
+        self.cited = cited  # source ids joined by \x1e
+        self.ok = ok  # False: the page cites an id the encoding cannot hold; never cached
+
+    @classmethod
+    def of(cls, page: Page) -> _Meta:
+        quoted = sorted({(c.source_id, c.version) for claim in page.claims
+                         for c in claim.citations if c.quote}, key=lambda k: (k[0], k[1] or 0))
+        cited = sorted({c.source_id for claim in page.claims for c in claim.citations})
+        ok = not any(_SEP in sid or _SUB in sid for sid in cited)
+        return cls(has_check_blocks(page),
+                   _SEP.join(f"{sid}{_SUB}{'' if v is None else v}" for sid, v in quoted),
+                   _SEP.join(cited), ok)
+
+
+class CachedRun:
+    """One check's use of the check cache: which pages each facet must recompute."""
+
+    def __init__(self, vault: Vault, blobs: dict[str, str], cache: CheckCache) -> None:
+        self.vault = vault
+        self.blobs = blobs
+        self.cache = cache
+        self.store = IndexPages(vault, blobs)
+        self.old = cache.load()
+        self.meta: dict[str, _Meta] = {}
+        self.wanted: set[tuple[str, int | None]] = set()
+        self._rows: dict[str, PageRow] = {}
+        self.want: dict[str, tuple[str | None, list[str]]] = {}
+        self.short: dict[str, str] = {}
+        self.recomputed: dict[str, set[str]] = {}
+        self._read_meta()
+
+    def _read_meta(self) -> None:
+        """Meta of every page: from its row when the blob matches, else from the page."""
+        raw: set[str] = set()
+        stale = []
+        for path, blob in self.blobs.items():
+            row = self.old.get(path)
+            if row is None or row.blob != blob:
+                stale.append(path)
+                continue
+            self.meta[path] = _Meta(bool(row.blocks), row.quoted, row.cited)
+            if row.quoted:
+                raw.update(row.quoted.split(_SEP))
+        for page in self.store.load(stale):
+            meta = self.meta[page.path] = _Meta.of(page)
+            if meta.quoted:
+                raw.update(meta.quoted.split(_SEP))
+        try:
+            for item in raw:
+                sid, _, version = item.partition(_SUB)
+                self.wanted.add((sid, int(version) if version else None))
+        except ValueError:  # a damaged cache: read every page's meta from the page
+            self.old, self.meta, self.wanted = {}, {}, set()
+            self._read_meta()
+            return
+        self.store.code_paths = [p for p in self.blobs if p in self.meta and self.meta[p].blocks]
+
+    def parse_sidecar(self, text: str, rel: str) -> Source:
+        """:func:`parse_sidecar`, remembering its results in the check cache."""
+        from veriwiki.core.model import SourceVersion
+        from veriwiki.core.sources import parse_sidecar
+
+        digest = hashlib.sha1(f"{rel}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+        raw = self.cache.sidecar(digest)
+        if raw is not None:
+            try:
+                sid, title, origin, lic, versions = json.loads(raw)
+                return Source(sid, title, origin, lic,
+                              tuple(SourceVersion(*v) for v in versions))
+            except (TypeError, ValueError):
+                pass  # a damaged entry: parse again
+        source = parse_sidecar(text, rel)
+        self.cache.put_sidecar(digest, json.dumps(
+            [source.id, source.title, source.origin, source.license,
+             [list(astuple(v)) for v in source.versions]], ensure_ascii=False))
+        return source
+
+    def page_findings(self, ctx: CheckContext, rules: list[Rule],
+                      texts: dict[tuple[str, int | None], SourceText]
+                      ) -> dict[str, list[Finding]]:
+        """The findings of every cacheable rule in ``rules`` (rule id → findings)."""
+        cacheable = [r for r in rules if _cacheable(r)]
+        need_targets = any(r.id in _TARGET_RULES for r in rules)
+        facets = {f: [r for r in cacheable if r.facet == f] for f in FACETS}
+        facets = {f: rs for f, rs in facets.items() if rs or (f == "links" and need_targets)}
+        if not facets:
+            return {}
+        keys = _Keys(self.vault, ctx.types, ctx.sources, texts, ctx.facts)
+        self.want = {f: (keys.facet(f), sorted(r.id for r in rs)) for f, rs in facets.items()}
+        self.short = keys.source_digests() if "sources" in facets else {}
+        # which facets of each page's row hold for this check
+        exact = _facets_text({f: (k, ids) for f, (k, ids) in self.want.items() if k})
+        everything = frozenset(f for f, (k, _) in self.want.items() if k)
+        valid: dict[str, frozenset[str]] = {}
+        for path, blob in self.blobs.items():
+            row = self.old.get(path)
+            if row is None or row.blob != blob:
+                continue
+            if row.facets == exact:
+                ok = everything
+            else:
+                stored = _parse_facets(row.facets)
+                ok = frozenset(f for f in self.want if self._holds(f, stored.get(f)))
+            if "sources" in ok and row.dvec != _dvec(self.meta[path].cited, self.short):
+                ok = ok - {"sources"}
+            valid[path] = ok
+        return self._run(ctx, facets, valid, need_targets)
+
+    def _holds(self, facet: str, entry: tuple[str, list[str]] | None, *,
+               all_rules: bool = True) -> bool:
+        """True when a stored entry has this check's key (and, with ``all_rules``, every
+        enabled rule of the facet)."""
+        key, ids = self.want[facet]
+        return (entry is not None and key is not None and entry[0] == key
+                and (not all_rules or set(ids) <= set(entry[1])))
+
+    def _run(self, ctx: CheckContext, facets: dict[str, list[Rule]],
+             valid: dict[str, frozenset[str]], need_targets: bool
+             ) -> dict[str, list[Finding]]:
+        by_page: dict[str, dict[str, list[Finding]]] = {r.id: {} for rs in facets.values()
+                                                        for r in rs}
+        other: dict[str, list[Finding]] = {rid: [] for rid in by_page}  # not on a page
+        # cached findings and link targets of the facets that hold
+        reached: list[tuple[str, frozenset[str]]] = []
+        for path, ok in valid.items():
+            row = self.old[path]
+            if not ok:
+                continue
+            try:
+                stored = _stored(row)
+                got = {r.id: _decode(r.id, path, stored[r.id]) for f in ok
+                       for r in facets.get(f, ()) if r.id in stored}
+                if need_targets and "links" in ok:
+                    reached.append((path, frozenset(json.loads(row.targets)
+                                                    if row.targets else ())))
+            except (ValueError, TypeError, KeyError):
+                valid[path] = frozenset()  # a damaged row: compute the page again
+                continue
+            for rid, found in got.items():
+                by_page[rid][path] = found
+        ctx.add_link_targets(reached)
+        # the rest, on the pages whose inputs changed
+        fresh: dict[str, dict[str, list[Finding]]] = {}  # path -> rule id -> findings
+        self.recomputed = {}  # path -> facets computed now
+        for facet, rules in facets.items():
+            if self.want[facet][0] is None:
+                paths = list(self.blobs)
+            else:
+                paths = [p for p in self.blobs if facet not in valid.get(p, ())]
+            for path in paths:
+                self.recomputed.setdefault(path, set()).add(facet)
+            pages = self.store.load(paths)
+            sub = ctx.subset(pages)
+            here = {p.path for p in pages}
+            for r in rules:
+                for item in r.run(sub):
+                    item = replace(item, rule=r.id)
+                    if item.path in here:
+                        by_page[r.id].setdefault(item.path, []).append(item)
+                        fresh.setdefault(item.path, {}).setdefault(r.id, []).append(item)
+                    else:
+                        other[r.id].append(item)
+            if facet == "links":
+                for page in pages:
+                    ctx.link_targets(page)
+        # new rows for the pages that changed
+        for path, blob in self.blobs.items():
+            meta = self.meta.get(path)
+            old = self.old.get(path)
+            if meta is None or not meta.ok or self.store.loaded_blob.get(path, blob) != blob:
+                continue  # unknown, not storable, or changed during the check
+            if path in self.recomputed or old is None or old.blob != blob:
+                self._store_row(ctx, path, blob, meta, facets, fresh.get(path, {}))
+        return {rid: other[rid] + [f for path in self.blobs for f in found.get(path, ())]
+                for rid, found in by_page.items()}
+
+    def _store_row(self, ctx: CheckContext, path: str, blob: str, meta: _Meta,
+                   facets: dict[str, list[Rule]], fresh: dict[str, list[Finding]]) -> None:
+        """The page's new row: facets computed now, and stored facets that still hold."""
+        row = self.old.get(path)
+        same = row is not None and row.blob == blob
+        kept = _parse_facets(row.facets) if same and row is not None else {}
+        try:
+            stored = _stored(row) if same and row is not None else {}
+        except (ValueError, TypeError):
+            kept, stored = {}, {}
+        sources_held = (same and row is not None and "sources" in kept
+                        and ("sources" not in facets
+                             or row.dvec == _dvec(meta.cited, self.short)))
+        now = self.recomputed.get(path, set())
+        entries: dict[str, tuple[str, list[str]]] = {}
+        findings: dict[str, list[list[Any]]] = {}
+        for f in FACETS:
+            entry = kept.get(f)
+            if f == "sources" and not sources_held:
+                entry = None
+            if f in now:
+                key, ids = self.want[f]
+                if key is None:
+                    continue
+                # the same inputs but fewer rules ran before: keep their findings
+                before = entry if self._holds(f, entry, all_rules=False) else None
+                rules = sorted(set(ids) | set(before[1] if before else ()))
+                entries[f] = (key, rules)
+                for rid in rules:
+                    if rid in ids:
+                        if fresh.get(rid):
+                            findings[rid] = _encode(fresh[rid])
+                    elif rid in stored:
+                        findings[rid] = stored[rid]
+            elif entry is not None and (f not in facets or self._holds(f, entry)):
+                entries[f] = entry
+                for rid in entry[1]:
+                    if rid in stored:
+                        findings[rid] = stored[rid]
+        dvec = ""
+        if "sources" in entries:
+            dvec = _dvec(meta.cited, self.short) if "sources" in facets else \
+                row.dvec if row is not None else ""
+        targets = ""
+        if "links" in entries:
+            if "links" in now:
+                reached = sorted(ctx.link_targets(path))
+                targets = json.dumps(reached, ensure_ascii=False) if reached else ""
+            elif row is not None:
+                targets = row.targets
+        self._rows[path] = PageRow(
+            blob, int(meta.blocks), meta.quoted, meta.cited, dvec, _facets_text(entries),
+            json.dumps(findings, ensure_ascii=False, separators=(",", ":")) if findings else "",
+            targets)
+
+    def flush(self) -> None:
+        """Write the rows of pages that changed."""
+        for path, row in self._rows.items():
+            self.cache.put(path, row)
+        self.cache.flush(self.blobs)
+
+
+def _facets_text(entries: dict[str, tuple[str, list[str]]]) -> str:
+    return ";".join(f"{f}={key}={','.join(ids)}" for f, (key, ids) in entries.items())
+
+
+def _parse_facets(text: str) -> dict[str, tuple[str, list[str]]]:
+    out = {}
+    for item in text.split(";") if text else ():
+        facet, _, rest = item.partition("=")
+        key, _, rules = rest.partition("=")
+        out[facet] = (key, rules.split(",") if rules else [])
+    return out
+
+
+def _dvec(cited: str, short: dict[str, str]) -> str:
+    """The hashes of the cited sources ('-' for an unknown id), in ``cited`` order."""
+    return _SEP.join(short.get(sid, "-") for sid in cited.split(_SEP)) if cited else ""
+
+
+# The code that turns a page and a facet's inputs into findings: cached findings are
+# reused only while these files are unchanged (tests/test_check_cache.py checks that a
+# check imports no other veriwiki module but those in its EXEMPT list).
+CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_inputs.py",
+              "services/check_reuse.py", "services/types.py",
+              "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
+              "adapters/sqlite_index")
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of the code in :data:`CHECK_CODE`, and of the Python and jsonschema in use
+    (read once per process: the code that runs is the code that was loaded)."""
+    import sys
+    from pathlib import Path
+
+    import jsonschema
+
+    import veriwiki
+
+    root = Path(veriwiki.__file__).parent
+    h = hashlib.sha1(f"{veriwiki.__version__}\0{sys.version}".encode())
+    for part in CHECK_CODE:
+        found = root / part
+        for path in sorted(found.rglob("*.py")) if found.is_dir() else [found]:
+            h.update(path.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+                     + b"\0" + path.read_bytes())
+    for path in sorted(Path(jsonschema.__file__).parent.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=repr,
+                                   ensure_ascii=False).encode("utf-8", "surrogatepass")
+                        ).hexdigest()
+
+
+class _Keys:
+    """Each facet's key: a hash of every input of its rules but the page itself."""
+
+    def __init__(self, vault: Vault, types: Any, sources: dict[str, Source],
+                 texts: dict[tuple[str, int | None], SourceText], facts: list[Any]) -> None:
+        self.vault = vault
+        self.types = types
+        self.sources = sources
+        self.texts = texts
+        self.facts = facts
+        self._base: str | None = None
+        self._names: str | None = None
+
+    @property
+    def base(self) -> str:
+        """The code and the settings (veriwiki.toml), which every facet depends on."""
+        if self._base is None:
+            self._base = _digest(CACHE_FORMAT, code_digest(),
+                                 self.vault.config.model_dump_json())
+        return self._base
+
+    @property
+    def names(self) -> str:
+        """Every page's path, title, aliases, headings and block ids; the attachments."""
+        if self._names is None:
+            self._names = self.vault.index.names_digest()
+        return self._names
+
+    def facet(self, facet: str) -> str | None:
+        """The key of ``facet`` (None: no key, so nothing cached is used)."""
+        if facet == "page":
+            from jsonschema import FormatChecker
+
+            types = self.types
+            return _digest(self.base, "page", sorted(
+                (name, t.schema, t.origin, t.requires_citations)
+                for name, t in types.types.items()), types.errors, types.base.schema,
+                sorted(FormatChecker().checkers))
+        if facet == "today":
+            from veriwiki.services.freshness import today
+
+            try:
+                return _digest(self.base, "today", today().isoformat())
+            except VeriwikiError:
+                return None  # the rule reports the bad date
+        if facet == "links":
+            return _digest(self.base, "links", self.names)
+        if facet == "facts":
+            return _digest(self.base, "facts", self.names, [repr(f) for f in self.facts])
+        if facet == "sources":  # and, per page, the hashes of the cited sources (dvec)
+            # every source's current bytes: a quote missing from its source is looked
+            # for in the others (quote-not-found names the one that has it)
+            return _digest(self.base, "sources", sorted(
+                (sid, s.current.version, s.current.sha256) for sid, s in self.sources.items()))
+        raise ValueError(f"unknown facet {facet!r}")
+
+    def source_digests(self) -> dict[str, str]:
+        """Per source id, a short hash of its metadata and of its texts in this check."""
+        texts: dict[str, list[Any]] = {}
+        for (sid, version), text in self.texts.items():
+            texts.setdefault(sid, []).append(
+                (-1 if version is None else version,
+                 hashlib.sha1(text.text.encode("utf-8", "surrogatepass")).hexdigest(),
+                 list(text.pages)))
+        return {sid: _digest(repr(source), sorted(texts.get(sid, [])))[:16]
+                for sid, source in self.sources.items()}
+
+
+def _encode(found: list[Finding]) -> list[list[Any]]:
+    return [[getattr(f, name) for name in _STORED] for f in found]
+
+
+def _stored(row: PageRow) -> dict[str, list[list[Any]]]:
+    """The findings stored in a row; raises ValueError or TypeError when damaged."""
+    stored = json.loads(row.findings) if row.findings else {}
+    if not isinstance(stored, dict):
+        raise TypeError("stored findings are not a mapping")
+    return stored
+
+
+def _decode(rule_id: str, path: str, rows: list[list[Any]]) -> list[Finding]:
+    """Stored findings as :class:`Finding` objects; raises TypeError when damaged."""
+    out = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == len(_STORED)
+                and type(row[0]) is int and isinstance(row[1], str)
+                and all(v is None or isinstance(v, str | int) for v in row[2:])):
+            raise TypeError("a stored finding is damaged")
+        out.append(Finding(rule_id, Severity.ERROR, path, *row))
+    return out
