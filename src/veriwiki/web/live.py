@@ -57,6 +57,9 @@ def start(ctx: WebContext, watch: bool) -> None:
     ctx.caches.clear()
     ctx.caches["_blobs"] = vault.index.page_blobs()
     ctx.caches["_inputs"] = _inputs_signature(vault.root)
+    from veriwiki.web.pagecheck import inputs
+
+    inputs(ctx)  # names, sources, facts: read once now rather than on the first view
     state = ctx.live_state
     if watch:
         from veriwiki.adapters.watch import ChangeWatch

@@ -302,6 +302,20 @@ def catalog_rows(ctx: WebContext) -> dict[str, tuple[str, str, str | None, str]]
     return rows
 
 
+def summaries(ctx: WebContext, paths: list[str]) -> dict[str, str]:
+    """The summary of each indexed page among ``paths``."""
+    known: dict[str, str] = ctx.cache("summaries", dict)
+    missing = [p for p in paths if p not in known]
+    conn = ctx.open_vault().index.conn
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for path, summary in conn.execute(
+                f"SELECT path, summary FROM pages WHERE path IN ({marks})", chunk):
+            known[path] = summary or ""
+    return {p: known[p] for p in paths if p in known}
+
+
 def _value(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -387,10 +401,9 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
     graph = local_graph_svg((page.title, path_url(path)),
                             [(p, got.resolver.pages[p].title, path_url(p)) for p in shown],
                             edges, len(around))
-    rows = catalog_rows(ctx)
-    summaries = {p: rows[p][3] if p in rows else None for p in back[:_MAX_BACKLINKS]}
+    notes = summaries(ctx, back[:_MAX_BACKLINKS])
     back_rows = [(got.resolver.pages[p].title if p in got.resolver.pages else p,
-                  path_url(p), summaries.get(p)) for p in back[:_MAX_BACKLINKS]]
+                  path_url(p), notes.get(p) or None) for p in back[:_MAX_BACKLINKS]]
     err = page.frontmatter_error
     folders = path.split("/")[:-1]
     crumbs = [(name, "/folder/" + quote("/".join(folders[: i + 1]), safe="/"))

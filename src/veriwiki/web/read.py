@@ -190,14 +190,13 @@ def _sources(ctx: WebContext) -> dict[str, Any]:
 def search_hits(ctx: WebContext, query: str, limit: int) -> list[dict[str, Any]]:
     """Search results as JSON-able rows (the index is kept fresh by the file watch)."""
     from veriwiki.services.indexing import search
-    from veriwiki.web.pageview import catalog_rows
+    from veriwiki.web.pageview import summaries
 
     vault = ctx.open_vault()
     hits = search(vault, query, limit, refresh=not ctx.live_state.get("watch"))
-    rows = catalog_rows(ctx)
+    notes = summaries(ctx, [h.path for h in hits])
     return [{"path": h.path, "title": h.title, "url": path_url(h.path),
-             "snippet": h.snippet, "summary": rows[h.path][3] if h.path in rows else None}
-            for h in hits]
+             "snippet": h.snippet, "summary": notes.get(h.path) or None} for h in hits]
 
 
 def _query(request: Request) -> str:
