@@ -463,3 +463,22 @@ def test_web_page_check_agrees_with_check_vault(vault_root: Path, client: Any) -
 
     problems = ctx.run_sync(compare)
     assert not problems, "\n".join(problems)
+
+
+def test_web_attachments_images_inline_others_downloaded(client: Any, vault_root: Path) -> None:
+    start = client.get("/api/status").json()["generation"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    (vault_root / "wiki" / "pic.png").write_bytes(png)
+    (vault_root / "wiki" / "evil.html").write_text("<script>alert(1)</script>")
+    deadline = time.monotonic() + 15
+    while client.get("/api/status").json()["generation"] == start:
+        assert time.monotonic() < deadline, "adding attachments was not noticed"
+        time.sleep(0.2)
+    r = client.get("/file/wiki/pic.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content == png
+    html = client.get("/file/wiki/evil.html")
+    assert html.status_code == 200
+    assert html.headers["content-type"] == "application/octet-stream"
+    assert html.headers["content-disposition"] == "attachment"
+    assert client.get("/file/wiki/nothing.png").status_code == 404

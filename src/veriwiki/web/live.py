@@ -56,6 +56,7 @@ def start(ctx: WebContext, watch: bool) -> None:
     update_index(vault)
     ctx.caches.clear()
     ctx.caches["_blobs"] = vault.index.page_blobs()
+    ctx.caches["_files"] = set(vault.index.attachments())
     ctx.caches["_inputs"] = _inputs_signature(vault.root)
     from veriwiki.web.pagecheck import inputs
 
@@ -91,15 +92,19 @@ def refresh(ctx: WebContext) -> tuple[str, ...]:
     vault = ctx.open_vault()
     before: dict[str, str] = ctx.caches.get("_blobs") or {}
     inputs_before = ctx.caches.get("_inputs")
+    files_before: set[str] = ctx.caches.get("_files") or set()
     update_index(vault)
     now = vault.index.page_blobs()
+    files = set(vault.index.attachments())
     inputs = _inputs_signature(vault.root)
     paths = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
+    paths += sorted(files ^ files_before)  # attachments added or removed
     if inputs != inputs_before:
         paths.append("*")
     if paths:
         ctx.changed(tuple(paths))
     ctx.caches["_blobs"] = now
+    ctx.caches["_files"] = files
     ctx.caches["_inputs"] = inputs
     return tuple(paths)
 
@@ -166,4 +171,5 @@ def announce(ctx: WebContext, paths: tuple[str, ...]) -> None:
     vault = ctx.open_vault()
     ctx.changed(paths)
     ctx.caches["_blobs"] = vault.index.page_blobs()
+    ctx.caches["_files"] = set(vault.index.attachments())
     ctx.caches["_inputs"] = _inputs_signature(vault.root)

@@ -133,7 +133,9 @@ class Inputs:
             if fresh is None:
                 return False
             old_names = {p: (n.title, n.aliases) for p, n in self.names.items() if p in touched}
-            same = all(self.names.get(p) == fresh.get(p) for p in touched)
+            # a path neither page before nor now is an attachment: links may resolve anew
+            same = all(self.names.get(p) == fresh.get(p) for p in touched) and all(
+                p in self.names or p in fresh for p in touched)
             for path in touched:
                 if path in fresh:
                     self.names[path] = fresh[path]

@@ -303,15 +303,14 @@ _MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 
 def _attachment(ctx: WebContext, path: str) -> bytes:
-    from veriwiki.adapters.fs import read_page_text  # noqa: F401 - same safety rules
-
     vault = ctx.open_vault()
     if path not in set(vault.index.attachments()):
         raise PageNotFoundError(f"no attachment at {path}")
     full = vault.root / path
     if full.is_symlink() or not full.resolve().is_relative_to(vault.root.resolve()):
         raise InputError(f"{path} is a link; it is not served")
-    return full.read_bytes()[: 50 << 20]
+    with open(full, "rb") as fh:
+        return fh.read(50 << 20)
 
 
 def _actions(path: str) -> list[tuple[str, str]]:
