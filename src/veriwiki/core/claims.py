@@ -18,6 +18,7 @@ _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
 
 def _has_digit(text: str) -> bool:
@@ -62,14 +63,26 @@ def plain_text(markdown: str) -> str:
     return _SPACE_PUNCT.sub(r"\1", " ".join(text.split()))
 
 
+def _word_before_stop(text: str, start: int, end: int) -> str:
+    """The run of letters and dots just before the full stop ending ``text[start:end]``
+    ("e.g" in "... e.g."), or "" when it does not end with one. Found from the end:
+    matching ``([A-Za-z.]+)\\.$`` against the sentence scanned it from its start."""
+    if end - start < 2 or text[end - 1] != ".":
+        return ""
+    i = end - 1
+    while i > start and text[i - 1] in _WORD_CHARS:
+        i -= 1
+    return text[i:end - 1]
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Start/end offsets of the sentences of ``text``."""
     spans = []
     start = 0
     for m in _BOUNDARY.finditer(text):
         end = m.end()
-        word = re.search(r"([A-Za-z.]+)\.$", text[start:end])
-        if word and word.group(1).lower().rstrip(".") in _ABBREV:
+        word = _word_before_stop(text, start, end)
+        if word and word.lower().rstrip(".") in _ABBREV:
             continue
         if m.start() > 0 and text[m.start() - 1].isdigit() and end < len(text) and \
                 text[end:end + 1].isdigit():
