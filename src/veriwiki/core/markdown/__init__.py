@@ -7,6 +7,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from veriwiki.core.markdown.bounded import bounded_labels_plugin
 from veriwiki.core.markdown.citations import citations_plugin
+from veriwiki.core.markdown.external import external_links_plugin
 from veriwiki.core.markdown.factrefs import factrefs_plugin
 from veriwiki.core.markdown.positions import positions_plugin
 from veriwiki.core.markdown.selective import selective_inline_plugin
@@ -18,7 +19,8 @@ def make_parser(*, for_index: bool = False) -> MarkdownIt:
     """Build the markdown parser.
 
     With ``for_index`` the parser skips what indexing never reads: emphasis and
-    entities, and the inline pass of blocks that hold no ``[`` or ``#``.
+    entities, the inline pass of blocks that hold no ``[`` or ``#``, and normalising
+    destinations with a scheme.
     """
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     md.use(footnote_plugin)
@@ -32,4 +34,5 @@ def make_parser(*, for_index: bool = False) -> MarkdownIt:
         md.inline.ruler.disable(["emphasis", "entity"])
         md.inline.ruler2.disable(["emphasis", "balance_pairs", "fragments_join"])
         md.use(selective_inline_plugin)
+        md.use(external_links_plugin)
     return md
