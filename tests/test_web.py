@@ -482,3 +482,18 @@ def test_web_attachments_images_inline_others_downloaded(client: Any, vault_root
     assert html.headers["content-type"] == "application/octet-stream"
     assert html.headers["content-disposition"] == "attachment"
     assert client.get("/file/wiki/nothing.png").status_code == 404
+
+
+def test_web_source_page_follows_edits(client: Any, vault_root: Path) -> None:
+    token = csrf_of(client.get("/new").text)
+    assert client.get("/source/llama2/v1").status_code == 200  # the index is built
+    made = client.post("/new", data={"csrf": token, "name": "Cites Llama", "type": ""},
+                       follow_redirects=False)
+    assert made.status_code == 303
+    form = editor_form(client, "wiki/Cites Llama")
+    saved = client.post("/edit/wiki/Cites Llama", data={
+        **form, "text": form["text"] + "\n" + RIGHT_QUOTE + "\n", "message": "cite"},
+        follow_redirects=False)
+    assert saved.status_code == 303
+    source = client.get("/source/llama2/v1").text
+    assert re.search(r'<a class="cited-by" href="/w/wiki/Cites%20Llama#cite-\d+-1"', source)

@@ -118,22 +118,59 @@ def _tags(ctx: WebContext) -> dict[str, Any]:
             "groups": [(None, [(f"#{t}", tag_href(t), f"{n} pages") for t, n in counts])]}
 
 
-def _citations(ctx: WebContext) -> dict[str, list[tuple[str, int, int, str | None]]]:
-    """Source id → (page, line, chip number, quote) of every citation (per generation)."""
-    def build() -> dict[str, list[tuple[str, int, int, str | None]]]:
+class _CitationIndex:
+    """Every page's citations (source key → page, line, chip number, quote), kept across
+    changes and brought up to date with the pages that changed."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.generation = ctx.generation.number
+        self.by_page: dict[str, list[tuple[str, int, int, str | None]]] = {}
+        self._load(ctx, None)
+
+    def _load(self, ctx: WebContext, paths: list[str] | None) -> None:
         vault = ctx.open_vault()
-        out: dict[str, list[tuple[str, int, int, str | None]]] = defaultdict(list)
-        for page in vault.index.load_pages():
+        for path in paths or ():
+            self.by_page.pop(path, None)
+        for page in vault.index.load_pages(paths):
+            rows = []
             n = 0
             for claim in sorted(page.claims, key=lambda c: c.citations[0].line
                                 if c.citations else 0):
                 for cite in claim.citations:
                     n += 1
-                    out[f"{cite.source_id}:{cite.version or ''}"].append(
-                        (page.path, cite.line, n, cite.quote))
-        return dict(out)
+                    rows.append((f"{cite.source_id}:{cite.version or ''}", cite.line, n,
+                                 cite.quote))
+            if rows:
+                self.by_page[page.path] = rows
 
-    return ctx.cache("citations", build)
+    def catch_up(self, ctx: WebContext) -> None:
+        """Re-read the pages changed since this index was made."""
+        changes = ctx.generation.changed
+        now = ctx.generation.number
+        if now == self.generation:
+            return
+        newer = [paths for number, _, paths in changes if number > self.generation]
+        if not changes or changes[0][0] > self.generation + 1 or any(not p for p in newer):
+            self.by_page = {}
+            self._load(ctx, None)
+        else:
+            self._load(ctx, sorted({p for paths in newer for p in paths if p != "*"}))
+        self.generation = now
+
+    def citing(self, key: str) -> list[tuple[str, int, int, str | None]]:
+        """(page, line, chip number, quote) of every citation of ``key`` (``id:N`` or
+        ``id:`` for the latest version)."""
+        return [(path, line, n, q) for path, rows in sorted(self.by_page.items())
+                for k, line, n, q in rows if k == key]
+
+
+def _citations(ctx: WebContext) -> _CitationIndex:
+    index: _CitationIndex | None = ctx.stable.get("citations")
+    if index is None:
+        index = ctx.stable["citations"] = _CitationIndex(ctx)
+    else:
+        index.catch_up(ctx)
+    return index
 
 
 def _source_version(ctx: WebContext, sid: str, version: int | None) -> dict[str, Any]:
@@ -151,9 +188,9 @@ def _source_version(ctx: WebContext, sid: str, version: int | None) -> dict[str,
     if v is None:
         raise PageNotFoundError(f"source {sid} has no version {version}")
     cites = _citations(ctx)
-    citing = list(cites.get(f"{sid}:{version}", []))
+    citing = cites.citing(f"{sid}:{version}")
     if version == source.current.version:
-        citing += cites.get(f"{sid}:", [])
+        citing += cites.citing(f"{sid}:")
     text = got.text(sid, version)
     spans: list[tuple[int, int, list[tuple[str, str, str]]]] = []
     missing: dict[str, list[tuple[str, str]]] = defaultdict(list)
