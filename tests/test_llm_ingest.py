@@ -12,10 +12,11 @@ import pytest
 
 from conftest import Git, Veriwiki
 from veriwiki.ai.fake import FakeModel
+from veriwiki.ai.ingest_prompts import ClaimList
 from veriwiki.ai.provider import Meter
 from veriwiki.ai.structured import StructuredOutputError, ask_structured, parse_reply
 from veriwiki.errors import ConflictError, InputError
-from veriwiki.services.ingest import ClaimList, ingest_source
+from veriwiki.services.ingest import ingest_source
 from veriwiki.services.proposals import list_proposals, propose
 from veriwiki.services.review import CheckFailedError, approve, claim_diff, reject
 from veriwiki.vault import open_vault
@@ -353,8 +354,10 @@ def test_second_source_merges_into_pages_the_first_created(env_vault: Path) -> N
 
 
 def test_labels_years_and_bare_names_are_not_claims() -> None:
+    from veriwiki.ai.ingest_prompts import ExtractedClaim
+    from veriwiki.core.claim_verify import names_in as _names_in
+    from veriwiki.core.claim_verify import verify_claim
     from veriwiki.core.model import SourceText
-    from veriwiki.services.ingest import ExtractedClaim, _names_in, verify_claim
 
     text = "Llama 2 70B uses 64 query heads and 8 key-value heads."
     src = SourceText(text)

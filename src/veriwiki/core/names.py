@@ -118,3 +118,31 @@ def check_page_name(name: str) -> str:
         raise InputError(f"page name {cleaned[:40]!r}… is longer than 200 bytes",
                          hint="use a shorter title and put the rest in an alias")
     return cleaned
+
+
+# Characters a page title must not hold: what links refuse, path separators and what
+# fact references ({{ }}) and URL escapes (%) would misread.
+_TITLE_UNSAFE = _FORBIDDEN | set("/{}%")
+
+
+def title_from(text: str, *, max_chars: int, cut: bool = False) -> str | None:
+    """A page title made from free text (an entity name, a question), or None.
+
+    Control, format and line-separator characters and characters a title must not hold
+    become spaces; runs of white space collapse; spaces, dots, dashes, underscores and
+    quotes are trimmed from the ends. Text longer than ``max_chars`` is cut at a word
+    boundary when ``cut``, else refused. None when no letter or digit is left.
+    """
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(" " if c in _TITLE_UNSAFE or unicodedata.category(c)[0] == "C"
+                   or unicodedata.category(c) in ("Zl", "Zp") else c for c in text)
+    text = " ".join(text.split()).strip(" .-_'`")
+    if len(text) > max_chars:
+        if not cut:
+            return None
+        text = text[:max_chars].rsplit(" ", 1)[0].rstrip(" .,;:-")
+    if not text or not any(c.isalnum() for c in text):
+        return None
+    return text

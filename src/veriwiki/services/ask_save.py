@@ -25,18 +25,13 @@ from veriwiki.services.ask import Answer
 from veriwiki.vault import Vault
 
 ANSWERS_FOLDER = "answers"
-_FORBIDDEN = set('\\/:*?"<>|#^[]{}%')
 
 
 def page_title(question: str) -> str:
     """A page title (and file name) made from a question: no characters links refuse."""
-    text = unicodedata.normalize("NFC", question)
-    text = "".join(" " if unicodedata.category(c)[0] == "C" or c in _FORBIDDEN else c
-                   for c in text)
-    text = " ".join(text.split()).strip(" .-_'`")
-    if len(text) > 80:
-        text = text[:80].rsplit(" ", 1)[0].rstrip(" .,;:-")
-    return text or "Answer"
+    from veriwiki.core.names import title_from
+
+    return title_from(question, max_chars=80, cut=True) or "Answer"
 
 
 def proposal_id(question: str, content: str) -> str:

@@ -21,21 +21,21 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from veriwiki.ai.ingest_prompts import ExtractedClaim
 from veriwiki.ai.provider import Meter, TextModel
 from veriwiki.ai.structured import StructuredOutputError, ask_structured
 from veriwiki.core import extractive as ex
-from veriwiki.core.model import Source, SourceText
-from veriwiki.services.claim_check import _INJECTION as INJECTION
-from veriwiki.services.ingest import (
+from veriwiki.core.claim_verify import (
+    INJECTION,
     CheckedClaim,
-    ExtractedClaim,
-    IngestResult,
     clean_title,
     hidden_spans,
     instruction_spans,
     verify_claim,
     visible_text,
 )
+from veriwiki.core.model import Source, SourceText
+from veriwiki.services.ingest import IngestResult
 from veriwiki.services.proposals import Proposal
 from veriwiki.vault import Vault
 

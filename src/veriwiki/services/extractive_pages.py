@@ -13,19 +13,12 @@ from typing import Any
 
 import yaml
 
+from veriwiki.core.claim_blocks import BLOCK_END, BLOCK_START, citation, merge_block, new_page_text
+from veriwiki.core.claim_verify import CheckedClaim, clean_title
 from veriwiki.core.extractive import fold
 from veriwiki.core.model import Source
 from veriwiki.services.extractive import INSTRUCTIONS, Extraction
-from veriwiki.services.ingest import (
-    BLOCK_END,
-    BLOCK_START,
-    CheckedClaim,
-    IngestResult,
-    citation,
-    clean_title,
-    merge_block,
-    new_page_text,
-)
+from veriwiki.services.ingest import IngestResult
 from veriwiki.vault import Vault
 
 DATA_DIR = "data"

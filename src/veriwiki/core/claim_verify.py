@@ -9,28 +9,26 @@ the same checks.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, Field
+from typing import Any, Protocol
 
 from veriwiki.core.claims import sentence_spans
 from veriwiki.core.model import SourceText
-from veriwiki.core.names import _FORBIDDEN
+from veriwiki.core.names import title_from
 from veriwiki.core.quotes import find_quote
+
+
+class ProposedClaim(Protocol):
+    """A claim as a model proposes it (``ai.ingest_prompts.ExtractedClaim``)."""
+
+    entity: str
+    kind: str
+    claim: str
+    quote: str
+
 
 KINDS = ("concept", "person", "organization", "dataset", "product", "paper", "benchmark",
          "other")
-
-
-class ExtractedClaim(BaseModel):
-    """One claim as the writer model proposes it."""
-
-    entity: str = Field(description="Short name of the thing the fact is about")
-    kind: str = Field("concept", description="What sort of thing the entity is")
-    claim: str = Field(description="The fact in one short sentence; numbers exactly as written")
-    quote: str = Field(description="The sentence copied exactly from the document")
 
 
 @dataclass
@@ -55,14 +53,7 @@ class CheckedClaim:
 
 def clean_title(name: str) -> str | None:
     """A page title made from an entity name, or None when nothing usable is left."""
-    text = unicodedata.normalize("NFC", name)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
-                   for c in text)
-    text = "".join(" " if c in _FORBIDDEN or c in "/\\*?\"<>:" else c for c in text)
-    text = " ".join(text.split()).strip(" .-_'")
-    if not text or len(text) > 60 or not any(c.isalnum() for c in text):
-        return None
-    return text
+    return title_from(name, max_chars=60)
 
 
 def clean_claim(text: str) -> str:
@@ -78,7 +69,7 @@ def clean_claim(text: str) -> str:
     return text
 
 
-def _names_in(text: str) -> str:
+def names_in(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
@@ -123,7 +114,7 @@ def _unbacked_label(claim: str, quote: str, entity: str) -> str | None:
     return None
 
 # Text addressed to a model rather than to a reader: a quote inside it is never a claim.
-_INJECTION = re.compile(
+INJECTION = re.compile(
     r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?)"
     r"|disregard (all |the )?(previous|prior|above) |\b(system|assistant)\s*:"
     r"|you are now\b|administrator mode|developer mode|mark (it|this|them) as verified"
@@ -149,12 +140,12 @@ def instruction_spans(text: str) -> list[tuple[int, int]]:
     """Sentences of ``text`` that address a model (``ignore previous instructions`` …)."""
     spans = []
     for a, b in sentence_spans(text):
-        if _INJECTION.search(text[a:b]):
+        if INJECTION.search(text[a:b]):
             spans.append((a, b))
     return spans
 
 
-def verify_claim(raw: ExtractedClaim, source: SourceText, folded_source: str,
+def verify_claim(raw: ProposedClaim, source: SourceText, folded_source: str,
                  suspicious: list[tuple[int, int]] | None = None) -> CheckedClaim:
     """Check one proposed claim against the source; never trusts what the model says."""
     from veriwiki.core.numbers import compare
@@ -168,7 +159,7 @@ def verify_claim(raw: ExtractedClaim, source: SourceText, folded_source: str,
         out.reason = "no usable entity name"
     elif not claim or len(claim) < 8:
         out.reason = "empty claim"
-    elif f" {_names_in(entity)} " not in f" {folded_source} ":
+    elif f" {names_in(entity)} " not in f" {folded_source} ":
         out.reason = f"the entity {entity!r} is not named in the source"
     elif (match := find_quote(source.text, quote_in)) is None:
         out.reason = "the quote does not occur in the source"
