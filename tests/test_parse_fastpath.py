@@ -1,0 +1,114 @@
+"""Differential tests of the index parser's shortcuts against the parser without them.
+
+The shortcut under test: destinations with an allowed scheme are not normalised
+(``core/markdown/external.py``). The reference is the same index parser with
+markdown-it's own ``normalizeLink``. Both must give exactly the same :class:`Page`
+(every field, the compact JSON the index stores, the body) on hypothesis-made pages,
+on every fixture in tests/fixtures, and on a vault from bench/gen_vault.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from veriwiki.core import parse
+from veriwiki.core.markdown import make_parser
+from veriwiki.core.model import Page
+from veriwiki.core.records import page_to_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reference_parser() -> MarkdownIt:
+    md = make_parser(for_index=True)
+    md.__dict__.pop("normalizeLink")  # markdown-it's own method again
+    return md
+
+
+def both(path: str, text: str) -> tuple[Page, Page]:
+    """The page parsed with the shortcut and by the reference parser."""
+    fast = parse.parse_page(path, text)
+    saved = parse._parsers[True]
+    parse._parsers[True] = _reference_parser()
+    try:
+        ref = parse.parse_page(path, text)
+    finally:
+        parse._parsers[True] = saved
+    return fast, ref
+
+
+def assert_same(path: str, text: str) -> None:
+    fast, ref = both(path, text)
+    assert fast == ref, path
+    assert page_to_json(fast) == page_to_json(ref), path
+
+
+def test_fastpath_reference_really_differs_in_hrefs() -> None:
+    """The reference parser normalises; the shortcut does not (so the test compares two
+    different code paths, not one with itself)."""
+    fast = parse._parser(True).normalizeLink("https://example.org/a b")
+    ref = _reference_parser().normalizeLink("https://example.org/a b")
+    assert fast == "https://example.org/a b"
+    assert ref == "https://example.org/a%20b"
+
+
+SCHEMES = ["http://", "https://", "HTTPS://", "mailto:", "javascript:", "JavaScript:",
+           "vbscript:", "file:", "data:", "data:image/png;base64,", "ftp://", "x-y.z+1:",
+           "1http:", "", "./", "../", "#", "//", "<", " "]
+PIECES = ["[label](", "![alt](", "<", "[[Page]]", "[ref]: ", "[ref]", "[@src, \"q\"]",
+          ")", ">", " \"title\")", "\n", "\n\n", "*", "`", "# h\n", "- item ", "^[note]",
+          "%20", "é", "[", "]", "\\", "&amp;", "<a href=\"", "\">", "|", "> "]
+
+
+@st.composite
+def link_heavy_pages(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.one_of(
+        st.sampled_from(PIECES),
+        st.builds(lambda s, t: s + t, st.sampled_from(SCHEMES),
+                  st.text(alphabet="abc/.:?#=&%()<> \"'-_é", max_size=12)),
+        st.text(max_size=8)), max_size=40))
+    return "".join(parts)
+
+
+@given(link_heavy_pages())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fastpath_same_page_on_generated_markdown(text: str) -> None:
+    assert_same("wiki/Generated.md", text)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_fastpath_same_page_for_each_scheme(scheme: str) -> None:
+    text = (f"A [link]({scheme}host/path?q=1 \"title\") and ![img]({scheme}x.png), "
+            f"<{scheme}auto>, [ref][r].\n\n[r]: {scheme}target\n")
+    assert_same("wiki/Schemes.md", text)
+
+
+def test_fastpath_same_page_on_every_fixture() -> None:
+    files = sorted((ROOT / "tests" / "fixtures").rglob("*.md"))
+    assert len(files) > 50
+    for f in files:
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        assert_same(f"wiki/{f.name}", text)
+
+
+def test_fastpath_same_page_on_a_generated_vault(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("gen_vault", ROOT / "bench" / "gen_vault.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    sys.modules["gen_vault"] = gen
+    spec.loader.exec_module(gen)
+    gen.generate(tmp_path / "v", 300, 7, 0.05)
+    pages = sorted((tmp_path / "v" / "wiki").rglob("*.md"))
+    assert len(pages) >= 300
+    for f in pages:
+        assert_same(f.relative_to(tmp_path / "v").as_posix(), f.read_text("utf-8"))
