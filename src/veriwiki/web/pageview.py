@@ -100,11 +100,12 @@ class WebPageContext:
     """The renderer's questions about the vault while rendering one page for the app."""
 
     def __init__(self, ctx: WebContext, path: str, findings: Iterable[Finding],
-                 page: Page, depth: int = 0) -> None:
+                 page: Page | None, depth: int = 0) -> None:
         self.ctx = ctx
         self.got = inputs(ctx)
         self.path = path
-        self.verdicts = {k: list(v) for k, v in page_verdicts(page, findings).items()}
+        self.verdicts = {k: list(v) for k, v in page_verdicts(page, findings).items()} \
+            if page is not None else {}
         self.chip_count = 0
         self.depth = depth
         self.checked = ctx.cache("today", _today)

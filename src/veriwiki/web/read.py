@@ -52,8 +52,22 @@ def _catalog(ctx: WebContext) -> dict[str, Any]:
 
     vault = ctx.open_vault()
     body = None
-    if page_text(ctx, vault.index_page) is not None:
-        body = page_html_vars(ctx, vault.index_page)["body"]
+    text = page_text(ctx, vault.index_page)
+    if text is not None:  # rendered without a check: the home page shows no findings
+        from veriwiki.render.markdown import parse_tokens, render_tokens
+        from veriwiki.web.pagecheck import inputs
+        from veriwiki.web.pageview import WebPageContext
+
+        # kept while the catalog's text and the page names are the same (a save that
+        # changes no title or summary leaves the catalog as it was)
+        key = (text, id(inputs(ctx).resolver))
+        kept = ctx.stable.get("home-body")
+        if kept is not None and kept[0] == key:
+            body = kept[1]
+        else:
+            body = render_tokens(parse_tokens(text),
+                                 WebPageContext(ctx, vault.index_page, (), None)).html
+            ctx.stable["home-body"] = (key, body)
     rows = {p: r for p, r in vault.index.catalog_rows().items()
             if p not in (vault.index_page, vault.log_page)}
     Entry = tuple[str, str, str | None]
@@ -247,7 +261,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     """Home, page view, folders, tags, sources, search."""
 
     async def home(request: Request) -> Response:
-        data = await ctx.run(_catalog, ctx, what="the catalog")
+        data = await ctx.run(lambda: ctx.cache("home", lambda: dict(_catalog(ctx))),
+                             what="the catalog")
+        data = dict(data)
         if data["body"] is not None:
             data["body"] = markup(data["body"])
         return ctx.render(request, "listing.html", main_class="wide", flash=_flash(request),
