@@ -159,6 +159,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
             chunk = paths[start:start + 2000]
             load: list[str] = []
+            kept: dict[str, Row] = {}
             for path in chunk:
                 row = reader.get(path)
                 if row is not None and row.blob == blobs[path]:
@@ -172,7 +173,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
                         tables.back[target].add(path)
                     tables.attachments.update(row.attachments)
                     tables.page_attachments[path] = row.attachments
-                    writer.keep(row)
+                    kept[path] = row
                     continue
                 if row is not None and previous.token is not None:
                     previous.outs[path] = row.outs  # a changed page: its old neighbours
@@ -182,8 +183,10 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
                 add_links(resolver, page, tables)
                 pages[page.path] = slim(page)
                 loaded.add(page.path)
-            for path in chunk:
-                if path in loaded:
+            for path in chunk:  # in path order, as the next build reads them
+                if path in kept:
+                    writer.keep(kept.pop(path))
+                elif path in pages:
                     writer.add(path, Row(blobs[path], page_to_json(pages[path]),
                                          tables.outlinks[path], tables.embeds[path],
                                          tables.page_attachments.get(path, [])))
