@@ -90,12 +90,10 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
               junit: str | None, changed: str | None, use_llm: bool, model: str | None,
               llm_limit: int | None, no_cache: bool) -> None:
     """Run the check rules; exit 1 when an error-severity finding remains."""
-    from veriwiki.services.check import check_vault
+    from veriwiki.services.check_run import CheckOptions, run_check
 
     if not use_llm and (model is not None or llm_limit is not None):
         raise click.UsageError("--model and --llm-limit need --llm")
-    if no_cache:
-        state.vault.use_private_caches()
     judge: Any = None
     meter: Any = None
     if use_llm:  # open the judge first: an unknown model stops before any work
@@ -103,29 +101,15 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
 
         judge = open_model(state, "judge", model)
         meter = new_meter(state, judge)
-    only = list(rules) or None
-    scope = None
-    if changed is not None:
-        from veriwiki.services.changed import check_changed
-
-        report, scope = check_changed(state.vault, changed, strict=strict, only=only)
-        paths: list[str] = sorted(scope.pages)
-    else:
-        report = check_vault(state.vault, strict=strict, only=only)
-        paths = state.vault.index.paths() if junit else []
+    run = run_check(state.vault, CheckOptions(
+        strict=strict, only=tuple(rules), changed=changed, no_cache=no_cache, judge=judge,
+        meter=meter, llm_limit=llm_limit, all_paths=bool(junit)))
+    report, lint = run.report, run.lint
     warn_blocks_not_run(report.findings)
-    lint = None
-    if judge is not None:
-        from veriwiki.services.llm_lint import DEFAULT_MAX_CALLS, lint_with_model, merge_reports
-
-        lint = lint_with_model(state.vault, judge, meter, strict=strict, only=only,
-                               focus=None if scope is None else scope.pages,
-                               max_calls=DEFAULT_MAX_CALLS if llm_limit is None else llm_limit)
-        report = merge_reports(report, lint)
     if junit:
         from veriwiki.adapters.report_junit import write_junit
 
-        write_junit(junit, report.findings, paths, state.vault.root)
+        write_junit(junit, report.findings, run.paths, state.vault.root)
     if as_json:
         data = report.to_json()
         if lint is not None:
