@@ -57,9 +57,14 @@ class Claim:
 
 def plain_text(markdown: str) -> str:
     """Inline markdown reduced to what a reader sees (links to their text)."""
-    text = _WIKI.sub(lambda m: m.group(2) or m.group(1), markdown)
-    text = _MDLINK.sub(r"\1", text)
-    text = _MARKS.sub("", text)
+    text = markdown
+    # each pattern needs its opening characters: most sentences skip most patterns
+    if "[[" in text:
+        text = _WIKI.sub(lambda m: m.group(2) or m.group(1), text)
+    if "](" in text:
+        text = _MDLINK.sub(r"\1", text)
+    if "*" in text or "_" in text or "`" in text:
+        text = _MARKS.sub("", text)
     return _SPACE_PUNCT.sub(r"\1", " ".join(text.split()))
 
 
