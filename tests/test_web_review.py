@@ -4,6 +4,7 @@ client against the real app (real vault, git, SQLite; no browser)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,17 +190,30 @@ def test_findings_filter_and_editor_links(client: TestClient) -> None:
     assert re.findall(r'data-folder="([^"]+)"', client.get("/findings?folder=wiki").text)
 
 
+def health_when_sampled(client: TestClient, want: str, wait: float = 300) -> str:
+    """The health page once the background trend samples are in (``want`` shows)."""
+    deadline = time.monotonic() + wait
+    while True:
+        r = client.get("/health")
+        assert r.status_code == 200
+        if want in r.text or time.monotonic() > deadline:
+            return r.text
+        time.sleep(0.5)
+
+
 def test_health_tiles_tables_and_trends(client: TestClient) -> None:
-    r = client.get("/health")
-    assert r.status_code == 200
-    tile = re.search(r'id="tile-verified"><span class="num">(\d+) / (\d+)', r.text)
+    first = client.get("/health").text
+    # HEAD's sample is the live status (the tree is clean); the rest come in the background
+    assert "Sampled 1 of 4 commits; 3 more are being computed" in first
+    text = health_when_sampled(client, "Sampled 4 of 4 commits.")
+    tile = re.search(r'id="tile-verified"><span class="num">(\d+) / (\d+)', text)
     assert tile and tile.groups() == ("1", "3")
-    assert re.search(r'id="tile-pages"><span class="num">1<', r.text)
-    assert '<svg class="trend-chart" data-kind="share"' in r.text
-    share = r.text.split('data-kind="share"', 1)[1].split("</svg>", 1)[0]
+    assert re.search(r'id="tile-pages"><span class="num">1<', text)
+    assert '<svg class="trend-chart" data-kind="share"' in text
+    share = text.split('data-kind="share"', 1)[1].split("</svg>", 1)[0]
     assert len(re.findall(r"<circle ", share)) == 2  # the two commits with claims
-    counts = r.text.split('data-kind="counts"', 1)[1].split("</svg>", 1)[0]
+    counts = text.split('data-kind="counts"', 1)[1].split("</svg>", 1)[0]
     assert len(re.findall(r"<circle ", counts)) == 12  # pages, claims, errors at 4 commits
     assert re.findall(r"<title>verified share ([\d.]+) at", share) == ["100", "33.3333"]
-    assert "4 sampled commits of 4" in r.text
-    assert "<td>concept</td>" in r.text  # the page type row
+    assert "Sampled 4 of 4 commits." in text
+    assert "<td>concept</td>" in text  # the page type row

@@ -149,6 +149,12 @@ def test_browser_findings_filter_and_health(tab: Any, app: str) -> None:
     href = tab.locator("#findings tbody tr a").first.get_attribute("href")
     assert href == "/edit/wiki/Model#L8"
     tab.goto(app + "/health")
+    for _ in range(600):  # the trend samples are computed in the background
+        if "Sampled 4 of 4 commits." in tab.inner_text("#trend-note"):
+            break
+        tab.wait_for_timeout(500)
+        tab.reload()
+    assert "Sampled 4 of 4 commits." in tab.inner_text("#trend-note")
     assert tab.inner_text("#tile-verified").startswith("1 / 3")
     chart = tab.locator("svg.trend-chart[data-kind=share]")
     assert chart.is_visible()

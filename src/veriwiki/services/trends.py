@@ -1,6 +1,6 @@
 """Health over the git history: the vault's status at a few sampled commits.
 
-Each sample is :func:`veriwiki.services.status.vault_status` run on a scratch worktree
+Each sample is ``veriwiki status --json`` run in its own process on a scratch worktree
 of that commit (filled by veriwiki, not by a checkout, as the review gate's worktree;
 the derived state is copied so the index and checks are incremental). A sample is
 stored in ``.veriwiki/trends.json`` under its commit id and the veriwiki version, so it
@@ -10,8 +10,12 @@ seconds, at least one), so a long history is filled in over several calls.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -38,7 +42,7 @@ class TrendPoint:
     pages: int
     claims: int
     verified: int
-    stale_pages: int
+    stale_claims: int  # claims citing a source version that has changed since
     overdue_pages: int
     errors: int
     warnings: int
@@ -85,7 +89,7 @@ def sample_commits(vault: Vault, samples: int = DEFAULT_SAMPLES
 def _cache_key() -> str:
     from veriwiki import __version__
 
-    return f"1-{__version__}"
+    return f"2-{__version__}"
 
 
 def _read_cache(vault: Vault) -> dict[str, dict[str, Any]]:
@@ -116,11 +120,15 @@ def _point(data: dict[str, Any]) -> TrendPoint | None:
         return None
 
 
-def measure(vault: Vault, commit: str, date: str) -> TrendPoint:
-    """The status at ``commit``, from a scratch worktree of it."""
+def measure(vault: Vault, commit: str, date: str, *, timeout: float = 1800) -> TrendPoint:
+    """The status at ``commit``: ``veriwiki status --json`` run on a scratch worktree of it.
+
+    The status runs in its own process: its memory (every page of the vault is loaded) is
+    returned when it ends, a long-running server's threads are never forked, and it can be
+    stopped after ``timeout`` seconds.
+    """
     from veriwiki.services.proposals import _fill_worktree
-    from veriwiki.services.status import vault_status
-    from veriwiki.vault import STATE_DIR, open_vault
+    from veriwiki.vault import STATE_DIR
 
     git = GitRepo(vault.root)
     tmp_root = ensure_dir(vault.state_dir / "tmp", vault.state_dir)
@@ -135,29 +143,70 @@ def measure(vault: Vault, commit: str, date: str) -> TrendPoint:
                 shutil.copytree(src, state / name, dirs_exist_ok=True)
             elif src.is_file():
                 shutil.copy2(src, state / name)
-        try:
-            other = open_vault(work)
-        except VeriwikiError as exc:
-            return TrendPoint(commit, date, 0, 0, 0, 0, 0, 0, 0, failed=str(exc)[:300])
-        other.sandbox = vault.sandbox
-        try:
-            status = vault_status(other)
-        except VeriwikiError as exc:
-            return TrendPoint(commit, date, 0, 0, 0, 0, 0, 0, 0, failed=str(exc)[:300])
-        finally:
-            other.close()
+        cmd = [sys.executable, "-m", "veriwiki", "--vault", str(work), "status", "--json"]
+        if vault.sandbox.trust:
+            cmd.append("--trust")
+        data, failed = _run_status(cmd, timeout)
     finally:
         git.execute(["worktree", "remove", "--force", str(work)])
         shutil.rmtree(work, ignore_errors=True)
         git.execute(["worktree", "prune"])
-    return point_of(status, commit, date)
+    if data is None:
+        return TrendPoint(commit, date, 0, 0, 0, 0, 0, 0, 0, failed=failed)
+    findings = _dict(data.get("findings"))
+    by_rule = _dict(findings.get("by_rule"))
+    overdue = data.get("stale_pages")
+    return TrendPoint(commit, date, _int(data.get("pages")), _int(data.get("claims")),
+                      _int(data.get("verified")), _int(by_rule.get("stale-claim")),
+                      len(overdue) if isinstance(overdue, list) else 0,
+                      _int(findings.get("error")), _int(findings.get("warning")))
+
+
+_children: set[subprocess.Popen[bytes]] = set()
+
+
+def _run_status(cmd: list[str], timeout: float) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON a status process prints, or None and why it failed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _children.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None, f"the status took longer than {timeout:g} s"
+    finally:
+        _children.discard(proc)
+    try:
+        data = json.loads(out)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        why = err.decode("utf-8", "replace").strip().splitlines()
+        return None, (why[-1] if why else f"status exited {proc.returncode}")[:300]
+    return data, None
+
+
+@atexit.register
+def _stop_children() -> None:
+    for proc in list(_children):
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def point_of(status: VaultStatus, commit: str, date: str) -> TrendPoint:
     """The trend point a status gives for ``commit``."""
     summary = status.report.summary()
-    stale = {f.path for f in status.report.findings if f.rule == "stale-claim"}
-    return TrendPoint(commit, date, status.pages, status.claims, status.verified, len(stale),
+    stale = sum(1 for f in status.report.findings if f.rule == "stale-claim")
+    return TrendPoint(commit, date, status.pages, status.claims, status.verified, stale,
                       len(status.stale), int(summary["error"]), int(summary["warning"]))
 
 
@@ -168,9 +217,11 @@ def _is_clean(vault: Vault) -> bool:
 
 
 def health_trend(vault: Vault, samples: int = DEFAULT_SAMPLES, *,
-                 budget: float = 10.0, current: VaultStatus | None = None) -> Trend:
+                 budget: float = 10.0, current: VaultStatus | None = None,
+                 compute: bool = True) -> Trend:
     """The sampled health points; new samples are computed until ``budget`` seconds have
-    passed (at least one per call when any is missing), newest first.
+    passed (at least one per call when any is missing), newest first; none with
+    ``compute=False`` (the cached ones and ``current`` only).
 
     ``current`` is the vault's status as it is on disk: when the working tree is clean it
     is HEAD's, and is taken for HEAD's sample instead of checking a worktree of it.
@@ -182,7 +233,7 @@ def health_trend(vault: Vault, samples: int = DEFAULT_SAMPLES, *,
     if picks and current is not None and picks[-1][0] not in cache and _is_clean(vault):
         cache[picks[-1][0]] = asdict(point_of(current, *picks[-1]))
         computed = True
-    for commit, date in reversed(picks):
+    for commit, date in reversed(picks if compute else []):
         if commit in cache:
             continue
         if computed and time.monotonic() - start > budget:

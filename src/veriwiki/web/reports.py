@@ -5,12 +5,15 @@ server-side SVG charts).
 
 Both read one :func:`~veriwiki.services.status.vault_status` run per vault change (the
 check's own cache keeps it cheap); the trends come from
-:func:`~veriwiki.services.trends.health_trend`, a few new samples per request.
+:func:`~veriwiki.services.trends.health_trend`: the page shows the samples already
+computed, and the missing ones are computed in the background (:func:`fill_trend`).
 """
 
 from __future__ import annotations
 
 import posixpath
+import threading
+import traceback
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -20,19 +23,32 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from veriwiki.core.model import Severity
+from veriwiki.services.check import CheckReport
 from veriwiki.services.status import VaultStatus
 from veriwiki.services.trends import Trend, TrendPoint
+from veriwiki.vault import Vault, debug_enabled
 from veriwiki.web.context import WebContext, markup
 from veriwiki.web.security import path_url
 
 PAGE_ROWS = 500
-TREND_BUDGET = 5.0  # seconds of new trend samples per /health request
+TREND_FILL_BUDGET = 3600.0  # the background fill stops starting new samples after this
 
 
 def _status(ctx: WebContext) -> VaultStatus:
     from veriwiki.services.status import vault_status
 
     return ctx.cache("reports.status", lambda: vault_status(ctx.open_vault()))
+
+
+def _report(ctx: WebContext) -> CheckReport:
+    """The check's report: the status's when the health page has computed it, else a
+    check run alone (it does not load every page as the status does)."""
+    from veriwiki.services.check import check_vault
+
+    got = ctx.caches.get("reports.status")
+    if isinstance(got, VaultStatus):
+        return got.report
+    return ctx.cache("reports.check", lambda: check_vault(ctx.open_vault()))
 
 
 def folder_of(path: str) -> str:
@@ -42,14 +58,14 @@ def folder_of(path: str) -> str:
 
 def _findings(ctx: WebContext, rule: str, severity: str, folder: str, page: int
               ) -> dict[str, Any]:
-    status = _status(ctx)
-    everything = status.report.findings
+    report = _report(ctx)
+    everything = report.findings
     rows = [f for f in everything
             if (not rule or f.rule == rule) and (not severity or f.severity.value == severity)
             and (not folder or folder_of(f.path) == folder
                  or folder_of(f.path).startswith(folder + "/"))]
     start = max(0, page - 1) * PAGE_ROWS
-    return {"summary": status.report.summary(), "total": len(rows),
+    return {"summary": report.summary(), "total": len(rows),
             "rows": [(f, _edit_href(f.path, f.line), folder_of(f.path))
                      for f in rows[start:start + PAGE_ROWS]],
             "rules": sorted({f.rule for f in everything}),
@@ -78,7 +94,9 @@ def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
         return bar_chart_svg([(r.name, r.verified / r.claims if r.claims else 0.0,
                                f"{r.verified}/{r.claims}") for r in rows])
 
-    trend = health_trend(vault, samples, budget=TREND_BUDGET, current=status)
+    trend = health_trend(vault, samples, current=status, compute=False)
+    if trend.pending:
+        fill_trend(vault, samples)
     summary = status.report.summary()
     return {"status": status, "summary": summary,
             "stale": sorted(stale.items()), "overdue": status.stale,
@@ -86,6 +104,40 @@ def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
             "type_chart": markup(chart(status.types)),
             "trend": trend, "share_chart": markup(trend_svg(trend.points, "share")),
             "count_chart": markup(trend_svg(trend.points, "counts"))}
+
+
+_filling: set[str] = set()
+_filling_lock = threading.Lock()
+
+
+def fill_trend(vault: Vault, samples: int) -> bool:
+    """Compute the missing trend samples on a thread of their own (one per vault at a
+    time); False when one is already running.
+
+    Each sample is a status process on a scratch worktree (see
+    :func:`veriwiki.services.trends.measure`): nothing here touches the worker's SQLite
+    handles, and the page shows the samples as they land in the cache.
+    """
+    from veriwiki.services.trends import health_trend
+
+    key = str(vault.root)
+    with _filling_lock:
+        if key in _filling:
+            return False
+        _filling.add(key)
+
+    def work() -> None:
+        try:
+            health_trend(vault, samples, budget=TREND_FILL_BUDGET)
+        except Exception:  # noqa: BLE001 - a failed sample is retried on the next visit
+            if debug_enabled():
+                traceback.print_exc()
+        finally:
+            with _filling_lock:
+                _filling.discard(key)
+
+    threading.Thread(target=work, name="veriwiki-trends", daemon=True).start()
+    return True
 
 
 def trend_svg(points: list[TrendPoint], kind: str, width: int = 640, height: int = 200) -> str:
