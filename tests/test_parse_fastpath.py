@@ -10,6 +10,7 @@ on every fixture in tests/fixtures, and on a vault from bench/gen_vault.py.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from veriwiki.core import parse
+from veriwiki.core import claims, parse
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.model import Page
 from veriwiki.core.records import page_to_json
@@ -112,3 +113,44 @@ def test_fastpath_same_page_on_a_generated_vault(tmp_path: Path) -> None:
     assert len(pages) >= 300
     for f in pages:
         assert_same(f.relative_to(tmp_path / "v").as_posix(), f.read_text("utf-8"))
+
+
+# The claim helpers' shortcuts (core/claims.py) against their plain definitions.
+
+def _plain_text_reference(markdown: str) -> str:
+    text = claims._WIKI.sub(lambda m: m.group(2) or m.group(1), markdown)
+    text = claims._MDLINK.sub(r"\1", text)
+    text = claims._MARKS.sub("", text)
+    return claims._SPACE_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
+def _sentence_spans_reference(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in claims._BOUNDARY.finditer(text):
+        end = m.end()
+        word = re.search(r"([A-Za-z.]+)\.$", text[start:end])
+        if word and word.group(1).lower().rstrip(".") in claims._ABBREV:
+            continue
+        if m.start() > 0 and text[m.start() - 1].isdigit() and end < len(text) and \
+                text[end:end + 1].isdigit():
+            continue
+        spans.append((start, end))
+        start = end
+    if start < len(text) and text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+SENTENCE_PIECES = ["e.g.", "i.e.", "Fig.", "et al.", "vs.", "No.", " ", ". ", "? ", "! ",
+                   "A", "b", "3", "3.5", "²", "٣", "(", ")", "[[a|b]]", "[[c]]", "[x](y)",
+                   "](", "[", "]", "*", "**", "_", "`", "\n", "\"", "'", "...", "x.y.", " ."]
+
+
+@given(st.lists(st.one_of(st.sampled_from(SENTENCE_PIECES), st.text(max_size=5)),
+                max_size=30).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_claim_helpers_same_as_their_definitions(text: str) -> None:
+    assert claims.plain_text(text) == _plain_text_reference(text)
+    assert claims.sentence_spans(text) == _sentence_spans_reference(text)
+    assert claims._has_digit(text) == any(ch.isdigit() for ch in text)
