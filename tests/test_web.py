@@ -497,3 +497,16 @@ def test_web_source_page_follows_edits(client: Any, vault_root: Path) -> None:
     assert saved.status_code == 303
     source = client.get("/source/llama2/v1").text
     assert re.search(r'<a class="cited-by" href="/w/wiki/Cites%20Llama#cite-\d+-1"', source)
+
+
+def test_web_serve_needs_a_token_off_loopback() -> None:
+    from veriwiki.web.cli import login_token
+
+    assert login_token("127.0.0.1", None) == (None, None)
+    assert login_token("::1", None) == (None, None)
+    assert login_token("localhost", "given") == ("given", None)
+    assert login_token("0.0.0.0", "given") == ("given", None)
+    made, note = login_token("0.0.0.0", None)
+    assert made and len(made) >= 24 and note and made in note
+    other, _ = login_token("192.0.2.7", None)
+    assert other and other != made

@@ -11,6 +11,18 @@ import click
 from veriwiki.errors import VaultNotFoundError
 
 
+def login_token(host: str, token: str | None) -> tuple[str | None, str | None]:
+    """The login token for a bind to ``host``, and what to tell the person: a
+    non-loopback address without a token gets a generated one, printed once."""
+    from veriwiki.web.security import is_loopback
+
+    if is_loopback(host) or token:
+        return token or None, None
+    made = secrets.token_urlsafe(24)
+    return made, (f"veriwiki serve: {host} is reachable from other machines; log in with "
+                  f"this token: {made}")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; any non-loopback address needs a token (one is "
@@ -35,8 +47,6 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, token: s
 
     from veriwiki.vault import find_root, open_vault
     from veriwiki.web.app import create_app
-    from veriwiki.web.security import is_loopback
-
     state = ctx.obj
     vault_path = getattr(state, "vault_path", None)
     trust = bool(getattr(state, "trust", False))
@@ -45,10 +55,9 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, token: s
     vault.close()
     if find_root(root) is None:  # pragma: no cover - open_vault checked it
         raise VaultNotFoundError(f"{root} is not a veriwiki vault")
-    if not is_loopback(host) and not token:
-        token = secrets.token_urlsafe(24)
-        click.echo(f"veriwiki serve: {host} is reachable from other machines; log in with "
-                   f"this token: {token}", err=True)
+    token, note = login_token(host, token)
+    if note:
+        click.echo(note, err=True)
     app = create_app(root, token=token, allowed_hosts=list(allowed_hosts), bound_host=host,
                      trust=trust)
     shown = f"[{host}]" if ":" in host else host
