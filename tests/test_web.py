@@ -111,6 +111,7 @@ def test_web_bad_origin_refused(client: Any) -> None:
                                                           "Origin": BASE})
     assert ok.status_code == 200, ok.text
     for headers in ({"Origin": "http://attacker.example"},
+                    {"Origin": "http://127.0.0.1:9999"},  # another program on this machine
                     {"Origin": "null"},
                     {"Referer": "http://attacker.example/page"},
                     {"Sec-Fetch-Site": "cross-site"}):
@@ -157,6 +158,10 @@ def test_web_token_login(vault_root: Path) -> None:
         r = c.post("/login", data={"csrf": token, "token": "wrong", "next": "/"})
         assert r.status_code == 401
         assert c.get("/", follow_redirects=False).status_code == 303
+        for evil in ("//attacker.example/", "/\\attacker.example", "https://x.example/"):
+            r = c.post("/login", data={"csrf": token, "token": "s3cret-token", "next": evil},
+                       follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/", evil
         r = c.post("/login", data={"csrf": token, "token": "s3cret-token",
                                    "next": "/w/wiki/Attention"}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/w/wiki/Attention"

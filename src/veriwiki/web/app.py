@@ -177,7 +177,7 @@ def core_routes(ctx: WebContext, guard: Guard) -> list[BaseRoute]:
             form = await request.form()
             nxt = str(form.get("next") or "/")
             if guard.token_ok(str(form.get("token") or "")):
-                target = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+                target = nxt if _local_target(nxt) else "/"
                 response = RedirectResponse(target, status_code=303)
                 key, value = auth_cookie_header(guard)
                 response.raw_headers.append((key, value))
@@ -186,7 +186,7 @@ def core_routes(ctx: WebContext, guard: Guard) -> list[BaseRoute]:
         if guard.token is None:
             return RedirectResponse("/", status_code=303)
         return ctx.render(request, "web_login.html", status_code=401 if failed else 200,
-                          title="Log in", next=nxt if nxt.startswith("/") else "/",
+                          title="Log in", next=nxt if _local_target(nxt) else "/",
                           failed=failed, main_class="wide")
 
     async def favicon(request: Request) -> Response:
@@ -208,6 +208,12 @@ def core_routes(ctx: WebContext, guard: Guard) -> list[BaseRoute]:
     routes += live.routes(ctx)
     routes += ask.routes(ctx)
     return routes
+
+
+def _local_target(url: str) -> bool:
+    """True for a path on this server (never ``//host``, ``/\\host`` or a scheme)."""
+    return (url.startswith("/") and not url.startswith("//") and "\\" not in url
+            and not any(ord(c) < 33 for c in url) and len(url) < 2000)
 
 
 def _static_files() -> dict[tuple[str, str], bytes]:

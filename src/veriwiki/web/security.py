@@ -220,8 +220,11 @@ class SecurityMiddleware:
                 continue
             if value == "null":
                 return "request from an opaque origin refused"
-            host = urlsplit(value).netloc
-            if not host or _host_of(host) not in self.hosts:
+            netloc = urlsplit(value).netloc.lower()
+            # the page that sent it must be this server: same host name and port as the
+            # request's Host (another program on another port of this machine is another
+            # origin, though browsers send it our cookies)
+            if not netloc or netloc != (_header(scope, b"host") or "").strip().lower():
                 return f"request from another site refused ({name.decode()} {value[:80]!r})"
             return None
         return None
