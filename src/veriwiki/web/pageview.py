@@ -417,4 +417,5 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
         "tags": [(t, tag_href(t)) for t in page.tags], "body": body.html, "toc": body.toc,
         "graph": graph, "backlinks": back_rows, "findings": findings,
         "checked": render_ctx.checked, "page": page,
+        "generated": path in (vault.index_page, vault.log_page),
     }

@@ -278,7 +278,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         data["body"] = markup(data["body"])
         data["graph"] = markup(data["graph"])
         data.pop("page", None)
-        return ctx.render(request, "page.html", page_actions=_actions(path),
+        generated = data.pop("generated", False)
+        return ctx.render(request, "page.html", page_actions=_actions(path, generated),
                           watch_path=path, flash=_flash(request), **data)
 
     async def folder(request: Request) -> Response:
@@ -366,8 +367,9 @@ def _attachment(ctx: WebContext, path: str) -> bytes:
         return fh.read(50 << 20)
 
 
-def _actions(path: str) -> list[tuple[str, str]]:
-    return [("Edit", path_url(path, "/edit/")), ("History", path_url(path, "/history/"))]
+def _actions(path: str, generated: bool) -> list[tuple[str, str]]:
+    history = ("History", path_url(path, "/history/"))
+    return [history] if generated else [("Edit", path_url(path, "/edit/")), history]
 
 
 def _flash(request: Request) -> str | None:
