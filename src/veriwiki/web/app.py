@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -227,13 +226,3 @@ def _static_files() -> dict[tuple[str, str], bytes]:
     # one route serves both folders: a name decides which
     merged = {("web", n): d for (_, n), d in out.items()}
     return merged
-
-
-def json_error(message: str, status: int = 400, hint: str | None = None) -> JSONResponse:
-    """A JSON error body like the app's error handler makes."""
-    return JSONResponse({"error": message, "hint": hint}, status_code=status)
-
-
-def dumps(data: Any) -> str:
-    """Compact JSON."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

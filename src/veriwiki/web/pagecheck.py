@@ -8,8 +8,9 @@ names, types), so a page view or a live preview costs one page's check. Quote lo
 go through the same verification cache as ``check``.
 
 Rules without a facet (orphan pages, catalog entries, check blocks, fact tables) look
-at the whole vault or run code; the page view adds orphan-page itself from the
-backlinks and leaves the rest to ``veriwiki check`` and the Findings view.
+at the whole vault or run code: page views show them from the background full check
+(:mod:`veriwiki.web.fullcheck`), and add orphan-page from the backlinks for a page
+changed since that check; the live preview leaves them out.
 """
 
 from __future__ import annotations
