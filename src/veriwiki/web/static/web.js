@@ -109,7 +109,12 @@
     var status = document.getElementById("preview-status");
     var path = editor.getAttribute("data-path");
     var pseq = 0;
+    var busy = false;
+    var again = false;
     var refresh = debounce(function () {
+      // one preview at a time: typing during a slow one asks for one more when it ends
+      if (busy) { again = true; return; }
+      busy = true;
       var mine = ++pseq;
       if (status) { status.textContent = "checking…"; }
       fetch("/api/preview", {
@@ -139,7 +144,12 @@
             " claims verified · " : "") + (data.findings || []).length + " findings";
         }
         body.setAttribute("data-preview", String(mine));
-      }).catch(function () { if (status) { status.textContent = "preview failed"; } });
+      }).catch(function () {
+        if (status) { status.textContent = "preview failed"; }
+      }).then(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
     }, 400);
     editor.addEventListener("input", refresh);
     var line = parseInt(new URLSearchParams(window.location.search).get("line") || "", 10);
