@@ -105,3 +105,30 @@ def test_every_setting_is_in_configuration_md() -> None:
             missing.append(f"{table + '.' if table else ''}{key}")
     assert not missing, "not documented in docs/configuration.md: " + ", ".join(
         sorted(set(missing)))
+
+
+# What the Python API offers for each CLI command (docs: api.py's docstring).
+API_FOR_COMMAND = {
+    "add": ["add_source", "add_sources", "add_url"], "ask": ["answer_question", "save_answer"],
+    "backlinks": ["page_backlinks"], "build": ["build_site"], "catalog": ["regenerate_catalog"],
+    "check": ["run_check", "check_vault"], "history": ["page_history"],
+    "index": ["update_index"], "ingest": ["ingest_source"], "init": ["init_vault", "adopt_vault"],
+    "links": ["page_links"], "mv": ["move_page"], "new": ["new_page"],
+    "review": ["list_proposals", "show_proposal", "approve", "reject", "claim_diff"],
+    "reviewed": ["mark_reviewed"], "revert": ["revert_page"], "rm": ["remove_page"],
+    "search": ["search"], "show": ["show_page"], "source": ["get_source", "refresh_source"],
+    "sources": ["list_sources"], "status": ["vault_status"], "types": ["load_types"],
+}
+# Commands that are front ends or exchange formats, not vault operations of their own.
+NOT_IN_API = {"mcp", "serve", "export", "import", "fix"}
+
+
+def test_the_api_offers_what_the_cli_does() -> None:
+    from veriwiki import api
+
+    names = {path.split()[0] for path, _ in all_commands()}
+    missing = sorted(names - set(API_FOR_COMMAND) - NOT_IN_API)
+    assert missing == [], f"commands without an API entry in API_FOR_COMMAND: {missing}"
+    absent = sorted(f for fs in API_FOR_COMMAND.values() for f in fs
+                    if f not in api.__all__ or not callable(getattr(api, f, None)))
+    assert absent == []

@@ -243,3 +243,35 @@ def test_facts_table_site_renders_a_table_and_escapes_hostile_names(
     assert "<table>" in evil_html
     assert "<img src=x" not in evil_html and "<script>x" not in evil_html
     assert "&lt;script&gt;x&lt;/script&gt;" in evil_html
+
+
+def test_generated_rows_are_not_uncited_claims(vw: Veriwiki, vault: Path, git: Git) -> None:
+    """A model page (its type requires citations) with a facts table: the table's numbers
+    are cited in the fact store, a number in the prose is still flagged."""
+    _vault(vw, vault, git)
+    page = vault / "wiki" / "Mistral 7B.md"
+    page.write_text(_model("Mistral 7B") + "\n" + SPEC + "\n" + CURRENT
+                    + "\n\nIt was trained on 8 trillion tokens.\n")
+    git(vault, "commit", "-qam", "table on a model page")
+    found = vw.json("check", "--rule", "uncited-claim")["findings"]
+    assert [(f["path"], f["line"]) for f in found] == [("wiki/Mistral 7B.md", 21)]
+
+
+def test_a_type_table_is_rechecked_when_a_page_changes_type(
+        vw: Veriwiki, vault: Path, git: Git) -> None:
+    """``type: model`` reads every page's type: the cached verdict must not survive a
+    page leaving the type while no fact changes."""
+    _vault(vw, vault, git)
+    spec = "<!-- facts-table\ntype: model\nattributes: [layers]\n-->\n"
+    page = vault / "wiki" / "Compare.md"
+    page.write_text("---\ntitle: Compare\n---\n# Compare\n\n" + spec + "<!-- /facts-table -->\n")
+    git(vault, "commit", "-qam", "type table")
+    assert vw.json("fix")["commit"]
+    assert _check(vw)[1] == []  # warm cache now holds "current"
+    llama = vault / "wiki" / "Llama 2 7B.md"
+    llama.write_text(llama.read_text().replace("type: model", "type: concept"))
+    git(vault, "commit", "-qam", "not a model page any more")
+    warm = _check(vw)[1]
+    assert [f["rule"] for f in warm] == ["table-stale"]
+    cold = json.loads(vw("check", "--json", "--no-cache").stdout)["findings"]
+    assert [f for f in cold if f["rule"] == "table-stale"] == warm

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from veriwiki.adapters.extract import extract
-from veriwiki.core.quotes import explain_miss, find_quote
+from veriwiki.core.near_miss import explain_miss
+from veriwiki.core.quotes import find_quote
 from veriwiki.core.sources import MEDIA_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent

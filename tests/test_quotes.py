@@ -7,13 +7,8 @@ import re
 
 import pytest
 
-from veriwiki.core.quotes import (
-    closest_passage,
-    describe_differences,
-    explain_miss,
-    find_quote,
-    normalize,
-)
+from veriwiki.core.near_miss import closest_passage, describe_differences, explain_miss
+from veriwiki.core.quotes import find_quote, normalize
 
 PAPER = (
     "Abstract\n"

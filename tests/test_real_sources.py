@@ -17,8 +17,9 @@ from helpers_paper import make_paper_pdf
 from veriwiki.adapters.extract import extract
 from veriwiki.checks.rules.quote_too_short import is_too_short
 from veriwiki.core.furniture import furniture
+from veriwiki.core.near_miss import explain_miss
 from veriwiki.core.numbers import compare, extract_quantities
-from veriwiki.core.quotes import explain_miss, find_quote, shown_position
+from veriwiki.core.quotes import find_quote, shown_position
 from veriwiki.core.rendered import render
 
 CARD = (

@@ -19,7 +19,7 @@ import pytest
 from veriwiki.config import Config, load_config
 from veriwiki.errors import ConfigError
 from veriwiki.settings import SNAPSHOT, VaultPaths, read_settings
-from veriwiki.vault import open_vault
+from veriwiki.vault import _validate, open_vault
 
 # Third-party packages `veriwiki search` may import (everything else must be stdlib).
 THIRD_PARTY = {"click"}
@@ -107,9 +107,9 @@ def test_snapshot_gives_the_same_settings_as_the_schema(tmp_path: Path) -> None:
         '[checks]\norphan-page = "off"\n')
     state = tmp_path / ".veriwiki"
     state.mkdir()
-    first = read_settings(tmp_path, state)  # validates and writes the snapshot
+    first = read_settings(tmp_path, state, _validate)  # validates and writes the snapshot
     assert (state / SNAPSHOT).is_file()
-    second = read_settings(tmp_path, state)  # from the snapshot
+    second = read_settings(tmp_path, state, _validate)  # from the snapshot
     assert first == second
     direct = load_config(tmp_path)
     assert Config.model_validate(second) == direct
@@ -122,12 +122,12 @@ def test_an_edited_file_is_validated_again(tmp_path: Path) -> None:
     config.write_text("[vault]\nmax_page_bytes = 100\n")
     state = tmp_path / ".veriwiki"
     state.mkdir()
-    assert read_settings(tmp_path, state)["vault"]["max_page_bytes"] == 100
+    assert read_settings(tmp_path, state, _validate)["vault"]["max_page_bytes"] == 100
     config.write_text("[vault]\nmax_page_bytes = -1\n")
     with pytest.raises(ConfigError, match="max_page_bytes"):
-        read_settings(tmp_path, state)
+        read_settings(tmp_path, state, _validate)
     config.write_text("[vault]\nmax_page_bytes = 7\n")
-    assert read_settings(tmp_path, state)["vault"]["max_page_bytes"] == 7
+    assert read_settings(tmp_path, state, _validate)["vault"]["max_page_bytes"] == 7
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": "x", "data": {}}', b"[]"])
@@ -136,7 +136,7 @@ def test_a_damaged_or_foreign_snapshot_is_ignored(tmp_path: Path, damage: bytes)
     state = tmp_path / ".veriwiki"
     state.mkdir()
     (state / SNAPSHOT).write_bytes(damage)
-    assert read_settings(tmp_path, state)["vault"]["name"] == "x"
+    assert read_settings(tmp_path, state, _validate)["vault"]["name"] == "x"
     assert json.loads((state / SNAPSHOT).read_bytes())["data"]["vault"]["name"] == "x"
 
 
@@ -144,11 +144,11 @@ def test_a_snapshot_with_the_right_key_and_a_wrong_shape_is_ignored(tmp_path: Pa
     (tmp_path / "veriwiki.toml").write_text("[vault]\nname = \"x\"\n")
     state = tmp_path / ".veriwiki"
     state.mkdir()
-    read_settings(tmp_path, state)
+    read_settings(tmp_path, state, _validate)
     snap = json.loads((state / SNAPSHOT).read_bytes())
     del snap["data"]["vault"]["pages"]
     (state / SNAPSHOT).write_text(json.dumps(snap))
-    assert read_settings(tmp_path, state)["vault"]["pages"] == "wiki"
+    assert read_settings(tmp_path, state, _validate)["vault"]["pages"] == "wiki"
 
 
 def test_vault_builds_the_schema_only_when_asked(vault: Path) -> None:
@@ -159,3 +159,24 @@ def test_vault_builds_the_schema_only_when_asked(vault: Path) -> None:
     assert opened.config.vault.pages == "wiki"
     opened.config.vault.max_page_bytes = 10  # the typed object is the truth once built
     assert opened.vault_settings.max_page_bytes == 10
+
+
+def test_progress_bars_get_a_real_console() -> None:
+    """rich enters a Progress's console as a context manager, which a stand-in object
+    cannot be (special methods skip __getattr__): commands pass real_console(err)."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from veriwiki.cli.app import _LazyConsole, real_console
+
+    lazy = _LazyConsole(file=io.StringIO(), force_terminal=True)
+    with pytest.raises(TypeError), Progress(console=lazy, transient=True):  # type: ignore[arg-type]
+        pass
+    console = real_console(lazy)  # type: ignore[arg-type]
+    assert isinstance(console, Console)
+    with Progress(console=console, transient=True) as bar:
+        bar.update(bar.add_task("x", total=2), completed=1)
+    mine = Console()
+    assert real_console(mine) is mine

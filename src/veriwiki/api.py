@@ -23,6 +23,8 @@ from veriwiki.ai.provider import Meter
 from veriwiki.services.ask import answer_question
 from veriwiki.services.ask_save import save_answer
 from veriwiki.services.check import CheckReport, check_vault
+from veriwiki.services.check_run import CheckOptions, CheckRun, run_check
+from veriwiki.services.freshness import mark_reviewed
 from veriwiki.services.indexing import find_page, search, update_index
 from veriwiki.services.ingest import ingest_source
 from veriwiki.services.pages import (
@@ -37,6 +39,8 @@ from veriwiki.services.pages import (
 )
 from veriwiki.services.proposals import get_proposal, list_proposals
 from veriwiki.services.review import approve, claim_diff, reject
+from veriwiki.services.review import show as show_proposal
+from veriwiki.services.site import build_site
 from veriwiki.services.sources import (
     add_source,
     add_sources,
@@ -44,8 +48,11 @@ from veriwiki.services.sources import (
     list_sources,
     source_text,
 )
+from veriwiki.services.status import vault_status
 from veriwiki.services.types import load_types
 from veriwiki.services.vault_ops import adopt_vault, init_vault
+from veriwiki.services.web_sources import add_url, refresh_source
+from veriwiki.services.write import regenerate_catalog
 from veriwiki.vault import Vault, open_vault
 
 __all__ = [
@@ -55,6 +62,9 @@ __all__ = [
     "find_page", "init_vault", "load_types", "move_page", "new_page", "open_vault",
     "page_backlinks", "page_history", "page_links", "remove_page", "revert_page", "search",
     "show_page", "update_index",
+    "CheckOptions", "CheckRun", "run_check",  # check with --changed, --llm, --no-cache
+    "add_url", "build_site", "mark_reviewed", "refresh_source", "regenerate_catalog",
+    "show_proposal", "vault_status",
     # LLM operations (docs/llm.md, docs/ask.md)
     "Meter", "answer_question", "approve", "claim_diff", "get_proposal", "ingest_source",
     "list_proposals", "open_embedding_model", "open_text_model", "reject", "save_answer",

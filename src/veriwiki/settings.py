@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,13 @@ def _load_snapshot(path: Path, key: str) -> dict[str, Any] | None:
     return data
 
 
-def read_settings(root: Path, state_dir: Path | None) -> dict[str, Any]:
+def read_settings(root: Path, state_dir: Path | None,
+                  validate: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
     """The validated settings of ``root/veriwiki.toml`` as plain JSON data.
 
-    Raises ``ConfigError`` (file, line, what to fix) for a file that is not UTF-8,
-    not TOML or not valid settings. ``state_dir`` holds the snapshot (None: no snapshot).
+    ``validate`` turns the file's bytes into the settings (the schema; it raises
+    ``ConfigError`` naming the file, line and what to fix), and is called only when no
+    snapshot of these bytes holds. ``state_dir`` holds the snapshot (None: no snapshot).
     """
     raw = (root / CONFIG_FILE).read_bytes()
     key = _snapshot_key(raw)
@@ -88,9 +91,7 @@ def read_settings(root: Path, state_dir: Path | None) -> dict[str, Any]:
         data = _load_snapshot(path, key)
         if data is not None:
             return data
-    from veriwiki.config import parse_config
-
-    data = parse_config(raw).model_dump(mode="json")
+    data = validate(raw)
     if path is not None and state_dir is not None and state_dir.is_dir():
         from veriwiki.adapters.writes import atomic_write
 

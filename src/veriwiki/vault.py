@@ -178,7 +178,7 @@ def open_vault(path: str | Path | None = None) -> Vault:
 
     git = GitRepo(root)
     where = locate_state(root, STATE_DIR, git, user_state_home())
-    settings = read_settings(root, where.path)
+    settings = read_settings(root, where.path, _validate)
     timeout = os.environ.get("VERIWIKI_LOCK_TIMEOUT")
     if timeout:
         try:
@@ -191,6 +191,13 @@ def open_vault(path: str | Path | None = None) -> Vault:
     return Vault(root, settings, _git=git,
                  state_path=None if where.path == default else where.path,
                  notices=list(where.notices))
+
+
+def _validate(raw: bytes) -> dict[str, Any]:
+    """veriwiki.toml's bytes checked by the schema, as JSON data (imports pydantic)."""
+    from veriwiki.config import parse_config
+
+    return parse_config(raw).model_dump(mode="json")
 
 
 def user_state_home() -> Path | None:

@@ -115,7 +115,6 @@ def library_binds() -> tuple[str, ...]:
     """Read-only paths Python needs: its prefix, its library and package folders."""
     import sysconfig
 
-    from veriwiki.adapters.sandbox import package_root
 
     paths = sysconfig.get_paths()
     wanted = [sys.base_prefix, sys.prefix, package_root(),
@@ -182,3 +181,10 @@ def bwrap_command(bwrap: str, *, python: str, read_only: Iterable[str], vault: s
         args += ["--seccomp", str(seccomp_fd)]
     args += ["--chdir", SANDBOX_WORK, "--", python]
     return args
+
+
+def package_root() -> str:
+    """The folder holding the ``veriwiki`` package (put on the child's ``sys.path``)."""
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[2])  # the folder holding ``veriwiki/``

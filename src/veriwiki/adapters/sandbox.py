@@ -38,6 +38,7 @@ from veriwiki.adapters.isolation import (
     bwrap_command,
     choose_isolation,
     library_binds,
+    package_root,
     python_executable,
 )
 from veriwiki.adapters.sandbox_child import BLOCK_FILENAME, FAILED, LIMIT, OK, REFUSED
@@ -93,11 +94,6 @@ class SandboxResult:
     def from_json(cls, data: dict[str, Any]) -> SandboxResult:
         """The inverse of :meth:`to_json`."""
         return cls(**data)
-
-
-def package_root() -> str:
-    """The folder holding the ``veriwiki`` package (put on the child's ``sys.path``)."""
-    return str(Path(__file__).resolve().parents[2])  # the folder holding ``veriwiki/``
 
 
 @functools.cache

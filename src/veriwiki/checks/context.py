@@ -10,7 +10,7 @@ from veriwiki.core.model import FileProblem, Finding, Page, Severity
 from veriwiki.core.resolve import PageNames, Resolution, Resolver
 
 if TYPE_CHECKING:
-    from veriwiki.services.types import TypeRegistry
+    from veriwiki.core.page_types import TypeRegistry
 
 
 def has_check_blocks(page: Page) -> bool:

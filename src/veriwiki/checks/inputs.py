@@ -19,7 +19,7 @@ from veriwiki.core.model import FileProblem, Page
 
 if TYPE_CHECKING:
     from veriwiki.config import FreshnessSettings, SandboxSettings
-    from veriwiki.services.types import TypeRegistry
+    from veriwiki.core.page_types import TypeRegistry
 
 # (pages holding check blocks, facts) -> each block with its result
 BlockRunner = Callable[[list[Page], list[Any]], list[Any]]

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from veriwiki.cli.app import State, err
+from veriwiki.cli.app import State, err, real_console
 
 
 def open_model(state: State, role: str, override: str | None) -> Any:
@@ -46,7 +46,7 @@ class _Progress:
         if self.bar is None:
             from rich.progress import Progress
 
-            self.bar = Progress(console=err, transient=True)
+            self.bar = Progress(console=real_console(err), transient=True)
             self.bar.start()
             self.task = self.bar.add_task(escape(self.label), total=total)
         self.bar.update(self.task, completed=done, total=total)

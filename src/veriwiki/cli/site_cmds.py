@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from veriwiki.cli.app import State, err, out, print_json, trust_option
+from veriwiki.cli.app import State, err, out, print_json, real_console, trust_option
 
 
 @click.command("build")
@@ -32,7 +32,7 @@ def build_cmd(state: State, out_dir: str | None, base_url: str, strict: bool,
     if not as_json and sys.stderr.isatty():
         from rich.progress import Progress
 
-        bar = Progress(console=err, transient=True)
+        bar = Progress(console=real_console(err), transient=True)
         task = bar.add_task("checking", total=None)
         bar.start()
 

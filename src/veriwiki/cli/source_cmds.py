@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from veriwiki.adapters.extract import PAGE_BREAK
-from veriwiki.cli.app import State, err, notice, out, print_json, term_safe
+from veriwiki.cli.app import State, err, notice, out, print_json, real_console, term_safe
 from veriwiki.errors import VeriwikiError
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]
     )
 
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=err, transient=True) as bar:
+                  TransferSpeedColumn(), console=real_console(err), transient=True) as bar:
         task = bar.add_task("downloading", total=None)
 
         def update(done: int, total: int | None) -> None:

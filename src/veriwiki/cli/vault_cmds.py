@@ -51,11 +51,10 @@ def init_cmd(directory: str, adopt: bool, name: str | None, template: str | None
 @click.pass_obj
 def catalog_cmd(state: State, as_json: bool) -> None:
     """Regenerate the catalog page (wiki/index.md) from the committed pages; one commit."""
-    from veriwiki.services.write import finish, write_operation
+    from veriwiki.services.write import regenerate_catalog
 
     vault = state.vault
-    with write_operation(vault, "catalog", on_wait=notice, on_notice=notice) as tx:
-        result = finish(vault, tx, "catalog", "regenerate")
+    result = regenerate_catalog(vault, on_wait=notice, on_notice=notice)
     if as_json:
         print_json({"commit": result.commit, "changed": result.changed})
     elif result.commit:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from veriwiki.core.claim_verify import CheckedClaim
 from veriwiki.core.claims import sentence_spans
 from veriwiki.core.source_names import (  # noqa: F401 - re-exported
     LEAD,
@@ -269,3 +271,30 @@ def typed_facts(sentence: str) -> list[TypedFact]:
             value = " ".join(m.group("v").split())
             out.append(TypedFact(attribute, value, unit, sentence))
     return out
+
+
+INSTRUCTIONS = "text addressed to a model (instructions); never a claim"
+
+
+@dataclass
+class Extraction:
+    """What extractive ingest took from one source, and what it skipped and why."""
+
+    claims: list[CheckedClaim] = field(default_factory=list)
+    headings: list[str | None] = field(default_factory=list)   # per claim: source section
+    pages: dict[str, str] = field(default_factory=dict)        # entity key → page title
+    existing: dict[str, str] = field(default_factory=dict)     # entity key → existing path
+    kinds: dict[str, str] = field(default_factory=dict)        # entity key → kind (new pages)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    facts: list[tuple[str, TypedFact]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (sentence, reason)
+    sentences: int = 0
+    asked: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Coverage summary for the proposal's metadata."""
+        return {"sentences": self.sentences, "taken": len(self.claims),
+                "skipped": [{"sentence": s[:300], "reason": r} for s, r in self.skipped][:200],
+                "facts": [{"entity": e, "attribute": f.attribute, "value": f.value,
+                           "unit": f.unit} for e, f in self.facts],
+                "asked": self.asked}

@@ -327,13 +327,6 @@ def find_quote(source: str, quote: str) -> QuoteMatch | None:
     return None
 
 
-from veriwiki.core.near_miss import (  # noqa: E402 - re-exported; near_miss imports this module
-    NearMiss,
-    closest_passage,
-    describe_differences,
-    explain_miss,
-)
 
-__all__ = ["PAGE_BREAK", "NearMiss", "Normalized", "QuoteMatch", "closest_passage",
-           "describe_differences", "explain_miss", "find_quote", "find_raw_quote", "normalize", "reading_view",
-           "shown_position"]
+__all__ = ["PAGE_BREAK", "Normalized", "QuoteMatch", "find_quote", "find_raw_quote",
+           "normalize", "reading_view", "shown_position"]

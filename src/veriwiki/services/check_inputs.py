@@ -10,11 +10,62 @@ from collections.abc import Callable
 from typing import Any
 
 from veriwiki.checks import Rule, all_rules
+from veriwiki.checks.context import PageSource
 from veriwiki.checks.inputs import CheckInputs
 from veriwiki.core.model import FileProblem, Page, Severity, Source, SourceText
+from veriwiki.core.resolve import PageNames
 from veriwiki.errors import ConfigError, VeriwikiError
 from veriwiki.services.types import TypeRegistry, load_types
 from veriwiki.vault import Vault
+
+
+class IndexPages(PageSource):
+    """The vault's pages read from the index on demand (each page decoded once)."""
+
+    def __init__(self, vault: Vault, blobs: dict[str, str]) -> None:
+        super().__init__(())
+        self.vault = vault
+        self.blobs = blobs  # path -> blob id when the check started
+        self.code_paths: list[str] | None = None  # pages with check blocks (None: unknown)
+        self.loaded: dict[str, Page] = {}
+        self.loaded_blob: dict[str, str] = {}  # the blob each loaded page was parsed from
+        self._all: list[Page] | None = None
+
+    def load(self, paths: list[str]) -> list[Page]:
+        """The pages at ``paths`` (in that order; pages gone from the index are left out)."""
+        missing = [p for p in paths if p not in self.loaded]
+        if len(missing) > max(200, len(self.blobs) // 4):
+            self.all()
+        elif missing:
+            for page, blob in self.vault.index.load_pages_blobs(missing):
+                self.loaded[page.path] = page
+                self.loaded_blob[page.path] = blob
+        return [self.loaded[p] for p in paths if p in self.loaded]
+
+    def all(self) -> list[Page]:
+        if self._all is None:
+            pairs = self.vault.index.load_pages_blobs()
+            for page, blob in pairs:
+                self.loaded.setdefault(page.path, page)
+                self.loaded_blob.setdefault(page.path, blob)
+            self._all = [self.loaded[page.path] for page, _ in pairs]
+        return self._all
+
+    def paths(self) -> list[str]:
+        return list(self.blobs)
+
+    def get(self, path: str) -> Page | None:
+        found = self.load([path])
+        return found[0] if found else None
+
+    def names(self) -> list[PageNames]:
+        return sorted(self.vault.index.page_names(), key=lambda n: n.path)
+
+    def code_pages(self) -> list[Page]:
+        if self.code_paths is None:
+            return super().code_pages()
+        return self.load(self.code_paths)
+
 
 
 def cited_sources(vault: Vault, wanted: set[tuple[str, int | None]],

@@ -17,10 +17,10 @@ from typing import Any
 from veriwiki.adapters.check_cache import FORMAT as CACHE_FORMAT
 from veriwiki.adapters.check_cache import CheckCache, PageRow
 from veriwiki.checks import FACETS, CheckContext, Rule
-from veriwiki.checks.context import PageSource, has_check_blocks
+from veriwiki.checks.context import has_check_blocks
 from veriwiki.core.model import Finding, Page, Severity, Source, SourceText
-from veriwiki.core.resolve import PageNames
 from veriwiki.errors import VeriwikiError
+from veriwiki.services.check_inputs import IndexPages
 from veriwiki.vault import Vault
 
 # -- the check cache --------------------------------------------------------------------------
@@ -36,54 +36,6 @@ _SEP, _SUB = "\x1e", "\x1f"  # never in source ids (letters, digits, '.', '_', '
 def _cacheable(r: Rule) -> bool:
     """Built-in rules with a facet; plugin rules always run on the whole vault."""
     return r.facet is not None and r.run.__module__.startswith("veriwiki.")
-
-
-class IndexPages(PageSource):
-    """The vault's pages read from the index on demand (each page decoded once)."""
-
-    def __init__(self, vault: Vault, blobs: dict[str, str]) -> None:
-        super().__init__(())
-        self.vault = vault
-        self.blobs = blobs  # path -> blob id when the check started
-        self.code_paths: list[str] | None = None  # pages with check blocks (None: unknown)
-        self.loaded: dict[str, Page] = {}
-        self.loaded_blob: dict[str, str] = {}  # the blob each loaded page was parsed from
-        self._all: list[Page] | None = None
-
-    def load(self, paths: list[str]) -> list[Page]:
-        """The pages at ``paths`` (in that order; pages gone from the index are left out)."""
-        missing = [p for p in paths if p not in self.loaded]
-        if len(missing) > max(200, len(self.blobs) // 4):
-            self.all()
-        elif missing:
-            for page, blob in self.vault.index.load_pages_blobs(missing):
-                self.loaded[page.path] = page
-                self.loaded_blob[page.path] = blob
-        return [self.loaded[p] for p in paths if p in self.loaded]
-
-    def all(self) -> list[Page]:
-        if self._all is None:
-            pairs = self.vault.index.load_pages_blobs()
-            for page, blob in pairs:
-                self.loaded.setdefault(page.path, page)
-                self.loaded_blob.setdefault(page.path, blob)
-            self._all = [self.loaded[page.path] for page, _ in pairs]
-        return self._all
-
-    def paths(self) -> list[str]:
-        return list(self.blobs)
-
-    def get(self, path: str) -> Page | None:
-        found = self.load([path])
-        return found[0] if found else None
-
-    def names(self) -> list[PageNames]:
-        return sorted(self.vault.index.page_names(), key=lambda n: n.path)
-
-    def code_pages(self) -> list[Page]:
-        if self.code_paths is None:
-            return super().code_pages()
-        return self.load(self.code_paths)
 
 
 class _Meta:
@@ -436,8 +388,11 @@ class _Keys:
                 return None  # the rule reports the bad date
         if facet == "links":
             return _digest(self.base, "links", self.names)
-        if facet == "facts":
-            return _digest(self.base, "facts", self.names, [repr(f) for f in self.facts])
+        if facet == "facts":  # facts tables of a type (type: model) also read page types
+            types = sorted((path, row[2] or "") for path, row in
+                           self.vault.index.catalog_rows().items())
+            return _digest(self.base, "facts", self.names, [repr(f) for f in self.facts],
+                           types)
         if facet == "sources":  # and, per page, the hashes of the cited sources (dvec)
             # every source's current bytes: a quote missing from its source is looked
             # for in the others (quote-not-found names the one that has it)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,13 +34,13 @@ from veriwiki.core.claim_verify import (
     verify_claim,
     visible_text,
 )
+from veriwiki.core.extractive import INSTRUCTIONS, Extraction
 from veriwiki.core.model import Source, SourceText
-from veriwiki.services.ingest import IngestResult
+from veriwiki.services.ingest_result import IngestResult
 from veriwiki.services.proposals import Proposal
 from veriwiki.vault import Vault
 
 MODES = ("extractive", "write")
-INSTRUCTIONS = "text addressed to a model (instructions); never a claim"
 ASK_FACTUAL = "factual"   # "is this sentence a factual statement?" for borderline sentences
 ASK_SUBJECT = "subject"   # "which of these is the sentence about?" when no name opens it
 QUESTIONS = (ASK_FACTUAL, ASK_SUBJECT)
@@ -49,28 +49,6 @@ _ORG = re.compile(r"\b(?:Labs?|Institute|University|Foundation|Inc|Ltd|Corp(?:or
                   r"Group|Team|Company|Data|AI|Research)$")
 
 
-@dataclass
-class Extraction:
-    """What extractive ingest took from one source, and what it skipped and why."""
-
-    claims: list[CheckedClaim] = field(default_factory=list)
-    headings: list[str | None] = field(default_factory=list)   # per claim: source section
-    pages: dict[str, str] = field(default_factory=dict)        # entity key → page title
-    existing: dict[str, str] = field(default_factory=dict)     # entity key → existing path
-    kinds: dict[str, str] = field(default_factory=dict)        # entity key → kind (new pages)
-    aliases: dict[str, list[str]] = field(default_factory=dict)
-    facts: list[tuple[str, ex.TypedFact]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (sentence, reason)
-    sentences: int = 0
-    asked: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """Coverage summary for the proposal's metadata."""
-        return {"sentences": self.sentences, "taken": len(self.claims),
-                "skipped": [{"sentence": s[:300], "reason": r} for s, r in self.skipped][:200],
-                "facts": [{"entity": e, "attribute": f.attribute, "value": f.value,
-                           "unit": f.unit} for e, f in self.facts],
-                "asked": self.asked}
 
 
 def default_mode(writer: TextModel) -> str:

@@ -15,10 +15,9 @@ import yaml
 
 from veriwiki.core.claim_blocks import BLOCK_END, BLOCK_START, citation, merge_block, new_page_text
 from veriwiki.core.claim_verify import CheckedClaim, clean_title
-from veriwiki.core.extractive import fold
+from veriwiki.core.extractive import INSTRUCTIONS, Extraction, fold
 from veriwiki.core.model import Source
-from veriwiki.services.extractive import INSTRUCTIONS, Extraction
-from veriwiki.services.ingest import IngestResult
+from veriwiki.services.ingest_result import IngestResult
 from veriwiki.vault import Vault
 
 DATA_DIR = "data"

@@ -108,3 +108,11 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
     result = tx.commit(f"veriwiki: {op} | {subject}")
     vault.index.update()
     return result
+
+
+def regenerate_catalog(vault: Vault, *, on_wait: Notify | None = None,
+                       on_notice: Notify | None = None) -> CommitResult:
+    """Regenerate the catalog page from the committed pages (``veriwiki catalog``); one
+    commit, or none when it is already current."""
+    with write_operation(vault, "catalog", on_wait=on_wait, on_notice=on_notice) as tx:
+        return finish(vault, tx, "catalog", "regenerate")

@@ -22,8 +22,9 @@ def _short(text: str, limit: int = 80) -> str:
 def fact_citation(ctx: CheckContext) -> Iterator[Finding]:
     """Unknown source, quote not in the source, or value not in the quote, per fact."""
     from veriwiki.core.facts import Fact
+    from veriwiki.core.near_miss import explain_miss
     from veriwiki.core.numbers import compare
-    from veriwiki.core.quotes import explain_miss, find_quote
+    from veriwiki.core.quotes import find_quote
     from veriwiki.core.sources import parse_ref
 
     for fact in ctx.facts:

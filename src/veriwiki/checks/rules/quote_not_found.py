@@ -15,7 +15,8 @@ from veriwiki.core.model import Finding
 def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
     """Each quote must occur in its source after normalisation; say where it nearly does."""
     from veriwiki.checks.rules.stale_claim import stale_version
-    from veriwiki.core.quotes import explain_miss, find_quote
+    from veriwiki.core.near_miss import explain_miss
+    from veriwiki.core.quotes import find_quote
 
     for page in ctx.pages:
         for claim in page.claims:
