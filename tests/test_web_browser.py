@@ -198,6 +198,15 @@ def test_serve_edit_shows_finding_then_saves(context: Any, served: Any) -> None:
     assert RIGHT in (root / "wiki" / "Draft.md").read_text(encoding="utf-8")
 
 
+def test_serve_editor_selects_the_line_of_a_finding(context: Any, served: Any) -> None:
+    base, _, _ = served
+    tab = _tab(context)
+    tab.goto(base + "/edit/wiki/Grounded#L7")
+    editor = tab.locator("#editor-text")
+    selected = editor.evaluate("e => e.value.substring(e.selectionStart, e.selectionEnd)")
+    assert selected.startswith("Llama 2 was pretrained on 2 trillion tokens")
+
+
 def test_serve_two_tabs_second_save_merges(context: Any, served: Any) -> None:
     base, root, _ = served
     one, two = _tab(context), _tab(context)

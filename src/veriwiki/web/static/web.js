@@ -152,7 +152,9 @@
       });
     }, 400);
     editor.addEventListener("input", refresh);
-    var line = parseInt(new URLSearchParams(window.location.search).get("line") || "", 10);
+    var hash = /^#L(\d+)$/.exec(window.location.hash || "");
+    var line = parseInt((hash && hash[1]) ||
+                        new URLSearchParams(window.location.search).get("line") || "", 10);
     if (line > 0) {
       var lines = editor.value.split("\n");
       var at = 0;
