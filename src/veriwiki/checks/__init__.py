@@ -26,7 +26,7 @@ from importlib.metadata import entry_points
 from veriwiki.checks.context import CheckContext
 from veriwiki.core.model import Finding, Severity
 
-__all__ = ["FACETS", "CheckContext", "Rule", "Severity", "all_rules", "rule"]
+__all__ = ["FACETS", "CheckContext", "Rule", "Severity", "all_rules", "model_rule", "rule"]
 
 RuleFunc = Callable[[CheckContext], Iterable[Finding]]
 
@@ -55,6 +55,8 @@ class Rule:
     run: RuleFunc
     order: int
     facet: str | None = None
+    model_derived: bool = False
+    """Found by a judge model (``check --llm``, services.llm_lint), never by ``run``."""
 
 
 _REGISTRY: dict[str, Rule] = {}
@@ -77,6 +79,19 @@ def rule(rule_id: str, default: Severity, summary: str, order: int = 100, *,
         return func
 
     return register
+
+
+def _found_by_a_model(ctx: CheckContext) -> Iterable[Finding]:
+    return ()
+
+
+def model_rule(rule_id: str, default: Severity, summary: str, order: int) -> None:
+    """Register a model-derived rule: its id, severity and summary are known to
+    ``[checks]`` and the reports, and only ``check --llm`` finds anything for it."""
+    if rule_id in _REGISTRY and not _REGISTRY[rule_id].model_derived:
+        raise ValueError(f"check rule {rule_id!r} is registered twice")
+    _REGISTRY[rule_id] = Rule(rule_id, default, summary, _found_by_a_model, order,
+                              model_derived=True)
 
 
 def all_rules() -> list[Rule]:

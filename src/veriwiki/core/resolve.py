@@ -11,6 +11,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from veriwiki.core.model import Link
 from veriwiki.core.names import normalize_name
@@ -34,6 +35,9 @@ class PageNames:
     block_ids: tuple[str, ...]
 
 
+ResolutionStatus = Literal["ok", "broken", "ambiguous"]
+
+
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """Where a link leads.
@@ -43,7 +47,7 @@ class Resolution:
     human explanation when not ok.
     """
 
-    status: str
+    status: ResolutionStatus
     path: str | None = None
     candidates: tuple[str, ...] = ()
     problem: str | None = None

@@ -167,7 +167,7 @@ def rule_settings(vault: Vault, strict: bool, only: list[str] | None
     active = []
     for r in rules:
         severity = vault.config.checks.get(r.id, r.default)
-        if severity is Severity.OFF or (only and r.id not in only):
+        if severity is Severity.OFF or (only and r.id not in only) or r.model_derived:
             continue
         if strict and severity is Severity.WARNING:
             severity = Severity.ERROR

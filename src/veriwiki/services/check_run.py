@@ -8,10 +8,14 @@ returns the report with what the front end needs to show or export it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from veriwiki.services.check import CheckReport
 from veriwiki.vault import Vault
+
+if TYPE_CHECKING:
+    from veriwiki.ai.provider import Meter, TextModel
+    from veriwiki.services.llm_lint import LintReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +30,9 @@ class CheckOptions:
     """Report only pages changed since this revision, and pages citing changed sources."""
     no_cache: bool = False
     """Read and write no cache or index in the state folder."""
-    judge: Any = None
+    judge: TextModel | None = None
     """A text model: also run the model-derived rules, each candidate confirmed by it."""
-    meter: Any = None
+    meter: Meter | None = None
     """The usage meter for ``judge``."""
     llm_limit: int | None = None
     """With a judge: at most this many candidates judged per rule."""
@@ -44,7 +48,7 @@ class CheckRun:
     paths: list[str]
     """The pages in scope: the changed ones with ``changed``, else every page when
     ``all_paths`` was asked for, else empty."""
-    lint: Any = None
+    lint: LintReport | None = None
     """The model-derived rules' summary (``services.llm_lint``) when a judge ran."""
 
 
