@@ -22,6 +22,7 @@ from veriwiki.core.names import normalize_name
 from veriwiki.core.records import page_to_json
 
 _PARALLEL_THRESHOLD = 400
+_BATCH_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,26 @@ def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
     from veriwiki.core.parse import parse_page  # deferred: markdown-it loads only when needed
 
     return (rel, size, mtime, blob, _page_row(parse_page(rel, text)))
+
+
+def _parse_batch(batch: list[tuple[str, str, int, int, int, str]]) -> list[_Row]:
+    return [_parse_one(a) for a in batch]
+
+
+def _batches(args: list[tuple[str, str, int, int, int, str]]
+             ) -> Iterator[list[tuple[str, str, int, int, int, str]]]:
+    """Work for the parse pool in order: up to 64 pages or ``_BATCH_BYTES`` each, so a
+    folder of large pages (changelogs) is shared between the workers, not one's chunk."""
+    batch: list[tuple[str, str, int, int, int, str]] = []
+    size = 0
+    for a in args:
+        if batch and (len(batch) == 64 or size + a[2] > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(a)
+        size += a[2]
+    if batch:
+        yield batch
 
 
 def _names_json(page: Page) -> str:
@@ -250,7 +271,8 @@ class IndexWriter:
 
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(workers) as pool:
-                yield from pool.imap(_parse_one, args, chunksize=64)
+                for rows in pool.imap(_parse_batch, _batches(args)):
+                    yield from rows
         else:
             for a in args:
                 yield _parse_one(a)
