@@ -258,10 +258,8 @@ def _with_name(data: bytes, name: str) -> bytes:
 
 def _state(vault: Vault, src: TemplateSource) -> str:
     """``missing``, ``present`` (a version has the pinned sha256) or ``changed``."""
-    from veriwiki.adapters.git import GitRepo
-
     rel = sidecar_path(src.id)
-    git = GitRepo(vault.root)
+    git = vault.git
     data = None
     with contextlib.suppress(VeriwikiError):
         tree = git.ls_tree("HEAD", f"raw/{src.id}")
