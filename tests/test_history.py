@@ -251,14 +251,14 @@ def test_trend_takes_head_from_the_live_status_when_the_tree_is_clean(
     monkeypatch.setattr(trends, "measure", spy)
     (hv.root / "wiki" / "Model.md").write_text(MODEL_V1, encoding="utf-8")  # dirty
     dirty = vault_status(hv)
-    got = trends.health_trend(hv, 12, budget=0, current=dirty)
+    got = trends.health_trend(hv, 12, budget=0, current=trends.point_of(dirty, "", ""))
     assert measured == [head]  # not taken from a status that is not HEAD's
     assert got.points[-1].claims == 3 and got.points[-1].verified == 1
     (hv.cache_dir / trends.CACHE_FILE).unlink()
     git(hv.root, "checkout", "--", "wiki/Model.md")
     measured.clear()
     clean = vault_status(hv)
-    got = trends.health_trend(hv, 12, budget=0, current=clean)
+    got = trends.health_trend(hv, 12, budget=0, current=trends.point_of(clean, "", ""))
     assert measured == []
     assert (got.points[-1].commit, got.points[-1].claims, got.points[-1].verified) == \
         (head, 3, 1)

@@ -175,10 +175,22 @@ def test_review_per_claim_reject(client: TestClient, vw: Veriwiki, git: Git,
 
 # -- findings and health ------------------------------------------------------------------
 
+def findings_when_checked(client: TestClient, url: str = "/findings",
+                          wait: float = 300) -> str:
+    """The findings page once the app's background check has reported."""
+    deadline = time.monotonic() + wait
+    while True:
+        r = client.get(url)
+        assert r.status_code == 200
+        if 'id="check-pending"' not in r.text or time.monotonic() > deadline:
+            return r.text
+        time.sleep(0.5)
+
+
 def test_findings_filter_and_editor_links(client: TestClient) -> None:
-    r = client.get("/findings")
-    assert r.status_code == 200
-    assert 'href="/edit/wiki/Model#L8"' in r.text  # the number mismatch, line 8
+    text = findings_when_checked(client)
+    assert 'id="check-pending"' not in text and 'id="check-note"' not in text
+    assert 'href="/edit/wiki/Model#L8"' in text  # the number mismatch, line 8
     only = client.get("/findings?rule=quote-not-found").text
     rules = re.findall(r'<tr class="sev-\w+" data-rule="([\w-]+)"', only)
     assert rules == ["quote-not-found"]

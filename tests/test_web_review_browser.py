@@ -138,7 +138,8 @@ def test_browser_history_diff_and_revert(tab: Any, app: str, git: Git, vault: Pa
 
 
 def test_browser_findings_filter_and_health(tab: Any, app: str) -> None:
-    tab.goto(app + "/findings")
+    tab.goto(app + "/findings")  # reloads itself until the background check reports
+    tab.wait_for_selector("#findings tbody tr[data-rule]")
     assert tab.locator("#findings tbody tr").count() >= 3
     tab.select_option("select[name=rule]", "number-mismatch")
     tab.click("#filter")

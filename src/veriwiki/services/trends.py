@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,11 @@ def measure(vault: Vault, commit: str, date: str, *, timeout: float = 1800) -> T
         git.execute(["worktree", "prune"])
     if data is None:
         return TrendPoint(commit, date, 0, 0, 0, 0, 0, 0, 0, failed=failed)
+    return point_from_json(data, commit, date)
+
+
+def point_from_json(data: dict[str, Any], commit: str, date: str) -> TrendPoint:
+    """The trend point ``veriwiki status --json`` output gives for ``commit``."""
     findings = _dict(data.get("findings"))
     by_rule = _dict(findings.get("by_rule"))
     overdue = data.get("stale_pages")
@@ -217,21 +222,23 @@ def _is_clean(vault: Vault) -> bool:
 
 
 def health_trend(vault: Vault, samples: int = DEFAULT_SAMPLES, *,
-                 budget: float = 10.0, current: VaultStatus | None = None,
+                 budget: float = 10.0, current: TrendPoint | None = None,
                  compute: bool = True) -> Trend:
     """The sampled health points; new samples are computed until ``budget`` seconds have
     passed (at least one per call when any is missing), newest first; none with
     ``compute=False`` (the cached ones and ``current`` only).
 
-    ``current`` is the vault's status as it is on disk: when the working tree is clean it
-    is HEAD's, and is taken for HEAD's sample instead of checking a worktree of it.
+    ``current`` is the vault's health as it is on disk (:func:`point_of`,
+    :func:`point_from_json`; its commit and date are filled in): when the working tree is
+    clean it is HEAD's, and is taken for HEAD's sample instead of checking a worktree.
     """
     picks, total = sample_commits(vault, max(2, min(samples, 60)))
     cache = _read_cache(vault)
     start = time.monotonic()
     computed = False
     if picks and current is not None and picks[-1][0] not in cache and _is_clean(vault):
-        cache[picks[-1][0]] = asdict(point_of(current, *picks[-1]))
+        commit, date = picks[-1]
+        cache[commit] = asdict(replace(current, commit=commit, date=date))
         computed = True
     for commit, date in reversed(picks if compute else []):
         if commit in cache:

@@ -3,17 +3,24 @@ opens the line in the editor) and ``/health`` (verified share, stale pages, over
 reviews, coverage and authors per folder and type, trends over the git history as
 server-side SVG charts).
 
-Both read one :func:`~veriwiki.services.status.vault_status` run per vault change (the
-check's own cache keeps it cheap); the trends come from
+The findings are the app's background check (``veriwiki check --json`` in a child
+process, :mod:`veriwiki.web.fullcheck`); the health figures are ``veriwiki status
+--json`` run in a child process once per vault change, so the server never holds every
+page in memory; the trends come from
 :func:`~veriwiki.services.trends.health_trend`: the page shows the samples already
 computed, and the missing ones are computed in the background (:func:`fill_trend`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import posixpath
+import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -22,33 +29,47 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from veriwiki.core.model import Severity
-from veriwiki.services.check import CheckReport
-from veriwiki.services.status import VaultStatus
+from veriwiki.core.model import Finding, Severity
+from veriwiki.errors import VeriwikiError
 from veriwiki.services.trends import Trend, TrendPoint
 from veriwiki.vault import Vault, debug_enabled
-from veriwiki.web.context import WebContext, markup
+from veriwiki.web.context import WebContext, WorkTimeout, markup
 from veriwiki.web.security import path_url
 
 PAGE_ROWS = 500
+STATUS_TIMEOUT = 1800.0
 TREND_FILL_BUDGET = 3600.0  # the background fill stops starting new samples after this
 
 
-def _status(ctx: WebContext) -> VaultStatus:
-    from veriwiki.services.status import vault_status
+@dataclass
+class Findings:
+    """The findings a report view shows, and how current they are."""
 
-    return ctx.cache("reports.status", lambda: vault_status(ctx.open_vault()))
+    findings: list[Finding]
+    summary: dict[str, Any]
+    note: str | None = None  # the findings are older than the last change
+    pending: bool = False  # no report yet: the background check is still running
 
 
-def _report(ctx: WebContext) -> CheckReport:
-    """The check's report: the status's when the health page has computed it, else a
-    check run alone (it does not load every page as the status does)."""
+def _report(ctx: WebContext) -> Findings:
+    """The check's findings: the app's background check (a child process) when it runs,
+    else a check run here, kept until the next change."""
     from veriwiki.services.check import check_vault
 
-    got = ctx.caches.get("reports.status")
-    if isinstance(got, VaultStatus):
-        return got.report
-    return ctx.cache("reports.check", lambda: check_vault(ctx.open_vault()))
+    background = ctx.services.get("check")
+    if background is not None:
+        report = getattr(background, "report", None)
+        if report is None:
+            return Findings([], {}, pending=True)
+        found = sorted((f for fs in report.by_path.values() for f in fs),
+                       key=lambda f: (f.path, f.line, f.column or 0, f.rule, f.message))
+        note = None
+        if report.generation < ctx.generation.number:
+            note = ("files changed after this check started; a new check runs in the "
+                    "background: reload in a moment")
+        return Findings(found, dict(report.summary), note)
+    got = ctx.cache("reports.check", lambda: check_vault(ctx.open_vault()))
+    return Findings(list(got.findings), got.summary())
 
 
 def folder_of(path: str) -> str:
@@ -65,7 +86,8 @@ def _findings(ctx: WebContext, rule: str, severity: str, folder: str, page: int
             and (not folder or folder_of(f.path) == folder
                  or folder_of(f.path).startswith(folder + "/"))]
     start = max(0, page - 1) * PAGE_ROWS
-    return {"summary": report.summary(), "total": len(rows),
+    return {"summary": report.summary, "note": report.note, "pending": report.pending,
+            "total": len(rows),
             "rows": [(f, _edit_href(f.path, f.line), folder_of(f.path))
                      for f in rows[start:start + PAGE_ROWS]],
             "rules": sorted({f.rule for f in everything}),
@@ -79,31 +101,81 @@ def _edit_href(path: str, line: int) -> str | None:
     return path_url(path, "/edit/") + f"#L{line}"
 
 
-def _health(ctx: WebContext, samples: int) -> dict[str, Any]:
+async def _status_json(ctx: WebContext) -> dict[str, Any]:
+    """``veriwiki status --json`` of the vault, run in a child process (it loads every
+    page; its memory goes with it), kept until the next change."""
+    generation = ctx.generation.number
+    kept = ctx.caches.get("reports.status-json")
+    if isinstance(kept, tuple) and kept[0] == generation:
+        return dict(kept[1])
+    lock = ctx.services.setdefault("reports.status-lock", asyncio.Lock())
+    async with lock:
+        kept = ctx.caches.get("reports.status-json")
+        if isinstance(kept, tuple) and kept[0] == generation:
+            return dict(kept[1])
+        cmd = [sys.executable, "-m", "veriwiki", "--vault", str(ctx.vault_root)]
+        if ctx.trust:
+            cmd.append("--trust")
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, "status", "--json", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), STATUS_TIMEOUT)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise WorkTimeout("computing the vault's status", STATUS_TIMEOUT) from None
+        try:
+            data = json.loads(out)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            why = err.decode("utf-8", "replace").strip().splitlines()
+            raise VeriwikiError("the vault's status could not be computed: "
+                                + (why[-1] if why else f"exit {proc.returncode}")[:500])
+        ctx.caches["reports.status-json"] = (generation, data)
+        return dict(data)
+
+
+def _rows(items: Any) -> list[dict[str, Any]]:
+    return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+
+
+def _health(ctx: WebContext, status: dict[str, Any], samples: int) -> dict[str, Any]:
     from veriwiki.render.graph import bar_chart_svg
-    from veriwiki.services.trends import health_trend
+    from veriwiki.services.trends import health_trend, point_from_json
 
     vault = ctx.open_vault()
-    status = _status(ctx)
+    report = _report(ctx)
     stale: dict[str, int] = {}
-    for f in status.report.findings:
+    for f in report.findings:
         if f.rule == "stale-claim":
             stale[f.path] = stale.get(f.path, 0) + 1
+    folders, types = _rows(status.get("folders")), _rows(status.get("types"))
 
-    def chart(rows: list[Any]) -> str:
-        return bar_chart_svg([(r.name, r.verified / r.claims if r.claims else 0.0,
-                               f"{r.verified}/{r.claims}") for r in rows])
+    def chart(rows: list[dict[str, Any]]) -> str:
+        return bar_chart_svg([(str(r.get("name")), _share(r), f"{r.get('verified')}/"
+                               f"{r.get('claims')}") for r in rows])
 
-    trend = health_trend(vault, samples, current=status, compute=False)
+    trend = health_trend(vault, samples, current=point_from_json(status, "", ""),
+                         compute=False)
     if trend.pending:
         fill_trend(vault, samples)
-    summary = status.report.summary()
-    return {"status": status, "summary": summary,
-            "stale": sorted(stale.items()), "overdue": status.stale,
-            "folder_chart": markup(chart(status.folders)),
-            "type_chart": markup(chart(status.types)),
+    findings = status.get("findings") if isinstance(status.get("findings"), dict) else {}
+    return {"status": status, "summary": findings, "folders": folders, "types": types,
+            "stale": sorted(stale.items()), "stale_pending": report.pending,
+            "overdue": _rows(status.get("stale_pages")),
+            "folder_chart": markup(chart(folders)), "type_chart": markup(chart(types)),
             "trend": trend, "share_chart": markup(trend_svg(trend.points, "share")),
             "count_chart": markup(trend_svg(trend.points, "counts"))}
+
+
+def _share(row: dict[str, Any]) -> float:
+    claims, verified = row.get("claims"), row.get("verified")
+    if isinstance(claims, int) and isinstance(verified, int) and claims > 0:
+        return verified / claims
+    return 0.0
 
 
 _filling: set[str] = set()
@@ -175,10 +247,12 @@ def trend_svg(points: list[TrendPoint], kind: str, width: int = 640, height: int
     top_label = "100 %" if kind == "share" else f"{top_value:g}"
     parts.append(f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_label}</text>'
                  f'<text x="{left - 4}" y="{top + span_y + 4}" text-anchor="end">0</text>')
+    same_day = shown[0].date[:10] == shown[-1].date[:10]
     for i in sorted({0, n - 1, n // 2}):
         anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+        when = shown[i].date[:16].replace("T", " ") if same_day else shown[i].date[:10]
         parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="{anchor}">'
-                     f"{escape(shown[i].date[:10])}</text>")
+                     f"{escape(when)}</text>")
     for line, dot, label, values in series:
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         parts.append(f'<polyline class="{line}" points="{coords}"><title>{label}</title>'
@@ -226,8 +300,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             samples = max(2, min(int(request.query_params.get("samples", "12")), 60))
         except ValueError:
             samples = 12
-        data = await ctx.run(_health, ctx, samples, timeout=300,
-                             what="computing the vault's health")
+        status = await _status_json(ctx)
+        data = await ctx.run(_health, ctx, status, samples, timeout=60,
+                             what="reading the vault's health")
         return ctx.render(request, "report_health.html", title="Health", main_class="wide",
                           page_href=path_url, **data)
 
