@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from veriwiki.web.context import WebContext
 
 POLL_SECONDS = 0.5
+AFTER_WRITE_SECONDS = 3.0
 HEARTBEAT_SECONDS = 15.0
 _INPUT_DIRS = ("raw", "data", "schemas")
 
@@ -117,7 +119,10 @@ async def poll(ctx: WebContext) -> None:
         return
     while True:
         await asyncio.sleep(POLL_SECONDS)
-        if watch.take_changed():
+        due = state.get("due")
+        late = due is not None and time.monotonic() >= due
+        if watch.take_changed() or late:
+            state["due"] = None
             with contextlib.suppress(Exception):
                 await ctx.run(refresh, ctx, timeout=120, what="refreshing the index")
 
@@ -169,6 +174,13 @@ def announce(ctx: WebContext, paths: tuple[str, ...]) -> None:
     """Tell open views that the app itself changed ``paths`` (on the worker, after a
     write), and take the new state as the one the file watch compares with."""
     vault = ctx.open_vault()
+    watch = ctx.live_state.get("watch")
+    if watch is not None:
+        # the events so far are this write's own: no refresh right after it, when the
+        # person is waiting for the page; one a little later catches an outside write
+        # that landed meanwhile
+        watch.take_changed()
+        ctx.live_state["due"] = time.monotonic() + AFTER_WRITE_SECONDS
     ctx.changed(paths)
     ctx.caches["_blobs"] = vault.index.page_blobs()
     ctx.caches["_files"] = set(vault.index.attachments())
