@@ -285,12 +285,13 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     paths = sorted(model.pages)
     listed = [p for p in paths if p not in (model.index_page, model.log_page)]
     groups: dict[str, Any] = {}
+    memo: dict[str, Any] = {}  # parts of group keys shared by several groups
 
     def group(name: str, produce: Callable[[], None]) -> None:
         """Produce a group of outputs unless its inputs are those of the last build."""
         if progress is not None:
             progress(name, 0, 0)
-        key = parts.group_key(vault, model, code, name)
+        key = parts.group_key(vault, model, code, name, memo)
         prev = old_groups.get(name)
         if isinstance(prev, dict) and prev.get("key") == key and all(
                 (out / f).is_file() for f in prev.get("files", [])):

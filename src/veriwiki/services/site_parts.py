@@ -345,19 +345,27 @@ def group_keys(vault: Vault, model: SiteModel, code: str) -> dict[str, str]:
 GROUPS = ("sources", "lists", "reports", "search", "llms", "llms-full")
 
 
-def group_key(vault: Vault, model: SiteModel, code: str, name: str) -> str:
+def group_key(vault: Vault, model: SiteModel, code: str, name: str,
+              memo: dict[str, Any] | None = None) -> str:
     """A digest of everything the group of outputs ``name`` is made from. ``search``,
     ``llms`` and ``llms-full`` read no findings and no check date (they are produced
-    while the check runs)."""
+    while the check runs). ``memo`` keeps parts shared by several groups of one build."""
     site = [code, model.vault_name, model.base_url]
     base = [*site, model.checked]
+    memo = {} if memo is None else memo
 
     def listing() -> list[Any]:
-        return [[p, pg.title, pg.summary, list(pg.tags)] for p, pg in sorted(model.pages.items())]
+        if "listing" not in memo:
+            memo["listing"] = [[p, pg.title, pg.summary, list(pg.tags)]
+                               for p, pg in sorted(model.pages.items())]
+        return list(memo["listing"])
 
     def claims() -> list[Any]:
-        return [[p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
+        if "claims" not in memo:
+            memo["claims"] = [
+                [p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
                      for c in pg.claims]] for p, pg in sorted(model.pages.items()) if pg.claims]
+        return list(memo["claims"])
 
     def findings() -> list[Any]:
         return sorted(model.finding_digests.items())  # each page's findings, digested
