@@ -51,10 +51,18 @@ def _inputs_signature(root: os.PathLike[str] | str) -> tuple[tuple[str, int, int
 
 
 def start(ctx: WebContext, watch: bool) -> None:
-    """Open the vault, refresh the index and start watching (on the worker)."""
+    """Start watching, refresh the index and read what views need (on the worker)."""
     from veriwiki.services.indexing import update_index
 
     vault = ctx.open_vault()
+    state = ctx.live_state
+    if watch:
+        from veriwiki.adapters.watch import ChangeWatch
+        from veriwiki.vault import STATE_DIR
+
+        # watching first, so that a change made while the index is refreshed is seen
+        found = state["watch"] = ChangeWatch(vault.root, skip=(".git", STATE_DIR))
+        found.take_changed()  # its first answer is always "changed": the refresh is below
     update_index(vault)
     ctx.caches.clear()
     ctx.caches["_blobs"] = vault.index.page_blobs()
@@ -63,12 +71,6 @@ def start(ctx: WebContext, watch: bool) -> None:
     from veriwiki.web.pagecheck import inputs
 
     inputs(ctx)  # names, sources, facts: read once now rather than on the first view
-    state = ctx.live_state
-    if watch:
-        from veriwiki.adapters.watch import ChangeWatch
-        from veriwiki.vault import STATE_DIR
-
-        state["watch"] = ChangeWatch(vault.root, skip=(".git", STATE_DIR))
 
 
 def stop(ctx: WebContext) -> None:
