@@ -14,12 +14,13 @@ import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from veriwiki.adapters.fs import Folder, Walk
 from veriwiki.core.model import FileProblem
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 _KEY = "scan"
 
 
@@ -41,27 +42,31 @@ def _settings(pages_root: str, exclude: tuple[str, ...]) -> list[Any]:
 
 def load(conn: sqlite3.Connection, pages_root: str, exclude: tuple[str, ...]
          ) -> Manifest | None:
-    """The stored manifest, or None when there is none or it was made with other
-    settings (or cannot be read: the full scan is always a safe answer)."""
+    """The stored manifest, or None when there is none, it was made with other
+    settings, or it lists a page the index does not hold (or cannot be read: the full
+    scan is always a safe answer)."""
     row = conn.execute("SELECT value FROM meta WHERE key=?", (_KEY,)).fetchone()
     if row is None:
         return None
     try:
         d = json.loads(row[0])
-        if d["settings"] != _settings(pages_root, exclude):
+        if d["settings"] != _settings(pages_root, exclude) or d["missing"]:
             return None
         folders: dict[str, Folder] = {}
         files: dict[str, tuple[int, int, int]] = {}
-        for rel, (sig, entries, problems) in d["folders"].items():
+        # built with C-level zips: this runs before every search
+        for rel, (sig, kinds, names, sizes, mtimes, ctimes, problems) in d["folders"].items():
             prefix = rel + "/" if rel else ""
-            items = []
-            for entry in entries:
-                path = prefix + entry[1]
-                items.append((str(entry[0]), path))
-                if len(entry) == 5:
-                    files[path] = (int(entry[2]), int(entry[3]), int(entry[4]))
+            rels = [prefix + n for n in names] if prefix else list(names)
+            if len(kinds) != len(rels):
+                return None
+            pages = list(compress(rels, map("p".__eq__, kinds)))
+            if not len(pages) == len(sizes) == len(mtimes) == len(ctimes):
+                return None
+            files.update(zip(pages, zip(sizes, mtimes, ctimes, strict=True), strict=True))
             folders[rel] = Folder(tuple(sig) if sig else None,  # type: ignore[arg-type]
-                                  tuple(items), tuple(FileProblem(*x) for x in problems))
+                                  tuple(zip(kinds, rels, strict=True)),
+                                  tuple(FileProblem(*x) for x in problems))
         if len(files) != d["files"]:
             return None  # the index holds a file no folder lists: scan in full
         return Manifest(row[0], folders, files, list(d["attachments"]),
@@ -85,21 +90,34 @@ def is_current(manifest: Manifest, walk: Walk) -> bool:
 
 def _encode(walk: Walk, pages_root: str, exclude: tuple[str, ...],
             files: dict[str, tuple[int, int, int]], total: int) -> str:
-    """The manifest as stored: each folder's entries by name, pages with the stat the
-    index holds for them (none when it holds none); ``files`` counts those stats."""
+    """The manifest as stored. Per folder: its stat, the kinds of its entries as one
+    string ("p" page, "a" attachment, "d" folder), their names, the stat the index holds
+    for each page (size, mtime and ctime lists), and its file problems. ``missing``
+    counts listed pages the index holds no stat for (such a manifest is never used)."""
     folders = {}
+    missing = 0
     for rel, f in walk.folders.items():
         cut = len(rel) + 1 if rel else 0
-        entries: list[list[str | int]] = []
+        sizes: list[int] = []
+        mtimes: list[int] = []
+        ctimes: list[int] = []
         for kind, path in f.items:
-            stat = files.get(path) if kind == "p" else None
-            entries.append([kind, path[cut:], *stat] if stat else [kind, path[cut:]])
-        folders[rel] = [list(f.sig) if f.sig else None, entries,
+            if kind == "p":
+                stat = files.get(path)
+                if stat is None:
+                    missing += 1
+                    stat = (-1, -1, -1)
+                sizes.append(stat[0])
+                mtimes.append(stat[1])
+                ctimes.append(stat[2])
+        folders[rel] = [list(f.sig) if f.sig else None, "".join(k for k, _ in f.items),
+                        [path[cut:] for _, path in f.items], sizes, mtimes, ctimes,
                         [[p.path, p.kind, p.message, p.line] for p in f.problems]]
     return json.dumps({
         "settings": _settings(pages_root, exclude),
         "folders": folders,
         "files": len(files),
+        "missing": missing,
         "attachments": sorted(walk.attachments),
         "link_problems": sorted({p.path for p in walk.problems}),
         "total": total,
