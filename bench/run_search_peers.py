@@ -138,6 +138,12 @@ def qmd_env(home: Path) -> dict[str, str]:
                 PATH=f"{NODE_BIN}:{os.environ.get('PATH', '')}")
 
 
+def qmd_home(corpus: Path) -> Path:
+    """qmd's private HOME for ``corpus``, kept between runs (``--steps search`` reuses
+    the collection the last cold run built)."""
+    return Path(tempfile.gettempdir()) / "peers-qmd" / corpus.name
+
+
 def queries_for(corpus: Path, n: int) -> list[str]:
     """``n`` queries spread over the corpus' labelled set, else the built-in words."""
     path = corpus / "queries.json"
@@ -159,8 +165,9 @@ def edit_target(corpus: Path) -> Path:
     return pages[len(pages) // 2]
 
 
-def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path) -> dict[str, Any]:
-    """Every measurement for one corpus."""
+def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path,
+               steps: set[str]) -> dict[str, Any]:
+    """The measurements in ``steps`` (cold, search, one-file) for one corpus."""
     res: dict[str, Any] = {"corpus": str(corpus)}
     pages = sum(1 for _ in baselines.iter_pages(corpus))
     mb = sum(f.stat().st_size for _, f in baselines.iter_pages(corpus)) / 1e6
@@ -171,25 +178,30 @@ def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path) -> dict
     # cold index: repeated, each fresh
     floor_db = scratch / "floor.sqlite"
     cold: dict[str, list[Any]] = {"floor": [], "veriwiki": [], "qmd": []}
-    for _ in range(repeat):
+    if "cold" not in steps:  # search needs the floor index and qmd's collection
+        baselines.fts_floor(corpus, floor_db)
+    for _ in range(repeat if "cold" in steps else 0):
         cold["floor"].append([round(baselines.fts_floor(corpus, floor_db), 2), load()])
         shutil.rmtree(corpus / ".veriwiki", ignore_errors=True)
         _, p = timed([PY, "-c", COLD, str(corpus)])
         cold["veriwiki"].append([round(last_json(p.stdout)["index_s"], 2), load()])
         if Path(QMD).exists():
-            home = scratch / "qmdhome"
+            home = qmd_home(corpus)
             shutil.rmtree(home, ignore_errors=True)
-            home.mkdir()
+            home.mkdir(parents=True)
             wall, _ = timed([QMD, "collection", "add", str(corpus / "wiki"), "--name", "c"],
                             env=qmd_env(home))
             cold["qmd"].append([round(wall, 2), load()])
         print(f"  cold {cold}", file=sys.stderr)
-    res["cold_s_load"] = cold
+    if "cold" in steps:
+        res["cold_s_load"] = cold
+    if "search" not in steps:
+        return res
 
     # CLI search, one process per query; rounds interleave the tools
     search: dict[str, list[float]] = {"veriwiki": [], "floor": [], "qmd": [], "rg": []}
     loads = []
-    env = qmd_env(scratch / "qmdhome")
+    env = qmd_env(qmd_home(corpus))
     timed([CLI, "--vault", str(corpus), "search", "warm", "--json"])  # index current
     for _ in range(repeat):
         loads.append(load())
@@ -210,6 +222,8 @@ def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path) -> dict
     res["cli_search_load"] = loads
     print(f"  search {res['cli_search']}", file=sys.stderr)
 
+    if "one-file" not in steps:
+        return res
     # one-file re-index
     page = edit_target(corpus)
     original = page.read_bytes()
@@ -254,15 +268,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=20, help="CLI queries per round")
     ap.add_argument("--repeat", type=int, default=3, help="rounds of every measurement")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--steps", default="cold,search,one-file",
+                    help="comma-separated: cold, search, one-file (search without cold "
+                         "reuses qmd's collection from an earlier run)")
+    ap.add_argument("--skip-start-up", action="store_true",
+                    help="no --version and import timings (they need an indexed corpus)")
     args = ap.parse_args(argv)
     out: dict[str, Any] = {"machine": machine_info(), "rg": RG or "not installed",
                            "qmd": QMD if Path(QMD).exists() else "not installed",
                            "corpora": []}
-    out["start_up"] = start_up(args.corpus[0], args.repeat)
+    if not args.skip_start_up:
+        out["start_up"] = start_up(args.corpus[0], args.repeat)
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         for corpus in args.corpus:
             out["corpora"].append(run_corpus(corpus.resolve(), args.queries, args.repeat,
-                                             Path(tmp)))
+                                             Path(tmp), set(args.steps.split(","))))
     out["machine"]["sqlite"] = sqlite3.sqlite_version
     text = json.dumps(out, indent=1)
     if args.json:
