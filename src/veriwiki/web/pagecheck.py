@@ -92,6 +92,7 @@ class Inputs:
         self.vault = vault
         self.generation = generation
         self.names: dict[str, PageNames] = {n.path: n for n in vault.index.page_names()}
+        self._sorted: list[PageNames] | None = None
         self.resolver = self._resolver()
         loaded, self.problems = load_sources(vault)
         self.sources: dict[str, Source] = {s.id: s for s in loaded}
@@ -100,6 +101,8 @@ class Inputs:
         self.facts, fact_problems = load_facts(vault, models)
         self.problems += fact_problems
         self.types = load_types(vault)
+        self.has_quantities = any(getattr(f, "quantity", None) is not None
+                                  for f in self.facts)
         self.rules = _rule_settings(vault)
         self._texts: dict[tuple[str, int | None], SourceText | None] = {}
         self.quote_places: dict[tuple[str, int, str], tuple[int, int, str] | None] = {}
@@ -109,12 +112,15 @@ class Inputs:
         self._owners: dict[str, set[str]] | None = None
 
     def _resolver(self) -> Resolver:
-        return Resolver(sorted(self.names.values(), key=lambda n: n.path),
-                        self.vault.index.attachments(), self.vault.pages_root)
+        self._sorted = None
+        return Resolver(self.page_names(), self.vault.index.attachments(),
+                        self.vault.pages_root)
 
     def page_names(self) -> list[PageNames]:
         """Every page's names, in path order."""
-        return sorted(self.names.values(), key=lambda n: n.path)
+        if self._sorted is None:
+            self._sorted = sorted(self.names.values(), key=lambda n: n.path)
+        return self._sorted
 
     def catch_up(self, changes: list[tuple[int, float, tuple[str, ...]]], now: int) -> bool:
         """Apply the page changes after this generation; False when a full reload is
@@ -262,6 +268,8 @@ def check_page(ctx: WebContext, page: Page) -> list[Finding]:
     sub._memo.update(got.rule_memo)  # noqa: SLF001 - source-only memos, see _SOURCE_MEMOS
     findings: list[Finding] = []
     for r, severity in got.rules:
+        if r.id == "fact-contradiction" and not got.has_quantities:
+            continue  # it compares sentences with facts' quantities: none, nothing to find
         if r.id == "duplicate-title":
             findings += [replace(f, rule=r.id, severity=severity)
                          for f in _duplicate_title(got, page)]
