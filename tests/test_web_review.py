@@ -34,6 +34,8 @@ def csrf_of(html: str) -> str:
 
 
 def rows_of(html: str, table: str) -> list[str]:
+    error = re.search(r'class="error-message">(.*?)</p>', html, re.S)
+    assert f'id="{table}"' in html, error.group(1) if error else html[-2000:]
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
     return re.findall(r"<tr[^>]*data-kind=\"[^\"]+\".*?</tr>", body, re.S)
 

@@ -8,6 +8,10 @@ approved unseen.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -18,11 +22,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from veriwiki.core.model import Finding, Severity
-from veriwiki.errors import ConflictError, InputError
+from veriwiki.errors import ConflictError, InputError, VeriwikiError
 from veriwiki.services.history import DiffLine
 from veriwiki.services.proposals import Proposal
 from veriwiki.services.review import CheckFailedError, ClaimDiff
-from veriwiki.web.context import WebContext
+from veriwiki.web.context import WebContext, WorkTimeout
 from veriwiki.web.security import path_url
 
 GATE_TIMEOUT = 300.0  # the gate runs the full check in a scratch worktree
@@ -61,17 +65,67 @@ def _queue(ctx: WebContext) -> list[tuple[Proposal, ClaimDiff]]:
     return [(p, claim_diff(vault, p)) for p in list_proposals(vault)]
 
 
-def _view(ctx: WebContext, ident: str) -> ProposalView:
+def _proposal(ctx: WebContext, ident: str) -> Proposal:
     from veriwiki.services.proposals import get_proposal
 
-    proposal = get_proposal(ctx.open_vault(), ident)
-    return ctx.cache(f"review.view:{proposal.commit}", lambda: _build_view(ctx, proposal))
+    return get_proposal(ctx.open_vault(), ident)
 
 
-def _build_view(ctx: WebContext, proposal: Proposal) -> ProposalView:
-    from veriwiki.services.check import check_vault
+@dataclass
+class Checked:
+    """The check of a proposal's pages: every finding on them, and the (rule, path,
+    message) of main's own findings (what is not among them is new)."""
+
+    found: list[Finding]
+    before: set[tuple[str, str, str]]
+
+
+async def _checked(ctx: WebContext, proposal: Proposal) -> Checked:
+    """The proposal's check, run in a child process (``python -m veriwiki.web.review``):
+    at 10k pages it takes tens of seconds and loads the vault twice, which would hold the
+    app's one worker thread and stay in the server's memory. Kept per proposal commit
+    until the vault changes."""
+    kept: dict[tuple[int, str], Checked] = ctx.services.setdefault("review.checked", {})
+    key = (ctx.generation.number, proposal.commit)
+    if key in kept:
+        return kept[key]
+    cmd = [sys.executable, "-m", "veriwiki.web.review", str(ctx.vault_root), proposal.id,
+           proposal.commit] + (["--trust"] if ctx.trust else [])
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), GATE_TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise WorkTimeout("checking the proposal", GATE_TIMEOUT) from None
+    if proc.returncode == _CHANGED:
+        raise _changed(proposal.id)
+    try:
+        data = json.loads(out)
+        checked = Checked([_finding_of(f) for f in data["findings"]],
+                          {(str(a), str(b), str(c)) for a, b, c in data["before"]})
+    except (ValueError, KeyError, TypeError) as exc:
+        why = err.decode("utf-8", "replace").strip().splitlines()
+        raise VeriwikiError("the proposal could not be checked: "
+                            + (why[-1] if why else str(exc))[:500]) from None
+    if len(kept) >= 16:
+        kept.clear()
+    kept[key] = checked
+    return checked
+
+
+def _finding_of(data: dict[str, Any]) -> Finding:
+    return Finding(str(data["rule"]), Severity(data["severity"]), str(data["path"]),
+                   int(data.get("line") or 1), str(data.get("message", "")),
+                   data.get("hint"), data.get("column"), data.get("origin"))
+
+
+def _view(ctx: WebContext, proposal: Proposal, checked: Checked) -> ProposalView:
     from veriwiki.services.history import claim_verdicts, text_diff
-    from veriwiki.services.proposals import changed_pages, check_files
+    from veriwiki.services.proposals import changed_pages
     from veriwiki.services.review import claim_diff_of
     from veriwiki.services.review_claims import can_reject_alone
 
@@ -79,22 +133,55 @@ def _build_view(ctx: WebContext, proposal: Proposal) -> ProposalView:
     pages = changed_pages(vault, proposal)
     claims = claim_diff_of(pages)
     news = {p: new for p, (_, new) in pages.items()}
-    found = check_files(vault, news, errors_only=False, only_new=False) if news else []
+    found = checked.found
     by_path: dict[str, dict[tuple[int, str], str]] = {}
     for path, (_, new) in pages.items():
         by_path[path] = claim_verdicts(path, new, [f for f in found if f.path == path])
     verdicts = [None if c.kind == "removed" else by_path.get(c.path, {}).get((c.line, c.text))
                 for c in claims.changes]
     rejectable = [can_reject_alone(c.path, news.get(c.path), c) for c in claims.changes]
-    before = {(f.rule, f.path, f.message) for f in check_vault(vault).findings}
     new_errors = [f for f in found if f.severity is Severity.ERROR
-                  and (f.rule, f.path, f.message) not in before]
+                  and (f.rule, f.path, f.message) not in checked.before]
     shown = []
     for path, (old, new) in sorted(pages.items()):
         state = "new" if old is None else "deleted" if new is None else "changed"
         lines, cut = text_diff(old, new)
         shown.append((path, state, lines, cut))
     return ProposalView(proposal, claims, verdicts, rejectable, shown, new_errors)
+
+
+_CHANGED = 3  # exit code of the child: the proposal moved on since the page named it
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m veriwiki.web.review VAULT ID COMMIT [--trust]``: print the check of
+    proposal ``ID`` (at ``COMMIT``) as JSON: every finding on its pages, and main's own
+    findings as (rule, path, message) triples."""
+    from dataclasses import replace
+
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.proposals import changed_pages, check_files, get_proposal
+    from veriwiki.vault import open_vault
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    trust = "--trust" in args
+    root, ident, commit = [a for a in args if a != "--trust"][:3]
+    vault = open_vault(root)
+    vault.sandbox = replace(vault.sandbox, trust=trust)
+    try:
+        proposal = get_proposal(vault, ident)
+        if proposal.commit != commit:
+            return _CHANGED
+        news = {p: new for p, (_, new) in changed_pages(vault, proposal).items()}
+        found = check_files(vault, news, errors_only=False, only_new=False) if news else []
+        touched = set(news)
+        before = [[f.rule, f.path, f.message] for f in check_vault(vault).findings
+                  if f.path in touched]
+    finally:
+        vault.close()
+    sys.stdout.write(json.dumps({"findings": [f.to_json() for f in found],
+                                 "before": before}))
+    return 0
 
 
 def _approve(ctx: WebContext, ident: str, commit: str, force: bool) -> tuple[str, str | None]:
@@ -116,12 +203,14 @@ def _reject(ctx: WebContext, ident: str, commit: str) -> str:
 
 
 def _reject_claims(ctx: WebContext, ident: str, commit: str, picks: list[int]) -> str:
+    from veriwiki.services.proposals import changed_pages
+    from veriwiki.services.review import claim_diff_of
     from veriwiki.services.review_claims import ClaimPick, reject_claims
 
-    view = _view(ctx, ident)
-    if view.proposal.commit != commit:
+    proposal = _proposal(ctx, ident)
+    if proposal.commit != commit:
         raise _changed(ident)
-    changes = view.claims.changes
+    changes = claim_diff_of(changed_pages(ctx.open_vault(), proposal)).changes
     if not picks or any(i < 0 or i >= len(changes) for i in picks):
         raise InputError("pick the claims to reject (the check boxes next to them)")
     chosen = [ClaimPick(changes[i].path, changes[i].text) for i in picks]
@@ -165,8 +254,10 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def show(request: Request, *, gate_error: str | None = None,
                    status_code: int = 200) -> Response:
         ident = _ident(request)
-        view = await ctx.run(_view, ctx, ident, timeout=GATE_TIMEOUT,
-                             what="checking the proposal")
+        proposal = await ctx.run(_proposal, ctx, ident, what="reading the proposal")
+        checked = await _checked(ctx, proposal)
+        view = await ctx.run(_view, ctx, proposal, checked, timeout=60,
+                             what="showing the proposal")
         notice = request.query_params.get("updated", "")[:100]
         return ctx.render(
             request, "review_detail.html", status_code=status_code,
@@ -221,3 +312,7 @@ def _meta_items(meta: dict[str, Any]) -> list[tuple[str, str]]:
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             out.append((key, text[:300]))
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
