@@ -416,6 +416,6 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
         "fm_error": f"{err.message} (line {err.line})" if err else None,
         "tags": [(t, tag_href(t)) for t in page.tags], "body": body.html, "toc": body.toc,
         "graph": graph, "backlinks": back_rows, "findings": findings,
-        "checked": render_ctx.checked, "page": page,
+        "checked": render_ctx.checked,
         "generated": path in (vault.index_page, vault.log_page),
     }

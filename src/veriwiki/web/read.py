@@ -19,6 +19,7 @@ SEARCH_TIMEOUT = 5.0
 SEARCH_LIMIT = 20
 MAX_QUERY = 300
 HOME_LIST_LIMIT = 500
+MAX_KEPT_VIEWS = 500  # rendered page views kept between changes
 
 
 def page_html_vars(ctx: WebContext, path: str) -> dict[str, Any]:
@@ -39,46 +40,41 @@ def page_html_vars(ctx: WebContext, path: str) -> dict[str, Any]:
         raise InputError(f"{path} cannot be read (not UTF-8, or over the page size limit)",
                          path=path, hint="open it in a text editor")
     got = page_document(ctx, path, text)
-    if len(cache) > 2000:
-        cache.clear()
+    while len(cache) >= MAX_KEPT_VIEWS:  # bounded: oldest first (dicts keep order)
+        cache.pop(next(iter(cache)))
     cache[path] = got
     return got
 
 
 def _catalog(ctx: WebContext) -> dict[str, Any]:
-    """The home page: the catalog page rendered, then every page (or the top folders of
-    a large vault)."""
+    """The home page: the catalog page rendered and every page listed; in a vault of
+    more than :data:`HOME_LIST_LIMIT` pages, the top folders and a link to the catalog
+    (rendering a catalog of 10k lines costs a second and ~100 MB at its peak)."""
     from veriwiki.web.pageview import page_text
 
     vault = ctx.open_vault()
-    body = None
-    text = page_text(ctx, vault.index_page)
-    if text is not None:  # rendered without a check: the home page shows no findings
-        from veriwiki.render.markdown import parse_tokens, render_tokens
-        from veriwiki.web.pagecheck import inputs
-        from veriwiki.web.pageview import WebPageContext
-
-        # kept while the catalog's text and the page names are the same (a save that
-        # changes no title or summary leaves the catalog as it was)
-        key = (text, id(inputs(ctx).resolver))
-        kept = ctx.stable.get("home-body")
-        if kept is not None and kept[0] == key:
-            body = kept[1]
-        else:
-            body = render_tokens(parse_tokens(text),
-                                 WebPageContext(ctx, vault.index_page, (), None)).html
-            ctx.stable["home-body"] = (key, body)
     rows = {p: r for p, r in vault.index.catalog_rows().items()
             if p not in (vault.index_page, vault.log_page)}
+    small = len(rows) <= HOME_LIST_LIMIT
+    body = None
+    text = page_text(ctx, vault.index_page) if small else None
+    if text is not None:  # rendered without a check: the home page shows no findings
+        from veriwiki.render.markdown import parse_tokens, render_tokens
+        from veriwiki.web.pageview import WebPageContext
+
+        body = render_tokens(parse_tokens(text),
+                             WebPageContext(ctx, vault.index_page, (), None)).html
     Entry = tuple[str, str, str | None]
     groups: list[tuple[str | None, list[Entry]]] = []
-    if len(rows) <= HOME_LIST_LIMIT:
+    if small:
         listed: list[Entry] = sorted(((r[1], path_url(p), r[3]) for p, r in rows.items()),
-                        key=lambda e: e[0].casefold())
+                                     key=lambda e: e[0].casefold())
         groups.append((f"All pages ({len(rows)})", listed))
     else:
-        tops = sorted({p.rsplit("/", 1)[0] for p in rows if "/" in p})
         none: str | None = None
+        groups.append(("Catalog", [("Every page, with its summary", path_url(vault.index_page),
+                                    none)]))
+        tops = sorted({p.rsplit("/", 1)[0] for p in rows if "/" in p})
         folders: list[Entry] = [(t + "/", "/folder/" + quote(t, safe="/"), none)
                                 for t in tops][:500]
         groups.append((f"Folders ({len(rows)} pages)", folders))
