@@ -117,7 +117,7 @@ class StateWriter:
     def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
         self.token = secrets.token_hex(8)
         self.path = cache_dir / STATE_FILE
-        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         self._fh: IO[str] | None = None
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,7 @@ def write_previous(cache_dir: Path, token: str, keys: dict[str, str], shared: st
                    findings: dict[str, str]) -> None:
     data = {"token": token, "keys": keys_digest(keys), "shared": shared, "findings": findings}
     path = cache_dir / KEYS_FILE
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per build process
     with contextlib.suppress(OSError):
         tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True,
                                   separators=(",", ":")),

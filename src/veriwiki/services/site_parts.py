@@ -196,7 +196,7 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
     table = _read_table(table_file, version, old_token, listing)
     changes: list[tuple[int, dict[str, int] | None, dict[str, int]]] = []
     builder = None if table is not None else SearchBuilder()
-    tmp = cache_file.with_name(cache_file.name + ".tmp")
+    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")  # one per build process
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         writer: Any = tmp.open("w", encoding="utf-8", errors="surrogatepass")
@@ -316,7 +316,7 @@ def _read_table(table_file: Path, version: str, token: str | None, listing: str
 
 def _write_table(table_file: Path, version: str, token: str, listing: str,
                  table: dict[str, list[int]]) -> None:
-    tmp = table_file.with_name(table_file.name + ".tmp")
+    tmp = table_file.with_name(f"{table_file.name}.{os.getpid()}.tmp")  # one per build process
     tmp.write_text(json.dumps({"v": version, "token": token, "docs": listing,
                                "table": table}, ensure_ascii=False, separators=(",", ":")),
                    encoding="utf-8", errors="surrogatepass")
