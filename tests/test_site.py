@@ -337,3 +337,26 @@ def test_incremental_caches_follow_every_kind_of_change(
     _same_as_cold(vw, vault)
     assert _in_process_build(vault)["rendered"] == 0
     assert key_audit[-1][0] and key_audit[-1][1] == 0
+
+
+def test_damaged_site_caches_cost_time_never_output(vw: Veriwiki, vault: Path) -> None:
+    """Cut, garbled or mismatched caches in .veriwiki/ are ignored or recomputed."""
+    make_site_vault(vw, vault)
+    _build(vw)
+    cache = vault / ".veriwiki"
+    state, keys = cache / "site-state.jsonl", cache / "site-keys.json"
+    terms, table = cache / "site-terms.jsonl", cache / "site-search.json"
+    for f in (state, keys, terms, table):
+        assert f.is_file(), f
+    page = vault / "wiki" / "Attention.md"
+    for n, damage in enumerate((
+            lambda: state.write_bytes(state.read_bytes()[: len(state.read_bytes()) // 2]),
+            lambda: terms.write_bytes(terms.read_bytes()[: len(terms.read_bytes()) // 2]),
+            lambda: table.write_text('{"v": 1, "table": {"attention": [0, 99]}}'),
+            lambda: keys.write_text(keys.read_text().replace('"token":"', '"token":"x')),
+            lambda: state.write_text("not json\n"))):
+        damage()
+        page.write_text(page.read_text(encoding="utf-8") + f"\nEdit {n} zebrafish.\n",
+                        encoding="utf-8")
+        _build(vw)
+        _same_as_cold(vw, vault)
