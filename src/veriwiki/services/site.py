@@ -51,6 +51,7 @@ from veriwiki.services.site_model import (
     slim,
 )
 from veriwiki.services.site_output import Output
+from veriwiki.settings import CONFIG_FILE
 from veriwiki.vault import Vault
 
 MANIFEST = ".veriwiki-site.json"
@@ -145,7 +146,11 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         check = lambda: report  # noqa: E731
     resolver = build_resolver(vault)
     names = vault.index.names_digest()
-    version = state_version(code or code_version())
+    try:
+        config = (vault.root / CONFIG_FILE).read_bytes()
+    except OSError:
+        config = b""
+    version = state_version(code or code_version(), config)
     reader = StateReader(vault.cache_dir, version, names, vault.pages_root)
     writer = StateWriter(vault.cache_dir, version, names, vault.pages_root)
     previous = read_previous(vault.cache_dir)

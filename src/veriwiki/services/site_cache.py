@@ -35,15 +35,18 @@ KEYS_FILE = "site-keys.json"
 FORMAT = 1
 
 
-def state_version(code: str) -> str:
-    """The cache format with the code that writes and reads rows (site code, the page
-    records and link resolution)."""
-    from veriwiki.core import records, resolve
+def state_version(code: str, config: bytes = b"") -> str:
+    """The cache format with what a row is derived from besides the page's blob: the
+    site code, the domain code that parses pages and resolves links (``veriwiki.core``)
+    and the vault's configuration."""
+    from importlib import resources
 
-    h = hashlib.sha256(f"{FORMAT}\0{code}".encode())
-    for mod in (records, resolve):
-        with open(mod.__file__ or "", "rb") as fh:
-            h.update(fh.read())
+    h = hashlib.sha256(f"{FORMAT}\0{code}\0".encode() + config)
+    core = resources.files("veriwiki.core")
+    for folder in (core, core / "markdown"):
+        for item in sorted(folder.iterdir(), key=lambda p: p.name):
+            if item.is_file() and item.name.endswith(".py"):
+                h.update(item.name.encode() + b"\0" + item.read_bytes())
     return h.hexdigest()[:24]
 
 
