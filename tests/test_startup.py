@@ -180,3 +180,23 @@ def test_progress_bars_get_a_real_console() -> None:
         bar.update(bar.add_task("x", total=2), completed=1)
     mine = Console()
     assert real_console(mine) is mine
+
+
+def test_no_snapshot_through_a_linked_state_folder(tmp_path: Path) -> None:
+    """A state folder that is a link is neither read nor written: a forged snapshot
+    there could skip validation."""
+    (tmp_path / "veriwiki.toml").write_text("[vault]\nmax_page_bytes = 100\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / ".veriwiki").symlink_to(elsewhere)
+    assert read_settings(tmp_path, tmp_path / ".veriwiki", _validate)["vault"][
+        "max_page_bytes"] == 100
+    assert list(elsewhere.iterdir()) == []
+    forged = {"vault": {"pages": "x", "index_page": "x", "log_page": "x",
+                        "max_page_bytes": -5, "exclude": [], "lock_timeout": 1}}
+    from veriwiki.settings import _snapshot_key
+
+    key = _snapshot_key((tmp_path / "veriwiki.toml").read_bytes())
+    (elsewhere / SNAPSHOT).write_text(json.dumps({"key": key, "data": forged}))
+    assert read_settings(tmp_path, tmp_path / ".veriwiki", _validate)["vault"][
+        "max_page_bytes"] == 100

@@ -86,19 +86,20 @@ def read_settings(root: Path, state_dir: Path | None,
     """
     raw = (root / CONFIG_FILE).read_bytes()
     key = _snapshot_key(raw)
-    path = state_dir / SNAPSHOT if state_dir is not None else None
-    if path is not None:
-        data = _load_snapshot(path, key)
+    # a state folder that is a link is refused by the commands that write state; the
+    # snapshot is neither read from nor written through it
+    usable = state_dir is not None and state_dir.is_dir() and not state_dir.is_symlink()
+    if usable and state_dir is not None:
+        data = _load_snapshot(state_dir / SNAPSHOT, key)
         if data is not None:
             return data
     data = validate(raw)
-    if path is not None and state_dir is not None and state_dir.is_dir():
+    if usable and state_dir is not None:
         from veriwiki.adapters.writes import atomic_write
-
-        payload = json.dumps({"key": key, "data": data}, sort_keys=True).encode()
         from veriwiki.errors import VeriwikiError
 
+        payload = json.dumps({"key": key, "data": data}, sort_keys=True).encode()
         # a read-only vault validates every time; nothing else changes
         with contextlib.suppress(OSError, VeriwikiError):
-            atomic_write(path, payload)
+            atomic_write(state_dir / SNAPSHOT, payload, root=state_dir)
     return data
