@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write
+from conftest import Veriwiki, write
 from veriwiki import api
 from veriwiki.adapters import fs
 from veriwiki.adapters.sqlite_index import write as index_write
@@ -232,3 +232,18 @@ def test_walk_folder_changed_within_the_racy_window_is_listed_again(vault: Path)
                            trusted_before=time.time_ns() - RACY)
     assert [e.path for e in second.pages if e.path.startswith("wiki/t/")] == [
         "wiki/t/A.md", "wiki/t/B.md"]
+
+
+def test_cli_search_right_after_edit_in_reused_folder(vw: Veriwiki, vault: Path) -> None:
+    """End to end with the default 2 s racy window: folders old enough to be reused,
+    then a page edited in place and searched at once by a new process."""
+    write(vault, DEEP, "# Deep\n\nThe deep page talks about axolotls.\n")
+    write(vault, "wiki/a/b/Other.md", "# Other\n\nFiller about salamanders.\n")
+    time.sleep(index_write.RACY_NS / 1e9 + 0.3)
+    assert [h["path"] for h in vw.json("search", "axolotls")] == [DEEP]
+    assert [h["path"] for h in vw.json("search", "salamanders")] == ["wiki/a/b/Other.md"]
+    page = vault / DEEP
+    with open(page, "r+", encoding="utf-8") as f:
+        f.write("# Deep\n\nThe deep page talks about capybaras.\n")
+    assert [h["path"] for h in vw.json("search", "capybaras")] == [DEEP]
+    assert vw.json("search", "axolotls") == []
