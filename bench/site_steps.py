@@ -1,0 +1,77 @@
+"""Where one ``veriwiki build`` spends its time: a timestamp at each step of the build.
+
+Usage::
+
+    python bench/site_steps.py VAULT
+
+Runs :func:`veriwiki.services.site.build_site` in-process on ``VAULT`` (into its
+``site/``) and prints the seconds since start when the check starts, when the parent
+waits for it and gets its report, and around page collection, each group of outputs,
+the page keys and the rendering. The check runs in a forked child, so its own time is
+the span from "check start" to "wait ends" (when the wait was not empty).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from veriwiki.services import site, site_parts  # noqa: E402
+from veriwiki.vault import open_vault  # noqa: E402
+
+T0 = time.perf_counter()
+
+
+def mark(what: str) -> None:
+    print(f"{time.perf_counter() - T0:7.2f}  {what}", flush=True)
+
+
+def timed(module: Any, name: str, label: Callable[[tuple[Any, ...]], str] | None = None
+          ) -> None:
+    real = getattr(module, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        what = f"{name}{' ' + label(args) if label else ''}"
+        mark(f"{what} >")
+        out = real(*args, **kwargs)
+        extra = f" ({len(out)} pages)" if name == "pages_to_key" else ""
+        mark(f"{what} <{extra}")
+        return out
+
+    setattr(module, name, wrapper)
+
+
+def main() -> None:
+    real_start = site._start_check
+
+    def start(vault: Any) -> Callable[[], Any]:
+        mark("check start")
+        wait = real_start(vault)
+
+        def waiting() -> Any:
+            mark("wait begins")
+            report = wait()
+            mark("wait ends")
+            return report
+
+        return waiting
+
+    site._start_check = start  # type: ignore[assignment]
+    for name in ("collect_pages", "finish_model", "pages_to_key", "_render_pages"):
+        timed(site, name)
+    for name in ("write_search", "write_lists", "write_reports", "write_sources"):
+        timed(site_parts, name)
+    timed(site_parts, "group_key", lambda args: str(args[3]))
+    report = site.build_site(open_vault(sys.argv[1]))
+    mark("done")
+    print(report.to_json())
+
+
+if __name__ == "__main__":
+    main()
