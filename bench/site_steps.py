@@ -8,7 +8,8 @@ Runs :func:`veriwiki.services.site.build_site` in-process on ``VAULT`` (into its
 ``site/``) and prints the seconds since start when the check starts, when the parent
 waits for it and gets its report, and around page collection, each group of outputs,
 the page keys and the rendering. The check runs in a forked child, so its own time is
-the span from "check start" to "wait ends" (when the wait was not empty).
+the span from "check start" to "wait ends" (when the wait was not empty). Run it with
+the project's virtualenv; ``PYTHONPATH=<a git archive>/src`` measures another commit.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from veriwiki.services import site, site_parts  # noqa: E402
-from veriwiki.vault import open_vault  # noqa: E402
+from veriwiki.services import site, site_parts
+from veriwiki.vault import open_vault
 
 T0 = time.perf_counter()
 
