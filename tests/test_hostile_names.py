@@ -170,6 +170,7 @@ def test_proposal_changed_pages_keep_non_ascii_names(tmp_path: Path) -> None:
     """A line-based diff listing quotes non-ASCII names; the proposal must not."""
     from types import SimpleNamespace
 
+    from veriwiki.adapters.git import GitRepo
     from veriwiki.services.proposals import changed_pages
 
     repo = tmp_path / "r"
@@ -182,7 +183,8 @@ def test_proposal_changed_pages_keep_non_ascii_names(tmp_path: Path) -> None:
         (repo / "wiki" / name).write_text(f"{name}\n")
     commit_all(repo, "proposal")
     head = git(repo, "rev-parse", "HEAD").strip()
-    vault = SimpleNamespace(root=repo, index_page="wiki/index.md", log_page="wiki/log.md")
+    vault = SimpleNamespace(root=repo, git=GitRepo(repo), index_page="wiki/index.md",
+                            log_page="wiki/log.md")
     got = changed_pages(vault, SimpleNamespace(base=base, commit=head))  # type: ignore[arg-type]
     assert got == {f"wiki/{n}": (None, f"{n}\n".encode())
                    for n in ("a|b.md", "café.md", "日本.md")}

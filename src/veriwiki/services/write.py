@@ -84,8 +84,12 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
 
 
 def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult:
-    """Log the operation, regenerate the catalog, commit once and refresh the index."""
-    vault.index.update()
+    """Log the operation, regenerate the catalog, commit once and refresh the index.
+
+    The index is not refreshed before the catalog is built: :func:`catalog_entries`
+    uses an index row only when its blob is the page's blob in the commit being built,
+    and parses the page otherwise, so a stale index costs time, never a wrong catalog.
+    """
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     catalog = render_catalog(catalog_entries(vault, tx), vault.pages_root)
 
