@@ -130,3 +130,17 @@ def test_no_module_is_too_long_to_read() -> None:
     long = {name: n for name, path in modules().items()
             if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_git_is_reached_through_the_vault() -> None:
+    """Services and front ends use ``vault.git`` (one GitRepo per vault, the composition
+    root's), never a repository of their own on the vault's folder, nor git itself."""
+    found = []
+    for name, path in modules().items():
+        if not name.startswith(("veriwiki.services", "veriwiki.web", "veriwiki.cli",
+                                "veriwiki.mcp_server", "veriwiki.checks")):
+            continue
+        text = path.read_text()
+        if "GitRepo(vault.root)" in text or '["git",' in text or "['git'," in text:
+            found.append(name)
+    assert found == []

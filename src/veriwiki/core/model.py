@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from veriwiki.core.claims import Claim
 
@@ -27,6 +27,9 @@ class Heading:
     line: int
 
 
+LinkKind = Literal["wikilink", "embed", "markdown", "image"]
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """An outgoing link as written in a page.
@@ -36,7 +39,7 @@ class Link:
     it (``Heading``, ``A#B`` or ``^block``), or ``None``.
     """
 
-    kind: str
+    kind: LinkKind
     target: str
     fragment: str | None
     label: str | None

@@ -20,6 +20,7 @@ from markdown_it.token import Token
 
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.markdown.citations import CiteParts
+from veriwiki.core.model import LinkKind
 from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
 from veriwiki.render.sanitize import clean_fragment, clean_html_block, inline_tag
@@ -63,7 +64,7 @@ class FactView:
 class RenderContext(Protocol):
     """What the renderer asks about the vault while rendering one page."""
 
-    def link(self, kind: str, target: str, fragment: str | None, raw: str) -> LinkView:
+    def link(self, kind: LinkKind, target: str, fragment: str | None, raw: str) -> LinkView:
         """Resolve a link as written (``kind``: wikilink, embed, markdown, image)."""
 
     def chip(self, line: int, cite: CiteParts) -> str:

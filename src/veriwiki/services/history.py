@@ -12,7 +12,6 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from veriwiki.adapters.git import GitRepo
 from veriwiki.core.model import Finding
 from veriwiki.errors import InputError
 from veriwiki.services.review import ClaimChange, ClaimDiff, claim_diff_of
@@ -92,7 +91,7 @@ def find_version(versions: list[PageVersion], rev: str) -> PageVersion:
 
 def file_at(vault: Vault, version: PageVersion) -> bytes | None:
     """The page's bytes as of ``version`` (None when the commit deleted it)."""
-    return GitRepo(vault.root).read_blobs([f"{version.commit}:{version.path}"])[0]
+    return vault.git.read_blobs([f"{version.commit}:{version.path}"])[0]
 
 
 def text_diff(old: bytes | None, new: bytes | None, *, context: int = 3,
@@ -129,7 +128,7 @@ def findings_for(vault: Vault, path: str, data: bytes | None) -> list[Finding]:
     if data is None:
         return []
     on_disk = vault.root / path
-    head = GitRepo(vault.root).read_blobs([f"HEAD:{path}"])[0]
+    head = vault.git.read_blobs([f"HEAD:{path}"])[0]
     try:
         current = not on_disk.is_symlink() and on_disk.is_file() and \
             on_disk.read_bytes() == data == head

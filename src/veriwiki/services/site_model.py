@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 
 from veriwiki.core.facts import Fact, index_facts, norm_key
 from veriwiki.core.markdown.citations import CiteParts
-from veriwiki.core.model import Finding, Link, Page, Source, SourceText
+from veriwiki.core.model import Finding, Link, LinkKind, Page, Source, SourceText
 from veriwiki.core.names import normalize_name
 from veriwiki.core.resolve import Resolver, github_slug
 from veriwiki.render.chips import CiteKey, SourceView, Verdict, chip_html, cite_key, page_verdicts
@@ -171,7 +171,7 @@ class SiteModel:
         return github_slug(last)
 
 
-def markdown_link(kind: str, href: str) -> Link:
+def markdown_link(kind: LinkKind, href: str) -> Link:
     """A :class:`Link` for a markdown link or image target as ``core.parse`` builds it."""
     target, hash_, fragment = unquote(href).partition("#")
     if target.lower().endswith(".md"):
@@ -190,7 +190,7 @@ class PageContext:
         self.chip_count = 0
         self.depth = 0
 
-    def link(self, kind: str, target: str, fragment: str | None, raw: str) -> LinkView:
+    def link(self, kind: LinkKind, target: str, fragment: str | None, raw: str) -> LinkView:
         """Resolve a link and make its URL relative to this page."""
         if kind in ("markdown", "image"):
             link = markdown_link(kind, raw)

@@ -394,9 +394,8 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
 
 
 def _head(vault: Vault) -> str | None:
-    from veriwiki.adapters.git import GitRepo
 
     try:
-        return GitRepo(vault.root).head()
+        return vault.git.head()
     except VeriwikiError:
         return None

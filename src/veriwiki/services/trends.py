@@ -72,7 +72,7 @@ def sample_commits(vault: Vault, samples: int = DEFAULT_SAMPLES
     of two, so the picks stay the same as commits are added (until the history doubles)
     and cached samples stay useful.
     """
-    git = GitRepo(vault.root)
+    git = vault.git
     if git.head() is None:
         return [], 0
     out = git.text("log", "--first-parent", "--format=%H %cI", "HEAD")
@@ -130,7 +130,7 @@ def measure(vault: Vault, commit: str, date: str, *, timeout: float = 1800) -> T
     from veriwiki.services.proposals import _fill_worktree
     from veriwiki.vault import STATE_DIR
 
-    git = GitRepo(vault.root)
+    git = vault.git
     tmp_root = ensure_dir(vault.state_dir / "tmp", vault.state_dir)
     work = Path(tempfile.mkdtemp(prefix="trend-", dir=tmp_root))
     try:
@@ -217,7 +217,7 @@ def point_of(status: VaultStatus, commit: str, date: str) -> TrendPoint:
 
 def _is_clean(vault: Vault) -> bool:
     """True when the working tree holds exactly HEAD's files (derived state aside)."""
-    out = GitRepo(vault.root).execute(["status", "--porcelain", "-z", "--untracked-files=all"])
+    out = vault.git.execute(["status", "--porcelain", "-z", "--untracked-files=all"])
     return out.returncode == 0 and not out.stdout.strip(b"\0")
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from veriwiki.core.facts import Fact, index_facts, norm_key
 from veriwiki.core.markdown.citations import CiteParts
-from veriwiki.core.model import Finding, Link, Page, Severity
+from veriwiki.core.model import Finding, Link, LinkKind, Page, Severity
 from veriwiki.core.names import normalize_name
 from veriwiki.core.parse import parse_page
 from veriwiki.core.resolve import PageNames, github_slug
@@ -110,7 +110,7 @@ class WebPageContext:
         self.depth = depth
         self.checked = ctx.cache("today", _today)
 
-    def link(self, kind: str, target: str, fragment: str | None, raw: str) -> LinkView:
+    def link(self, kind: LinkKind, target: str, fragment: str | None, raw: str) -> LinkView:
         """Resolve a link to an app URL."""
         if kind in ("markdown", "image"):
             link = markdown_link(raw)

@@ -18,7 +18,6 @@ import tempfile
 from dataclasses import dataclass
 
 from veriwiki.adapters.fs import blob_sha
-from veriwiki.adapters.git import GitRepo
 from veriwiki.errors import ConflictError, InputError
 from veriwiki.vault import Vault
 from veriwiki.web.context import WebContext
@@ -77,7 +76,7 @@ def _three_way(vault: Vault, path: str, base: bytes, mine: bytes, current: bytes
             with open(file, "wb") as fh:
                 fh.write(data)
             names.append(file)
-        proc = GitRepo(vault.root).execute(
+        proc = vault.git.execute(
             ["merge-file", "-p", "-L", "your edit", "-L", "the text you started from",
              "-L", "the file now", *names])
     if proc.returncode < 0 or proc.returncode > 127:
