@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from veriwiki.core.model import Page, Severity
 from veriwiki.render.graph import bar_chart_svg, local_graph_svg
 from veriwiki.render.layout import render_document, stream_document, trusted
 from veriwiki.render.markdown import parse_tokens, render_tokens
+from veriwiki.render.properties import properties
 from veriwiki.services.site_model import (
     ASSETS,
     PageContext,
@@ -23,9 +23,6 @@ from veriwiki.services.site_model import (
     source_url,
     tag_url,
 )
-
-_TYPED_GROUPS = ("architecture", "training")
-_HIDDEN_FIELDS = {"title", "tags", "tag", "aliases", "alias"}
 
 
 def _root(url: str) -> str:
@@ -38,12 +35,6 @@ def _common(model: SiteModel, url: str, title: str, **extra: Any) -> dict[str, A
     return {"root": _root(url), "site_name": model.vault_name, "title": title,
             "checked": model.checked, "canonical": canonical, "body_class": "",
             "main_class": "", **extra}
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
 
 
 def badge(model: SiteModel, page: Page) -> dict[str, Any]:
@@ -81,18 +72,7 @@ def render_page(model: SiteModel, path: str) -> str:
     url = page_url(path)
     ctx = PageContext(model, path)
     body = render_tokens(parse_tokens(model.page_text(path)), ctx)
-    typed: list[tuple[str, list[tuple[str, str]]]] = []
-    props: list[tuple[str, str]] = []
-    fm = page.frontmatter if isinstance(page.frontmatter, dict) else {}
-    for key, value in fm.items():
-        if key in _HIDDEN_FIELDS:
-            continue
-        if page.type == "model" and key in _TYPED_GROUPS and isinstance(value, dict):
-            typed.append((key, [(str(k), _value(v)) for k, v in value.items()]))
-        elif page.type == "model" and key == "parameters":
-            typed.insert(0, ("", [(key, _value(value))]))
-        else:
-            props.append((str(key), _value(value)))
+    typed, props = properties(page)
     shown = model.neighbours(path)
     total = len(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
     graph = local_graph_svg((page.title, rel_url(url, url)),

@@ -10,7 +10,6 @@ results are kept until the vault's files change.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
@@ -30,12 +29,11 @@ from veriwiki.render.markdown import (
     render_tokens,
     section_tokens,
 )
+from veriwiki.render.properties import properties
 from veriwiki.web.context import WebContext
 from veriwiki.web.pagecheck import Inputs, check_page, inputs
 from veriwiki.web.security import path_url
 
-_TYPED_GROUPS = ("architecture", "training")
-_HIDDEN_FIELDS = {"title", "tags", "tag", "aliases", "alias"}
 _MAX_BACKLINKS = 500
 
 
@@ -317,12 +315,6 @@ def summaries(ctx: WebContext, paths: list[str]) -> dict[str, str]:
     return {p: known[p] for p in paths if p in known}
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
 def badge(page: Page, findings: list[Finding], verdicts: dict[Any, list[Verdict]]
           ) -> dict[str, Any]:
     """Claims verified / claims, stale claims, error findings, last reviewed (as the site)."""
@@ -378,18 +370,7 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
     verdicts = page_verdicts(page, findings)
     render_ctx = WebPageContext(ctx, path, findings, page)
     body = render_tokens(parse_tokens(text), render_ctx)
-    typed: list[tuple[str, list[tuple[str, str]]]] = []
-    props: list[tuple[str, str]] = []
-    fm = page.frontmatter if isinstance(page.frontmatter, dict) else {}
-    for key, value in fm.items():
-        if key in _HIDDEN_FIELDS:
-            continue
-        if page.type == "model" and key in _TYPED_GROUPS and isinstance(value, dict):
-            typed.append((key, [(str(k), _value(v)) for k, v in value.items()]))
-        elif page.type == "model" and key == "parameters":
-            typed.insert(0, ("", [(key, _value(value))]))
-        else:
-            props.append((str(key), _value(value)))
+    typed, props = properties(page)
     got = inputs(ctx)
     vault = ctx.open_vault()
     skip = {vault.index_page, vault.log_page, path}
