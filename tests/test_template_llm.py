@@ -24,8 +24,15 @@ from veriwiki.services.template import template_files, template_sources
 PACK = Path(__file__).resolve().parents[2] / "shared" / "llm-sources"
 SOURCES = template_sources("llm")
 
-pytestmark = pytest.mark.skipif(not (PACK / "manifest.yaml").is_file(),
-                                reason=f"the source pack is not at {PACK}")
+
+
+@pytest.fixture(autouse=True)
+def _pack_present() -> None:
+    """The pack sits beside the repository (CI clones it there); without it these tests
+    fail, not skip: a missing pack must not pass for a tested template."""
+    if not (PACK / "manifest.yaml").is_file():
+        pytest.fail(f"the LLM source pack is not at {PACK}: put ../shared/llm-sources "
+                    "beside the repository")
 
 
 def _init(vw: Veriwiki, dest: Path, *args: str) -> dict[str, object]:
