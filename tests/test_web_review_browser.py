@@ -3,11 +3,12 @@
 The app runs as ``veriwiki serve`` in a subprocess on a free 127.0.0.1 port; Debian's
 ``chromium`` is driven by Playwright through ``executable_path`` (no browser download);
 requests leaving the server are aborted. Screenshots for the docs are written to
-docs/img/serve-review.png and docs/img/serve-health.png.
+docs/img/serve-review.png and docs/img/serve-health.png (set VERIWIKI_SCREENSHOTS=docs/img).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -29,7 +30,15 @@ from helpers_web import (
 )
 
 pytestmark = pytest.mark.slow
-DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+def _shot(tab: Any, name: str) -> None:
+    """Save a screenshot for docs/img when VERIWIKI_SCREENSHOTS names a folder (as
+    tests/test_web_browser.py does); a plain test run writes nothing in the repository."""
+    folder = os.environ.get("VERIWIKI_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(Path(folder) / name))
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +93,7 @@ def test_browser_approve_one_proposal_reject_another(tab: Any, app: str, vw: Ver
     tab.click("#reject-claims")
     tab.wait_for_selector("#updated")
     assert tab.locator("#claim-diff tbody tr").count() == 2
-    if DOCS_IMG.is_dir():
-        tab.screenshot(path=str(DOCS_IMG / "serve-review.png"))
+    _shot(tab, "serve-review.png")
     head = git.head(vault)
     tab.click("#approve")
     tab.wait_for_selector("#approved")
@@ -163,5 +171,4 @@ def test_browser_findings_filter_and_health(tab: Any, app: str) -> None:
     assert tab.locator("svg.trend-chart[data-kind=counts] circle").count() == 12
     box = chart.bounding_box()
     assert box is not None and box["width"] > 300
-    if DOCS_IMG.is_dir():
-        tab.screenshot(path=str(DOCS_IMG / "serve-health.png"))
+    _shot(tab, "serve-health.png")
