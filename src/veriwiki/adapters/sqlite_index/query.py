@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,13 +33,13 @@ class SearchHit:
                 "snippet": self.snippet}
 
 
-class IndexReader:
+class IndexReader(ABC):
     """Queries over the index; the class using it provides ``conn``."""
 
     @property
+    @abstractmethod
     def conn(self) -> sqlite3.Connection:
         """An open connection with the current schema."""
-        raise NotImplementedError
 
     def page_count(self) -> int:
         """Number of indexed pages."""

@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,7 @@ def _names_json(page: Page) -> str:
                        [b for b, _ in page.block_ids]], ensure_ascii=False)
 
 
-class IndexWriter:
+class IndexWriter(ABC):
     """Bringing the index in line with the files; the class using it provides ``conn``
     and the vault settings."""
 
@@ -135,9 +136,9 @@ class IndexWriter:
     recreated: bool
 
     @property
+    @abstractmethod
     def conn(self) -> sqlite3.Connection:
         """An open connection with the current schema."""
-        raise NotImplementedError
 
     def _update(self, rebuild: bool) -> IndexStats:
         conn = self.conn
