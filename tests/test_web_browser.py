@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,8 +22,8 @@ from urllib.parse import quote
 import pytest
 
 from conftest import Veriwiki
-from helpers_bad import veriwiki_exe
 from helpers_site import make_site_vault
+from helpers_web import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,12 +32,6 @@ WRONG = 'Llama 2 saw 2 trillion tokens [@llama2, "this quote is not in the paper
 RIGHT = 'Llama 2 saw 2 trillion tokens [@llama2, "trained on 2 trillion tokens of data"].'
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _git(root: Path, env: dict[str, str], *args: str) -> str:
@@ -64,33 +56,8 @@ def served(tmp_path_factory: pytest.TempPathFactory,
             f"Middle line of {name}.\n\nLast line of {name}.\n", encoding="utf-8")
     _git(root, cli_env, "add", "-A")
     _git(root, cli_env, "commit", "-qm", "pages")
-    port = _free_port()
-    proc = subprocess.Popen([str(veriwiki_exe()), "--vault", str(root), "serve", "--port",
-                             str(port)], env=cli_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/status", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"veriwiki serve did not start\n{out}\n{err}")
-        time.sleep(0.2)
-    try:
+    with serving(vw, root) as base:
         yield base, root, cli_env
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
