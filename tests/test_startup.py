@@ -31,7 +31,7 @@ SEARCH_MODULES = {
     "veriwiki.adapters", "veriwiki.adapters.fs", "veriwiki.adapters.git",
     "veriwiki.adapters.git_options", "veriwiki.adapters.isolation", "veriwiki.adapters.lock",
     "veriwiki.adapters.settle", "veriwiki.adapters.state_dir", "veriwiki.adapters.store",
-    "veriwiki.adapters.writes",
+    "veriwiki.adapters.writes", "veriwiki.adapters.sqlite_tx",
     "veriwiki.adapters.sqlite_index", "veriwiki.adapters.sqlite_index.manifest",
     "veriwiki.adapters.sqlite_index.query", "veriwiki.adapters.sqlite_index.schema",
     "veriwiki.adapters.sqlite_index.write",

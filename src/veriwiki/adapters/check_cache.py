@@ -19,6 +19,8 @@ from collections.abc import Collection
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+from veriwiki.adapters.sqlite_tx import write_transaction
+
 FORMAT = "1"
 
 _SCHEMA = (
@@ -133,8 +135,7 @@ class CheckCache:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 for ddl in _SCHEMA:
                     conn.execute(ddl)
                 row = conn.execute("SELECT value FROM info WHERE key='format'").fetchone()
@@ -149,11 +150,6 @@ class CheckCache:
                                  ((p, *astuple(r)) for p, r in self._new.items()))
                 conn.executemany("INSERT OR REPLACE INTO sidecars VALUES (?, ?)",
                                  self._new_sidecars.items())
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
 

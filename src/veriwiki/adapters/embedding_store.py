@@ -17,6 +17,8 @@ from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
+from veriwiki.adapters.sqlite_tx import write_transaction
+
 SCHEMA_VERSION = "1"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)",
@@ -81,15 +83,9 @@ class EmbeddingStore:
     def save(self, model: str, rows: Iterable[tuple[str, str, list[float]]]) -> None:
         """Store (path, content hash, vector) rows of ``model`` in one transaction."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?)",
                              ((model, p, h, len(v), pack(v)) for p, h, v in rows))
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def remove(self, model: str, paths: Iterable[str]) -> None:
         """Forget the vectors of ``paths`` (pages that no longer exist)."""

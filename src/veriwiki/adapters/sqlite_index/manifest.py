@@ -18,6 +18,7 @@ from itertools import compress
 from typing import Any
 
 from veriwiki.adapters.fs import Folder, Walk
+from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem
 
 MANIFEST_VERSION = 2
@@ -158,15 +159,9 @@ def refresh_folders(conn: sqlite3.Connection, manifest: Manifest, walk: Walk,
     with contextlib.suppress(sqlite3.OperationalError):
         conn.execute("PRAGMA busy_timeout = 50")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 row = conn.execute("SELECT value FROM meta WHERE key=?", (_KEY,)).fetchone()
                 if row is not None and row[0] == manifest.raw:
                     conn.execute("UPDATE meta SET value=? WHERE key=?", (value, _KEY))
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
         finally:
             conn.execute("PRAGMA busy_timeout = 60000")

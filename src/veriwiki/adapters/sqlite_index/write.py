@@ -3,7 +3,6 @@ processes for many), and store the results in one transaction."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -18,6 +17,7 @@ from pathlib import Path
 from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
 from veriwiki.adapters.sqlite_index import manifest
 from veriwiki.adapters.sqlite_index.schema import SECONDARY
+from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import normalize_name
 from veriwiki.core.records import page_to_json
@@ -182,14 +182,8 @@ class IndexWriter(ABC):
             "SELECT path FROM problems WHERE size IS NULL")}
         if (not todo and not removed and attachments == old_attachments
                 and set(link_problems) == old_link_problems and not rebuild):
-            conn.execute("BEGIN IMMEDIATE")  # the index is current: record what was seen
-            try:
+            with write_transaction(conn):  # the index is current: record what was seen
                 manifest.store(conn, walk, self.pages_root, self.exclude)
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
             total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
             return IndexStats(0, 0, total, notice=self.notice)
 
@@ -198,8 +192,7 @@ class IndexWriter(ABC):
         pending_links: list[tuple[int, str, int]] = []
         pending_tags: list[tuple[int, str]] = []
         pending_names: list[tuple[int, str]] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             if rebuild:
                 for table in ("pages", "links", "tags", "names", "problems", "attachments",
                               "fts"):
@@ -247,11 +240,6 @@ class IndexWriter(ABC):
                 "INSERT OR REPLACE INTO problems VALUES (?,?,?,?,NULL,NULL,NULL)",
                 ((p.path, p.kind, p.message, p.line) for p in link_problems.values()))
             manifest.store(conn, walk, self.pages_root, self.exclude)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
         total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
         return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
                           notice=self.notice)
