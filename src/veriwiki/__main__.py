@@ -1,5 +1,5 @@
 """Run the CLI with ``python -m veriwiki``."""
 
-from veriwiki.cli.main import main
+from veriwiki.cli.entry import main
 
 main()

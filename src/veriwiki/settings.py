@@ -13,15 +13,13 @@ This module must not import pydantic (``tests/test_startup.py`` checks the impor
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONFIG_FILE = "veriwiki.toml"
-SNAPSHOT = "settings.json"
+from veriwiki.snapshot import CONFIG_FILE, SNAPSHOT, load_snapshot, snapshot_key, vault_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,42 +36,7 @@ class VaultPaths:
     @classmethod
     def of(cls, data: dict[str, Any]) -> VaultPaths:
         """The paths of validated settings (``Config.model_dump(mode="json")``)."""
-        v = data["vault"]
-        return cls(v["pages"], v["index_page"], v["log_page"], int(v["max_page_bytes"]),
-                   tuple(v["exclude"]), float(v["lock_timeout"]))
-
-
-def _schema_key() -> str:
-    """Changes whenever the schema's code or veriwiki's version changes."""
-    from veriwiki import __version__
-
-    schema = Path(__file__).with_name("config.py")
-    try:
-        code = schema.read_bytes()
-    except OSError:
-        code = b""
-    return hashlib.sha256(__version__.encode() + b"\0" + code).hexdigest()
-
-
-def _snapshot_key(raw: bytes) -> str:
-    return hashlib.sha256(_schema_key().encode() + b"\0" + raw).hexdigest()
-
-
-def _load_snapshot(path: Path, key: str) -> dict[str, Any] | None:
-    try:
-        snap = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(snap, dict) or snap.get("key") != key:
-        return None
-    data = snap.get("data")
-    if not isinstance(data, dict):
-        return None
-    try:
-        VaultPaths.of(data)  # the shape every command relies on
-    except (KeyError, TypeError, ValueError):
-        return None
-    return data
+        return cls(*vault_fields(data))
 
 
 def read_settings(root: Path, state_dir: Path | None,
@@ -85,12 +48,12 @@ def read_settings(root: Path, state_dir: Path | None,
     snapshot of these bytes holds. ``state_dir`` holds the snapshot (None: no snapshot).
     """
     raw = (root / CONFIG_FILE).read_bytes()
-    key = _snapshot_key(raw)
+    key = snapshot_key(raw)
     # a state folder that is a link is refused by the commands that write state; the
     # snapshot is neither read from nor written through it
     usable = state_dir is not None and state_dir.is_dir() and not state_dir.is_symlink()
     if usable and state_dir is not None:
-        data = _load_snapshot(state_dir / SNAPSHOT, key)
+        data = load_snapshot(state_dir / SNAPSHOT, key)
         if data is not None:
             return data
     data = validate(raw)

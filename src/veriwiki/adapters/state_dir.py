@@ -19,6 +19,7 @@ into the work tree outside git can also write ``.git/hooks``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veriwiki.adapters.git import GitRepo
+from veriwiki.adapters.state_mark import MARK_FILE, git_index_sig, mark_holds, mark_payload
 from veriwiki.errors import VeriwikiError
 
 MARK = "relocated-from-tracked"  # its presence: the work tree's folder came from git
@@ -59,7 +61,9 @@ def locate_state(root: Path, name: str, git: GitRepo, state_home: Path | None) -
     """``root/name``, unless git tracks something in it: then a folder under
     ``state_home`` (the user's state directory; a temporary folder when None)."""
     default = root / name
-    tracked = tracked_state(git, name)
+    sig = git_index_sig(str(root))
+    marked = sig is not None and mark_holds(str(default), str(root))
+    tracked = [] if marked else tracked_state(git, name)
     moved = relocated_dir(state_home, root) if state_home is not None else None
     if tracked:
         if moved is None:
@@ -81,7 +85,20 @@ def locate_state(root: Path, name: str, git: GitRepo, state_home: Path | None) -
         return StateLocation(default, (
             f"{name}/ was tracked by git earlier: deleted the copy the repository left in "
             "the work tree; derived state is rebuilt",))
+    if sig is not None and not marked:
+        _mark_untracked(default, root, sig)
     return StateLocation(default)
+
+
+def _mark_untracked(default: Path, root: Path, sig: list[int]) -> None:
+    """Record that nothing in ``default`` was tracked while the git index had stat
+    ``sig`` (see :mod:`veriwiki.adapters.state_mark`); only a speed-up, so a folder that
+    does not exist yet or cannot be written is left alone."""
+    from veriwiki.adapters.writes import atomic_write
+
+    if default.is_dir() and not default.is_symlink():
+        with contextlib.suppress(OSError, VeriwikiError):
+            atomic_write(default / MARK_FILE, mark_payload(str(root), sig), root=default)
 
 
 def _remove(path: Path) -> None:

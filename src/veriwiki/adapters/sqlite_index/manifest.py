@@ -18,11 +18,10 @@ from itertools import compress
 from typing import Any
 
 from veriwiki.adapters.fs import Folder, Walk
+from veriwiki.adapters.index_light import MANIFEST_KEY as _KEY
+from veriwiki.adapters.index_light import manifest_settings
 from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem
-
-MANIFEST_VERSION = 2
-_KEY = "scan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class Manifest:
 
 
 def _settings(pages_root: str, exclude: tuple[str, ...]) -> list[Any]:
-    return [MANIFEST_VERSION, pages_root, list(exclude)]
+    return manifest_settings(pages_root, exclude)
 
 
 def load(conn: sqlite3.Connection, pages_root: str, exclude: tuple[str, ...]

@@ -8,14 +8,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from veriwiki.adapters import index_light
 from veriwiki.core.model import FileProblem, Page
-from veriwiki.core.names import normalize_name
-from veriwiki.core.query import query_terms
 from veriwiki.core.records import page_from_json
 from veriwiki.core.resolve import PageNames
 
-# BM25 column weights: title, aliases, headings, body.
-BM25_WEIGHTS = (10.0, 8.0, 3.0, 1.0)
+BM25_WEIGHTS = index_light.BM25_WEIGHTS  # title, aliases, headings, body
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +27,7 @@ class SearchHit:
 
     def to_json(self) -> dict[str, object]:
         """The hit as ``search --json`` prints it."""
-        return {"path": self.path, "title": self.title, "score": float(f"{self.score:.6g}"),
-                "snippet": self.snippet}
+        return index_light.hit_json(self.path, self.title, self.score, self.snippet)
 
 
 class IndexReader(ABC):
@@ -119,55 +116,6 @@ class IndexReader(ABC):
             f"WHERE l.target_key IN ({marks})", keys)]
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        """Ranked pages for ``query``.
-
-        Pages whose title or alias is exactly the query come first; then BM25 over all
-        words (every word must match, falling back to any word when none does).
-        """
-        words = list(query_terms(query).words)  # distinct and capped: bounded work
-        if not words:
-            return []
-        quoted = [f'"{w}"' for w in words]
-        quoted[-1] += "*" if len(words[-1]) >= 3 else ""
-        match = " AND ".join(quoted)
-        hits = self._search(match, limit)
-        if not hits and len(words) > 1:
-            match = " OR ".join(quoted)
-            hits = self._search(match, limit)
-        exact = [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT p.path FROM names n JOIN pages p ON p.id = n.page_id "
-            "WHERE n.name = ? ORDER BY p.path", (normalize_name(query),))]
-        if not exact:
-            return hits
-        top = max((h.score for h in hits), default=0.0)
-        found = {h.path: h for h in hits}
-        first = []
-        for path in exact:
-            hit = found.pop(path, None) or self._one(match, path)
-            first.append(SearchHit(hit.path, hit.title, top + 1.0, hit.snippet))
-        return (first + [h for h in hits if h.path in found])[:limit]
-
-    def _one(self, match: str, path: str) -> SearchHit:
-        row = self.conn.execute(
-            "SELECT p.title, snippet(fts, -1, '<mark>', '</mark>', '…', 12) FROM fts "
-            "JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? AND p.path = ?",
-            (match, path)).fetchone()
-        if row is None:
-            title = self.conn.execute("SELECT title FROM pages WHERE path=?",
-                                      (path,)).fetchone()
-            return SearchHit(path, title[0] if title else path, 0.0, "")
-        return SearchHit(path, row[0], 0.0, " ".join(row[1].split()))
-
-    def _search(self, match: str, limit: int) -> list[SearchHit]:
-        w = BM25_WEIGHTS
-        sql = (
-            "SELECT p.path, p.title, bm25(fts, ?, ?, ?, ?) AS rank, "
-            "snippet(fts, -1, '<mark>', '</mark>', '…', 12) "
-            "FROM fts JOIN pages p ON p.id = fts.rowid WHERE fts MATCH ? "
-            "ORDER BY rank LIMIT ?")
-        try:
-            rows = self.conn.execute(sql, (*w, match, limit)).fetchall()
-        except sqlite3.OperationalError:
-            return []
-        return [SearchHit(path, title, -rank, " ".join(snip.split())) for path, title, rank, snip
-                in rows]
+        """Ranked pages for ``query`` (see :func:`veriwiki.adapters.index_light.search`:
+        the CLI's fast path runs the same query without this package)."""
+        return [SearchHit(*row) for row in index_light.search(self.conn, query, limit)]

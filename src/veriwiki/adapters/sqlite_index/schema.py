@@ -8,9 +8,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from veriwiki.adapters.index_light import SCHEMA_VERSION  # kept there for the fast path
 from veriwiki.adapters.writes import check_state_dir, ensure_dir
-
-SCHEMA_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
