@@ -81,6 +81,10 @@ class Transaction:
         """Content of ``path`` in the commit being built (HEAD plus staged changes)."""
         if path in self.commit_files:
             return self.commit_files[path]
+        return self.parent_content(path)
+
+    def parent_content(self, path: str) -> bytes | None:
+        """Content of ``path`` in the parent commit (HEAD when the transaction began)."""
         if path not in self._head_cache:
             self._head_cache[path] = (self.git.read_blobs([f"{self.parent}:{path}"])[0]
                                       if self.parent else None)
@@ -188,27 +192,32 @@ class Transaction:
         commit_paths = [p for p in changed]
         datas = [self.commit_files[p] for p in commit_paths]
         present = [d for d in datas if d is not None]
-        blobs = iter(self.git.write_blobs(present, self.tmp_dir))
-        entries = {p: (next(blobs) if d is not None else None)
-                   for p, d in zip(commit_paths, datas, strict=True)}
         work_items = {p: d for p, d in self.work_files.items()}
         extra = [d for p, d in work_items.items()
-                 if d is not None and (p not in entries or self.commit_files.get(p) != d)]
+                 if d is not None and (p not in changed or self.commit_files.get(p) != d)]
         bases = {p: self._seen[p] if p in self._seen else _read(self.root / p)
                  for p in work_items}
         # uncommitted bases too, so that recovery can merge an edit made meanwhile
         extra += [d for p, d in bases.items()
                   if d is not None and d != self._head_cache.get(p, _ABSENT)]
-        self.git.write_blobs(extra, self.tmp_dir)
+        blobs = iter(self.git.write_blobs(present + extra, self.tmp_dir))  # one git call
+        entries = {p: (next(blobs) if d is not None else None)
+                   for p, d in zip(commit_paths, datas, strict=True)}
         sha = self.git.build_commit(self.parent, entries, message, self.tmp_dir)
+        work_ids: dict[str, str | None] = dict.fromkeys(work_items)
+        held: dict[str, bytes] = {}  # the new contents by blob id: not read back from git
+        for p, d in work_items.items():
+            if d is not None:
+                work_ids[p] = blob = blob_sha(d)
+                held[blob] = d
         journal = {
             "commit": sha,
             "parent": self.parent,
             "index": entries,
             "files": [
-                {"path": p, "work": blob_sha(d) if d is not None else None,
+                {"path": p, "work": work_ids[p],
                  "before": blob_sha(b) if (b := bases[p]) is not None else None}
-                for p, d in sorted(work_items.items())
+                for p in sorted(work_items)
             ],
         }
         atomic_write(self.state_dir / "journal.json", json.dumps(journal).encode(),
@@ -216,7 +225,8 @@ class Transaction:
         self.git.update_head(sha, self.parent, message.splitlines()[0])
         moved = self._follow_moves(bases)
         settled = finish_journal(self.root, self.git, self.state_dir, journal, self._redo,
-                                 bases, {new: self.work_files[new] for new in moved.values()})
+                                 bases, {new: self.work_files[new] for new in moved.values()},
+                                 held)
         kept, notes = _report(settled)
         notes += [f"{old} was changed during the operation; your edit moved with it to {new}"
                   for old, new in moved.items() if old not in kept]
@@ -283,8 +293,11 @@ def _report(settled: list[Settled]) -> tuple[list[str], list[str]]:
 def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict,
                    redo: Mapping[str, Transform] | None = None,
                    bases: Mapping[str, bytes | None] | None = None,
-                   works: Mapping[str, bytes | None] | None = None) -> list[Settled]:
+                   works: Mapping[str, bytes | None] | None = None,
+                   known: Mapping[str, bytes] | None = None) -> list[Settled]:
     """Write the journal's working-tree files and git index entries; remove the journal.
+
+    ``known`` maps blob ids to contents the caller holds (not read from git again).
 
     A file changed since the operation read it gets the change applied to the newer
     text (``redo``: the operation's transformations, when still in process; otherwise
@@ -296,7 +309,10 @@ def finish_journal(root: Path, git: GitRepo, state_dir: Path, journal: dict,
     wanted = sorted({f["work"] for f in journal["files"] if f["work"]}
                     | ({f["before"] for f in journal["files"] if f.get("before")}
                        if bases is None else set()))
-    contents = dict(zip(wanted, git.read_blobs(wanted), strict=True))
+    known = known or {}
+    need = [b for b in wanted if b not in known]
+    contents = {**dict(zip(need, git.read_blobs(need), strict=True)),
+                **{b: known[b] for b in wanted if b in known}}
     for f in journal["files"]:
         rel = f["path"]
         work = contents.get(f["work"]) if f["work"] is not None else None
@@ -366,9 +382,11 @@ def recover(root: Path, git: GitRepo, state_dir: Path) -> list[str]:
 @contextlib.contextmanager
 def transaction(root: Path, state_dir: Path, what: str, timeout: float, *, force: bool = False,
                 on_wait: Callable[[str], None] | None = None,
-                on_notice: Callable[[str], None] | None = None) -> Iterator[Transaction]:
-    """Lock the vault, recover any interrupted operation, and yield a transaction."""
-    git = GitRepo(root)
+                on_notice: Callable[[str], None] | None = None,
+                git: GitRepo | None = None) -> Iterator[Transaction]:
+    """Lock the vault, recover any interrupted operation, and yield a transaction
+    (through ``git`` when given: the vault's, which has read git's settings once)."""
+    git = git or GitRepo(root)
     with vault_lock(state_dir, what, timeout, on_wait):
         for note in recover(root, git, state_dir):
             if on_notice:
