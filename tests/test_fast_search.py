@@ -263,3 +263,21 @@ def test_the_console_command_takes_the_fast_path(cwd: Path) -> None:
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert fast.returncode == 0 and fast.stderr == ""
     assert fast.stdout == _full(cwd, "search", "--json", "scaling").stdout
+
+
+def test_a_vault_outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """With no repository around the vault nothing can be tracked: no mark is needed.
+    A repository in a folder above the vault could track .veriwiki/: the mark is."""
+    import shutil
+
+    root = _make(tmp_path / "outer" / "v")
+    monkeypatch.chdir(root)
+    shutil.rmtree(root / ".git")
+    (root / ".veriwiki" / "untracked.json").unlink()
+    _settle(root)  # the root folder changed when .git went
+    argv = ["search", "--json", "compute"]
+    assert not (root / ".veriwiki" / "untracked.json").exists()
+    assert answer(argv) == _full(root, *argv).stdout
+    (tmp_path / "outer" / ".git").mkdir()  # a repository above the vault
+    assert answer(argv) is None

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veriwiki.adapters.git import GitRepo
-from veriwiki.adapters.state_mark import MARK_FILE, git_index_sig, mark_holds, mark_payload
+from veriwiki.adapters.state_mark import (
+    MARK_FILE,
+    git_index_sig,
+    mark_holds,
+    mark_payload,
+    outside_git,
+)
 from veriwiki.errors import VeriwikiError
 
 MARK = "relocated-from-tracked"  # its presence: the work tree's folder came from git
@@ -63,7 +69,7 @@ def locate_state(root: Path, name: str, git: GitRepo, state_home: Path | None) -
     default = root / name
     sig = git_index_sig(str(root))
     marked = sig is not None and mark_holds(str(default), str(root))
-    tracked = [] if marked else tracked_state(git, name)
+    tracked = [] if marked or outside_git(str(root)) else tracked_state(git, name)
     moved = relocated_dir(state_home, root) if state_home is not None else None
     if tracked:
         if moved is None:

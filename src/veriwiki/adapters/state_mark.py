@@ -10,7 +10,8 @@ stat holds the answer holds. A copy of the mark that came from a repository cann
 match: no one can choose the inode or the change time of a clone's index file.
 
 The mark is used only in the plain layout: the vault is the top of its work tree
-(``.git`` is a folder in it) and no ``GIT_DIR``-style variable sends git elsewhere.
+(``.git`` is a folder in it) and no ``GIT_DIR``-style variable sends git elsewhere. A
+vault that no repository can hold (:func:`outside_git`) needs no mark.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ def git_index_sig(root: str) -> list[int] | None:
 def mark_payload(root: str, sig: list[int]) -> bytes:
     """The mark's content for the vault at ``root`` and its index stat ``sig``."""
     return json.dumps({"root": os.path.realpath(root), "git_index": sig}).encode()
+
+
+def outside_git(root: str) -> bool:
+    """True when no git repository can hold the vault: no ``.git`` in its folder or any
+    folder above, and no ``GIT_DIR``-style variable (then nothing can be tracked)."""
+    if any(os.environ.get(name) for name in _GIT_ENV):
+        return False
+    here = os.path.realpath(root)
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return False
+        parent = os.path.dirname(here)
+        if parent == here:
+            return True
+        here = parent
 
 
 def mark_holds(state_dir: str, root: str) -> bool:

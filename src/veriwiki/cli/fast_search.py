@@ -23,7 +23,7 @@ import stat
 import sys
 
 from veriwiki.adapters.index_light import hit_json, index_current, search
-from veriwiki.adapters.state_mark import mark_holds
+from veriwiki.adapters.state_mark import mark_holds, outside_git
 from veriwiki.core.query import query_terms
 from veriwiki.snapshot import CONFIG_FILE, SNAPSHOT, load_snapshot, snapshot_key, vault_fields
 
@@ -114,7 +114,8 @@ def answer(argv: list[str]) -> str | None:
     db = os.path.join(state, "index.db")
     try:
         if (os.path.lexists(os.path.join(state, "journal.json"))  # recovery to do
-                or not mark_holds(state, root)  # is the state folder git's? (state_mark)
+                # could git track the state folder? (adapters/state_mark.py)
+                or not (outside_git(root) or mark_holds(state, root))
                 or not stat.S_ISREG(os.lstat(db).st_mode)):
             return None
         with open(os.path.join(root, CONFIG_FILE), "rb") as f:
