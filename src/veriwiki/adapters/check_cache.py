@@ -3,7 +3,9 @@
 One row per page (see :class:`PageRow`), valid only for the page's blob (git hash of
 its file); each facet's findings in it are valid only under that facet's key, a hash of
 every other input of the facet's rules (the check service computes and compares them).
-Parsed source sidecars are kept too, by a hash of their path and text.
+Parsed source sidecars are kept too, by a hash of their path and text, and the name
+tables of the last link resolver (:class:`NameTables`), so a check that resolves the
+links of a few pages looks their targets up instead of reading every page's names.
 
 The whole file is read at once (one snapshot) and written back in one transaction. It
 is derived state: a damaged or foreign file is deleted and rebuilt without a word, and
@@ -30,6 +32,8 @@ _SCHEMA = (
     "dvec TEXT NOT NULL, facets TEXT NOT NULL, findings TEXT NOT NULL, "
     "targets TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS sidecars(hash TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS names(tab TEXT NOT NULL, name TEXT NOT NULL, "
+    "data TEXT NOT NULL, PRIMARY KEY (tab, name)) WITHOUT ROWID",
 )
 
 
@@ -57,11 +61,43 @@ class PageRow:
     targets: str
 
 
+class NameTables:
+    """Stored name tables, read one entry at a time from one snapshot of the file.
+
+    ``tab`` names a table (the check service chooses them), ``name`` a key in it; each
+    entry is JSON. Valid only for the key they were stored with (:meth:`CheckCache.names`
+    checks it in the same snapshot). Any read error reads as a missing entry.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = conn
+
+    def get(self, tab: str, name: str) -> str | None:
+        """The JSON stored under ``name`` in ``tab``, or None."""
+        if self._conn is None:
+            return None
+        try:
+            row = self._conn.execute("SELECT data FROM names WHERE tab = ? AND name = ?",
+                                     (tab, name)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def close(self) -> None:
+        """End the snapshot."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+
 class CheckCache:
     """The rows of the previous check, and the rows this check writes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._new_names: tuple[str, list[tuple[str, str, str]]] | None = None
+        self._tables: NameTables | None = None
         self._rows: dict[str, PageRow] = {}
         self._sidecars: dict[str, str] = {}
         self._new: dict[str, PageRow] = {}
@@ -105,6 +141,37 @@ class CheckCache:
         self._used_sidecars.add(digest)
         self._new_sidecars[digest] = data
 
+    def names(self, key: str) -> NameTables | None:
+        """The stored name tables when they were stored under ``key``, else None."""
+        if not self.path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(self.path, timeout=10)  # only read through
+        except sqlite3.Error:
+            return None
+        try:
+            conn.execute("BEGIN")  # one snapshot: the key and every entry read after it
+            row = conn.execute("SELECT value FROM info WHERE key = 'names'").fetchone()
+            found = conn.execute("SELECT value FROM info WHERE key = 'format'").fetchone()
+        except sqlite3.Error:
+            row = found = None
+        if row is None or row[0] != key or found is None or found[0] != FORMAT:
+            conn.close()
+            return None
+        self._tables = NameTables(conn)
+        return self._tables
+
+    def close(self) -> None:
+        """End the snapshot of :meth:`names` (also done by :meth:`flush`)."""
+        if self._tables is not None:
+            self._tables.close()
+            self._tables = None
+
+    def put_names(self, key: str, entries: list[tuple[str, str, str]]) -> None:
+        """Replace the name tables by ``entries`` (table, name, JSON), valid for ``key``
+        (written by :meth:`flush`)."""
+        self._new_names = (key, entries)
+
     def put(self, path: str, row: PageRow) -> None:
         """Remember a page's row (written by :meth:`flush`)."""
         if self._rows.get(path) != row:
@@ -114,7 +181,8 @@ class CheckCache:
         """Write the new rows; drop those of pages not in ``paths`` and unused sidecars."""
         gone = [p for p in self._rows if p not in paths]
         old_sidecars = [h for h in self._sidecars if h not in self._used_sidecars]
-        if not (self._new or self._new_sidecars or gone or old_sidecars):
+        self.close()
+        if not (self._new or self._new_sidecars or gone or old_sidecars or self._new_names):
             return
         for attempt in range(2):
             try:
@@ -129,6 +197,7 @@ class CheckCache:
                 return
         self._new.clear()
         self._new_sidecars.clear()
+        self._new_names = None
 
     def _write(self, gone: list[str], old_sidecars: list[str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +211,8 @@ class CheckCache:
                 if row is None or row[0] != FORMAT:
                     conn.execute("DELETE FROM pages")
                     conn.execute("DELETE FROM sidecars")
+                    conn.execute("DELETE FROM names")
+                    conn.execute("DELETE FROM info WHERE key = 'names'")
                     conn.execute("INSERT OR REPLACE INTO info VALUES ('format', ?)", (FORMAT,))
                 conn.executemany("DELETE FROM pages WHERE path = ?", ((p,) for p in gone))
                 conn.executemany("DELETE FROM sidecars WHERE hash = ?",
@@ -150,6 +221,12 @@ class CheckCache:
                                  ((p, *astuple(r)) for p, r in self._new.items()))
                 conn.executemany("INSERT OR REPLACE INTO sidecars VALUES (?, ?)",
                                  self._new_sidecars.items())
+                if self._new_names is not None:
+                    key, entries = self._new_names
+                    conn.execute("DELETE FROM info WHERE key = 'names'")
+                    conn.execute("DELETE FROM names")
+                    conn.executemany("INSERT OR REPLACE INTO names VALUES (?, ?, ?)", entries)
+                    conn.execute("INSERT INTO info VALUES ('names', ?)", (key,))
         finally:
             conn.close()
 

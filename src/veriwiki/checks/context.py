@@ -70,8 +70,13 @@ class CheckContext:
     def __init__(self, inputs: CheckInputs | None = None,
                  pages: Sequence[Page] | None = None, *, source: PageSource | None = None,
                  resolver: Resolver | None = None,
-                 resolver_factory: Callable[[], Resolver] | None = None) -> None:
+                 resolver_factory: Callable[[], Resolver] | None = None,
+                 name_owners: Callable[[str], frozenset[str]] | None = None,
+                 pages_named: Callable[[Iterable[str]], list[PageNames]] | None = None
+                 ) -> None:
         self.inputs = inputs if inputs is not None else CheckInputs()
+        self._name_owners = name_owners
+        self._pages_named = pages_named
         self._pages = pages
         self._source = source if source is not None else PageSource(pages or [])
         self._resolver = resolver
@@ -168,6 +173,39 @@ class CheckContext:
                 self._resolver = self._resolver_factory()
         return self._resolver
 
+    def name_owners(self, name: str) -> frozenset[str]:
+        """The pages claiming the name skeleton ``name`` (:func:`~veriwiki.core.names.
+        skeleton` of a title or alias) when two or more do, else empty; the catalog and
+        the log never count."""
+        if self._name_owners is not None:
+            return self._name_owners(name)
+        owners: dict[str, frozenset[str]] = self._shared_memo("name-owners", self._owners)
+        return owners.get(name, frozenset())
+
+    def pages_named(self, keys: Iterable[str]) -> list[PageNames]:
+        """The names of every page with a title or alias whose
+        :func:`~veriwiki.core.facts.norm_key` is one of ``keys``, in path order."""
+        if self._pages_named is not None:
+            return self._pages_named(keys)
+        from veriwiki.core.facts import norm_key
+
+        wanted = set(keys)
+        return [n for n in self.page_names()
+                if any(norm_key(name) in wanted for name in (n.title, *n.aliases))]
+
+    def _owners(self) -> dict[str, frozenset[str]]:
+        from veriwiki.core.names import skeleton
+
+        claimed: dict[str, set[str]] = {}
+        for names in self.page_names():
+            if self.is_generated(names.path):
+                continue
+            for name in (names.title, *names.aliases):
+                key = skeleton(name)
+                if key:
+                    claimed.setdefault(key, set()).add(names.path)
+        return {k: frozenset(v) for k, v in claimed.items() if len(v) > 1}
+
     def subset(self, pages: Sequence[Page]) -> CheckContext:
         """A context for the same run whose rules examine ``pages`` only.
 
@@ -175,7 +213,8 @@ class CheckContext:
         values computed over the examined pages.
         """
         sub = CheckContext(self.inputs, pages, source=self._source,
-                           resolver_factory=lambda: self.resolver)
+                           resolver_factory=lambda: self.resolver,
+                           name_owners=self._name_owners, pages_named=self._pages_named)
         sub._shared = self._shared
         sub._resolved = self._resolved
         sub._targets = self._targets

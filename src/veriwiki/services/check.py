@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from veriwiki.adapters.check_cache import CheckCache
-from veriwiki.checks import CheckContext
+from veriwiki.checks import CheckContext, Rule
 from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check_inputs import (
     cited_sources,
@@ -22,8 +22,9 @@ from veriwiki.services.check_inputs import (
     text_loader,
     vault_inputs,
 )
+from veriwiki.services.check_names import NameStore
 from veriwiki.services.check_reuse import CACHE_FILE, CHECK_CODE, CachedRun, code_digest
-from veriwiki.services.indexing import build_resolver, update_index
+from veriwiki.services.indexing import update_index
 from veriwiki.vault import Vault
 
 __all__ = ["CACHE_FILE", "CHECK_CODE", "CheckReport", "check_vault", "code_digest"]
@@ -65,18 +66,30 @@ class CheckReport:
         return {"findings": [f.to_json() for f in self.findings], "summary": self.summary()}
 
 
-def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None
-                ) -> CheckReport:
+def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None,
+                refresh: bool = True) -> CheckReport:
     """Run every enabled rule and return the findings, sorted by place.
 
     Rules with a facet run only on the pages whose inputs changed since the last check;
     their findings on the other pages come from ``.veriwiki/check-cache.db`` (see
-    :mod:`veriwiki.services.check_reuse`). The findings are the same as without it.
+    :mod:`veriwiki.services.check_reuse`), and links are resolved against the names kept
+    there (:mod:`veriwiki.services.check_names`). The findings are the same as without
+    it. ``refresh=False``: the caller has just brought the index up to date.
     """
-    update_index(vault)
+    if refresh:
+        update_index(vault)
     active = rule_settings(vault, strict, only)
     blobs = vault.index.page_blobs()
-    run = CachedRun(vault, blobs, CheckCache(vault.cache_dir / CACHE_FILE))
+    cache = CheckCache(vault.cache_dir / CACHE_FILE)
+    try:
+        return _check(vault, active, blobs, cache)
+    finally:
+        cache.close()
+
+
+def _check(vault: Vault, active: list[tuple[Rule, Severity]], blobs: dict[str, str],
+           cache: CheckCache) -> CheckReport:
+    run = CachedRun(vault, blobs, cache)
     sources, texts, source_problems = cited_sources(vault, run.wanted, run.parse_sidecar)
     facts, fact_problems = load_check_facts(
         vault, run.store.load(vault.index.paths(page_type="model")), sources, texts)
@@ -84,15 +97,18 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
                           + fact_problems, sources=sources, facts=facts,
                           text_loader=text_loader(vault, sources, texts),
                           cache_version=code_digest())
-    ctx = CheckContext(inputs, source=run.store, resolver_factory=lambda: build_resolver(vault))
-    by_rule = run.page_findings(ctx, [r for r, _ in active], texts)
+    names = NameStore(vault, cache, run.links_key)
+    ctx = CheckContext(inputs, source=run.store, resolver_factory=names.resolver,
+                       name_owners=names.owners, pages_named=names.pages_named)
+    by_rule = run.page_findings(ctx, active, texts)
     findings: list[Finding] = []
     for r, severity in active:
         got = by_rule.get(r.id)
-        if got is None:
-            got = list(r.run(ctx))
+        if got is not None:  # stamped already
+            findings.extend(got)
+            continue
         # the runner, not the rule, says which rule found it and how severe it is
-        findings.extend(replace(f, rule=r.id, severity=severity) for f in got)
+        findings.extend(replace(f, rule=r.id, severity=severity) for f in r.run(ctx))
     ctx.flush()
     run.flush()
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule, f.message))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import astuple, fields, replace
 from typing import Any
 
@@ -75,7 +76,24 @@ class CachedRun:
         self.want: dict[str, tuple[str | None, list[str]]] = {}
         self.short: dict[str, str] = {}
         self.recomputed: dict[str, set[str]] = {}
+        self.severity: dict[str, Severity] = {}
+        self._names: str | None = None
+        self._links_key: str | None = None
         self._read_meta()
+
+    def names_digest(self) -> str:
+        """The index's digest of every page's names and the attachments (read once)."""
+        if self._names is None:
+            self._names = self.vault.index.names_digest()
+        return self._names
+
+    def links_key(self) -> str:
+        """The ``links`` facet's key in this check (see :class:`_Keys`)."""
+        if self._links_key is None:
+            key = _Keys(self.vault, None, {}, {}, [], self.names_digest).facet("links")
+            assert key is not None
+            self._links_key = key
+        return self._links_key
 
     def _read_meta(self) -> None:
         """Meta of every page: from its row when the blob matches, else from the page."""
@@ -123,17 +141,19 @@ class CachedRun:
              [list(astuple(v)) for v in source.versions]], ensure_ascii=False))
         return source
 
-    def page_findings(self, ctx: CheckContext, rules: list[Rule],
+    def page_findings(self, ctx: CheckContext, rules: list[tuple[Rule, Severity]],
                       texts: dict[tuple[str, int | None], SourceText]
                       ) -> dict[str, list[Finding]]:
-        """The findings of every cacheable rule in ``rules`` (rule id → findings)."""
-        cacheable = [r for r in rules if _cacheable(r)]
-        need_targets = any(r.id in _TARGET_RULES for r in rules)
+        """The findings of every cacheable rule in ``rules`` (rule id → findings, each
+        stamped with its rule id and the severity given)."""
+        self.severity = {r.id: severity for r, severity in rules}
+        need_targets = any(r.id in _TARGET_RULES for r, _ in rules)
+        cacheable = [r for r, _ in rules if _cacheable(r)]
         facets = {f: [r for r in cacheable if r.facet == f] for f in FACETS}
         facets = {f: rs for f, rs in facets.items() if rs or (f == "links" and need_targets)}
         if not facets:
             return {}
-        keys = _Keys(self.vault, ctx.types, ctx.sources, texts, ctx.facts)
+        keys = _Keys(self.vault, ctx.types, ctx.sources, texts, ctx.facts, self.names_digest)
         self.want = {f: (keys.facet(f), sorted(r.id for r in rs)) for f, rs in facets.items()}
         self.short = keys.source_digests() if "sources" in facets else {}
         # which facets of each page's row hold for this check
@@ -176,7 +196,7 @@ class CachedRun:
                 continue
             try:
                 stored = _stored(row)
-                got = {r.id: _decode(r.id, path, stored[r.id]) for f in ok
+                got = {r.id: _decode(r.id, self.severity[r.id], path, stored[r.id]) for f in ok
                        for r in facets.get(f, ()) if r.id in stored}
                 if need_targets and "links" in ok:
                     reached.append((path, frozenset(json.loads(row.targets)
@@ -202,7 +222,7 @@ class CachedRun:
             here = {p.path for p in pages}
             for r in rules:
                 for item in r.run(sub):
-                    item = replace(item, rule=r.id)
+                    item = replace(item, rule=r.id, severity=self.severity[r.id])
                     if item.path in here:
                         by_page[r.id].setdefault(item.path, []).append(item)
                         fresh.setdefault(item.path, {}).setdefault(r.id, []).append(item)
@@ -306,7 +326,7 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 # reused only while these files are unchanged (tests/test_check_cache.py checks that a
 # check imports no other veriwiki module but those in its EXEMPT list).
 CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_inputs.py",
-              "services/check_reuse.py", "services/types.py",
+              "services/check_reuse.py", "services/check_names.py", "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
               "adapters/sqlite_index")
 
@@ -345,14 +365,15 @@ class _Keys:
     """Each facet's key: a hash of every input of its rules but the page itself."""
 
     def __init__(self, vault: Vault, types: Any, sources: dict[str, Source],
-                 texts: dict[tuple[str, int | None], SourceText], facts: list[Any]) -> None:
+                 texts: dict[tuple[str, int | None], SourceText], facts: list[Any],
+                 names: Callable[[], str]) -> None:
         self.vault = vault
+        self._names_digest = names
         self.types = types
         self.sources = sources
         self.texts = texts
         self.facts = facts
         self._base: str | None = None
-        self._names: str | None = None
 
     @property
     def base(self) -> str:
@@ -365,9 +386,7 @@ class _Keys:
     @property
     def names(self) -> str:
         """Every page's path, title, aliases, headings and block ids; the attachments."""
-        if self._names is None:
-            self._names = self.vault.index.names_digest()
-        return self._names
+        return self._names_digest()
 
     def facet(self, facet: str) -> str | None:
         """The key of ``facet`` (None: no key, so nothing cached is used)."""
@@ -424,7 +443,8 @@ def _stored(row: PageRow) -> dict[str, list[list[Any]]]:
     return stored
 
 
-def _decode(rule_id: str, path: str, rows: list[list[Any]]) -> list[Finding]:
+def _decode(rule_id: str, severity: Severity, path: str, rows: list[list[Any]]
+            ) -> list[Finding]:
     """Stored findings as :class:`Finding` objects; raises TypeError when damaged."""
     out = []
     for row in rows:
@@ -432,5 +452,5 @@ def _decode(rule_id: str, path: str, rows: list[list[Any]]) -> list[Finding]:
                 and type(row[0]) is int and isinstance(row[1], str)
                 and all(v is None or isinstance(v, str | int) for v in row[2:])):
             raise TypeError("a stored finding is damaged")
-        out.append(Finding(rule_id, Severity.ERROR, path, *row))
+        out.append(Finding(rule_id, severity, path, *row))
     return out

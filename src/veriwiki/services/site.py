@@ -233,7 +233,7 @@ def _start_check(vault: Vault) -> Callable[[], CheckReport]:
     the child fails, the check runs again here (so its error is raised with its message).
     """
     if not hasattr(os, "fork"):
-        report = check_vault(vault)
+        report = check_vault(vault, refresh=False)
         return lambda: report
     import pickle
 
@@ -245,7 +245,9 @@ def _start_check(vault: Vault) -> Callable[[], CheckReport]:
             os.close(read_fd)
             inherited = vault._index  # not used here (nor closed: the parent's connection)
             vault._index = None
-            data = pickle.dumps(check_vault(vault), protocol=pickle.HIGHEST_PROTOCOL)
+            # collect_pages has just brought the index up to date
+            data = pickle.dumps(check_vault(vault, refresh=False),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
             code = 0

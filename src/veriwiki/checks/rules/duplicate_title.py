@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from veriwiki.checks import CheckContext, Severity, rule
@@ -24,16 +23,6 @@ def _claims(page: Page) -> list[tuple[str, int, str]]:
       facet="links")
 def duplicate_title(ctx: CheckContext) -> Iterator[Finding]:
     """Report every page whose title or alias another page also claims."""
-    if not ctx.pages:
-        return
-    owners: dict[str, set[str]] = defaultdict(set)
-    for names in ctx.page_names():  # every page of the vault, not only those examined
-        if ctx.is_generated(names.path):
-            continue
-        for name in (names.title, *names.aliases):
-            key = skeleton(name)
-            if key:
-                owners[key].add(names.path)
     for page in ctx.pages:
         if ctx.is_generated(page.path):
             continue
@@ -42,7 +31,7 @@ def duplicate_title(ctx: CheckContext) -> Iterator[Finding]:
             key = skeleton(name)
             if not key:
                 continue
-            others = sorted(owners[key] - {page.path})
+            others = sorted(ctx.name_owners(key) - {page.path})
             if not others or key in seen:
                 continue
             seen.add(key)

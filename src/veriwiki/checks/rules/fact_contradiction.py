@@ -13,7 +13,7 @@ names that variant (:mod:`veriwiki.core.variants`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from veriwiki.checks import CheckContext, Severity, rule
@@ -35,7 +35,8 @@ from veriwiki.core.variants import is_about_variant, variant_qualifiers
 class _Entities:
     """Known entities: their name patterns, attributes and the pages about them."""
 
-    def __init__(self, facts: list[Fact], pages: Sequence[PageNames]) -> None:
+    def __init__(self, facts: list[Fact],
+                 pages_named: Callable[[Iterable[str]], Sequence[PageNames]]) -> None:
         self.by_key = index_facts(facts)
         self.attributes: dict[str, dict[str, list[Fact]]] = {}
         names: dict[str, set[str]] = {}
@@ -44,7 +45,7 @@ class _Entities:
                 self.attributes.setdefault(entity, {})[attribute] = group
                 names.setdefault(entity, set()).add(group[0].entity)
         self.page_entity: dict[str, str] = {}
-        for page in pages:
+        for page in pages_named(list(names)):  # the pages with one of those names
             for name in (page.title, *page.aliases):
                 key = norm_key(name)
                 if key in names:
@@ -85,7 +86,7 @@ def _compatible(q: Quantity, fact_q: Quantity) -> bool:
 def _contradictions(ctx: CheckContext) -> Iterator[tuple[Page, Any, Quantity, Fact]]:
     if not ctx.pages:
         return
-    known = _Entities([f for f in ctx.facts if isinstance(f, Fact)], ctx.page_names())
+    known = _Entities([f for f in ctx.facts if isinstance(f, Fact)], ctx.pages_named)
     if not known.attributes:
         return
     for page in ctx.pages:

@@ -20,7 +20,7 @@ def unknown_fact(ctx: CheckContext) -> Iterator[Finding]:
         attributes.setdefault(norm_key(fact.entity), {}).setdefault(norm_key(fact.attribute),
                                                                    fact.attribute)
     aliases: dict[str, str] = {}
-    for other in ctx.page_names():  # every page of the vault, not only those examined
+    for other in ctx.pages_named(attributes):  # any page of the vault, not only those examined
         title = norm_key(other.title)
         if title in attributes:
             for alias in other.aliases:
