@@ -446,11 +446,18 @@ def _stored(row: PageRow) -> dict[str, list[list[Any]]]:
 def _decode(rule_id: str, severity: Severity, path: str, rows: list[list[Any]]
             ) -> list[Finding]:
     """Stored findings as :class:`Finding` objects; raises TypeError when damaged."""
+    if type(rows) is not list:
+        raise TypeError("stored findings are not a list")
+    n = len(_STORED)
     out = []
     for row in rows:
-        if not (isinstance(row, list) and len(row) == len(_STORED)
-                and type(row[0]) is int and isinstance(row[1], str)
-                and all(v is None or isinstance(v, str | int) for v in row[2:])):
+        # by type, not isinstance: a bool is not a line, and this runs per cached finding
+        if not (type(row) is list and len(row) == n and type(row[0]) is int
+                and type(row[1]) is str and all(v is None or type(v) in _PLAIN
+                                                for v in row[2:])):
             raise TypeError("a stored finding is damaged")
         out.append(Finding(rule_id, severity, path, *row))
     return out
+
+
+_PLAIN = (str, int)
