@@ -11,7 +11,7 @@ from markdown_it.token import Token
 
 from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims, uncited_sentences
 from veriwiki.core.frontmatter import read_frontmatter
-from veriwiki.core.markdown import make_parser
+from veriwiki.core.markdown import fastpath, make_parser
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
@@ -120,10 +120,71 @@ def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
     return ""
 
 
-def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
+class _Collector:
+    """What a page's blocks hold, gathered block by block in document order."""
+
+    def __init__(self, lines: list[str], tags: list[str]) -> None:
+        self.where = _Where(lines)
+        self.tags = tags
+        self.headings: list[Heading] = []
+        self.links: list[Link] = []
+        self.blocks: list[tuple[str, int]] = []
+        self.code: list[CodeBlock] = []
+        self.fn_refs: list[tuple[str, int]] = []
+        self.fn_defs: list[str] = []
+        self.claims: list[Claim] = []
+        self.uncited: list[tuple[int, str]] = []
+        self.fact_refs: list[tuple[str, str, int, int]] = []
+
+    def inline(self, content: str, base: int, end: int, children: list[Token], *,
+               paragraph: bool = False, cell: bool = False) -> None:
+        """One inline block: ``content`` from 0-based line ``base``, its block ending
+        before line ``end``; ``paragraph`` and ``cell`` say where it sits."""
+        self.where.enter(content, base)
+        raws = _inline(children, self.where, self.links, self.tags, self.fn_refs,
+                       self.fact_refs)
+        if raws:
+            self.claims.extend(build_claims(content, base + 1, raws))
+        if paragraph or cell:
+            self.uncited.extend(uncited_sentences(content, base + 1, raws))
+        if paragraph and "^" in content:
+            m = _BLOCK_ID.search(content.rsplit("\n", 1)[-1])
+            if m:
+                self.blocks.append((m.group(1), end))
+
+    def tokens(self, tokens: list[Token]) -> None:
+        """Every block of markdown-it's ``tokens``."""
+        prev: Token | None = None
+        block_line = 0
+        for i, tok in enumerate(tokens):
+            if tok.map:
+                block_line = tok.map[0]
+            if tok.type == "heading_open" and i + 1 < len(tokens):
+                inline = tokens[i + 1]
+                self.headings.append(
+                    Heading(int(tok.tag[1]), inline.content.strip(), block_line + 1))
+            elif tok.type == "fence":
+                self.code.append(CodeBlock(tok.info.strip(), tok.content, block_line + 1))
+            elif tok.type == "footnote_open":
+                label = (tok.meta or {}).get("label")
+                if label is not None:
+                    self.fn_defs.append(str(label))
+            elif tok.type == "inline":
+                base = tok.map[0] if tok.map else block_line
+                kind = prev.type if prev is not None else ""
+                self.inline(tok.content, base, tok.map[1] if tok.map else base + 1,
+                            tok.children or [], paragraph=kind == "paragraph_open",
+                            cell=kind == "td_open")
+            prev = tok
+
+
+def parse_page(path: str, text: str, *, for_index: bool = True,
+               fast: bool = fastpath.IS_VERIFIED) -> Page:
     """Parse one page. ``path`` is vault-relative; ``text`` the decoded file content.
 
-    Line numbers in the result are 1-based and count frontmatter lines.
+    Line numbers in the result are 1-based and count frontmatter lines. With ``fast``
+    the index parse reads plain blocks without markdown-it (``core.markdown.fastpath``),
+    with the same result.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -135,50 +196,25 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
     src = "\n".join(src_lines)
     if "%%" in src:
         src = _OBSIDIAN_COMMENT.sub(_blank, src)
-    tokens = _parser(for_index).parse(src, {})
-
-    headings: list[Heading] = []
-    links: list[Link] = []
-    tags: list[str] = list(_as_strings(fm.data.get("tags") or fm.data.get("tag")))
-    tags = [t.lstrip("#") for t in tags]
-    blocks: list[tuple[str, int]] = []
-    code: list[CodeBlock] = []
-    fn_refs: list[tuple[str, int]] = []
-    fn_defs: list[str] = []
-    claims: list[Claim] = []
-    uncited: list[tuple[int, str]] = []
-    fact_refs: list[tuple[str, str, int, int]] = []
-
-    prev: Token | None = None
-    block_line = 0
-    where = _Where(lines)
-    for i, tok in enumerate(tokens):
-        if tok.map:
-            block_line = tok.map[0]
-        if tok.type == "heading_open" and i + 1 < len(tokens):
-            inline = tokens[i + 1]
-            headings.append(Heading(int(tok.tag[1]), inline.content.strip(), block_line + 1))
-        elif tok.type == "fence":
-            code.append(CodeBlock(tok.info.strip(), tok.content, block_line + 1))
-        elif tok.type == "footnote_open":
-            label = (tok.meta or {}).get("label")
-            if label is not None:
-                fn_defs.append(str(label))
-        elif tok.type == "inline":
-            base = tok.map[0] if tok.map else block_line
-            where.enter(tok.content, base)
-            raws = _inline(tok, where, links, tags, fn_refs, fact_refs)
-            if raws:
-                claims.extend(build_claims(tok.content, base + 1, raws))
-            if prev is not None and prev.type in ("paragraph_open", "td_open"):
-                uncited.extend(uncited_sentences(tok.content, base + 1, raws))
-            if prev is not None and prev.type == "paragraph_open" and "^" in tok.content:
-                last = tok.content.rsplit("\n", 1)[-1]
-                m = _BLOCK_ID.search(last)
-                if m:
-                    end = tok.map[1] if tok.map else base + 1
-                    blocks.append((m.group(1), end))
-        prev = tok
+    tags = [t.lstrip("#") for t in _as_strings(fm.data.get("tags") or fm.data.get("tag"))]
+    md = _parser(for_index)
+    blocks = fastpath.scan_blocks(src, skip, md) if fast and for_index else None
+    out = _Collector(lines, tags)
+    if blocks is None:
+        out.tokens(md.parse(src, {}))
+    else:
+        for block in blocks:
+            if isinstance(block, fastpath.ParagraphBlock):
+                out.inline(block.content, block.start, block.end,
+                           fastpath.inline_tokens(block.content, md), paragraph=True)
+            elif isinstance(block, fastpath.HeadingBlock):
+                out.headings.append(Heading(block.level, block.content.strip(), block.line + 1))
+                out.inline(block.content, block.line, block.line + 1,
+                           fastpath.inline_tokens(block.content, md))
+            elif isinstance(block, fastpath.FenceBlock):
+                out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
+            else:
+                out.tokens(block.tokens)
 
     title = fm.data.get("title")
     stem = path.rsplit("/", 1)[-1]
@@ -189,29 +225,28 @@ def parse_page(path: str, text: str, *, for_index: bool = True) -> Page:
         title=str(title).strip() if title not in (None, "") else stem,
         aliases=_as_strings(fm.data.get("aliases") or fm.data.get("alias")),
         type=str(page_type) if page_type not in (None, "") else None,
-        tags=tuple(dict.fromkeys(tags)),
+        tags=tuple(dict.fromkeys(out.tags)),
         summary=_summary(fm.data, lines[skip:]),
         frontmatter=fm.data,
         field_lines=fm.field_lines,
         frontmatter_error=fm.error,
-        headings=tuple(headings),
-        links=tuple(links),
-        block_ids=tuple(blocks),
-        code_blocks=tuple(code),
-        footnote_refs=tuple(fn_refs),
-        footnote_defs=tuple(fn_defs),
-        claims=tuple(claims),
-        uncited=tuple(uncited),
-        fact_refs=tuple(fact_refs),
+        headings=tuple(out.headings),
+        links=tuple(out.links),
+        block_ids=tuple(out.blocks),
+        code_blocks=tuple(out.code),
+        footnote_refs=tuple(out.fn_refs),
+        footnote_defs=tuple(out.fn_defs),
+        claims=tuple(out.claims),
+        uncited=tuple(out.uncited),
+        fact_refs=tuple(out.fact_refs),
         body="\n".join(lines[skip:]),
     )
 
 
 def _inline(
-    tok: Token, where: _Where, links: list[Link], tags: list[str],
+    children: list[Token], where: _Where, links: list[Link], tags: list[str],
     fn_refs: list[tuple[str, int]], fact_refs: list[tuple[str, str, int, int]],
 ) -> list[RawCitation]:
-    children = tok.children or []
     raws: list[RawCitation] = []
     for j, child in enumerate(children):
         kind = child.type
