@@ -35,6 +35,7 @@ import argparse
 import html
 import http.client
 import json
+import math
 import os
 import platform
 import random
@@ -53,6 +54,7 @@ import gen_vault  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VW = ROOT / ".venv" / "bin" / "veriwiki"
+SERVER_ENV = dict(os.environ)  # --src points it at another checkout's code
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
 
@@ -117,9 +119,12 @@ def rss_kib(pid: int) -> dict[str, int]:
 
 def summary(times: list[float]) -> dict[str, float]:
     ms = sorted(t * 1000 for t in times)
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2),
-            "p90_ms": round(ms[int(len(ms) * 0.9) - 1 if len(ms) > 1 else 0], 2),
-            "max_ms": round(ms[-1], 2)}
+
+    def pct(q: float) -> float:  # nearest rank
+        return round(ms[max(0, math.ceil(len(ms) * q) - 1)], 2)
+
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p90_ms": pct(0.9),
+            "p95_ms": pct(0.95), "max_ms": round(ms[-1], 2)}
 
 
 def page_url(path: str, prefix: str = "/w/") -> str:
@@ -136,12 +141,11 @@ def editor_form(body: str) -> dict[str, str]:
             "text": html.unescape(text.group(1))}
 
 
-def run(vault: Path, views: int, saves: int) -> dict[str, Any]:
+def run(vault: Path, views: int, saves: int, reports: bool = True) -> dict[str, Any]:
     pages = sorted(str(p.relative_to(vault)) for p in (vault / "wiki").rglob("*.md")
                    if p.name not in ("index.md", "log.md"))
     rng = random.Random(7)
     picked = rng.sample(pages, min(views, len(pages)))
-    sys.path.insert(0, str(ROOT / "src"))
     from veriwiki.services.proposals import list_proposals, propose
     from veriwiki.vault import open_vault
 
@@ -156,7 +160,7 @@ def run(vault: Path, views: int, saves: int) -> dict[str, Any]:
     start = time.perf_counter()
     with log.open("wb") as fh:
         proc = subprocess.Popen([str(VW), "--vault", str(vault), "serve", "--port", str(port)],
-                                stdout=fh, stderr=subprocess.STDOUT)
+                                stdout=fh, stderr=subprocess.STDOUT, env=SERVER_ENV)
     result: dict[str, Any] = {}
     try:
         while True:
@@ -197,6 +201,7 @@ def run(vault: Path, views: int, saves: int) -> dict[str, Any]:
         result["search"] = summary(times)
         print("search", result["search"], flush=True)
         save_times, edit_times = [], []
+        save_load = [round(os.getloadavg()[0], 2)]
         for path in rng.sample(pages, saves):
             status, body, took = client.request("GET", page_url(path, "/edit/"))
             assert status == 200, (status, path)
@@ -213,9 +218,10 @@ def run(vault: Path, views: int, saves: int) -> dict[str, Any]:
             save_times.append(took)
         result["editor_open"] = summary(edit_times)
         result["save"] = summary(save_times)
+        result["save"]["load_1min_before_after"] = [*save_load, round(os.getloadavg()[0], 2)]
         print("save", result["save"], flush=True)
-        reports: dict[str, float] = {}
-        for name, url in (("findings", "/findings"), ("health", "/health"),
+        report_times: dict[str, float] = {}
+        for name, url in () if not reports else (("findings", "/findings"), ("health", "/health"),
                           ("review", "/review"), ("proposal", "/review/bench"),
                           ("history", page_url(pages[1], "/history/"))):
             for run_no in ("first", "again"):
@@ -226,9 +232,10 @@ def run(vault: Path, views: int, saves: int) -> dict[str, Any]:
                     if b'id="check-pending"' not in body:
                         break
                     time.sleep(0.5)
-                reports[f"{name}_{run_no}_ms"] = round((time.perf_counter() - began) * 1000, 1)
-        result["reports"] = reports
-        print("reports", reports, flush=True)
+                report_times[f"{name}_{run_no}_ms"] = round(
+                    (time.perf_counter() - began) * 1000, 1)
+        result["reports"] = report_times
+        print("reports", report_times, flush=True)
         time.sleep(3)
         mem = rss_kib(proc.pid)
         result["rss_idle_after_run_mib"] = round(mem["VmRSS"] / 1024, 1)
@@ -296,7 +303,15 @@ def main() -> None:
     ap.add_argument("--saves", type=int, default=10)
     ap.add_argument("--profile", choices=("view", "search", "save"))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-reports", action="store_true",
+                    help="skip the report views (findings, health, review, history)")
+    ap.add_argument("--src", type=Path, default=ROOT / "src",
+                    help="the veriwiki code to measure (e.g. a worktree of an older commit)")
     args = ap.parse_args()
+    src = str(args.src.resolve())
+    sys.path.insert(0, src)
+    SERVER_ENV["PYTHONPATH"] = os.pathsep.join(
+        [src, *filter(None, [os.environ.get("PYTHONPATH")])])
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     vault = prepare(out, args.pages)
@@ -305,10 +320,10 @@ def main() -> None:
         return
     load = os.getloadavg()
     result: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pages": args.pages,
+        "src": src, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pages": args.pages,
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "load_before": [round(x, 1) for x in load], "python": platform.python_version(),
-        **run(vault, args.views, args.saves)}
+        **run(vault, args.views, args.saves, not args.no_reports)}
     result["load_after"] = [round(x, 1) for x in os.getloadavg()]
     text = json.dumps(result, indent=2)
     if args.json:

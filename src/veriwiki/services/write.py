@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 
 from veriwiki.adapters.fs import blob_sha, decode_page, is_page_path
 from veriwiki.adapters.lock import vault_lock
 from veriwiki.adapters.store import CommitResult, Transaction, recover, transaction
 from veriwiki.core.catalog import (
+    END,
+    START,
     CatalogEntry,
     append_log,
     default_index_page,
@@ -22,6 +25,12 @@ from veriwiki.vault import Vault
 
 Notify = Callable[[str], None]
 
+# What render_catalog makes of the same pages: bump it with any change to its output
+# (tests/test_write_fast.py pins a sample), so a catalog committed before is rendered anew.
+CATALOG_FORMAT = 1
+_CATALOG_NOTE = "catalog"
+_COMPARE_LIMIT = 32  # pages changed by one operation, beyond which the catalog is rendered
+
 
 @contextlib.contextmanager
 def write_operation(vault: Vault, what: str, *, force: bool = False,
@@ -29,7 +38,7 @@ def write_operation(vault: Vault, what: str, *, force: bool = False,
                     ) -> Iterator[Transaction]:
     """Lock the vault and yield a transaction (recovering any interrupted operation)."""
     with transaction(vault.root, vault.state_dir, what, vault.config.vault.lock_timeout,
-                     force=force, on_wait=on_wait, on_notice=on_notice) as tx:
+                     force=force, on_wait=on_wait, on_notice=on_notice, git=vault.git) as tx:
         yield tx
 
 
@@ -43,6 +52,17 @@ def recover_pending(vault: Vault, on_notice: Notify | None = None) -> list[str]:
         if on_notice:
             on_notice(note)
     return notes
+
+
+def _entry(vault: Vault, path: str, data: bytes) -> CatalogEntry:
+    """The catalog's line for a page of these bytes."""
+    text = decode_page(path, data, vault.config.vault.max_page_bytes)
+    if isinstance(text, FileProblem):
+        return CatalogEntry(path, path.rsplit("/", 1)[-1][:-3], None, "")
+    from veriwiki.core.parse import parse_page  # deferred: markdown-it is slow to import
+
+    page = parse_page(path, text)
+    return CatalogEntry(path, page.title, page.type, page.summary)
 
 
 def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
@@ -69,29 +89,69 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
     fetched = dict(zip(need, tx.git.read_blobs(need), strict=True))
     for path, blob in missing:
         data = staged.get(blob) or fetched.get(blob)
-        if data is None:
-            continue
-        text = decode_page(path, data, vault.config.vault.max_page_bytes)
-        if isinstance(text, FileProblem):
-            stem = path.rsplit("/", 1)[-1][:-3]
-            entries.append(CatalogEntry(path, stem, None, ""))
-            continue
-        from veriwiki.core.parse import parse_page  # deferred: markdown-it is slow to import
-
-        page = parse_page(path, text)
-        entries.append(CatalogEntry(path, page.title, page.type, page.summary))
+        if data is not None:
+            entries.append(_entry(vault, path, data))
     return entries
 
 
-def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult:
-    """Log the operation, regenerate the catalog, commit once and refresh the index.
+def _catalog_stamp(vault: Vault, commit: str) -> str:
+    """What the index notes after a commit whose catalog is its pages' catalog."""
+    v = vault.config.vault
+    return json.dumps([CATALOG_FORMAT, commit, vault.pages_root, list(v.exclude),
+                       vault.index_page, vault.log_page, v.max_page_bytes])
 
-    The index is not refreshed before the catalog is built: :func:`catalog_entries`
-    uses an index row only when its blob is the page's blob in the commit being built,
-    and parses the page otherwise, so a stale index costs time, never a wrong catalog.
+
+def committed_catalog(vault: Vault, tx: Transaction) -> str | None:
+    """The catalog of the parent commit when it is the one :func:`render_catalog` would
+    make for the commit being built, else None (then it must be rendered).
+
+    It is, when the index noted that this parent's catalog was rendered from its pages
+    (by an earlier :func:`finish`, under the same settings) and the transaction adds
+    no page, removes none and changes no page's title, type or summary. Any doubt
+    (HEAD moved by anything else, the catalog page staged, its markers not found
+    exactly once) answers None, so a catalog that drifted is always rendered anew.
+    """
+    if tx.parent is None or vault.index_page in tx.commit_files:
+        return None
+    if vault.index.note(_CATALOG_NOTE) != _catalog_stamp(vault, tx.parent):
+        return None
+    data = tx.head_content(vault.index_page)
+    if data is None:
+        return None
+    text = data.decode("utf-8", "replace")
+    start, end = text.find(START), text.find(END)
+    if text.count(START) != 1 or text.count(END) != 1 or end < start:
+        return None
+    exclude = tuple(vault.config.vault.exclude)
+    pages = [p for p in tx.commit_files
+             if p != vault.log_page and is_page_path(p, vault.pages_root, exclude)]
+    if len(pages) > _COMPARE_LIMIT:
+        return None  # parsing both sides of many pages costs more than rendering
+    tx.prefetch(pages)
+    for path in pages:
+        new = tx.commit_files[path]
+        old = tx.parent_content(path)
+        if old == new:
+            continue
+        if old is None or new is None or _entry(vault, path, old) != _entry(vault, path, new):
+            return None  # a page added, removed or listed differently
+    return text[start:end + len(END)]
+
+
+def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult:
+    """Log the operation, bring the catalog up to date, commit once and re-index the
+    files the commit wrote.
+
+    The catalog is rendered only when :func:`committed_catalog` cannot vouch for the
+    committed one. :func:`catalog_entries` uses an index row only when its blob is the
+    page's blob in the commit being built and parses the page otherwise, so a stale
+    index costs time, never a wrong catalog.
     """
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    catalog = render_catalog(catalog_entries(vault, tx), vault.pages_root)
+    tx.prefetch([vault.index_page, vault.log_page])
+    catalog = committed_catalog(vault, tx)
+    if catalog is None:
+        catalog = render_catalog(catalog_entries(vault, tx), vault.pages_root)
 
     def regenerate(data: bytes | None) -> bytes:
         text = (data.decode("utf-8", "replace") if data is not None
@@ -102,6 +162,8 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
     if not tx.changed_paths():
         # nothing to record: writes only working-tree repairs, no commit
         repaired = tx.commit("")
+        if tx.parent is not None:
+            vault.index.set_note(_CATALOG_NOTE, _catalog_stamp(vault, tx.parent))
         return CommitResult(None, "", [], repaired.kept, repaired.notes)
 
     def log(data: bytes | None) -> bytes:
@@ -110,7 +172,9 @@ def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult
 
     tx.transform(vault.log_page, log, adopt_untracked=True)
     result = tx.commit(f"veriwiki: {op} | {subject}")
-    vault.index.update()
+    vault.index.update(paths=sorted({*tx.work_files, *result.changed}))
+    if result.commit is not None:
+        vault.index.set_note(_CATALOG_NOTE, _catalog_stamp(vault, result.commit))
     return result
 
 

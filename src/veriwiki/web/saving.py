@@ -120,6 +120,7 @@ def save_page(ctx: WebContext, path: str, text: str, base_blob: str, base_text: 
     # force: the person saw the file as it is on disk (its blob is checked below), so
     # uncommitted edits in it are theirs to commit
     with write_operation(vault, f"edit {path}", force=True) as tx:
+        tx.prefetch([path, vault.index_page, vault.log_page])  # one git call for the three
         work = tx.work_content(path)
         now = blob_sha(work) if work is not None else ""
         if now != base_blob:

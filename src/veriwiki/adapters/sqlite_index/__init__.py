@@ -7,13 +7,17 @@ transaction in WAL mode, so readers never see a half-updated index. The schema l
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Collection
 from pathlib import Path
 
 from veriwiki.adapters.sqlite_index import schema
 from veriwiki.adapters.sqlite_index.query import BM25_WEIGHTS, IndexReader, SearchHit
 from veriwiki.adapters.sqlite_index.schema import SCHEMA_VERSION
 from veriwiki.adapters.sqlite_index.write import RACY_NS, IndexStats, IndexWriter, target_key
+
+PATHS_LIMIT = 256  # more changed files than this: one scan (and the parse pool) is cheaper
 
 __all__ = ["BM25_WEIGHTS", "RACY_NS", "SCHEMA_VERSION", "IndexStats", "SearchHit",
            "SqliteIndex", "target_key"]
@@ -57,12 +61,39 @@ class SqliteIndex(IndexWriter, IndexReader):
             self._conn.close()
             self._conn = None
 
-    def update(self, rebuild: bool = False) -> IndexStats:
+    def note(self, key: str) -> str | None:
+        """A value another part of veriwiki keeps with the index to save work, or None
+        (derived state too: lost with the database; an unreadable one reads as None)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key=?",
+                                    (f"note:{key}",)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else str(row[0])
+
+    def set_note(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` (see :meth:`note`); a database that cannot take
+        it now is left as it is."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                              (f"note:{key}", value))
+
+    def update(self, rebuild: bool = False, paths: Collection[str] | None = None
+               ) -> IndexStats:
         """Bring the index in line with the files; only changed files are parsed.
 
+        With ``paths`` (the files a write just made, changed or removed) only those are
+        looked at, with no scan of the vault, when the scan manifest lists their
+        folders; the manifest keeps every other file as last seen, so the next full
+        update still finds what anyone else changed. Otherwise, and for more than
+        ``PATHS_LIMIT`` paths, the whole vault is scanned as without ``paths``.
         A database that turns out to be damaged is deleted and rebuilt once.
         """
         try:
+            if paths is not None and not rebuild and len(paths) <= PATHS_LIMIT:
+                done = self._update_paths(paths)
+                if done is not None:
+                    return done
             return self._update(rebuild)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):

@@ -164,3 +164,79 @@ def refresh_folders(conn: sqlite3.Connection, manifest: Manifest, walk: Walk,
                     conn.execute("UPDATE meta SET value=? WHERE key=?", (value, _KEY))
         finally:
             conn.execute("PRAGMA busy_timeout = 60000")
+
+
+def load_folders(conn: sqlite3.Connection, pages_root: str, exclude: tuple[str, ...]
+                 ) -> dict[str, Any] | None:
+    """The stored manifest as decoded JSON, for :func:`patch` (None as for :func:`load`;
+    no Folder objects are built: a write that changed a few files reads it this way)."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (_KEY,)).fetchone()
+    if row is None:
+        return None
+    try:
+        d = json.loads(row[0])
+        if (d["settings"] != _settings(pages_root, exclude) or d["missing"]
+                or not isinstance(d["folders"], dict)):
+            return None
+        return d
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def listed(d: dict[str, Any], path: str) -> str | None:
+    """How folder record of ``d`` lists ``path``: "p", "a", "d", "!" for a file problem,
+    "" for not at all, None when the manifest has no record of its folder."""
+    rel, _, name = path.rpartition("/")
+    record = d["folders"].get(rel)
+    if record is None:
+        return None
+    if any(p[0] == path for p in record[6]):
+        return "!"
+    kinds, names = record[1], record[2]
+    return kinds[names.index(name)] if name in names else ""
+
+
+def patch(conn: sqlite3.Connection, d: dict[str, Any], kinds: dict[str, str | None],
+          stats: dict[str, tuple[int, int, int]], total: int) -> None:
+    """Store ``d`` (from :func:`load_folders`) after an update of only the paths in
+    ``kinds``, which left them as it says ("p" page, "a" attachment, None gone), the
+    pages with the index's ``stats`` (inside that update's transaction; each path's
+    folder has a record, see :func:`listed`).
+
+    Nothing else is taken as seen: a folder whose listing changes here loses its stat,
+    so the next scan lists it again, and every other file keeps the stat the index held
+    before, so a change made meanwhile by anyone else still shows in the next scan.
+    """
+    attachments = set(d["attachments"])
+    for path, kind in kinds.items():
+        rel, _, name = path.rpartition("/")
+        sig, listing, names, sizes, mtimes, ctimes, problems = d["folders"][rel]
+        kind_list = list(listing)
+        was_listed = name in names
+        if was_listed:
+            at = names.index(name)
+            if kind_list[at] == "p":
+                page_at = kind_list[:at].count("p")
+                del sizes[page_at], mtimes[page_at], ctimes[page_at]
+                d["files"] -= 1
+            del names[at], kind_list[at]
+        attachments.discard(path)
+        if kind is not None:
+            at = next((i for i, n in enumerate(names) if n > name), len(names))
+            names.insert(at, name)
+            kind_list.insert(at, kind)
+            if kind == "p":
+                page_at = kind_list[:at].count("p")
+                sizes.insert(page_at, stats[path][0])
+                mtimes.insert(page_at, stats[path][1])
+                ctimes.insert(page_at, stats[path][2])
+                d["files"] += 1
+            else:
+                attachments.add(path)
+        if was_listed != (kind is not None):
+            sig = None  # the listing changed: the next scan lists this folder again
+        d["folders"][rel] = [sig, "".join(kind_list), names, sizes, mtimes, ctimes, problems]
+    d["attachments"] = sorted(attachments)
+    d["total"] = total
+    conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                 (_KEY, json.dumps(d, ensure_ascii=False, separators=(",", ":"))))

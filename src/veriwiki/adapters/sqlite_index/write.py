@@ -6,20 +6,21 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from veriwiki.adapters.fs import Entry, blob_sha, decode_page, walk_vault
+from veriwiki.adapters.fs import Entry, blob_sha, decode_page, is_page_path, walk_vault
 from veriwiki.adapters.sqlite_index import manifest
 from veriwiki.adapters.sqlite_index.schema import SECONDARY
 from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem, Page
-from veriwiki.core.names import normalize_name
+from veriwiki.core.names import file_name_problem, normalize_name
 from veriwiki.core.records import page_to_json
 
 _PARALLEL_THRESHOLD = 400
@@ -187,11 +188,7 @@ class IndexWriter(ABC):
             total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
             return IndexStats(0, 0, total, notice=self.notice)
 
-        parsed = 0
         bulk = rebuild or len(todo) > 2000
-        pending_links: list[tuple[int, str, int]] = []
-        pending_tags: list[tuple[int, str]] = []
-        pending_names: list[tuple[int, str]] = []
         with write_transaction(conn):
             if rebuild:
                 for table in ("pages", "links", "tags", "names", "problems", "attachments",
@@ -202,32 +199,7 @@ class IndexWriter(ABC):
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
             for path in removed:
                 self._delete(conn, path)
-            ctimes = {e.path: e.ctime_ns for e in todo}
-            for row in self._parse_all(todo, known):
-                path, size, mtime, blob, result = row
-                ctime = ctimes[path]
-                # a time too recent to trust is stored as -1: the next scan reads the file
-                mtime = mtime if max(mtime, ctime) < trusted_before else -1
-                old = known.get(path)
-                if old is not None and old[0] >= 0 and old[4] == blob:
-                    conn.execute("UPDATE pages SET size=?, mtime_ns=?, ctime_ns=? WHERE id=?",
-                                 (size, mtime, ctime, old[0]))
-                    continue
-                assert result is not None  # None only for a blob equal to the stored one
-                self._delete(conn, path)
-                if isinstance(result, FileProblem):
-                    conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?,?)",
-                                 (path, result.kind, result.message, result.line, size, mtime,
-                                  ctime))
-                else:
-                    pid = self._insert(conn, result, size, mtime, ctime, blob)
-                    pending_links += ((pid, key, line) for key, line in result.links)
-                    pending_tags += ((pid, t) for t in result.tags)
-                    pending_names += ((pid, n) for n in result.name_keys)
-                    if len(pending_links) > 20000:
-                        self._flush(conn, pending_links, pending_tags, pending_names)
-                parsed += 1
-            self._flush(conn, pending_links, pending_tags, pending_names)
+            parsed = self._store(conn, todo, known, trusted_before)
             if bulk:
                 for ddl in SECONDARY.values():
                     conn.execute(ddl)
@@ -243,6 +215,112 @@ class IndexWriter(ABC):
         total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
         return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
                           notice=self.notice)
+
+    def _update_paths(self, paths: Collection[str]) -> IndexStats | None:
+        """Bring the rows of ``paths`` (files a write just made or removed) in line with
+        the files, and the scan manifest with them; None when that cannot be done
+        exactly (no manifest, another size limit, a path in a folder the last scan did
+        not list, a link or anything else the scan would report), and only then."""
+        conn = self.conn
+        limit = conn.execute("SELECT value FROM meta WHERE key='max_page_bytes'").fetchone()
+        if limit is None or limit[0] != str(self.max_page_bytes):
+            return None
+        root = str(self.root)
+        real_root = os.path.realpath(root)
+        with write_transaction(conn):
+            last = manifest.load_folders(conn, self.pages_root, self.exclude)
+            if last is None:
+                return None
+            trusted_before = time.time_ns() - RACY_NS  # taken before any stat
+            kinds: dict[str, str | None] = {}
+            todo: list[Entry] = []
+            for path in sorted(set(paths)):
+                parts = path.split("/")
+                if any(p.startswith(".") for p in parts):
+                    continue  # the scan never looks into dot-folders or at dot-files
+                folder = path.rpartition("/")[0]
+                if (manifest.listed(last, path) not in ("p", "a", "") or "" in parts
+                        or file_name_problem(parts[-1]) is not None
+                        or (folder and os.path.realpath(os.path.join(root, folder))
+                            != os.path.join(real_root, folder))):
+                    return None  # a folder the scan did not list, a folder, a problem
+                try:
+                    st = os.lstat(os.path.join(root, path))
+                except FileNotFoundError:
+                    kinds[path] = None
+                    continue
+                except OSError:
+                    return None
+                if not stat.S_ISREG(st.st_mode):
+                    return None  # a link or a folder: the scan's rules apply
+                if is_page_path(path, self.pages_root, self.exclude):
+                    kinds[path] = "p"
+                    todo.append(Entry(path, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                else:
+                    kinds[path] = "a"
+            known: dict[str, tuple[int, int, int, int, str]] = {}
+            for path in kinds:
+                for row in conn.execute("SELECT id, size, mtime_ns, ctime_ns, blob FROM pages "
+                                        "WHERE path=?", (path,)):
+                    known[path] = row
+                for row in conn.execute("SELECT -1, size, mtime_ns, ctime_ns, '' FROM problems"
+                                        " WHERE path=? AND size IS NOT NULL", (path,)):
+                    known.setdefault(path, row)
+            removed = 0
+            for path, kind in kinds.items():
+                if kind != "p" and path in known:
+                    self._delete(conn, path)
+                    removed += known[path][0] >= 0  # a page, not a problem
+                if kind == "a":
+                    conn.execute("INSERT OR IGNORE INTO attachments VALUES (?)", (path,))
+                else:
+                    conn.execute("DELETE FROM attachments WHERE path=?", (path,))
+            parsed = self._store(conn, todo, known, trusted_before)
+            stats: dict[str, tuple[int, int, int]] = {}
+            for e in todo:
+                for size, mtime, ctime in conn.execute(
+                        "SELECT size, mtime_ns, ctime_ns FROM pages WHERE path=? UNION ALL "
+                        "SELECT size, mtime_ns, ctime_ns FROM problems WHERE path=?",
+                        (e.path, e.path)):
+                    stats[e.path] = (size, mtime, ctime)
+            total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+            manifest.patch(conn, last, kinds, stats, total)
+        return IndexStats(parsed, removed, total, notice=self.notice)
+
+    def _store(self, conn: sqlite3.Connection, todo: list[Entry],
+               known: dict[str, tuple[int, int, int, int, str]], trusted_before: int) -> int:
+        """Read, parse and store the files of ``todo``; the number whose rows changed."""
+        parsed = 0
+        links: list[tuple[int, str, int]] = []
+        tags: list[tuple[int, str]] = []
+        names: list[tuple[int, str]] = []
+        ctimes = {e.path: e.ctime_ns for e in todo}
+        for row in self._parse_all(todo, known):
+            path, size, mtime, blob, result = row
+            ctime = ctimes[path]
+            # a time too recent to trust is stored as -1: the next scan reads the file
+            mtime = mtime if max(mtime, ctime) < trusted_before else -1
+            old = known.get(path)
+            if old is not None and old[0] >= 0 and old[4] == blob:
+                conn.execute("UPDATE pages SET size=?, mtime_ns=?, ctime_ns=? WHERE id=?",
+                             (size, mtime, ctime, old[0]))
+                continue
+            assert result is not None  # None only for a blob equal to the stored one
+            self._delete(conn, path)
+            if isinstance(result, FileProblem):
+                conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?,?)",
+                             (path, result.kind, result.message, result.line, size, mtime,
+                              ctime))
+            else:
+                pid = self._insert(conn, result, size, mtime, ctime, blob)
+                links += ((pid, key, line) for key, line in result.links)
+                tags += ((pid, t) for t in result.tags)
+                names += ((pid, n) for n in result.name_keys)
+                if len(links) > 20000:
+                    self._flush(conn, links, tags, names)
+            parsed += 1
+        self._flush(conn, links, tags, names)
+        return parsed
 
     def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, int, str]]
                    ) -> Iterator[_Row]:
