@@ -236,3 +236,12 @@ _page = st.lists(_line, max_size=14).map("\n".join)
 @given(_page, st.booleans())
 def test_fast_blocks_same_page_on_generated_markdown(text: str, final_newline: bool) -> None:
     assert_same("wiki/gen.md", text + ("\n" if final_newline else ""))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ09._~/#-%fF:@ é?()", max_size=12))
+def test_fast_blocks_plain_destinations_are_what_normalize_link_returns(dest: str) -> None:
+    md = make_parser(for_index=False)  # markdown-it's own normalizeLink
+    if fastpath._PLAIN_DEST.fullmatch(dest):
+        assert md.normalizeLink(dest) == dest
+        assert md.validateLink(dest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,6 +13,7 @@ from markdown_it.token import Token
 from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims, uncited_sentences
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import fastpath, make_parser
+from veriwiki.core.markdown.fastpath import InlineToken
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
@@ -136,7 +138,8 @@ class _Collector:
         self.uncited: list[tuple[int, str]] = []
         self.fact_refs: list[tuple[str, str, int, int]] = []
 
-    def inline(self, content: str, base: int, end: int, children: list[Token], *,
+    def inline(self, content: str, base: int, end: int,
+               children: Sequence[Token | InlineToken], *,
                paragraph: bool = False, cell: bool = False) -> None:
         """One inline block: ``content`` from 0-based line ``base``, its block ending
         before line ``end``; ``paragraph`` and ``cell`` say where it sits."""
@@ -244,7 +247,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
 
 
 def _inline(
-    children: list[Token], where: _Where, links: list[Link], tags: list[str],
+    children: Sequence[Token | InlineToken], where: _Where, links: list[Link], tags: list[str],
     fn_refs: list[tuple[str, int]], fact_refs: list[tuple[str, str, int, int]],
 ) -> list[RawCitation]:
     raws: list[RawCitation] = []

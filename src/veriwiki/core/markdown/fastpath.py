@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 import markdown_it
 import mdit_py_plugins
@@ -67,10 +66,12 @@ _SPECIAL = re.compile(r"[\\`#\[{!<]")
 _LABEL_STOP = frozenset("[\\`<{#\n")
 _BAD_DEST = frozenset(" \t\n()<>\\&\"'")
 _SENTINEL = "veriwikisentinel"
+# A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
+# characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
+_PLAIN_DEST = re.compile(r"(?!//)(?:[A-Za-z0-9._~/#-]|%[0-9A-Fa-f]{2})+")
 
 
-@dataclass(frozen=True, slots=True)
-class HeadingBlock:
+class HeadingBlock(NamedTuple):
     """An ATX heading found by the scanner (line is 0-based)."""
 
     level: int
@@ -78,8 +79,7 @@ class HeadingBlock:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParagraphBlock:
+class ParagraphBlock(NamedTuple):
     """A paragraph of plain lines ``start`` to ``end`` (0-based, end excluded)."""
 
     content: str
@@ -87,8 +87,7 @@ class ParagraphBlock:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class FenceBlock:
+class FenceBlock(NamedTuple):
     """A fenced code block opened on 0-based ``line``."""
 
     info: str
@@ -96,8 +95,7 @@ class FenceBlock:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class SlowTokens:
+class SlowTokens(NamedTuple):
     """markdown-it's tokens of a slow region, their maps in page lines."""
 
     tokens: list[Token]
@@ -189,7 +187,7 @@ class _Scanner:
         i = start
         while i < count:
             line = lines[i]
-            if _is_blank(line):
+            if not line.strip(" \t"):
                 if para >= 0:
                     self._paragraph(para, i)
                     para = -1
@@ -296,6 +294,20 @@ def scan_blocks(src: str, start: int, md: MarkdownIt) -> list[Block] | None:
     return _Scanner(lines, count, final_nl, md).run(start)
 
 
+class InlineToken:
+    """The fields of a markdown-it inline token that ``core.parse`` reads."""
+
+    __slots__ = ("type", "tag", "nesting", "content", "meta", "attrs")
+
+    def __init__(self, ttype: str, tag: str, nesting: int) -> None:
+        self.type = ttype
+        self.tag = tag
+        self.nesting = nesting
+        self.content = ""
+        self.meta: dict[Any, Any] = {}
+        self.attrs: dict[str, Any] = {}
+
+
 class _Inline:
     """The part of markdown-it's ``StateInline`` the dialect's inline rules use."""
 
@@ -303,10 +315,10 @@ class _Inline:
         self.src = src
         self.pos = 0
         self.posMax = len(src)  # noqa: N815 - markdown-it's name
-        self.tokens: list[Token] = []
+        self.tokens: list[InlineToken | Token] = []
 
-    def push(self, ttype: str, tag: str, nesting: int) -> Token:
-        token = Token(ttype, tag, nesting)  # type: ignore[arg-type]
+    def push(self, ttype: str, tag: str, nesting: int) -> InlineToken:
+        token = InlineToken(ttype, tag, nesting)
         self.tokens.append(token)
         return token
 
@@ -315,19 +327,20 @@ Rule = Callable[[StateInline, bool], bool]
 _AT_BRACKET: tuple[Rule, ...] = (_citation, _wikilink)
 
 
-def inline_tokens(content: str, md: MarkdownIt) -> list[Token]:
+def inline_tokens(content: str, md: MarkdownIt) -> list[InlineToken | Token]:
     """The inline tokens ``core.parse`` reads from ``content`` (a heading's or a
     paragraph's text); text tokens outside link labels are left out."""
     if "[" not in content and "#" not in content and "{{" not in content:
         return []
     got = _scan_inline(content, md)
     if got is None:
-        got = []
-        md.inline.parse(content, md, {}, got)
+        tokens: list[Token] = []
+        md.inline.parse(content, md, {}, tokens)
+        return list(tokens)
     return got
 
 
-def _scan_inline(src: str, md: MarkdownIt) -> list[Token] | None:
+def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
     state = _Inline(src)
     as_state = cast(StateInline, state)
     n = len(src)
@@ -413,17 +426,20 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
         return pos + 1  # no inline link can close here, and there are no references
     close = src.find("]", open_at + 1)
     label = src[open_at + 1:close]
-    if any(c in _LABEL_STOP for c in label):
+    if not _LABEL_STOP.isdisjoint(label):
         return -1
     if close + 1 >= len(src) or src[close + 1] != "(":
         return pos + 1
     end = src.find(")", close + 2)
     dest = src[close + 2:end]
-    if end < 0 or not dest or not dest.isprintable() or any(c in _BAD_DEST for c in dest):
+    if end < 0 or not dest or not dest.isprintable() or not _BAD_DEST.isdisjoint(dest):
         return -1
-    href = md.normalizeLink(dest)
-    if not md.validateLink(href):
-        return -1
+    if _PLAIN_DEST.fullmatch(dest):
+        href = dest
+    else:
+        href = md.normalizeLink(dest)
+        if not md.validateLink(href):
+            return -1
     if image:
         token = state.push("image", "img", 0)
         token.attrs = {"src": href, "alt": ""}
