@@ -12,6 +12,8 @@ For each corpus, with the load average recorded before and after every step:
 * cold index: veriwiki (``update_index(rebuild=True)`` in a fresh process, start-up
   excluded), the floor (``baselines.fts_floor``: one FTS5 table, raw files), qmd
   (``qmd collection add``, a fresh index under a private HOME);
+  ``--cold-code before=DIR`` times the cold index of another source tree (say a git
+  worktree of an older commit) in the same rounds, for before/after figures;
 * CLI search, one process per query, start-up included: ``veriwiki search --json``
   (which first checks the index is fresh), a Python process running one FTS5 query on
   the floor index, ``qmd search`` (BM25, no embeddings), ``rg`` (one per term);
@@ -169,7 +171,7 @@ def edit_target(corpus: Path) -> Path:
 
 
 def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path,
-               steps: set[str]) -> dict[str, Any]:
+               steps: set[str], codes: dict[str, str] | None = None) -> dict[str, Any]:
     """The measurements in ``steps`` (cold, search, one-file) for one corpus."""
     res: dict[str, Any] = {"corpus": str(corpus)}
     pages = sum(1 for _ in baselines.iter_pages(corpus))
@@ -186,8 +188,13 @@ def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path,
     for _ in range(repeat if "cold" in steps else 0):
         cold["floor"].append([round(baselines.fts_floor(corpus, floor_db), 2), load()])
         shutil.rmtree(corpus / ".veriwiki", ignore_errors=True)
-        _, p = timed([PY, "-c", COLD, str(corpus)])
+        _, p = timed([PY, "-c", COLD, str(corpus)], env=VW_ENV)
         cold["veriwiki"].append([round(last_json(p.stdout)["index_s"], 2), load()])
+        for label, src in (codes or {}).items():  # other trees, in turn with the current
+            shutil.rmtree(corpus / ".veriwiki", ignore_errors=True)
+            _, p = timed([PY, "-c", COLD, str(corpus)], env=dict(VW_ENV, PYTHONPATH=src))
+            cold.setdefault(f"veriwiki@{label}", []).append(
+                [round(last_json(p.stdout)["index_s"], 2), load()])
         if Path(QMD).exists():
             home = qmd_home(corpus)
             shutil.rmtree(home, ignore_errors=True)
@@ -286,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", default="cold,search,one-file",
                     help="comma-separated: cold, search, one-file (search without cold "
                          "reuses qmd's collection from an earlier run)")
+    ap.add_argument("--cold-code", action="append", default=[], metavar="LABEL=DIR",
+                    help="also time the cold index of the veriwiki source tree DIR (a git "
+                         "worktree: DIR/src goes first on PYTHONPATH), in turn with the "
+                         "installed one in each round; repeatable")
     ap.add_argument("--skip-start-up", action="store_true",
                     help="no --version and import timings (they need an indexed corpus)")
     args = ap.parse_args(argv)
@@ -296,8 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         out["start_up"] = start_up(args.corpus[0], args.repeat)
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         for corpus in args.corpus:
+            codes = dict(c.split("=", 1) for c in args.cold_code)
+            codes = {k: str(Path(v).resolve() / "src") for k, v in codes.items()}
             out["corpora"].append(run_corpus(corpus.resolve(), args.queries, args.repeat,
-                                             Path(tmp), set(args.steps.split(","))))
+                                             Path(tmp), set(args.steps.split(",")),
+                                             codes))
     out["machine"]["sqlite"] = sqlite3.sqlite_version
     text = json.dumps(out, indent=1)
     if args.json:
