@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_vault  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-VW = ROOT / ".venv" / "bin" / "veriwiki"
+PY = ROOT / ".venv" / "bin" / "python"
 SERVER_ENV = dict(os.environ)  # --src points it at another checkout's code
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
@@ -159,7 +159,10 @@ def run(vault: Path, views: int, saves: int, reports: bool = True) -> dict[str, 
     log = vault.parent / "serve-bench.log"
     start = time.perf_counter()
     with log.open("wb") as fh:
-        proc = subprocess.Popen([str(VW), "--vault", str(vault), "serve", "--port", str(port)],
+        # python -m veriwiki rather than the console script: its entry point may not
+        # exist in the code --src names
+        proc = subprocess.Popen([str(PY), "-m", "veriwiki", "--vault", str(vault), "serve",
+                                 "--port", str(port)],
                                 stdout=fh, stderr=subprocess.STDOUT, env=SERVER_ENV)
     result: dict[str, Any] = {}
     try:

@@ -212,6 +212,19 @@ def test_write_fast_body_edit_keeps_the_committed_catalog(
     assert regenerate_catalog(opened).commit is None  # a full render agrees
 
 
+def test_write_fast_uncommitted_catalog_edit_is_repaired_in_the_working_copy_only(
+        opened: Vault, git: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = opened.root / "wiki/index.md"
+    committed = index.read_text()
+    index.write_text("My own line above.\n" + committed.replace("Beta is about pulsars.",
+                                                                 "hand edit"))
+    with monkeypatch.context() as m:
+        m.setattr(service_write, "catalog_entries", lambda *a: pytest.fail("rendered"))
+        save(opened, "wiki/Alpha.md", PAGES["wiki/Alpha.md"] + "\nA new closing line.\n")
+    assert "wiki/index.md" not in git.touched(opened.root)
+    assert index.read_text() == "My own line above.\n" + committed
+
+
 def test_write_fast_summary_title_or_type_change_renders_the_catalog(
         opened: Vault, git: Git) -> None:
     save(opened, "wiki/Alpha.md", PAGES["wiki/Alpha.md"].replace("quasars", "blazars"))

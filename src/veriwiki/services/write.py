@@ -101,32 +101,28 @@ def _catalog_stamp(vault: Vault, commit: str) -> str:
                        vault.index_page, vault.log_page, v.max_page_bytes])
 
 
-def committed_catalog(vault: Vault, tx: Transaction) -> str | None:
-    """The catalog of the parent commit when it is the one :func:`render_catalog` would
-    make for the commit being built, else None (then it must be rendered).
+def catalog_is_current(vault: Vault, tx: Transaction) -> bool:
+    """True when the parent commit's catalog is the one :func:`render_catalog` would
+    make for the commit being built (so it need not be rendered).
 
     It is, when the index noted that this parent's catalog was rendered from its pages
     (by an earlier :func:`finish`, under the same settings) and the transaction adds
     no page, removes none and changes no page's title, type or summary. Any doubt
     (HEAD moved by anything else, the catalog page staged, its markers not found
-    exactly once) answers None, so a catalog that drifted is always rendered anew.
+    exactly once) answers False, so a catalog that drifted is always rendered anew.
     """
     if tx.parent is None or vault.index_page in tx.commit_files:
-        return None
+        return False
     if vault.index.note(_CATALOG_NOTE) != _catalog_stamp(vault, tx.parent):
-        return None
+        return False
     data = tx.head_content(vault.index_page)
-    if data is None:
-        return None
-    text = data.decode("utf-8", "replace")
-    start, end = text.find(START), text.find(END)
-    if text.count(START) != 1 or text.count(END) != 1 or end < start:
-        return None
+    if data is None or data.count(START.encode()) != 1 or data.count(END.encode()) != 1:
+        return False
     exclude = tuple(vault.config.vault.exclude)
     pages = [p for p in tx.commit_files
              if p != vault.log_page and is_page_path(p, vault.pages_root, exclude)]
     if len(pages) > _COMPARE_LIMIT:
-        return None  # parsing both sides of many pages costs more than rendering
+        return False  # parsing both sides of many pages costs more than rendering
     tx.prefetch(pages)
     for path in pages:
         new = tx.commit_files[path]
@@ -134,31 +130,56 @@ def committed_catalog(vault: Vault, tx: Transaction) -> str | None:
         if old == new:
             continue
         if old is None or new is None or _entry(vault, path, old) != _entry(vault, path, new):
-            return None  # a page added, removed or listed differently
+            return False  # a page added, removed or listed differently
+    return True
+
+
+def _committed_region(data: bytes) -> str | None:
+    """The generated region of a catalog page (markers included), or None when the
+    page is not UTF-8 or its markers are not found once each, in order."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start, end = text.find(START), text.find(END)
+    if text.count(START) != 1 or text.count(END) != 1 or end < start:
+        return None
     return text[start:end + len(END)]
+
+
+def _catalog(vault: Vault, tx: Transaction) -> str | None:
+    """The catalog the commit being built needs, or None when the page already holds
+    it in the parent commit and in the working tree (nothing to write)."""
+    if catalog_is_current(vault, tx):
+        head = tx.head_content(vault.index_page)
+        if tx.work_content(vault.index_page) == head:
+            return None
+        # the working copy differs (uncommitted edits): give it the committed region
+        region = _committed_region(head) if head is not None else None
+        if region is not None:
+            return region
+    return render_catalog(catalog_entries(vault, tx), vault.pages_root)
 
 
 def finish(vault: Vault, tx: Transaction, op: str, subject: str) -> CommitResult:
     """Log the operation, bring the catalog up to date, commit once and re-index the
     files the commit wrote.
 
-    The catalog is rendered only when :func:`committed_catalog` cannot vouch for the
+    The catalog is rendered only when :func:`catalog_is_current` cannot vouch for the
     committed one. :func:`catalog_entries` uses an index row only when its blob is the
     page's blob in the commit being built and parses the page otherwise, so a stale
     index costs time, never a wrong catalog.
     """
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     tx.prefetch([vault.index_page, vault.log_page])
-    catalog = committed_catalog(vault, tx)
-    if catalog is None:
-        catalog = render_catalog(catalog_entries(vault, tx), vault.pages_root)
+    catalog = _catalog(vault, tx)
+    if catalog is not None:
+        def regenerate(data: bytes | None) -> bytes:
+            text = (data.decode("utf-8", "replace") if data is not None
+                    else default_index_page(vault.config.vault.name))
+            return replace_catalog(text, catalog).encode()
 
-    def regenerate(data: bytes | None) -> bytes:
-        text = (data.decode("utf-8", "replace") if data is not None
-                else default_index_page(vault.config.vault.name))
-        return replace_catalog(text, catalog).encode()
-
-    tx.transform(vault.index_page, regenerate, adopt_untracked=True)
+        tx.transform(vault.index_page, regenerate, adopt_untracked=True)
     if not tx.changed_paths():
         # nothing to record: writes only working-tree repairs, no commit
         repaired = tx.commit("")

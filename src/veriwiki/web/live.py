@@ -174,7 +174,9 @@ def _event(data: dict[str, Any]) -> str:
 
 def announce(ctx: WebContext, paths: tuple[str, ...]) -> None:
     """Tell open views that the app itself changed ``paths`` (on the worker, after a
-    write), and take the new state as the one the file watch compares with."""
+    write), and take them as they are now into the state the file watch compares with
+    (other files keep their last refreshed state, so an outside change made meanwhile
+    is still announced by the next refresh)."""
     vault = ctx.open_vault()
     watch = ctx.live_state.get("watch")
     if watch is not None:
@@ -183,7 +185,18 @@ def announce(ctx: WebContext, paths: tuple[str, ...]) -> None:
         # that landed meanwhile
         watch.take_changed()
         ctx.live_state["due"] = time.monotonic() + AFTER_WRITE_SECONDS
+    blobs: dict[str, str] | None = ctx.caches.get("_blobs")
+    inputs = ctx.caches.get("_inputs")
     ctx.changed(paths)
-    ctx.caches["_blobs"] = vault.index.page_blobs()
+    if blobs is None:
+        blobs = vault.index.page_blobs()
+    else:  # the write's own pages only: anything else is for the next refresh to tell
+        blobs = {p: b for p, b in blobs.items() if p not in paths}
+        blobs.update((page.path, blob) for page, blob in vault.index.load_pages_blobs(paths))
+    ctx.caches["_blobs"] = blobs
     ctx.caches["_files"] = set(vault.index.attachments())
-    ctx.caches["_inputs"] = _inputs_signature(vault.root)
+    if inputs is None or any(p in ("veriwiki.toml", "AGENTS.md")
+                             or p.startswith(tuple(d + "/" for d in _INPUT_DIRS))
+                             for p in paths):
+        inputs = _inputs_signature(vault.root)
+    ctx.caches["_inputs"] = inputs
