@@ -61,13 +61,17 @@ WORDS = ["event loop", "buffer", "deprecated", "install", "license", "stream",
          "version", "python", "tokenizer"]
 
 COLD = r"""
-import json, sys, time
+import json, resource, sys, time
 import veriwiki.api as api
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 vault = api.open_vault(sys.argv[1])
-t = time.perf_counter()
+t, main, workers = time.perf_counter(), cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
 stats = api.update_index(vault, rebuild=True)
 print(json.dumps({"index_s": time.perf_counter() - t, "parsed": stats.parsed,
-                  "total": stats.total}))
+                  "total": stats.total, "main_cpu_s": cpu(resource.RUSAGE_SELF) - main,
+                  "workers_cpu_s": cpu(resource.RUSAGE_CHILDREN) - workers}))
 """
 
 ONE_FILE = r"""
@@ -183,18 +187,22 @@ def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path,
     # cold index: repeated, each fresh
     floor_db = scratch / "floor.sqlite"
     cold: dict[str, list[Any]] = {"floor": [], "veriwiki": [], "qmd": []}
+    cold_cpu: dict[str, list[Any]] = {}  # [main process, parse workers] CPU seconds
     if "cold" not in steps:  # search needs the floor index and qmd's collection
         baselines.fts_floor(corpus, floor_db)
     for _ in range(repeat if "cold" in steps else 0):
         cold["floor"].append([round(baselines.fts_floor(corpus, floor_db), 2), load()])
         shutil.rmtree(corpus / ".veriwiki", ignore_errors=True)
-        _, p = timed([PY, "-c", COLD, str(corpus)], env=VW_ENV)
-        cold["veriwiki"].append([round(last_json(p.stdout)["index_s"], 2), load()])
-        for label, src in (codes or {}).items():  # other trees, in turn with the current
+        trees = {"veriwiki": VW_ENV}
+        trees.update({f"veriwiki@{label}": dict(VW_ENV, PYTHONPATH=src)
+                      for label, src in (codes or {}).items()})  # in turn, each round
+        for name, env in trees.items():
             shutil.rmtree(corpus / ".veriwiki", ignore_errors=True)
-            _, p = timed([PY, "-c", COLD, str(corpus)], env=dict(VW_ENV, PYTHONPATH=src))
-            cold.setdefault(f"veriwiki@{label}", []).append(
-                [round(last_json(p.stdout)["index_s"], 2), load()])
+            _, p = timed([PY, "-c", COLD, str(corpus)], env=env)
+            got = last_json(p.stdout)
+            cold.setdefault(name, []).append([round(got["index_s"], 2), load()])
+            cold_cpu.setdefault(name, []).append(
+                [round(got["main_cpu_s"], 2), round(got["workers_cpu_s"], 2)])
         if Path(QMD).exists():
             home = qmd_home(corpus)
             shutil.rmtree(home, ignore_errors=True)
@@ -205,6 +213,7 @@ def run_corpus(corpus: Path, n_queries: int, repeat: int, scratch: Path,
         print(f"  cold {cold}", file=sys.stderr)
     if "cold" in steps:
         res["cold_s_load"] = cold
+        res["cold_cpu_main_workers"] = cold_cpu
     if "search" not in steps:
         return res
 
