@@ -448,16 +448,19 @@ def _decode(rule_id: str, severity: Severity, path: str, rows: list[list[Any]]
     """Stored findings as :class:`Finding` objects; raises TypeError when damaged."""
     if type(rows) is not list:
         raise TypeError("stored findings are not a list")
-    n = len(_STORED)
     out = []
     for row in rows:
-        # by type, not isinstance: a bool is not a line, and this runs per cached finding
-        if not (type(row) is list and len(row) == n and type(row[0]) is int
-                and type(row[1]) is str and all(v is None or type(v) in _PLAIN
-                                                for v in row[2:])):
+        # by exact type (a bool is no line number): this runs once per cached finding
+        if type(row) is not list or len(row) != 5:
             raise TypeError("a stored finding is damaged")
-        out.append(Finding(rule_id, severity, path, *row))
+        line, message, hint, column, origin = row
+        if (type(line) is not int or type(message) is not str
+                or (hint is not None and type(hint) is not str)
+                or (column is not None and type(column) is not int)
+                or (origin is not None and type(origin) is not str)):
+            raise TypeError("a stored finding is damaged")
+        out.append(Finding(rule_id, severity, path, line, message, hint, column, origin))
     return out
 
 
-_PLAIN = (str, int)
+assert _STORED == ("line", "message", "hint", "column", "origin"), "update _decode"
