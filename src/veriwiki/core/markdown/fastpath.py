@@ -316,6 +316,8 @@ class _Inline:
         self.pos = 0
         self.posMax = len(src)  # noqa: N815 - markdown-it's name
         self.tokens: list[InlineToken | Token] = []
+        self.link_end = -2  # where the next "](" is (-1: none), found once per stretch
+        self.last_runs: dict[int, int] | None = None  # backtick run length -> last start
 
     def push(self, ttype: str, tag: str, nesting: int) -> InlineToken:
         token = InlineToken(ttype, tag, nesting)
@@ -356,7 +358,7 @@ def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
         if ch == "\\":
             pos += _escape_width(src, pos)
         elif ch == "`":
-            pos = _code_span_end(src, pos)
+            pos = _code_span_end(state, pos)
         elif ch == "#":
             pos = state.pos if _tag(as_state, False) else pos + 1
         elif ch == "{":
@@ -395,14 +397,25 @@ def _escape_width(src: str, pos: int) -> int:
     return 2
 
 
-def _code_span_end(src: str, start: int) -> int:
+def _code_span_end(state: _Inline, start: int) -> int:
     """Where the tokenizer goes on after the backtick run at ``start``: past the closing
     run of the same length, or past the opening run when there is none."""
+    src = state.src
     n = len(src)
     pos = start + 1
     while pos < n and src[pos] == "`":
         pos += 1
     length = pos - start
+    if state.last_runs is None:  # as markdown-it: no later run of this length, no scan
+        state.last_runs = {}
+        at = 0
+        while (found := src.find("`", at)) >= 0:
+            at = found + 1
+            while at < n and src[at] == "`":
+                at += 1
+            state.last_runs[at - found] = found
+    if state.last_runs.get(length, -1) < pos:
+        return pos
     at = pos
     while True:
         found = src.find("`", at)
@@ -422,7 +435,9 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     to tell."""
     src = state.src
     open_at = pos + 1 if image else pos
-    if src.find("](", open_at) < 0:
+    if state.link_end < open_at and state.link_end != -1:
+        state.link_end = src.find("](", open_at)
+    if state.link_end < 0:
         return pos + 1  # no inline link can close here, and there are no references
     close = src.find("]", open_at + 1)
     label = src[open_at + 1:close]
