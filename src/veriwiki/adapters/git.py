@@ -268,7 +268,9 @@ class GitRepo:
         """A commit of ``parent``'s tree with ``entries`` (path → blob, None deletes)."""
         ensure_dir(tmp_dir, tmp_dir.parent)
         index_file = tmp_dir / f"index-{os.getpid()}"
-        env = dict(self.env(), GIT_INDEX_FILE=str(index_file))
+        # the scratch index is deleted below: fsync the objects and refs, not it
+        env = with_settings(dict(self.env(), GIT_INDEX_FILE=str(index_file)),
+                            [("core.fsync", "objects,reference")])
         try:
             if parent:
                 self.run("read-tree", parent, env=env)
