@@ -241,11 +241,11 @@ class IndexWriter(ABC):
                 folder = path.rpartition("/")[0]
                 if (manifest.listed(last, path) not in ("p", "a", "") or "" in parts
                         or file_name_problem(parts[-1]) is not None
-                        or (folder and os.path.realpath(os.path.join(root, folder))
-                            != os.path.join(real_root, folder))):
+                        or (folder and os.path.realpath(os.path.join(root, *parts[:-1]))
+                            != os.path.join(real_root, *parts[:-1]))):
                     return None  # a folder the scan did not list, a folder, a problem
                 try:
-                    st = os.lstat(os.path.join(root, path))
+                    st = os.lstat(os.path.join(root, *parts))
                 except FileNotFoundError:
                     kinds[path] = None
                     continue
