@@ -61,6 +61,12 @@ def test_fast_blocks_plain_page_needs_no_markdown_it() -> None:
                             "ParagraphBlock"]
 
 
+def test_fast_blocks_one_line_bullet_items_are_read_by_the_scanner() -> None:
+    text = "Intro.\n- one [[A]]\n* two\n\n+ three #t\n# H\n- four\n\nEnd.\n"
+    assert _kinds(text) == ["ParagraphBlock"] * 4 + ["HeadingBlock"] + ["ParagraphBlock"] * 2
+    assert_same("a.md", text)
+
+
 def test_fast_blocks_only_the_list_goes_to_markdown_it() -> None:
     text = "Intro.\n\n- one\n- two\n\n  more of two\n\nAfter the list.\n\n## End\n"
     assert _kinds(text) == ["ParagraphBlock", "SlowTokens", "ParagraphBlock", "HeadingBlock"]
@@ -141,6 +147,13 @@ def test_fast_blocks_same_page_on_a_generated_vault(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- hand-written inputs
 
 TRICKY = {
+    "table headers everywhere": "```|\n|---|\n\n# a | b\n|-|-|\n\n- x|y\n:-|\n\n- a\n# c|d\n-|-\n\n"
+                                "~~~ |\n  | - |\n~~~\n",
+    "simple lists": "- a [[A]]\n- b #t\n* c\n+ d ^id\n\n- e\n\ntext\n- f\n# H\n- g\n```\nx\n```\n",
+    "list lazy line": "- a\nlazy [[A]]\n\n- b\n#lazy-tag\n\n- c\n`lazy`\n\n- d\n~~~\nx\n~~~\n",
+    "list then indented": "- a\n\n    - b [[B]]\n\n- c\n\n  para [[C]]\n\n- d\n\n\tx\n",
+    "list items not simple": "-  two\n-\ttab\n- # h\n- - x\n* * *\n- ```\n-\n- \n+ > q\n- 1. x\n",
+    "list loose then other": "- a\n\n-  b\n\n1. c\n\n- d\n\n> e\n\n- f\n\n<div>\n",
     "nested lists": "- a\n  - b [[B]]\n    - c #t\n- d\n\ntext [[E]]\n",
     "ordered lists": "1. one [[A]]\n2) two\n\n3. three\n\n10. ten\n\n3.14 is pi [[P]]\n",
     "list interrupts paragraph": "para [[A]]\n- item [[B]]\nlazy [[C]]\n\nnext [[D]]\n",

@@ -155,6 +155,18 @@ def _closes(line: str, marker: str, run: int) -> bool:
     return j - i >= run and not line[j:].strip(" \t")
 
 
+def _is_item(line: str) -> bool:
+    """A one-line bullet item whose text can only be a paragraph: ``- text`` with one
+    space after ``-``, ``*`` or ``+`` and text that is a plain line or a ``#`` that
+    is no heading."""
+    if len(line) < 3 or line[0] not in "-*+" or line[1] != " ":
+        return False
+    text = line[2:]
+    if text[0] == "#":
+        return _heading(text) is None
+    return _is_plain(text)
+
+
 def _is_plain(line: str) -> bool:
     """A line that can only be paragraph text at the top level (or continue one)."""
     first = line[0]
@@ -183,7 +195,10 @@ class _Scanner:
 
     def run(self, start: int) -> list[Block]:
         lines, count = self.lines, self.count
-        para = -1
+        para = -1  # first line of the open paragraph
+        items: list[Block] = []  # the items of the list being read, not yet emitted
+        listed = -1  # first line of that list
+        gap = False  # a blank line since the list's last item
         i = start
         while i < count:
             line = lines[i]
@@ -191,9 +206,35 @@ class _Scanner:
                 if para >= 0:
                     self._paragraph(para, i)
                     para = -1
+                gap = listed >= 0
                 i += 1
                 continue
+            # markdown-it tries a table before any other block: a line with a pipe
+            # over a possible delimiter row goes to it (the row is no plain line)
+            table = "|" in line and self._table_below(i)
+            if listed >= 0 and (gap or table or not _is_item(line)):
+                # an indented line after a gap may belong to the last item, and a line
+                # right after an item continues it unless it is a heading or a fence:
+                # then markdown-it reads the list
+                if table:
+                    ends = False
+                elif gap:
+                    ends = line[0] not in " \t"
+                elif line[0] == "#":
+                    ends = _heading(line) is not None
+                else:
+                    ends = line[0] in "`~" and _fence_open(line) is not None
+                if not ends:
+                    i = self._slow(listed)
+                    items, listed, gap = [], -1, False
+                    continue
+                self.out += items
+                items, listed, gap = [], -1, False
             first = line[0]
+            if table:
+                i = self._slow(para if para >= 0 else i)
+                para = -1
+                continue
             if first == "#":
                 head = _heading(line)
                 if head is not None:
@@ -211,6 +252,15 @@ class _Scanner:
                         para = -1
                     i = self._fence(i, *opened)
                     continue
+            elif first in "-*+" and _is_item(line):
+                if para >= 0:
+                    self._paragraph(para, i)
+                    para = -1
+                if listed < 0:
+                    listed = i
+                items.append(ParagraphBlock(mdTrim(line[2:]), i, i + 1))
+                i += 1
+                continue
             if _is_plain(line):
                 if para < 0:
                     para = i
@@ -220,7 +270,16 @@ class _Scanner:
             para = -1
         if para >= 0:
             self._paragraph(para, count)
+        self.out += items
         return self.out
+
+    def _table_below(self, i: int) -> bool:
+        """True when line ``i + 1`` could be a table's delimiter row (line ``i`` then
+        its header)."""
+        if i + 1 >= self.count:
+            return False
+        below = self.lines[i + 1].lstrip(" \t")
+        return bool(below) and below[0] in "|-:"
 
     def _paragraph(self, start: int, end: int) -> None:
         self.out.append(ParagraphBlock(mdTrim("\n".join(self.lines[start:end])), start, end))
