@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from veriwiki.core.markdown import fastpath, make_parser
+from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.parse import parse_page
 from veriwiki.core.records import page_to_json
 
@@ -101,9 +101,9 @@ def test_fast_blocks_pages_with_definitions_are_parsed_whole() -> None:
 
 def test_fast_blocks_inline_scanner_defers_to_markdown_it_on_html() -> None:
     md = make_parser(for_index=True)
-    assert fastpath._scan_inline("a <b>[[x]]</b>", md) is None
-    assert fastpath._scan_inline("[*a* #t](b.md)", md) is None
-    got = fastpath._scan_inline("`[[no]]` [[yes]] #tag [l](p.md)", md)
+    assert fastinline._scan_inline("a <b>[[x]]</b>", md) is None
+    assert fastinline._scan_inline("[*a* #t](b.md)", md) is None
+    got = fastinline._scan_inline("`[[no]]` [[yes]] #tag [l](p.md)", md)
     assert got is not None
     assert [t.type for t in got] == ["wikilink", "tag", "link_open", "text", "link_close"]
 
@@ -258,6 +258,6 @@ def test_fast_blocks_same_page_on_generated_markdown(text: str, final_newline: b
 @given(st.text(alphabet="aZ09._~/#-%fF:@ é?()", max_size=12))
 def test_fast_blocks_plain_destinations_are_what_normalize_link_returns(dest: str) -> None:
     md = make_parser(for_index=False)  # markdown-it's own normalizeLink
-    if fastpath._PLAIN_DEST.fullmatch(dest):
+    if fastinline._PLAIN_DEST.fullmatch(dest):
         assert md.normalizeLink(dest) == dest
         assert md.validateLink(dest)

@@ -12,8 +12,8 @@ from markdown_it.token import Token
 
 from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims, uncited_sentences
 from veriwiki.core.frontmatter import read_frontmatter
-from veriwiki.core.markdown import fastpath, make_parser
-from veriwiki.core.markdown.fastpath import InlineToken
+from veriwiki.core.markdown import fastinline, fastpath, make_parser
+from veriwiki.core.markdown.fastinline import InlineToken
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
@@ -209,11 +209,11 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         for block in blocks:
             if isinstance(block, fastpath.ParagraphBlock):
                 out.inline(block.content, block.start, block.end,
-                           fastpath.inline_tokens(block.content, md), paragraph=True)
+                           fastinline.inline_tokens(block.content, md), paragraph=True)
             elif isinstance(block, fastpath.HeadingBlock):
                 out.headings.append(Heading(block.level, block.content.strip(), block.line + 1))
                 out.inline(block.content, block.line, block.line + 1,
-                           fastpath.inline_tokens(block.content, md))
+                           fastinline.inline_tokens(block.content, md))
             elif isinstance(block, fastpath.FenceBlock):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
             else:

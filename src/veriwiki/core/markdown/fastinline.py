@@ -1,0 +1,204 @@
+"""Inline half of the index parse's fast path (see ``fastpath``): the inline tokens
+``core.parse`` reads from a heading's or paragraph's text, found without markdown-it's
+tokenizer.
+
+The scanner stops where markdown-it's tokenizer would stand on a character that starts
+a rule (``\\ ` # [ { ! <``). Citations, wikilinks, embeds, fact references and tags are
+read by the dialect's own rule functions; links and images whose label is plain text
+and whose destination is one simple run are read here; anything else (``<``, a label
+holding markup, a title) sends the whole text to markdown-it's inline parser. Text
+tokens outside link labels are left out: ``core.parse`` does not read them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+from veriwiki.core.markdown.citations import _citation
+from veriwiki.core.markdown.factrefs import _fact_ref
+from veriwiki.core.markdown.tags import _tag
+from veriwiki.core.markdown.wikilinks import _embed, _wikilink
+
+_SPECIAL = re.compile(r"[\\`#\[{!<]")
+_LABEL_STOP = frozenset("[\\`<{#\n")
+_BAD_DEST = frozenset(" \t\n()<>\\&\"'")
+# A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
+# characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
+_PLAIN_DEST = re.compile(r"(?!//)(?:[A-Za-z0-9._~/#-]|%[0-9A-Fa-f]{2})+")
+
+
+class InlineToken:
+    """The fields of a markdown-it inline token that ``core.parse`` reads."""
+
+    __slots__ = ("type", "tag", "nesting", "content", "meta", "attrs")
+
+    def __init__(self, ttype: str, tag: str, nesting: int) -> None:
+        self.type = ttype
+        self.tag = tag
+        self.nesting = nesting
+        self.content = ""
+        self.meta: dict[Any, Any] = {}
+        self.attrs: dict[str, Any] = {}
+
+
+class _Inline:
+    """The part of markdown-it's ``StateInline`` the dialect's inline rules use."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.pos = 0
+        self.posMax = len(src)  # noqa: N815 - markdown-it's name
+        self.tokens: list[InlineToken | Token] = []
+        self.link_end = -2  # where the next "](" is (-1: none), found once per stretch
+        self.last_runs: dict[int, int] | None = None  # backtick run length -> last start
+
+    def push(self, ttype: str, tag: str, nesting: int) -> InlineToken:
+        token = InlineToken(ttype, tag, nesting)
+        self.tokens.append(token)
+        return token
+
+
+def inline_tokens(content: str, md: MarkdownIt) -> list[InlineToken | Token]:
+    """The inline tokens ``core.parse`` reads from ``content`` (a heading's or a
+    paragraph's text); text tokens outside link labels are left out."""
+    if "[" not in content and "#" not in content and "{{" not in content:
+        return []
+    got = _scan_inline(content, md)
+    if got is None:
+        tokens: list[Token] = []
+        md.inline.parse(content, md, {}, tokens)
+        return list(tokens)
+    return got
+
+
+def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
+    state = _Inline(src)
+    as_state = cast(StateInline, state)
+    n = len(src)
+    search = _SPECIAL.search
+    pos = 0
+    while True:
+        m = search(src, pos)
+        if m is None:
+            return state.tokens
+        pos = m.start()
+        ch = src[pos]
+        state.pos = pos
+        if ch == "\\":
+            pos += _escape_width(src, pos)
+        elif ch == "`":
+            pos = _code_span_end(state, pos)
+        elif ch == "#":
+            pos = state.pos if _tag(as_state, False) else pos + 1
+        elif ch == "{":
+            pos = state.pos if _fact_ref(as_state, False) else pos + 1
+        elif ch == "[":
+            if _citation(as_state, False) or _wikilink(as_state, False):
+                pos = state.pos
+                continue
+            after = _link(state, md, pos, image=False)
+            if after < 0:
+                return None
+            pos = after
+        elif ch == "!":
+            if _embed(as_state, False):
+                pos = state.pos
+                continue
+            if pos + 1 >= n or src[pos + 1] != "[":
+                pos += 1
+                continue
+            after = _link(state, md, pos, image=True)
+            if after < 0:
+                return None
+            pos = after
+        else:  # "<": an autolink or inline HTML may start here
+            return None
+
+
+def _escape_width(src: str, pos: int) -> int:
+    """How many characters markdown-it's escape rule consumes at ``pos``."""
+    if pos + 1 >= len(src):
+        return 1  # a last backslash is text
+    code = ord(src[pos + 1])
+    if 0xD800 <= code <= 0xDBFF and pos + 2 < len(src) and \
+            0xDC00 <= ord(src[pos + 2]) <= 0xDFFF:
+        return 3
+    return 2
+
+
+def _code_span_end(state: _Inline, start: int) -> int:
+    """Where the tokenizer goes on after the backtick run at ``start``: past the closing
+    run of the same length, or past the opening run when there is none."""
+    src = state.src
+    n = len(src)
+    pos = start + 1
+    while pos < n and src[pos] == "`":
+        pos += 1
+    length = pos - start
+    if state.last_runs is None:  # as markdown-it: no later run of this length, no scan
+        state.last_runs = {}
+        at = 0
+        while (found := src.find("`", at)) >= 0:
+            at = found + 1
+            while at < n and src[at] == "`":
+                at += 1
+            state.last_runs[at - found] = found
+    if state.last_runs.get(length, -1) < pos:
+        return pos
+    at = pos
+    while True:
+        found = src.find("`", at)
+        if found < 0:
+            return pos
+        end = found + 1
+        while end < n and src[end] == "`":
+            end += 1
+        if end - found == length:
+            return end
+        at = end
+
+
+def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
+    """Read ``[label](dest)`` (``![...]`` with ``image``) at ``pos``: the position after
+    it, ``pos + 1`` when markdown-it reads no link there, -1 when it takes markdown-it
+    to tell."""
+    src = state.src
+    open_at = pos + 1 if image else pos
+    if state.link_end < open_at and state.link_end != -1:
+        state.link_end = src.find("](", open_at)
+    if state.link_end < 0:
+        return pos + 1  # no inline link can close here, and there are no references
+    close = src.find("]", open_at + 1)
+    label = src[open_at + 1:close]
+    if not _LABEL_STOP.isdisjoint(label):
+        return -1
+    if close + 1 >= len(src) or src[close + 1] != "(":
+        return pos + 1
+    end = src.find(")", close + 2)
+    dest = src[close + 2:end]
+    if end < 0 or not dest or not dest.isprintable() or not _BAD_DEST.isdisjoint(dest):
+        return -1
+    if _PLAIN_DEST.fullmatch(dest):
+        href = dest
+    else:
+        href = md.normalizeLink(dest)
+        if not md.validateLink(href):
+            return -1
+    if image:
+        token = state.push("image", "img", 0)
+        token.attrs = {"src": href, "alt": ""}
+        token.content = label
+        token.meta = {"pos": pos}
+    else:
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": href}
+        token.meta = {"pos": pos}
+        if label:
+            state.push("text", "", 0).content = label
+        state.push("link_close", "a", -1)
+    return end + 1
