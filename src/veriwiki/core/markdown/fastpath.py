@@ -182,6 +182,7 @@ class _Scanner:
         return text + "\n" if end < self.count or self.final_nl else text
 
     def run(self, start: int) -> list[Block]:
+        """The page's blocks from line ``start`` on, in order."""
         lines, count = self.lines, self.count
         para = -1  # first line of the open paragraph
         items: list[Block] = []  # the items of the list being read, not yet emitted
@@ -281,6 +282,8 @@ class _Scanner:
         return end + 1 if end < self.count else end
 
     def _can_resume(self, j: int) -> bool:
+        """True when a slow region may end before line ``j``: a blank line before it
+        and a paragraph or fence starting on it, at column 0 (never a list item)."""
         line = self.lines[j]
         if _is_blank(line) or not _is_blank(self.lines[j - 1]):
             return False
@@ -304,6 +307,8 @@ class _Scanner:
         return self.count
 
     def _parse(self, start: int, end: int, *, sentinel: bool) -> list[Token] | None:
+        """markdown-it's tokens of lines ``start``..``end``; with ``sentinel``, None when
+        a paragraph after them would not start at the top level."""
         part = self.lines[start:end]
         if sentinel:
             part.append(_SENTINEL)
