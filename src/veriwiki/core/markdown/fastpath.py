@@ -283,7 +283,7 @@ class _Scanner:
 
     def _can_resume(self, j: int) -> bool:
         """True when a slow region may end before line ``j``: a blank line before it
-        and a paragraph or fence starting on it, at column 0 (never a list item)."""
+        and a paragraph, heading or fence starting on it at column 0 (no list item)."""
         line = self.lines[j]
         if _is_blank(line) or not _is_blank(self.lines[j - 1]):
             return False
