@@ -119,8 +119,8 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     seen: list[bool] = []
     plain = SqliteIndex._update_paths
 
-    def spy(self: SqliteIndex, paths: Any) -> Any:
-        got = plain(self, paths)
+    def spy(self: SqliteIndex, *args: Any) -> Any:
+        got = plain(self, *args)
         seen.append(got is not None)
         return got
 
@@ -175,7 +175,7 @@ def test_write_fast_deleted_page_and_attachment(opened: Vault, tmp_path: Path,
 def test_write_fast_renamed_page_rewrites_links_in_the_index(
         opened: Vault, tmp_path: Path, quick: list[bool]) -> None:
     move_page(opened, "Beta", "Beta Prime")
-    assert quick == [True]
+    assert quick and all(quick)  # the operation's first refresh may be quick as well
     assert [p for p in opened.index.paths() if "Beta" in p] == ["wiki/Beta Prime.md"]
     assert "[[Beta Prime]]" in (opened.root / "wiki/deep/Gamma.md").read_text()
     assert sorted(opened.index.pages_linking_to([target_key("Beta Prime")])) == [
@@ -186,7 +186,9 @@ def test_write_fast_renamed_page_rewrites_links_in_the_index(
 def test_write_fast_new_folder_falls_back_to_a_scan(opened: Vault, tmp_path: Path,
                                                     quick: list[bool]) -> None:
     save(opened, "wiki/new/Eta.md", "# Eta\n\nEta is about exoplanets.\n")
-    assert quick == [False]  # a folder the last scan did not list: scanned instead
+    # a folder the last scan did not list: scanned instead (and the scan's own attempt
+    # at a quick update of what it found is refused for the same reason)
+    assert quick and not any(quick)
     assert found(opened, "exoplanets") == ["wiki/new/Eta.md"]
     assert_like_a_rebuild(opened, tmp_path)
 

@@ -15,9 +15,13 @@ from pathlib import Path
 from veriwiki.adapters.sqlite_index import schema
 from veriwiki.adapters.sqlite_index.query import BM25_WEIGHTS, IndexReader, SearchHit
 from veriwiki.adapters.sqlite_index.schema import SCHEMA_VERSION
-from veriwiki.adapters.sqlite_index.write import RACY_NS, IndexStats, IndexWriter, target_key
-
-PATHS_LIMIT = 256  # more changed files than this: one scan (and the parse pool) is cheaper
+from veriwiki.adapters.sqlite_index.write import (
+    PATHS_LIMIT,
+    RACY_NS,
+    IndexStats,
+    IndexWriter,
+    target_key,
+)
 
 __all__ = ["BM25_WEIGHTS", "RACY_NS", "SCHEMA_VERSION", "IndexStats", "SearchHit",
            "SqliteIndex", "target_key"]

@@ -140,6 +140,34 @@ def store(conn: sqlite3.Connection, walk: Walk, pages_root: str,
                  (_KEY, _encode(walk, pages_root, exclude, files, total)))
 
 
+def changed_paths(manifest: Manifest, walk: Walk, limit: int) -> list[str] | None:
+    """The files ``walk`` found added, changed or removed since the manifest (pages and
+    attachments), or None when there are more than ``limit`` or anything else differs
+    (a file problem, a link): then only the full update judges the scan."""
+    if ({p.path for p in walk.problems} != manifest.link_problems
+            or walk.folders.keys() != manifest.folders.keys()):
+        return None  # a folder came, went or became a built site: the scan's rules
+    files = manifest.files
+    out = []
+    kept = 0  # pages found that the manifest lists
+    for e in walk.pages:
+        old = files.get(e.path)
+        if old is not None:
+            kept += 1
+        if old is None or old[0] != e.size or old[1] != e.mtime_ns or old[2] != e.ctime_ns:
+            out.append(e.path)
+            if len(out) > limit:
+                return None
+    if kept != len(files):  # some listed page is gone
+        seen = {e.path for e in walk.pages}
+        out += (p for p in files if p not in seen)
+    attachments = set(walk.attachments)
+    old_attachments = set(manifest.attachments)
+    if attachments != old_attachments:
+        out += sorted(attachments ^ old_attachments)
+    return out if len(out) <= limit else None
+
+
 def has_new_folders(manifest: Manifest, walk: Walk) -> bool:
     """True when ``walk`` listed a folder it may reuse next time but the manifest
     would not let it (a folder whose times have become old enough to trust)."""
@@ -197,7 +225,8 @@ def listed(d: dict[str, Any], path: str) -> str | None:
 
 
 def patch(conn: sqlite3.Connection, d: dict[str, Any], kinds: dict[str, str | None],
-          stats: dict[str, tuple[int, int, int]], total: int) -> None:
+          stats: dict[str, tuple[int, int, int]], total: int,
+          seen: dict[str, Folder] | None = None) -> None:
     """Store ``d`` (from :func:`load_folders`) after an update of only the paths in
     ``kinds``, which left them as it says ("p" page, "a" attachment, None gone), the
     pages with the index's ``stats`` (inside that update's transaction; each path's
@@ -206,6 +235,9 @@ def patch(conn: sqlite3.Connection, d: dict[str, Any], kinds: dict[str, str | No
     Nothing else is taken as seen: a folder whose listing changes here loses its stat,
     so the next scan lists it again, and every other file keeps the stat the index held
     before, so a change made meanwhile by anyone else still shows in the next scan.
+    ``seen``: the folders of the scan that found ``kinds``' paths changed (the update
+    then covers every change it saw); a folder it recorded with a stat, listed as the
+    patched record lists it, takes that stat, as a full update would store it.
     """
     attachments = set(d["attachments"])
     for path, kind in kinds.items():
@@ -236,6 +268,14 @@ def patch(conn: sqlite3.Connection, d: dict[str, Any], kinds: dict[str, str | No
         if was_listed != (kind is not None):
             sig = None  # the listing changed: the next scan lists this folder again
         d["folders"][rel] = [sig, "".join(kind_list), names, sizes, mtimes, ctimes, problems]
+    for rel, folder in (seen or {}).items():
+        record = d["folders"].get(rel)
+        if folder.sig is None or record is None:
+            continue
+        cut = len(rel) + 1 if rel else 0
+        if (record[1] == "".join(k for k, _ in folder.items)
+                and record[2] == [path[cut:] for _, path in folder.items]):
+            record[0] = list(folder.sig)
     d["attachments"] = sorted(attachments)
     d["total"] = total
     conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",

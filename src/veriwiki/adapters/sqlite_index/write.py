@@ -15,7 +15,14 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from veriwiki.adapters.fs import Entry, blob_sha, decode_page, is_page_path, walk_vault
+from veriwiki.adapters.fs import (
+    Entry,
+    Folder,
+    blob_sha,
+    decode_page,
+    is_page_path,
+    walk_vault,
+)
 from veriwiki.adapters.sqlite_index import manifest
 from veriwiki.adapters.sqlite_index.schema import SECONDARY
 from veriwiki.adapters.sqlite_tx import write_transaction
@@ -72,6 +79,7 @@ _Row = tuple[str, int, int, str, "_PageRow | FileProblem | None"]
 # tick keeps size and mtime). Such rows store mtime -1, so the next scan re-reads the
 # file and compares its blob id, until the mtime is old enough to be trusted.
 RACY_NS = 2_000_000_000
+PATHS_LIMIT = 256  # more changed files than this: one scan (and the parse pool) is cheaper
 
 
 def _page_row(page: Page) -> _PageRow:
@@ -157,6 +165,14 @@ class IndexWriter(ABC):
             if manifest.has_new_folders(last, walk):
                 manifest.refresh_folders(conn, last, walk, self.pages_root, self.exclude)
             return IndexStats(0, 0, last.total, notice=self.notice)
+        if last is not None:
+            # a few files changed: update just their rows and patch the manifest (no
+            # read of every page row, no rewrite of the whole manifest)
+            changed = manifest.changed_paths(last, walk, PATHS_LIMIT)
+            if changed is not None:
+                done = self._update_paths(changed, walk.folders)
+                if done is not None:
+                    return done
         known: dict[str, tuple[int, int, int, int, str]] = {}
         if not rebuild:
             for pid, path, size, mtime, ctime, blob in conn.execute(
@@ -216,7 +232,8 @@ class IndexWriter(ABC):
         return IndexStats(parsed, len(removed), total, rebuilt=rebuild or self.recreated,
                           notice=self.notice)
 
-    def _update_paths(self, paths: Collection[str]) -> IndexStats | None:
+    def _update_paths(self, paths: Collection[str],
+                      seen: dict[str, Folder] | None = None) -> IndexStats | None:
         """Bring the rows of ``paths`` (files a write just made or removed) in line with
         the files, and the scan manifest with them; None when that cannot be done
         exactly (no manifest, another size limit, a path in a folder the last scan did
@@ -284,7 +301,7 @@ class IndexWriter(ABC):
                         (e.path, e.path)):
                     stats[e.path] = (size, mtime, ctime)
             total = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
-            manifest.patch(conn, last, kinds, stats, total)
+            manifest.patch(conn, last, kinds, stats, total, seen)
         return IndexStats(parsed, removed, total, notice=self.notice)
 
     def _store(self, conn: sqlite3.Connection, todo: list[Entry],
