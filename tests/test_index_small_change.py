@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conftest import Git, write
 from test_write_fast import PAGES, assert_like_a_rebuild, found
+from test_write_fast import quick as quick  # the spy on path-limited updates
 from veriwiki import api
-from veriwiki.adapters.sqlite_index import SqliteIndex
 from veriwiki.vault import Vault
 
 
@@ -28,21 +27,6 @@ def opened(vault: Path, git: Git) -> Iterator[Vault]:
     api.update_index(v)
     yield v
     v.close()
-
-
-@pytest.fixture
-def quick(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each path-limited update succeeded (False: it fell back to the full one)."""
-    seen: list[bool] = []
-    plain = SqliteIndex._update_paths
-
-    def spy(self: SqliteIndex, *args: Any) -> Any:
-        got = plain(self, *args)
-        seen.append(got is not None)
-        return got
-
-    monkeypatch.setattr(SqliteIndex, "_update_paths", spy)
-    return seen
 
 
 def test_an_edit_found_by_the_scan_takes_the_quick_path(opened: Vault, tmp_path: Path,
