@@ -132,6 +132,9 @@ def answer(argv: list[str]) -> str | None:
         return None
     try:
         conn.execute("PRAGMA busy_timeout = 60000")
+        # one read transaction: the manifest proved current and the rows searched are
+        # the same snapshot of the index, whatever a writer commits meanwhile
+        conn.execute("BEGIN")
         if not index_current(conn, root, pages, exclude, max_bytes):
             return None
         skip = {index_page, log_page}
