@@ -51,6 +51,8 @@ def index_current(conn: sqlite3.Connection, root: str, pages_root: str,
     a page written too recently to trust (stored with mtime -1), other settings or any
     doubt give False.
     """
+    if os.stat not in os.supports_dir_fd or not hasattr(os, "O_DIRECTORY"):
+        return False  # no stat relative to an open folder here (Windows): full path
     try:
         rows = dict(conn.execute(
             "SELECT key, value FROM meta WHERE key IN ('schema', 'max_page_bytes', ?)",
@@ -100,7 +102,7 @@ def _same_files(folder: str, sig: list[int], kinds: str, names: list[str],
         st = os.stat(folder)
         if [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev] != sig:
             return False
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return False
     try:
