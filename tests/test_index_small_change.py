@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Git, write
-from test_write_fast import PAGES, assert_like_a_rebuild, found
+from conftest import Git
+from test_write_fast import assert_like_a_rebuild, committed, found
 from test_write_fast import quick as quick  # the spy on path-limited updates
 from veriwiki import api
 from veriwiki.vault import Vault
@@ -19,12 +19,7 @@ from veriwiki.vault import Vault
 
 @pytest.fixture
 def opened(vault: Path, git: Git) -> Iterator[Vault]:
-    for rel, text in PAGES.items():
-        write(vault, rel, text)
-    git(vault, "add", "-A")
-    git(vault, "commit", "-qm", "pages")
-    v = api.open_vault(vault)
-    api.update_index(v)
+    v = committed(vault, git)
     yield v
     v.close()
 

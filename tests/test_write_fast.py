@@ -44,15 +44,21 @@ PAGES = {
 def opened(vault: Path, git: Git) -> Iterator[Vault]:
     """A vault with a few pages committed by plain git, indexed, then one veriwiki
     write (so the catalog is current and noted)."""
+    v = committed(vault, git)
+    regenerate_catalog(v)
+    yield v
+    v.close()
+
+
+def committed(vault: Path, git: Git) -> Vault:
+    """The vault with ``PAGES`` written and committed by plain git, opened and indexed."""
     for rel, text in PAGES.items():
         write(vault, rel, text)
     git(vault, "add", "-A")
     git(vault, "commit", "-qm", "pages")
     v = api.open_vault(vault)
     api.update_index(v)
-    regenerate_catalog(v)
-    yield v
-    v.close()
+    return v
 
 
 def save(v: Vault, path: str, text: str | None) -> api.CommitResult:
