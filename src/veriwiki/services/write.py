@@ -116,7 +116,7 @@ def catalog_is_current(vault: Vault, tx: Transaction) -> bool:
     if vault.index.note(_CATALOG_NOTE) != _catalog_stamp(vault, tx.parent):
         return False
     data = tx.head_content(vault.index_page)
-    if data is None or data.count(START.encode()) != 1 or data.count(END.encode()) != 1:
+    if data is None or _committed_region(data) is None:
         return False
     exclude = tuple(vault.config.vault.exclude)
     pages = [p for p in tx.commit_files
