@@ -37,6 +37,7 @@ from veriwiki.services.site_cache import (
     state_version,
     write_previous,
 )
+from veriwiki.services.site_llms import write_llms_full
 from veriwiki.services.site_model import (
     ASSETS,
     LinkTables,
@@ -313,8 +314,7 @@ def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",
     # what needs no findings is produced while the check runs
     group("search", lambda: parts.write_search(vault, model, output))
     group("llms", lambda: output.write("llms.txt", docs.llms_txt(model, listed)))
-    group("llms-full", lambda: output.write_chunks("llms-full.txt",
-                                                   docs.llms_full_chunks(model, listed)))
+    group("llms-full", lambda: write_llms_full(vault.cache_dir, model, output, listed, code))
     finish_model(model, check())
     report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
     keys: dict[str, str] = {}

@@ -60,15 +60,17 @@ class Output:
         os.replace(tmp, target)
         self.written += 1
 
-    def write_chunks(self, rel: str, chunks: Iterable[str]) -> None:
+    def write_chunks(self, rel: str, chunks: Iterable[str | bytes]) -> None:
         """Like :meth:`write` for a document produced piece by piece (a report with
-        hundreds of thousands of rows is never held whole in memory)."""
+        hundreds of thousands of rows is never held whole in memory); text chunks are
+        written as UTF-8, bytes as they are."""
         self.produced.add(rel)
         target = self._target(rel)
         tmp = target.with_name(target.name + ".tmp")
-        with tmp.open("w", encoding="utf-8", errors="surrogatepass", newline="") as fh:
+        with tmp.open("wb") as fh:
             for chunk in chunks:
-                fh.write(chunk)
+                fh.write(chunk if isinstance(chunk, bytes)
+                         else chunk.encode("utf-8", "surrogatepass"))
         try:
             if filecmp.cmp(tmp, target, shallow=False):
                 tmp.unlink()

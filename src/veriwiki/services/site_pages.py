@@ -280,13 +280,23 @@ def llms_full_txt(model: SiteModel, paths: list[str]) -> str:
 
 def llms_full_chunks(model: SiteModel, paths: list[str]) -> Iterator[str]:
     """:func:`llms_full_txt` piece by piece (at 100k pages it is hundreds of megabytes)."""
+    yield llms_full_head(model)
+    for p in paths:
+        yield llms_full_segment(model, p)
+
+
+def llms_full_head(model: SiteModel) -> str:
+    """The first line of ``llms-full.txt``."""
+    return f"# {model.vault_name}\n"
+
+
+def llms_full_segment(model: SiteModel, path: str) -> str:
+    """One page's part of ``llms-full.txt``: made from its path, title and text only."""
     from veriwiki.render.markdown import frontmatter_lines
 
-    yield f"# {model.vault_name}\n"
-    for p in paths:
-        lines = model.page_text(p).replace("\r\n", "\n").split("\n")
-        body = "\n".join(lines[frontmatter_lines(lines):]).strip()
-        yield f"\n---\npage: {p}\ntitle: {model.pages[p].title}\n---\n\n{body}\n"
+    lines = model.page_text(path).replace("\r\n", "\n").split("\n")
+    body = "\n".join(lines[frontmatter_lines(lines):]).strip()
+    return f"\n---\npage: {path}\ntitle: {model.pages[path].title}\n---\n\n{body}\n"
 
 
 def today_iso(on: dt.date) -> str:

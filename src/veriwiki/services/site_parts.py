@@ -362,9 +362,10 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
 
     def claims() -> list[Any]:
         if "claims" not in memo:
-            memo["claims"] = [
-                [p, [[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
-                     for c in pg.claims]] for p, pg in sorted(model.pages.items()) if pg.claims]
+            memo["claims"] = [  # with the title: a source's page names the citing pages
+                [p, pg.title, [[c.line, [[x.source_id, x.version, x.quote, x.line]
+                                         for x in c.citations]] for c in pg.claims]]
+                for p, pg in sorted(model.pages.items()) if pg.claims]
         return list(memo["claims"])
 
     def findings() -> list[Any]:

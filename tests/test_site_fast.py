@@ -1,0 +1,127 @@
+"""The one-page rebuild's shortcuts (issue 14): each gives the bytes of a cold build.
+
+``llms-full.txt`` patched from the last build's parts (services/site_llms.py), the site
+state and the resolver's tables read back from the last build (services/site_cache.py).
+Every case builds in-process, changes the vault one way, builds again and compares the
+whole output folder with a build into an empty folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Veriwiki
+from helpers_site import make_site_vault
+
+
+def _build(vault: Path, out: Path | None = None) -> dict[str, object]:
+    from veriwiki.services.site import build_site
+    from veriwiki.vault import open_vault
+
+    return build_site(open_vault(vault), out).to_json()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".veriwiki-site.json"}
+
+
+def _same_as_cold(vault: Path) -> None:
+    cold = vault.parent / "cold-site"
+    shutil.rmtree(cold, ignore_errors=True)
+    cache = vault / ".veriwiki"
+    saved = {f: f.read_bytes() for f in cache.glob("site-*") if f.is_file()}
+    for f in saved:  # the cold build must not read the warm build's caches
+        f.unlink()
+    try:
+        _build(vault, cold)
+    finally:
+        for f, data in saved.items():
+            f.write_bytes(data)
+    warm, cold_tree = _tree(vault / "site"), _tree(cold)
+    assert warm.keys() == cold_tree.keys()
+    assert [k for k in warm if warm[k] != cold_tree[k]] == []
+    shutil.rmtree(cold)
+
+
+@pytest.fixture
+def segments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The pages whose llms-full.txt part was made from their text."""
+    from veriwiki.services import site_pages
+
+    made: list[str] = []
+    real = site_pages.llms_full_segment
+
+    def spy(model: object, path: str) -> str:
+        made.append(path)
+        return real(model, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_pages, "llms_full_segment", spy)
+    return made
+
+
+def _append(page: Path, text: str) -> None:
+    page.write_text(page.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_llms_full_is_patched_and_equals_a_cold_build(
+        vw: Veriwiki, vault: Path, segments: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    make_site_vault(vw, vault)
+    _build(vault)
+    listed = len(segments)
+    assert listed > 5
+    record = vault / ".veriwiki" / "site-llms-full.json"
+    assert record.is_file()
+
+    # a body edited: only that page's part is read
+    segments.clear()
+    _append(vault / "wiki" / "Attention.md", "\nA zebrafish line for agents.\n")
+    _build(vault)
+    assert segments == ["wiki/Attention.md"]
+    assert "zebrafish line" in (vault / "site" / "llms-full.txt").read_text(encoding="utf-8")
+    _same_as_cold(vault)
+
+    # a title changed in the frontmatter
+    page = vault / "wiki" / "Grounded.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("title: Grounded",
+                                                             "title: Grounded Claims"),
+                    encoding="utf-8")
+    segments.clear()
+    _build(vault)
+    assert segments == ["wiki/Grounded.md"]
+    _same_as_cold(vault)
+
+    # a page added, one removed, one renamed
+    (vault / "wiki" / "Added Page.md").write_text("# Added Page\n\nNew words.\n",
+                                                  encoding="utf-8")
+    (vault / "wiki" / "Transformer.md").unlink()
+    (vault / "wiki" / "KV Cache.md").rename(vault / "wiki" / "Key Value Cache.md")
+    segments.clear()
+    _build(vault)
+    assert sorted(segments) == ["wiki/Added Page.md", "wiki/Key Value Cache.md"]
+    _same_as_cold(vault)
+
+    damages: list[Callable[[], None]] = [
+        # the file edited by hand, same size: its digest no longer matches
+        lambda: (vault / "site" / "llms-full.txt").write_bytes(
+            (vault / "site" / "llms-full.txt").read_bytes().replace(b"New words", b"Old words")),
+        # the record cut short, then one with parts that lie outside the file
+        lambda: record.write_bytes(record.read_bytes()[:100]),
+        lambda: record.write_text(json.dumps({
+            **json.loads(record.read_text(encoding="utf-8")),
+            "parts": [["wiki/Attention.md", "x", "y", 0, 10 ** 9]]}), encoding="utf-8"),
+    ]
+    for n, damage in enumerate(damages):
+        damage()
+        _append(vault / "wiki" / "Attention.md", f"\nEdit {n}.\n")
+        segments.clear()
+        _build(vault)
+        assert len(segments) == listed  # every part made again (one page added, one gone)
+        _same_as_cold(vault)
