@@ -125,3 +125,78 @@ def test_llms_full_is_patched_and_equals_a_cold_build(
         _build(vault)
         assert len(segments) == listed  # every part made again (one page added, one gone)
         _same_as_cold(vault)
+
+
+def _tables(resolver: object) -> dict[str, object]:
+    from veriwiki.services.site_cache import _TABLES
+
+    out: dict[str, object] = {"pages": dict(resolver.pages),  # type: ignore[attr-defined]
+                              "root": resolver.pages_root}  # type: ignore[attr-defined]
+    for name in _TABLES:
+        out[name] = {k: sorted(v) if isinstance(v, list) else v
+                     for k, v in getattr(resolver, name).items() if v}
+    return out
+
+
+def test_resolver_read_back_only_while_the_names_hold(
+        vw: Veriwiki, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build reads the last build's resolver tables instead of building them while
+    the names digest is the same; they equal a resolver built from the index, and any
+    change of names (title, alias, heading, page added or gone) builds them again."""
+    from veriwiki.render.layout import code_version
+    from veriwiki.services import site
+    from veriwiki.services.indexing import build_resolver, update_index
+    from veriwiki.services.site_cache import RESOLVER_FILE, load_resolver, state_version
+    from veriwiki.settings import CONFIG_FILE
+    from veriwiki.vault import open_vault
+
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    make_site_vault(vw, vault)
+    built: list[int] = []
+    real = site.build_resolver
+
+    def counted(v: object) -> object:
+        built.append(1)
+        return real(v)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site, "build_resolver", counted)
+
+    def stored_matches_index() -> None:
+        v = open_vault(vault)
+        update_index(v)
+        version = state_version(code_version(), (vault / CONFIG_FILE).read_bytes())
+        got = load_resolver(v.cache_dir, version, v.index.names_digest(), v.pages_root)
+        assert got is not None
+        assert _tables(got) == _tables(build_resolver(v))
+
+    _build(vault)
+    assert built == [1]
+    stored_matches_index()
+    page = vault / "wiki" / "Attention.md"
+    edits: list[tuple[str, Callable[[], None], int]] = [
+        ("body", lambda: _append(page, "\nMore words, [[Grounded]].\n"), 0),
+        ("title", lambda: page.write_text(page.read_text(encoding="utf-8").replace(
+            "title: Attention", "title: Attention Mechanism"), encoding="utf-8"), 1),
+        ("alias", lambda: page.write_text(page.read_text(encoding="utf-8").replace(
+            "aliases: [self-attention, ", "aliases: [attn, "), encoding="utf-8"), 1),
+        ("heading", lambda: _append(page, "\n## A new heading\n\nText.\n"), 1),
+        ("added", lambda: (vault / "wiki" / "New One.md").write_text("# New One\n",
+                                                                    encoding="utf-8"), 1),
+        ("removed", lambda: (vault / "wiki" / "New One.md").unlink(), 1),
+        ("renamed", lambda: (vault / "wiki" / "Grounded.md").rename(
+            vault / "wiki" / "Grounded Again.md"), 1),
+    ]
+    for what, edit, builds in edits:
+        edit()
+        built.clear()
+        _build(vault)
+        assert len(built) == builds, what
+        stored_matches_index()
+        _same_as_cold(vault)
+    # damaged tables are built again
+    (vault / ".veriwiki" / RESOLVER_FILE).write_text('{"v": 1}', encoding="utf-8")
+    _append(page, "\nOnce more.\n")
+    built.clear()
+    _build(vault)
+    assert built == [1]
+    _same_as_cold(vault)

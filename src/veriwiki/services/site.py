@@ -33,7 +33,9 @@ from veriwiki.services.site_cache import (
     StateReader,
     StateWriter,
     keys_digest,
+    load_resolver,
     read_previous,
+    save_resolver,
     state_version,
     write_previous,
 )
@@ -145,13 +147,16 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     if len(blobs) >= OVERLAP_PAGES:
         report = check()
         check = lambda: report  # noqa: E731
-    resolver = build_resolver(vault)
     names = vault.index.names_digest()
     try:
         config = (vault.root / CONFIG_FILE).read_bytes()
     except OSError:
         config = b""
     version = state_version(code or code_version(), config)
+    resolver = load_resolver(vault.cache_dir, version, names, vault.pages_root)
+    if resolver is None:  # the names changed since the last build (or it kept none)
+        resolver = build_resolver(vault)
+        save_resolver(vault.cache_dir, version, names, resolver)
     reader = StateReader(vault.cache_dir, version, names, vault.pages_root)
     writer = StateWriter(vault.cache_dir, version, names, vault.pages_root)
     previous = read_previous(vault.cache_dir)
