@@ -18,6 +18,7 @@ _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
+_NOT_SPACE = re.compile(r"\S")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
 
@@ -138,19 +139,75 @@ def _line_of(stripped: str, first_line: int, a: int) -> int:
     return first_line + stripped.count("\n", 0, a + lead)
 
 
+def _link_addresses(text: str) -> list[tuple[int, int]]:
+    """The spans of ``text`` that name where a link goes rather than say something: a
+    wikilink's target and heading (``[[Llama 3#Results]]``; its ``|alias`` is text a
+    reader sees) and a markdown link's address (``(https://arxiv.org/abs/2401.1)``)."""
+    spans = []
+    if "[[" in text:
+        for m in _WIKI.finditer(text):
+            if m.group(2) is None:
+                spans.append((m.start(), m.end()))
+            else:
+                spans += [(m.start(), m.start(2)), (m.end(2), m.end())]
+    if "](" in text:
+        spans += [(m.end(1), m.end()) for m in _MDLINK.finditer(text)]
+    return sorted(spans)
+
+
+def _digit_offsets(text: str) -> list[int]:
+    """The offsets of the digits of ``text`` (``str.isdigit``) that a reader sees as part
+    of the prose: not those of a link's target or address, which name a page or a URL
+    (``[[GPT 4]]`` states no number)."""
+    if text.isascii():
+        found = [m.start() for m in _ASCII_DIGIT.finditer(text)]
+    else:
+        found = [i for i, ch in enumerate(text) if ch.isdigit()]
+    if not found:
+        return found
+    hidden = _link_addresses(text)
+    if not hidden:
+        return found
+    kept, j = [], 0
+    for d in found:
+        while j < len(hidden) and hidden[j][1] <= d:
+            j += 1
+        if j == len(hidden) or d < hidden[j][0]:
+            kept.append(d)
+    return kept
+
+
 def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
                       ) -> list[tuple[int, str]]:
-    """(line, text) of the sentences in ``content`` that hold a digit but no citation."""
+    """(line, text) of the sentences in ``content`` that hold a digit but no citation.
+
+    A sentence's line is that of its first character other than white space. The
+    digits are found once and walked along with the sentences, and lines are counted
+    from the previous sentence reported, so a long paragraph costs one pass.
+    """
     if not _has_digit(content):
         return []
-    stripped, marks = _strip(content, found)
+    stripped, marks = _strip(content, found) if found else (content, [])
+    digits = _digit_offsets(stripped)
+    if not digits:
+        return []
     spans = sentence_spans(stripped)
-    cited = _assign(stripped, spans, marks)
+    cited = _assign(stripped, spans, marks) if marks else {}
     out = []
+    k, last = 0, len(digits)
+    line, counted = first_line, 0
     for i, (a, b) in enumerate(spans):
-        if i in cited or not _has_digit(stripped[a:b]):
+        while k < last and digits[k] < a:
+            k += 1
+        if k == last:
+            break  # no digit after this point
+        if digits[k] >= b or i in cited:
             continue
-        out.append((_line_of(stripped, first_line, a), plain_text(stripped[a:b])))
+        m = _NOT_SPACE.search(stripped, a)
+        start = m.start() if m else len(stripped)
+        line += stripped.count("\n", counted, start)
+        counted = start
+        out.append((line, plain_text(stripped[a:b])))
     return out
 
 

@@ -28,6 +28,8 @@ _CONFUSABLES = str.maketrans({
 
 def normalize_name(name: str) -> str:
     """Fold a page name for comparison: NFC, case-folded, white space collapsed."""
+    if name.isascii():  # the same result without NFC or a regular expression
+        return " ".join(name.split()).lower()
     return _WS.sub(" ", unicodedata.normalize("NFC", name)).strip().casefold()
 
 
