@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from veriwiki.adapters.fs import (
     Entry,
@@ -53,9 +54,10 @@ def target_key(target: str) -> str:
     return normalize_name(last)
 
 
-@dataclass(frozen=True, slots=True)
-class _PageRow:
-    """A parsed page flattened into the values the index stores (built in workers)."""
+class _PageRow(NamedTuple):
+    """A parsed page flattened into the values the index stores (built in workers; a
+    tuple, which pickles to and from the main process several times faster than a
+    frozen dataclass with slots)."""
 
     path: str
     title: str
@@ -71,6 +73,8 @@ class _PageRow:
     body: str
 
 
+# A page for an emptied index: (id, size, mtime, ctime, blob, row)
+_NewPage = tuple[int, int, int, int, str, _PageRow]
 # A parse result: (path, size, mtime, blob, row | problem | None when the blob is unchanged)
 _Row = tuple[str, int, int, str, "_PageRow | FileProblem | None"]
 
@@ -215,7 +219,7 @@ class IndexWriter(ABC):
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
             for path in removed:
                 self._delete(conn, path)
-            parsed = self._store(conn, todo, known, trusted_before)
+            parsed = self._store(conn, todo, known, trusted_before, empty=rebuild)
             if bulk:
                 for ddl in SECONDARY.values():
                     conn.execute(ddl)
@@ -305,13 +309,19 @@ class IndexWriter(ABC):
         return IndexStats(parsed, removed, total, notice=self.notice)
 
     def _store(self, conn: sqlite3.Connection, todo: list[Entry],
-               known: dict[str, tuple[int, int, int, int, str]], trusted_before: int) -> int:
-        """Read, parse and store the files of ``todo``; the number whose rows changed."""
+               known: dict[str, tuple[int, int, int, int, str]], trusted_before: int,
+               empty: bool = False) -> int:
+        """Read, parse and store the files of ``todo``; the number whose rows changed.
+
+        ``empty`` says the tables were just emptied (a rebuild): nothing needs deleting,
+        and rows go in by batches with the ids SQLite would give them (1, 2, ...)."""
         parsed = 0
         links: list[tuple[int, str, int]] = []
         tags: list[tuple[int, str]] = []
         names: list[tuple[int, str]] = []
+        pages: list[_NewPage] = []
         ctimes = {e.path: e.ctime_ns for e in todo}
+        next_id = 1
         for row in self._parse_all(todo, known):
             path, size, mtime, blob, result = row
             ctime = ctimes[path]
@@ -323,20 +333,26 @@ class IndexWriter(ABC):
                              (size, mtime, ctime, old[0]))
                 continue
             assert result is not None  # None only for a blob equal to the stored one
-            self._delete(conn, path)
+            if not empty:
+                self._delete(conn, path)
             if isinstance(result, FileProblem):
                 conn.execute("INSERT INTO problems VALUES (?,?,?,?,?,?,?)",
                              (path, result.kind, result.message, result.line, size, mtime,
                               ctime))
             else:
-                pid = self._insert(conn, result, size, mtime, ctime, blob)
+                if empty:
+                    pid = next_id
+                    next_id += 1
+                    pages.append((pid, size, mtime, ctime, blob, result))
+                else:
+                    pid = self._insert(conn, result, size, mtime, ctime, blob)
                 links += ((pid, key, line) for key, line in result.links)
                 tags += ((pid, t) for t in result.tags)
                 names += ((pid, n) for n in result.name_keys)
-                if len(links) > 20000:
-                    self._flush(conn, links, tags, names)
+                if len(links) > 20000 or len(pages) >= 500:
+                    self._flush(conn, links, tags, names, pages)
             parsed += 1
-        self._flush(conn, links, tags, names)
+        self._flush(conn, links, tags, names, pages)
         return parsed
 
     def _parse_all(self, todo: list[Entry], known: dict[str, tuple[int, int, int, int, str]]
@@ -375,7 +391,16 @@ class IndexWriter(ABC):
 
     @staticmethod
     def _flush(conn: sqlite3.Connection, links: list[tuple[int, str, int]],
-               tags: list[tuple[int, str]], names: list[tuple[int, str]]) -> None:
+               tags: list[tuple[int, str]], names: list[tuple[int, str]],
+               pages: list[_NewPage]) -> None:
+        if pages:  # (id, size, mtime, ctime, blob, row) of pages new to an emptied index
+            conn.executemany(_INSERT_PAGE, (
+                (pid, r.path, size, mtime, ctime, blob, r.title, r.type, r.summary, r.names,
+                 r.data) for pid, size, mtime, ctime, blob, r in pages))
+            conn.executemany(_INSERT_FTS, (
+                (pid, r.title, r.aliases, r.headings, r.body)
+                for pid, _, _, _, _, r in pages))
+            pages.clear()
         conn.executemany("INSERT INTO links VALUES (?,?,?)", links)
         conn.executemany("INSERT INTO tags VALUES (?,?)", tags)
         conn.executemany("INSERT INTO names VALUES (?,?)", names)
@@ -386,14 +411,13 @@ class IndexWriter(ABC):
     @staticmethod
     def _insert(conn: sqlite3.Connection, row: _PageRow, size: int, mtime: int, ctime: int,
                 blob: str) -> int:
-        cur = conn.execute(
-            "INSERT INTO pages(path, size, mtime_ns, ctime_ns, blob, title, type, summary, "
-            "names, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (row.path, size, mtime, ctime, blob, row.title, row.type, row.summary, row.names,
-             row.data))
+        cur = conn.execute(_INSERT_PAGE, (None, row.path, size, mtime, ctime, blob, row.title,
+                                          row.type, row.summary, row.names, row.data))
         pid = int(cur.lastrowid or 0)
-        conn.execute(
-            "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)",
-            (pid, row.title, row.aliases, row.headings, row.body))
+        conn.execute(_INSERT_FTS, (pid, row.title, row.aliases, row.headings, row.body))
         return pid
 
+
+_INSERT_PAGE = ("INSERT INTO pages(id, path, size, mtime_ns, ctime_ns, blob, title, type, "
+                "summary, names, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+_INSERT_FTS = "INSERT INTO fts(rowid, title, aliases, headings, body) VALUES (?,?,?,?,?)"
