@@ -216,7 +216,7 @@ def read_yaml(rel: str, text: str) -> tuple[list[Fact], list[FileProblem]]:
 
 def _page_lines(vault: Vault, page: Page) -> list[str]:
     try:
-        return read_page_text(vault.root, page.path, vault.config.vault.max_page_bytes
+        return read_page_text(vault.root, page.path, vault.vault_settings.max_page_bytes
                               ).split("\n")
     except VeriwikiError:
         return []
