@@ -200,3 +200,22 @@ def test_resolver_read_back_only_while_the_names_hold(
     _build(vault)
     assert built == [1]
     _same_as_cold(vault)
+
+
+def test_a_one_page_rebuild_does_not_import_the_settings_schema(
+        vw: Veriwiki, vault: Path) -> None:
+    """The build's own process reads the validated settings, not the pydantic schema
+    (its import is ~0.3 s; the check, in its child, builds it there)."""
+    import subprocess
+    import sys
+
+    make_site_vault(vw, vault)
+    code = ("import sys\nfrom veriwiki.services.site import build_site\n"
+            "from veriwiki.vault import open_vault\n"
+            "build_site(open_vault(sys.argv[1]))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic')[:3])\n")
+    for _ in range(2):  # the first build makes the settings snapshot
+        _append(vault / "wiki" / "Attention.md", "\nAnother line.\n")
+        proc = subprocess.run([sys.executable, "-c", code, str(vault)], capture_output=True,
+                              text=True, env=vw.env, check=True)
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -219,7 +219,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     facts, _ = load_facts(vault, models)
     pages = {p: pages[p] for p in paths if p in pages}  # in path order, as before
     model = SiteModel(
-        vault_name=vault.config.vault.name, root=vault.root, pages=pages,
+        vault_name=_vault_name(vault), root=vault.root, pages=pages,
         blobs={p: blobs[p] for p in pages}, resolver=resolver, report=CheckReport([], 0),
         findings={}, sources=sources, texts=texts, facts=facts, checked=today().isoformat(),
         names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
@@ -228,6 +228,15 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     model.previous, model.loaded = previous, loaded
     finish_links(model, tables)
     return model, check
+
+
+def _vault_name(vault: Vault) -> str:
+    """``[vault] name`` from the validated settings (the schema, pydantic, is not needed
+    for it: a rebuild that only reads settings does not import it)."""
+    if vault._config is not None:
+        return vault._config.vault.name
+    name = vault.settings.get("vault", {}).get("name")
+    return name if isinstance(name, str) else vault.config.vault.name
 
 
 def _start_check(vault: Vault) -> Callable[[], CheckReport]:

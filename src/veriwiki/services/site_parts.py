@@ -383,7 +383,7 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
         return digest(base, listing(), findings(), claims(),
                       [[p, pg.type, pg.frontmatter.get("reviewed")]
                        for p, pg in sorted(model.pages.items())],
-                      vault.config.freshness.model_dump(), _head(vault))
+                      vault.settings.get("freshness"), _head(vault))  # validated, as JSON
     if name == "search":
         return digest(site, sorted(model.blobs.items()), listing())
     if name == "llms":
