@@ -24,6 +24,20 @@ def github_slug(text: str) -> str:
     return _SLUG_DROP.sub("", unicodedata.normalize("NFC", text).strip().lower()).replace(" ", "-")
 
 
+def _heading_slugs(headings: Iterable[str]) -> set[str]:
+    """The GitHub anchors of a page's headings: a repeated slug gets ``-1``, ``-2`` …
+    as on GitHub and in the rendered page (``render.markdown``), so a table of contents
+    linking ``#usage-1`` finds the second ``Usage`` heading."""
+    seen: dict[str, int] = {}
+    out: set[str] = set()
+    for heading in headings:
+        base = github_slug(heading) or "section"
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.add(base if n == 0 else f"{base}-{n}")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class PageNames:
     """What the resolver needs to know about one page."""
@@ -112,7 +126,7 @@ class Resolver:
             page = self.pages[path]
             cached = (
                 {normalize_name(h) for h in page.headings},
-                {github_slug(h) for h in page.headings},
+                _heading_slugs(page.headings),
                 {b.casefold() for b in page.block_ids},
             )
             self._anchors[path] = cached
