@@ -1,0 +1,171 @@
+"""What a large real markdown corpus (bench/real_corpus.py) showed, as small cases; and
+the corpus script's own layout, on archives made here (no registry is asked)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from veriwiki.core.model import Link
+from veriwiki.core.resolve import PageNames, Resolver
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = str(Path(sys.executable).parent / "veriwiki")
+
+
+def _corpus() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("real_corpus", ROOT / "bench" / "real_corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["real_corpus"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _md_link(fragment: str, target: str = "wiki/Guide.md") -> Link:
+    return Link("markdown", target, fragment, None, f"[x]({target}#{fragment})", 1, 1)
+
+
+# -- repeated headings: GitHub's -1, -2 anchors ------------------------------------------
+
+
+def test_resolve_repeated_heading_takes_github_suffix() -> None:
+    """READMEs' tables of contents link the second 'Usage' heading as '#usage-1' (the
+    anchor GitHub and veriwiki's own rendered page give it); it was a broken link."""
+    page = PageNames("wiki/Guide.md", "Guide", (), ("Usage", "Install", "Usage", "Usage"), ())
+    res = Resolver([page])
+    for fragment in ("usage", "usage-1", "usage-2", "install"):
+        assert res.resolve(_md_link(fragment), "wiki/Guide.md").status == "ok", fragment
+    missing = res.resolve(_md_link("usage-3"), "wiki/Guide.md")
+    assert missing.status == "broken"
+    assert missing.problem == "wiki/Guide.md has no heading 'usage-3'"
+    # a heading seen once has no suffixed anchor, and wikilinks take heading text only
+    assert res.resolve(_md_link("install-1"), "wiki/Guide.md").status == "broken"
+    wiki = Link("wikilink", "Guide", "usage-1", None, "[[Guide#usage-1]]", 1, 1)
+    assert res.resolve(wiki, "wiki/Other.md").status == "broken"
+
+
+def _vault(root: Path, pages: dict[str, str]) -> Path:
+    (root / "wiki").mkdir(parents=True)
+    (root / "veriwiki.toml").write_text('[vault]\nname = "t"\n', encoding="utf-8")
+    for rel, text in pages.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def _findings(vault: Path) -> list[dict[str, object]]:
+    p = subprocess.run([CLI, "--vault", str(vault), "check", "--json"], capture_output=True,
+                       text=True, timeout=300, check=False)
+    assert p.returncode in (0, 1), p.stderr
+    found: list[dict[str, object]] = json.loads(p.stdout)["findings"]
+    return found
+
+
+def test_check_readme_toc_with_repeated_headings_has_no_broken_link(tmp_path: Path) -> None:
+    """The README shape that gave the false broken links, through the real CLI check."""
+    readme = ("# Zabbix agent\n\n- [Local setup](#local-setup)\n"
+              "- [Local setup, proxy](#local-setup-1)\n- [Gone](#local-setup-2)\n\n"
+              "## Agent\n\n### Local setup\n\nText.\n\n## Proxy\n\n### Local setup\n\nMore.\n")
+    vault = _vault(tmp_path / "v", {"wiki/README.md": readme})
+    broken = [(f["line"], f["message"]) for f in _findings(vault) if f["rule"] == "broken-link"]
+    assert broken == [(5, "link #local-setup-2: wiki/README.md has no heading 'local-setup-2'")]
+
+
+# -- bench/real_corpus.py: layout ---------------------------------------------------------
+
+
+def _tgz(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _deb(path: Path, files: dict[str, bytes]) -> Path:
+    """A Debian package: an ar archive holding debian-binary, control and data tarballs."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:xz") as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    out = bytearray(b"!<arch>\n")
+    for name, body in ((b"debian-binary", b"2.0\n"), (b"control.tar.xz", b"x"),
+                       (b"data.tar.xz", data.getvalue())):
+        out += name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6)
+        out += b"100644".ljust(8) + str(len(body)).encode().ljust(10) + b"`\n" + body
+        if len(body) % 2:
+            out += b"\n"
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_real_corpus_places_members_unmodified(tmp_path: Path) -> None:
+    rc = _corpus()
+    sources = (
+        rc.Source("npm", "@x/docs", "1.0.0", "MIT", "package/docs/", "xdocs", "docs"),
+        rc.Source("pypi", "colls", "2.0", "GPL-3.0", "", "colls", "collections"),
+        rc.Source("debian", "wikipkg", "3-1", "GPL-2+", "./usr/share/w/", "w", "a wiki"),
+    )
+    page = b"---\ntitle: A\n---\n# A\n\nSee [b](./b.mdx).\r\n"
+    _tgz(tmp_path / "x-docs-1.0.0.tgz", {
+        "package/docs/a.md": page, "package/docs/b.mdx": b"# B\n",
+        "package/docs/.hidden/c.md": b"# C\n", "package/docs/x.js": b"1",
+        "package/docs/node_modules/dep/README.md": b"# dep\n",
+        "package/README.md": b"# outside the prefix\n"})
+    with zipfile.ZipFile(tmp_path / "colls-2.0-py3-none-any.whl", "w") as z:
+        z.writestr("ansible_collections/ns/c/README.md", "# c\n")
+        z.writestr("ansible_collections/ns/c/plugin.py", "x = 1\n")
+    _deb(tmp_path / "wikipkg_3-1_all.deb", {"./usr/share/w/index.mdwn": b"[[other]]\n",
+                                            "./usr/share/w/other.mdwn": b"Other.\n"})
+    rc.SOURCES = sources
+    vault = tmp_path / "vault"
+    manifest = rc.build(tmp_path, vault, offline=True)
+    pages = sorted(p.relative_to(vault).as_posix() for p in (vault / "wiki").rglob("*.md"))
+    assert pages == ["wiki/colls/ansible_collections/ns/c/README.md", "wiki/w/index.md",
+                     "wiki/w/other.md", "wiki/xdocs/_hidden/c.md", "wiki/xdocs/a.md",
+                     "wiki/xdocs/b.mdx.md", "wiki/xdocs/nm/dep/README.md"]
+    assert (vault / "wiki/xdocs/a.md").read_bytes() == page  # bytes as shipped, CRLF too
+    assert manifest["files"] == 7
+    assert manifest["renamed"] == {"wiki/w/index.md": "./usr/share/w/index.mdwn",
+                                   "wiki/w/other.md": "./usr/share/w/other.mdwn",
+                                   "wiki/xdocs/b.mdx.md": "package/docs/b.mdx"}
+    npm = manifest["sources"][0]
+    digest = hashlib.sha256((tmp_path / "x-docs-1.0.0.tgz").read_bytes()).hexdigest()
+    assert (npm["name"], npm["files"], npm["sha256"]) == ("@x/docs", 4, digest)
+    assert npm["bytes"] == len(page) + 4 + 4 + 6
+    assert json.loads((vault / rc.MANIFEST_NAME).read_text(encoding="utf-8")) == manifest
+    log = subprocess.run(["git", "-C", str(vault), "log", "--format=%s"], capture_output=True,
+                         text=True, check=True).stdout
+    assert log == "real corpus\n"
+    # the vault is one veriwiki reads: the .mdx page's relative link finds it
+    broken = [f for f in _findings(vault) if f["rule"] == "broken-link"]
+    assert broken == []
+
+
+def test_real_corpus_refuses_missing_archive_offline_and_a_full_folder(tmp_path: Path) -> None:
+    rc = _corpus()
+    rc.SOURCES = (rc.Source("npm", "gone", "1.0.0", "MIT", "package/", "gone", "x"),)
+    with pytest.raises(rc.CorpusError, match=r"gone 1\.0\.0 is not in .* \(--offline\)"):
+        rc.build(tmp_path, tmp_path / "vault", offline=True)
+    assert rc.main([str(tmp_path), "--offline"]) == 1
+    _tgz(tmp_path / "gone-1.0.0.tgz", {"package/a.md": b"# a\n"})
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(rc.CorpusError, match="exists and is not empty"):
+        rc.build(tmp_path, tmp_path / "full", offline=True)
+    assert (tmp_path / "full" / "keep.txt").read_text(encoding="utf-8") == "mine"
