@@ -18,8 +18,7 @@ NAME=VERSION`` into ``CACHE_DIR`` (an archive already there is reused; ``--offli
 refuses to fetch). Step 2 lays the markdown members out unmodified under
 ``VAULT_DIR/wiki/<source>/<path in the archive>`` (default ``VAULT_DIR``:
 ``CACHE_DIR/vault``), with three placement changes only, each recorded in the
-manifest: ``.mdx`` gets ``.md`` appended and ``.mdwn`` becomes ``.md`` (veriwiki reads
-``.md`` pages; relative links keep resolving), a path
+manifest: ``.mdx`` and ``.mdwn`` become ``.md`` (veriwiki reads ``.md`` pages), a path
 part ``node_modules`` becomes ``nm`` and a leading ``.`` becomes ``_`` (veriwiki skips
 both). It writes ``veriwiki.toml``, ``bench-manifest.json`` (per source: registry,
 name, version, licence, archive, sha256, files, bytes) and makes one git commit.
@@ -46,9 +45,10 @@ from typing import Any
 
 CORPUS_VERSION = 1
 MANIFEST_NAME = "bench-manifest.json"
-# how each extension is placed: an MDX page keeps its name before ``.md`` (its relative
-# links name ``page.mdx``, which finds ``page.mdx.md``); ikiwiki links name no extension
-EXTENSIONS = {".md": ".md", ".mdx": ".mdx.md", ".mdwn": ".md"}
+# ``page.mdx`` is placed as ``page.md``: the MDX docs link each other by site route
+# (``/reference/agents/agent``), which finds ``.../reference/agents/agent.md``; their
+# fewer links that name ``page.mdx`` break (``page.mdx.md`` gave more broken links)
+EXTENSIONS = {".md": ".md", ".mdx": ".md", ".mdwn": ".md"}
 MAX_MEMBER_BYTES = 8 * 1024 * 1024  # a bound on what one archive member may hold
 
 
