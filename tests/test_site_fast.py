@@ -219,3 +219,45 @@ def test_a_one_page_rebuild_does_not_import_the_settings_schema(
         proc = subprocess.run([sys.executable, "-c", code, str(vault)], capture_output=True,
                               text=True, env=vw.env, check=True)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_page_records_give_back_the_page(vw: Veriwiki, vault: Path) -> None:
+    """Every example page, slimmed, comes back from its state record as it went in."""
+    from veriwiki.services.indexing import update_index
+    from veriwiki.services.site_cache import page_of, page_record
+    from veriwiki.services.site_model import slim
+    from veriwiki.vault import open_vault
+
+    make_site_vault(vw, vault)
+    v = open_vault(vault)
+    update_index(v)
+    pages = v.index.load_pages()
+    assert any(p.claims for p in pages) and any(p.frontmatter for p in pages)
+    for page in pages:
+        record = json.loads(json.dumps(page_record(slim(page)), ensure_ascii=False))
+        assert page_of(page.path, record) == slim(page)
+
+
+def test_damaged_state_rows_are_loaded_again(vw: Veriwiki, vault: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state row whose link positions or page record are damaged costs a load from
+    the index, never output."""
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    make_site_vault(vw, vault)
+    _build(vault)
+    state = vault / ".veriwiki" / "site-state.jsonl"
+    head, *rows = state.read_text(encoding="utf-8").splitlines(keepends=True)
+    damaged = []
+    for n, line in enumerate(rows):
+        row = json.loads(line)
+        if n % 3 == 0:
+            row[3] = [-1] + row[3]  # a position that is no page
+        elif n % 3 == 1:
+            row[3] = row[3] + [10 ** 6]
+        else:
+            row[2] = row[2][:5]  # a cut page record
+        damaged.append(json.dumps(row, ensure_ascii=False) + "\n")
+    state.write_text(head + "".join(damaged), encoding="utf-8")
+    _append(vault / "wiki" / "Attention.md", "\nOne more.\n")
+    _build(vault)
+    _same_as_cold(vault)

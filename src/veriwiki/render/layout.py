@@ -56,7 +56,7 @@ def code_version() -> str:
     import importlib
 
     for name in ("site", "site_model", "site_pages", "site_parts", "site_output",
-                 "site_cache", "site_llms"):
+                 "site_cache", "site_llms", "site_check"):
         mod = importlib.import_module(f"veriwiki.services.{name}")
         if mod.__file__:
             with open(mod.__file__, "rb") as fh:

@@ -10,6 +10,7 @@ changed, so its output is byte-identical to a cold build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from veriwiki.adapters.writes import check_write_path
-from veriwiki.core.model import Finding, Page, Severity, SourceText
+from veriwiki.core.model import Page, SourceText
 from veriwiki.errors import InputError, VeriwikiError
 from veriwiki.render.layout import code_version, static_files
 from veriwiki.services import site_pages as docs
 from veriwiki.services import site_parts as parts
-from veriwiki.services.check import CheckReport, check_vault
+from veriwiki.services.check import CheckReport
 from veriwiki.services.indexing import build_resolver, update_index
 from veriwiki.services.site_cache import (
     Previous,
@@ -34,11 +35,14 @@ from veriwiki.services.site_cache import (
     StateWriter,
     keys_digest,
     load_resolver,
+    page_of,
+    page_record,
     read_previous,
     save_resolver,
     state_version,
     write_previous,
 )
+from veriwiki.services.site_check import start_check as _start_check
 from veriwiki.services.site_llms import write_llms_full
 from veriwiki.services.site_model import (
     ASSETS,
@@ -136,7 +140,6 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     link names are unchanged since the last build come from the site state
     (:mod:`site_cache`) instead of the index, their links already resolved.
     """
-    from veriwiki.core.records import page_from_json, page_to_json
     from veriwiki.services.facts import load_facts
     from veriwiki.services.freshness import today
     from veriwiki.services.sources import load_sources, version_text
@@ -166,6 +169,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     loaded: set[str] = set()
     tables = LinkTables()
     paths = list(blobs)
+    position: dict[str, int] | None = None  # made when a row is written
     try:
         for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
             chunk = paths[start:start + 2000]
@@ -175,19 +179,23 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
                 row = reader.get(path)
                 if row is not None and row.blob == blobs[path]:
                     try:
-                        pages[path] = page_from_json(path, row.page)
+                        pages[path] = page_of(path, row.page)
+                        outs, embeds = _at(paths, row.outs), _at(paths, row.embeds)
                     except (ValueError, TypeError, KeyError, IndexError):
+                        pages.pop(path, None)
                         load.append(path)
                         continue
-                    tables.outlinks[path], tables.embeds[path] = row.outs, row.embeds
-                    for target in row.outs:
+                    tables.outlinks[path], tables.embeds[path] = outs, embeds
+                    for target in outs:
                         tables.back[target].add(path)
                     tables.attachments.update(row.attachments)
                     tables.page_attachments[path] = row.attachments
                     kept[path] = row
                     continue
                 if row is not None and previous.token is not None:
-                    previous.outs[path] = row.outs  # a changed page: its old neighbours
+                    # a changed page: its old neighbours (unknown: every key again)
+                    with contextlib.suppress(TypeError, IndexError):
+                        previous.outs[path] = _at(paths, row.outs)
                 load.append(path)
             for page, blob in vault.index.load_pages_blobs(load):
                 blobs[page.path] = blob
@@ -198,9 +206,13 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
                 if path in kept:
                     writer.keep(kept.pop(path))
                 elif path in pages:
-                    writer.add(path, Row(blobs[path], page_to_json(pages[path]),
-                                         tables.outlinks[path], tables.embeds[path],
-                                         tables.page_attachments.get(path, [])))
+                    if position is None:
+                        position = {p: i for i, p in enumerate(paths)}
+                    outs_at = [position.get(p, -1) for p in tables.outlinks[path]]
+                    embeds_at = [position.get(p, -1) for p in tables.embeds[path]]
+                    if -1 not in outs_at and -1 not in embeds_at:  # else: loaded next time
+                        writer.add(path, Row(blobs[path], page_record(pages[path]), outs_at,
+                                             embeds_at, tables.page_attachments.get(path, [])))
     except BaseException:
         writer.abandon()
         raise
@@ -230,6 +242,17 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     return model, check
 
 
+def _at(paths: list[str], positions: list[int]) -> list[str]:
+    """The paths at ``positions`` (a state row's links); IndexError when one is not a
+    position in ``paths``."""
+    out = []
+    for i in positions:
+        if type(i) is not int or not 0 <= i < len(paths):
+            raise IndexError("a damaged state row")
+        out.append(paths[i])
+    return out
+
+
 def _vault_name(vault: Vault) -> str:
     """``[vault] name`` from the validated settings (the schema, pydantic, is not needed
     for it: a rebuild that only reads settings does not import it)."""
@@ -237,57 +260,6 @@ def _vault_name(vault: Vault) -> str:
         return vault._config.vault.name
     name = vault.settings.get("vault", {}).get("name")
     return name if isinstance(name, str) else vault.config.vault.name
-
-
-def _start_check(vault: Vault) -> Callable[[], CheckReport]:
-    """Start ``check_vault`` in a forked child and return how to wait for its report.
-
-    The child gives back only the report, so the memory the check needs (all pages
-    parsed, resolutions, source texts) is returned to the system when it ends, and the
-    site's pages are collected here meanwhile. In-process where fork is missing; when
-    the child fails, the check runs again here (so its error is raised with its message).
-    """
-    if not hasattr(os, "fork"):
-        report = check_vault(vault, refresh=False)
-        return lambda: report
-    import pickle
-
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(read_fd)
-            inherited = vault._index  # not used here (nor closed: the parent's connection)
-            vault._index = None
-            # collect_pages has just brought the index up to date
-            report = check_vault(vault, refresh=False)
-            # findings as plain tuples: unpickling 38k slotted dataclasses is slower
-            data = pickle.dumps((report.pages, [
-                (f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column,
-                 f.origin) for f in report.findings]), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as pipe:
-                pipe.write(data)
-            code = 0
-            del inherited
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-
-    def wait() -> CheckReport:
-        with os.fdopen(read_fd, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            return check_vault(vault)
-        pages, rows = pickle.loads(data)  # noqa: S301 - our own child's output
-        severity = {s.value: s for s in Severity}
-        return CheckReport([Finding(rule, severity[sev], path, line, message, hint, column,
-                                    origin)
-                            for rule, sev, path, line, message, hint, column, origin in rows],
-                           pages)
-
-    return wait
 
 
 def build_site(vault: Vault, out: Path | None = None, *, base_url: str = "",

@@ -3,11 +3,13 @@
 Two files, both rebuildable (deleting them costs time, never changes the output):
 
 - ``site-state.jsonl``: one line per page, in path order, written while the pages are
-  collected: the page's blob id, the page as the site keeps it (no links, no code, as
-  :func:`veriwiki.core.records.page_to_json` writes it) and where its links lead
-  (outlinks, embeds, attachments). A row is reused when the page's blob is unchanged and
-  the names every link resolves against (``names_digest``) are the same, so a rebuild
-  loads from the index and resolves the links of the changed pages only.
+  collected: the page's blob id, the page as the site keeps it (no links, no code: a
+  flat JSON list, :func:`page_record`) and where its links lead (outlinks and embeds as
+  positions in the path-ordered list of pages, attachments as paths). A row is reused
+  when the page's blob is unchanged and the names every link resolves against
+  (``names_digest``, which covers every page's path, so the positions hold) are the
+  same, so a rebuild loads from the index and resolves the links of the changed pages
+  only.
 - ``site-keys.json``: what the last build's page keys were made from that is shared by
   every page (the check date, the sources, the facts ...), a digest of those keys and
   a digest of each page's findings. When the shared inputs are unchanged and the output
@@ -31,11 +33,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from veriwiki.core.model import Page
     from veriwiki.core.resolve import Resolver
 
 STATE_FILE = "site-state.jsonl"
 KEYS_FILE = "site-keys.json"
-FORMAT = 1
+FORMAT = 2
 
 
 def state_version(code: str, config: bytes = b"") -> str:
@@ -58,11 +61,45 @@ class Row:
     """One page as the last build kept it."""
 
     blob: str
-    page: str  # page_to_json of the slimmed page
-    outs: list[str]
-    embeds: list[str]
+    page: Any  # page_record of the slimmed page
+    outs: list[int]  # positions of the pages linked to, in the path-ordered page list
+    embeds: list[int]
     attachments: list[str]
     line: str = ""  # the line it was read from
+
+
+def page_record(page: Page) -> list[Any]:
+    """What the site keeps of a slimmed page (:func:`site_model.slim`), as a flat JSON
+    list: read back by :func:`page_of` without a second decoding."""
+    err = page.frontmatter_error
+    return [page.title, list(page.aliases), page.type, list(page.tags), page.summary,
+            page.frontmatter, [err.message, err.line, err.column] if err else None,
+            [[h.level, h.text, h.line] for h in page.headings],
+            [list(b) for b in page.block_ids], [list(r) for r in page.footnote_refs],
+            list(page.footnote_defs),
+            [[c.text, c.line, [[x.source_id, x.version, x.locator, x.quote, x.line, x.column,
+                                x.raw] for x in c.citations]] for c in page.claims],
+            [list(r) for r in page.fact_refs]]
+
+
+def page_of(path: str, rec: list[Any]) -> Page:
+    """The slimmed page :func:`page_record` kept (raises ValueError, TypeError or
+    IndexError when the record is damaged)."""
+    from veriwiki.core.claims import Citation, Claim
+    from veriwiki.core.model import FrontmatterError, Heading
+    from veriwiki.core.model import Page as Page_
+
+    (title, aliases, type_, tags, summary, front, err, heads, blocks, frefs, fdefs, claims,
+     facts) = rec
+    if type(title) is not str or type(summary) is not str or type(front) is not dict:
+        raise TypeError("a damaged page record")
+    return Page_(
+        path, title, tuple(aliases), type_, tuple(tags), summary, front, {},
+        FrontmatterError(*err) if err else None, tuple(Heading(*h) for h in heads), (),
+        tuple((b[0], b[1]) for b in blocks), (), tuple((r[0], r[1]) for r in frefs),
+        tuple(fdefs), tuple(Claim(c[0], c[1], tuple(Citation(*x) for x in c[2]))
+                            for c in claims), (),
+        tuple((r[0], r[1], r[2], r[3]) for r in facts), "")
 
 
 class StateReader:
@@ -96,7 +133,7 @@ class StateReader:
                 return  # cut short: the rest is computed again
             try:
                 r = json.loads(line)
-                row = Row(str(r[1]), str(r[2]), list(r[3]), list(r[4]), list(r[5]), line)
+                row = Row(str(r[1]), r[2], list(r[3]), list(r[4]), list(r[5]), line)
                 path = str(r[0])
             except (ValueError, TypeError, IndexError):
                 return  # a damaged file: the rest is computed again
