@@ -83,6 +83,47 @@ def test_check_readme_toc_with_repeated_headings_has_no_broken_link(tmp_path: Pa
     assert broken == [(5, "link #local-setup-2: wiki/README.md has no heading 'local-setup-2'")]
 
 
+def test_resolve_html_anchor_in_heading_is_a_link_target() -> None:
+    """npm's libnpm* READMEs anchor headings with HTML and link them from a table of
+    contents ('#opts'); GitHub and npm's site honour it. 26 false broken links."""
+    heads = ('<a name="opts"></a> `opts` for `libnpmorg` commands',
+             "<A class='x' ID='set-role'></A> `org.set()`", '<b id="bold">not an a tag</b>')
+    res = Resolver([PageNames("wiki/Guide.md", "Guide", (), heads, ())])
+    assert res.resolve(_md_link("opts"), "wiki/Guide.md").status == "ok"
+    assert res.resolve(_md_link("set-role"), "wiki/Guide.md").status == "ok"
+    assert res.resolve(_md_link("bold"), "wiki/Guide.md").status == "broken"
+    wiki = Link("wikilink", "Guide", "opts", None, "[[Guide#opts]]", 1, 1)
+    assert res.resolve(wiki, "wiki/Other.md").status == "broken"  # wikilinks: heading text
+
+
+def test_resolve_html_anchors_cost_linear_time() -> None:
+    """A heading of many unclosed '<a ' tags: each is read up to the next '<' only."""
+    head = "<a x " * 40_000 + '<a name="end">'
+    res = Resolver([PageNames("wiki/Guide.md", "Guide", (), (head,), ())])
+    assert res.resolve(_md_link("end"), "wiki/Guide.md").status == "ok"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an HTML anchor outside a heading (<a id=...> on its own line) is no link target to "
+    "the check: the parse and the index keep headings and block ids only (core/parse.py, "
+    "the index's names, resolve._anchor_sets). 6 false broken links in the real corpus"))
+def test_check_html_anchor_on_its_own_line_is_a_link_target(tmp_path: Path) -> None:
+    """safer-buffer's porting guide: '<a id="variant-2"></a>' above the heading."""
+    text = ("# Porting\n\nSee [variant 2](#variant-2).\n\n"
+            '<a id="variant-2"></a>\n## Variant 2: Use a polyfill\n\nText.\n')
+    vault = _vault(tmp_path / "v", {"wiki/Porting.md": text})
+    broken = [f["message"] for f in _findings(vault) if f["rule"] == "broken-link"]
+    assert broken == []
+
+
+def test_check_html_anchor_in_heading_through_the_cli(tmp_path: Path) -> None:
+    readme = ("# libnpmorg\n\n- [opts](#opts)\n- [gone](#gone)\n\n"
+              '#### <a name="opts"></a> `opts` for `libnpmorg` commands\n\nText.\n')
+    vault = _vault(tmp_path / "v", {"wiki/README.md": readme})
+    broken = [f["message"] for f in _findings(vault) if f["rule"] == "broken-link"]
+    assert broken == ["link #gone: wiki/README.md has no heading 'gone'"]
+
+
 # -- bench/real_corpus.py: layout ---------------------------------------------------------
 
 

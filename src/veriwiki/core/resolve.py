@@ -17,6 +17,10 @@ from veriwiki.core.model import Link
 from veriwiki.core.names import normalize_name
 
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+# an <a> tag, and its name or id: an anchor GitHub keeps and markdown links may target
+# (the tag cannot run past the next '<', so a long line costs linear time)
+_A_TAG = re.compile(r"<a\s[^<>]*>", re.I)
+_ANCHOR_ATTR = re.compile(r"""\s(?:name|id)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 
 def github_slug(text: str) -> str:
@@ -35,6 +39,9 @@ def _heading_slugs(headings: Iterable[str]) -> set[str]:
         n = seen.get(base, 0)
         seen[base] = n + 1
         out.add(base if n == 0 else f"{base}-{n}")
+        if "<" in heading:  # READMEs anchor a heading with HTML: #### <a name="opts"></a> …
+            for tag in _A_TAG.findall(heading):
+                out.update(_ANCHOR_ATTR.findall(tag))
     return out
 
 
