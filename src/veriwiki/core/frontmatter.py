@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from veriwiki.core.frontmatter_fast import Scalars, read_simple
 from veriwiki.core.model import FrontmatterError
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -25,6 +26,8 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
+
+_SCALARS = Scalars(_Loader)
 
 # Bounds that keep one hostile page from taking down every command: 5,000 nested
 # brackets overflow the interpreter's recursion, and a few hundred bytes of nested
@@ -160,6 +163,11 @@ def read_frontmatter(text: str) -> Frontmatter:
         key = _field_key(text_line)
         if key is not None:
             field_lines.setdefault(key, offset + 2)
+    # the plainest blocks (flat, no anchors: within every bound) are read without the
+    # YAML loader's per-value calls, with the same result
+    simple = read_simple(block, _SCALARS) if len(block) <= MAX_FRONTMATTER_CHARS else None
+    if simple is not None:
+        return Frontmatter(json_safe(simple), field_lines, None, end + 2, end + 1)
     bounded = _check_bounds(block)
     if bounded is not None:
         return Frontmatter({}, field_lines, bounded, end + 2, end + 1)
