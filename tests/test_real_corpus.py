@@ -18,6 +18,8 @@ import pytest
 
 from veriwiki.core.model import Link
 from veriwiki.core.resolve import PageNames, Resolver
+from veriwiki.render.markdown import render_markdown
+from veriwiki.render.sanitize import inline_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).parent / "veriwiki")
@@ -122,6 +124,27 @@ def test_check_html_anchor_in_heading_through_the_cli(tmp_path: Path) -> None:
     vault = _vault(tmp_path / "v", {"wiki/README.md": readme})
     broken = [f["message"] for f in _findings(vault) if f["rule"] == "broken-link"]
     assert broken == ["link #gone: wiki/README.md has no heading 'gone'"]
+
+
+class _NoCtx:
+    """A render context for text that links, cites and embeds nothing."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the renderer asked for {name}")
+
+
+def test_render_drops_readme_html_anchors_keeps_other_tags_as_text() -> None:
+    """'#### <a name="opts"></a> `opts`' rendered the tags as text in the heading (1,627
+    such anchors in the real corpus); GitHub shows nothing for them."""
+    text = ('#### <a name="opts"></a> `opts` for commands\n\n'
+            "Go <A ID='x'/> on, <a id=y>kept words</a> and <a href=\"/z\">a link</a>.\n")
+    html = render_markdown(text, _NoCtx()).html  # type: ignore[arg-type]
+    assert '"> <code>opts</code> for commands<a class="anchor"' in html
+    assert "&lt;a name" not in html and "&lt;A ID" not in html and "&lt;a id" not in html
+    assert "kept words and " in html
+    # a link written as HTML stays text, its </a> too (only an anchor's </a> is dropped)
+    assert '&lt;a href="/z"&gt;a link&lt;/a&gt;.' in html
+    assert inline_tag('<a name="x" onclick="y()">') == '&lt;a name="x" onclick="y()"&gt;'
 
 
 # -- bench/real_corpus.py: layout ---------------------------------------------------------

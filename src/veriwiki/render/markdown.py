@@ -23,7 +23,7 @@ from veriwiki.core.markdown.citations import CiteParts
 from veriwiki.core.model import LinkKind
 from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
-from veriwiki.render.sanitize import clean_fragment, clean_html_block, inline_tag
+from veriwiki.render.sanitize import clean_fragment, clean_html_block, inline_tag, is_anchor_only
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
@@ -149,6 +149,7 @@ class _Writer:
         self.toc: list[tuple[int, str, str]] = []
         self.out: list[str] = []
         self.lines: set[int] = set()
+        self.open_anchors = 0  # <a name=...> tags dropped whose </a> is still to come
 
     def anchor(self, text: str) -> str:
         base = github_slug(text) or "section"
@@ -339,6 +340,14 @@ class _Writer:
         if kind in ("em_close", "strong_close", "s_close", "link_close"):
             return f"</{child.tag}>" if kind != "link_close" else "</a>"
         if kind == "html_inline":
+            # GitHub shows a README's <a name="opts"></a> as nothing; as text it was noise
+            if is_anchor_only(child.content):
+                if not child.content.rstrip().endswith("/>"):
+                    self.open_anchors += 1
+                return ""
+            if self.open_anchors and child.content.strip().lower() == "</a>":
+                self.open_anchors -= 1
+                return ""
             return inline_tag(child.content)
         if kind == "wikilink":
             meta = child.meta

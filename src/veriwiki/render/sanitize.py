@@ -35,6 +35,9 @@ _SITE_ATTRS = {
     "details": {"open"},
 }
 _BARE_TAG = re.compile(r"^<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>$")
+# <a name="x"> / <a id='x'>: an anchor that shows nothing (READMEs put it in headings)
+_ANCHOR_ONLY = re.compile(
+    r"""^<a(?:\s+(?:name|id)\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))+\s*/?>$""", re.I)
 
 
 def clean_html_block(html: str) -> str:
@@ -51,6 +54,11 @@ def inline_tag(html: str) -> str:
     if html.startswith("<!--"):
         return ""
     return escape(html, quote=False)
+
+
+def is_anchor_only(html: str) -> bool:
+    """True for an inline ``<a>`` tag with a name or id and nothing else (no link)."""
+    return _ANCHOR_ONLY.match(html.strip()) is not None
 
 
 def clean_fragment(html: str) -> str:
