@@ -265,10 +265,17 @@ class CheckContext:
         return str(self._shared_memo(("text-hash", source_id, version), compute))
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """A value shared between rules of one run (computed once)."""
+        """A value shared between the rules of this context (computed once); it may
+        depend on the pages examined (:meth:`subset` contexts have their own)."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def run_memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """A value that does not depend on the pages examined, computed once per run
+        and shared with every :meth:`subset` context (a check runs a rule with a facet
+        on one chunk of pages at a time)."""
+        return self._shared_memo(("run-memo", key), compute)
 
     def _shared_memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         if key not in self._shared:
@@ -309,6 +316,12 @@ class CheckContext:
                 reached.update(res.candidates)
             got = self._targets[path] = frozenset(reached)
         return got
+
+    def forget_resolutions(self, paths: Iterable[str]) -> None:
+        """Drop the kept link resolutions of these pages (their :meth:`link_targets`
+        stay): a check running over many pages keeps only those of one chunk."""
+        for path in paths:
+            self._resolved.pop(path, None)
 
     def add_link_targets(self, targets: Iterable[tuple[str, frozenset[str]]]) -> None:
         """Record link targets known without loading the pages (from the check cache)."""

@@ -6,21 +6,27 @@ reads; the check service and the web app's one-page check both use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from veriwiki.checks import Rule, all_rules
+from veriwiki.checks import CheckContext, Rule, all_rules
 from veriwiki.checks.context import PageSource
 from veriwiki.checks.inputs import CheckInputs
-from veriwiki.core.model import FileProblem, Page, Severity, Source, SourceText
+from veriwiki.core.model import FileProblem, Finding, Page, Severity, Source, SourceText
 from veriwiki.core.resolve import PageNames
 from veriwiki.errors import ConfigError, VeriwikiError
 from veriwiki.services.types import TypeRegistry, load_types
 from veriwiki.vault import Vault
 
+CHUNK_PAGES = 4000
+"""Pages decoded at once when rules run over many of them: a check holds this many
+parsed pages and their link resolutions at a time, not the whole vault's (at 100k
+pages the whole vault's would need ~2 GiB)."""
+
 
 class IndexPages(PageSource):
-    """The vault's pages read from the index on demand (each page decoded once)."""
+    """The vault's pages read from the index on demand: pages asked for one by one are
+    decoded once and kept, those of :meth:`chunks` only while the chunk is in use."""
 
     def __init__(self, vault: Vault, blobs: dict[str, str]) -> None:
         super().__init__(())
@@ -39,15 +45,40 @@ class IndexPages(PageSource):
         elif missing:
             for page, blob in self.vault.index.load_pages_blobs(missing):
                 self.loaded[page.path] = page
-                self.loaded_blob[page.path] = blob
+                self._note(page.path, blob)
         return [self.loaded[p] for p in paths if p in self.loaded]
+
+    def chunks(self, paths: list[str], size: int | None = None) -> Iterator[list[Page]]:
+        """The pages at ``paths``, in that order, ``size`` at a time (pages gone from the
+        index are left out). Pages not loaded before are kept when they fit in one
+        chunk (a check after a few edits asks for them again), else decoded for their
+        chunk only."""
+        size = size or CHUNK_PAGES
+        keep = len(paths) <= size
+        for start in range(0, len(paths), size):
+            part = paths[start:start + size]
+            fresh: dict[str, Page] = {}
+            for page, blob in self.vault.index.load_pages_blobs(
+                    [p for p in part if p not in self.loaded]):
+                fresh[page.path] = page
+                self._note(page.path, blob)
+            if keep:
+                self.loaded.update(fresh)
+            yield [got for p in part
+                   if (got := self.loaded.get(p) or fresh.get(p)) is not None]
+
+    def _note(self, path: str, blob: str) -> None:
+        """Record the blob a page was decoded from ('' once two different ones were)."""
+        seen = self.loaded_blob.get(path, blob)
+        self.loaded_blob[path] = blob if seen == blob else ""
 
     def all(self) -> list[Page]:
         if self._all is None:
             pairs = self.vault.index.load_pages_blobs()
             for page, blob in pairs:
-                self.loaded.setdefault(page.path, page)
-                self.loaded_blob.setdefault(page.path, blob)
+                if page.path not in self.loaded:
+                    self.loaded[page.path] = page
+                    self._note(page.path, blob)
             self._all = [self.loaded[page.path] for page, _ in pairs]
         return self._all
 
@@ -66,6 +97,45 @@ class IndexPages(PageSource):
             return super().code_pages()
         return self.load(self.code_paths)
 
+
+def run_facets(ctx: CheckContext, store: IndexPages, facets: dict[str, list[Rule]],
+               todo: dict[str, set[str]], paths: list[str]
+               ) -> Iterator[tuple[Rule, Finding, bool]]:
+    """Run each facet's rules on the pages of ``todo`` (path → the facets to compute
+    there), taken in ``paths`` order a chunk at a time; yields (rule, finding, whether
+    it is on one of the pages examined).
+
+    A rule with a facet finds on each page what it would find with the whole vault
+    examined (see :data:`~veriwiki.checks.FACETS`), so the chunks change no finding;
+    its findings elsewhere (a schema file) do not depend on the pages either, and are
+    taken from its first run only. After each chunk its pages' link resolutions are
+    dropped (their link targets are kept), so memory holds one chunk's pages.
+    """
+    ran: set[str] = set()
+    for pages in store.chunks([p for p in paths if p in todo]):
+        for facet, rules in facets.items():
+            mine = [p for p in pages if facet in todo[p.path]]
+            if mine:
+                yield from _run_rules(ctx, facet, rules, mine, facet not in ran)
+                ran.add(facet)
+        ctx.forget_resolutions(p.path for p in pages)
+    for facet, rules in facets.items():
+        if facet not in ran:  # no page to examine: the findings elsewhere still count
+            yield from _run_rules(ctx, facet, rules, [], True)
+
+
+def _run_rules(ctx: CheckContext, facet: str, rules: list[Rule], pages: list[Page],
+               first: bool) -> Iterator[tuple[Rule, Finding, bool]]:
+    sub = ctx.subset(pages)
+    here = {p.path for p in pages}
+    for r in rules:
+        for item in r.run(sub):
+            on_page = item.path in here
+            if on_page or first:
+                yield r, item, on_page
+    if facet == "links":  # what orphan-page and missing-from-index read
+        for page in pages:
+            ctx.link_targets(page)
 
 
 def cited_sources(vault: Vault, wanted: set[tuple[str, int | None]],

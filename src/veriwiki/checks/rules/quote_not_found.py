@@ -51,7 +51,7 @@ def quote_not_found(ctx: CheckContext) -> Iterator[Finding]:
 
 def _elsewhere(ctx: CheckContext, cited: str, quote: str) -> tuple[str, str] | None:
     """The first other source (by id) whose current text holds ``quote``, and where."""
-    catalog = ctx.memo("source-catalog", lambda: sorted(
+    catalog = ctx.run_memo("source-catalog", lambda: sorted(
         (sid, s.current.version, s.current.sha256) for sid, s in ctx.sources.items()))
 
     def compute() -> list[str] | None:
@@ -64,10 +64,10 @@ def _elsewhere(ctx: CheckContext, cited: str, quote: str) -> tuple[str, str] | N
                     if (t := ctx.source_text(sid, None)) is not None]
 
         # one search over all raw texts; the rendered views are built only when needed
-        raw = ctx.memo("corpus-raw", lambda: Corpus(texts()))
+        raw = ctx.run_memo("corpus-raw", lambda: Corpus(texts()))
         seen = [raw]
         if not any(sid != cited for sid in raw.holders(quote)):
-            seen = [ctx.memo("corpus-read", lambda: Corpus(
+            seen = [ctx.run_memo("corpus-read", lambda: Corpus(
                 (sid, view.text) for sid, text in texts()
                 if (view := reading_view(text)) is not None))]
         for corpus in seen:
@@ -80,7 +80,7 @@ def _elsewhere(ctx: CheckContext, cited: str, quote: str) -> tuple[str, str] | N
                         return [sid, where]
         return None
 
-    digest = ctx.memo("source-catalog-digest", lambda: hashlib.sha1(
+    digest = ctx.run_memo("source-catalog-digest", lambda: hashlib.sha1(
         repr(catalog).encode()).hexdigest())
     found = ctx.cached(("quote-elsewhere", cited, quote, digest), compute)
     return None if found is None else (found[0], found[1])

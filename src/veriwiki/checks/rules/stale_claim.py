@@ -28,11 +28,11 @@ def stale_version(ctx: CheckContext, cite: Citation) -> tuple[int, int] | None:
     previous = ctx.source_text(cite.source_id, numbers[-2])
     if latest is None or previous is None:
         return None
-    if ctx.memo(("quote", cite.source_id, None, cite.quote),
-                partial(find_quote, latest.text, cite.quote)) is not None:
+    if ctx.run_memo(("quote", cite.source_id, None, cite.quote),
+                    partial(find_quote, latest.text, cite.quote)) is not None:
         return None
-    if ctx.memo(("quote", cite.source_id, numbers[-2], cite.quote),
-                partial(find_quote, previous.text, cite.quote)) is None:
+    if ctx.run_memo(("quote", cite.source_id, numbers[-2], cite.quote),
+                    partial(find_quote, previous.text, cite.quote)) is None:
         return None
     return numbers[-2], numbers[-1]
 

@@ -48,7 +48,9 @@ def table_stale(ctx: CheckContext) -> Iterator[Finding]:
             if block.spec is None:
                 continue  # table-spec reports it
             if data is None:
-                got = ctx.memo("facts-table-data", lambda: table_facts(ctx))
+                # over every page when the run gives the page types, else per context
+                memo = ctx.run_memo if ctx.inputs.page_types is not None else ctx.memo
+                got = memo("facts-table-data", lambda: table_facts(ctx))
                 assert isinstance(got, TableFacts)
                 data = got
             cells, other = table_diff(block, block.spec, data)
