@@ -21,7 +21,7 @@ from veriwiki.checks import FACETS, CheckContext, Rule
 from veriwiki.checks.context import has_check_blocks
 from veriwiki.core.model import Finding, Page, Severity, Source, SourceText
 from veriwiki.errors import VeriwikiError
-from veriwiki.services.check_inputs import IndexPages
+from veriwiki.services.check_inputs import IndexPages, run_facets
 from veriwiki.vault import Vault
 
 # -- the check cache --------------------------------------------------------------------------
@@ -107,10 +107,11 @@ class CachedRun:
             self.meta[path] = _Meta(bool(row.blocks), row.quoted, row.cited)
             if row.quoted:
                 raw.update(row.quoted.split(_SEP))
-        for page in self.store.load(stale):
-            meta = self.meta[page.path] = _Meta.of(page)
-            if meta.quoted:
-                raw.update(meta.quoted.split(_SEP))
+        for pages in self.store.chunks(stale):
+            for page in pages:
+                meta = self.meta[page.path] = _Meta.of(page)
+                if meta.quoted:
+                    raw.update(meta.quoted.split(_SEP))
         try:
             for item in raw:
                 sid, _, version = item.partition(_SUB)
@@ -210,27 +211,22 @@ class CachedRun:
         # the rest, on the pages whose inputs changed
         fresh: dict[str, dict[str, list[Finding]]] = {}  # path -> rule id -> findings
         self.recomputed = {}  # path -> facets computed now
-        for facet, rules in facets.items():
+        for facet in facets:
             if self.want[facet][0] is None:
                 paths = list(self.blobs)
             else:
                 paths = [p for p in self.blobs if facet not in valid.get(p, ())]
             for path in paths:
                 self.recomputed.setdefault(path, set()).add(facet)
-            pages = self.store.load(paths)
-            sub = ctx.subset(pages)
-            here = {p.path for p in pages}
-            for r in rules:
-                for item in r.run(sub):
-                    item = replace(item, rule=r.id, severity=self.severity[r.id])
-                    if item.path in here:
-                        by_page[r.id].setdefault(item.path, []).append(item)
-                        fresh.setdefault(item.path, {}).setdefault(r.id, []).append(item)
-                    else:
-                        other[r.id].append(item)
-            if facet == "links":
-                for page in pages:
-                    ctx.link_targets(page)
+        # a chunk of pages at a time (issue 14: memory at 100k pages)
+        for r, item, on_page in run_facets(ctx, self.store, facets, self.recomputed,
+                                           list(self.blobs)):
+            item = replace(item, rule=r.id, severity=self.severity[r.id])
+            if on_page:
+                by_page[r.id].setdefault(item.path, []).append(item)
+                fresh.setdefault(item.path, {}).setdefault(r.id, []).append(item)
+            else:
+                other[r.id].append(item)
         # new rows for the pages that changed
         for path, blob in self.blobs.items():
             meta = self.meta.get(path)
