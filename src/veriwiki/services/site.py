@@ -245,12 +245,9 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
 def _at(paths: list[str], positions: list[int]) -> list[str]:
     """The paths at ``positions`` (a state row's links); IndexError when one is not a
     position in ``paths``."""
-    out = []
-    for i in positions:
-        if type(i) is not int or not 0 <= i < len(paths):
-            raise IndexError("a damaged state row")
-        out.append(paths[i])
-    return out
+    if positions and (min(positions) < 0 or max(positions) >= len(paths)):
+        raise IndexError("a damaged state row")
+    return [paths[i] for i in positions]  # TypeError for what is not a number
 
 
 def _vault_name(vault: Vault) -> str:

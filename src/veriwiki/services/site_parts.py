@@ -354,11 +354,16 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
     base = [*site, model.checked]
     memo = {} if memo is None else memo
 
-    def listing() -> list[Any]:
+    def listing() -> str:  # digested once per build: five groups read it
         if "listing" not in memo:
-            memo["listing"] = [[p, pg.title, pg.summary, list(pg.tags)]
-                               for p, pg in sorted(model.pages.items())]
-        return list(memo["listing"])
+            memo["listing"] = digest([[p, pg.title, pg.summary, list(pg.tags)]
+                                      for p, pg in sorted(model.pages.items())])
+        return str(memo["listing"])
+
+    def blobs() -> str:
+        if "blobs" not in memo:
+            memo["blobs"] = digest(sorted(model.blobs.items()))
+        return str(memo["blobs"])
 
     def claims() -> list[Any]:
         if "claims" not in memo:
@@ -368,8 +373,10 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
                 for p, pg in sorted(model.pages.items()) if pg.claims]
         return list(memo["claims"])
 
-    def findings() -> list[Any]:
-        return sorted(model.finding_digests.items())  # each page's findings, digested
+    def findings() -> str:  # each page's findings, digested (after the check only)
+        if "findings" not in memo:
+            memo["findings"] = digest(sorted(model.finding_digests.items()))
+        return str(memo["findings"])
 
     if name == "sources":
         sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
@@ -385,12 +392,11 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
                        for p, pg in sorted(model.pages.items())],
                       vault.settings.get("freshness"), _head(vault))  # validated, as JSON
     if name == "search":
-        return digest(site, sorted(model.blobs.items()), listing())
+        return digest(site, blobs(), listing())
     if name == "llms":
         return digest(site, listing())
     if name == "llms-full":
-        return digest(site, sorted(model.blobs.items()),
-                      [[p, pg.title] for p, pg in sorted(model.pages.items())])
+        return digest(site, blobs(), listing())  # the titles are in the listing
     raise ValueError(f"no group of outputs named {name!r}")
 
 
