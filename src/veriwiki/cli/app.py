@@ -6,7 +6,6 @@ a command's module is imported only when that command runs.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -138,9 +137,11 @@ _state: State | None = None
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on standard output."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)  # escapes C0 controls itself
-    sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    """Print ``data`` as indented JSON on standard output (C0 and C1 controls escaped;
+    a list wrapped in :class:`~veriwiki.cli.json_out.Items` is written item by item)."""
+    from veriwiki.cli.json_out import write_json
+
+    write_json(data, sys.stdout)
 
 
 def notice(message: str) -> None:

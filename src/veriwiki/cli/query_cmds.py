@@ -111,7 +111,9 @@ def check_cmd(state: State, as_json: bool, strict: bool, rules: tuple[str, ...],
 
         write_junit(junit, report.findings, run.paths, state.vault.root)
     if as_json:
-        data = report.to_json()
+        from veriwiki.cli.json_out import Items
+
+        data = report.to_json(Items)  # written finding by finding
         if lint is not None:
             data["llm"] = lint.to_json(meter)
         print_json(data)

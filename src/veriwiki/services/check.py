@@ -9,6 +9,7 @@ stamp each finding with its rule and severity, sort.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,9 +62,12 @@ class CheckReport:
             "by_rule": dict(sorted(Counter(f.rule for f in self.findings).items())),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        """The whole report as ``check --json`` prints it."""
-        return {"findings": [f.to_json() for f in self.findings], "summary": self.summary()}
+    def to_json(self, items: Callable[[Iterator[dict[str, Any]]], Any] = list
+                ) -> dict[str, Any]:
+        """The whole report as ``check --json`` prints it; ``items`` makes the list of
+        findings from their JSON objects (the CLI writes them one by one)."""
+        return {"findings": items(f.to_json() for f in self.findings),
+                "summary": self.summary()}
 
 
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None,
