@@ -16,6 +16,7 @@ from types import ModuleType
 
 import pytest
 
+from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.model import Link
 from veriwiki.core.resolve import PageNames, Resolver
 from veriwiki.render.markdown import render_markdown
@@ -124,6 +125,24 @@ def test_check_html_anchor_in_heading_through_the_cli(tmp_path: Path) -> None:
     vault = _vault(tmp_path / "v", {"wiki/README.md": readme})
     broken = [f["message"] for f in _findings(vault) if f["rule"] == "broken-link"]
     assert broken == ["link #gone: wiki/README.md has no heading 'gone'"]
+
+
+def test_frontmatter_closed_with_text_run_on_points_at_that_line(tmp_path: Path) -> None:
+    """124 PatternFly pages end their frontmatter with '---## Alert examples': the error
+    said only 'never closed' at line 1."""
+    text = "---\nid: Alert\nsection: components\n---## Alert examples\n\nBody.\n"
+    err = read_frontmatter(text).error
+    assert err is not None and (err.line, err.column) == (4, 4)
+    assert err.message == (
+        "frontmatter opened with '---' on line 1 is never closed: line 4 starts with '---' "
+        "but has more text after it; put the closing '---' on a line of its own")
+    plain = read_frontmatter("---\nid: Alert\n\n----\nBody\n").error
+    assert plain is not None and (plain.line, plain.message) == (
+        1, "frontmatter opened with '---' on line 1 is never closed")
+    vault = _vault(tmp_path / "v", {"wiki/Alert.md": text})
+    bad = [(f["line"], f["message"]) for f in _findings(vault)
+           if f["rule"] == "invalid-frontmatter"]
+    assert bad == [(4, err.message)]
 
 
 class _NoCtx:

@@ -139,6 +139,20 @@ def _bound_error(event: yaml.Event, what: str) -> FrontmatterError:
                             line, col)
 
 
+def _never_closed(lines: list[str]) -> FrontmatterError:
+    """The error for frontmatter with no closing line, pointing at a closing ``---``
+    with text run on after it when there is one (PatternFly's docs end theirs with
+    ``---## Alert examples``; other tools read that as the close)."""
+    for i in range(1, len(lines)):
+        line = lines[i]
+        if line.startswith("---") and line.rstrip("\r")[3:].lstrip("-").strip():
+            return FrontmatterError(
+                f"frontmatter opened with '---' on line 1 is never closed: line {i + 1} "
+                "starts with '---' but has more text after it; put the closing '---' on "
+                "a line of its own", i + 1, 4)
+    return FrontmatterError("frontmatter opened with '---' on line 1 is never closed", 1, 1)
+
+
 def read_frontmatter(text: str) -> Frontmatter:
     """Split and parse the frontmatter at the top of ``text``.
 
@@ -154,9 +168,7 @@ def read_frontmatter(text: str) -> Frontmatter:
             end = i
             break
     if end is None:
-        err = FrontmatterError(
-            "frontmatter opened with '---' on line 1 is never closed", 1, 1)
-        return Frontmatter({}, {}, err, 1, 0)
+        return Frontmatter({}, {}, _never_closed(lines), 1, 0)
     block = "\n".join(line.rstrip("\r") for line in lines[1:end])
     field_lines: dict[str, int] = {}
     for offset, text_line in enumerate(lines[1:end]):
