@@ -93,6 +93,8 @@ class Page:
     claims: tuple[Claim, ...] = ()
     uncited: tuple[tuple[int, str], ...] = ()
     fact_refs: tuple[tuple[str, str, int, int], ...] = ()  # (entity, attribute, line, column)
+    # [@ openings the parser did not read as citations: (line, column, why)
+    unread_citations: tuple[tuple[int, int, str], ...] = ()
     body: str = field(default="", repr=False)
 
     @property

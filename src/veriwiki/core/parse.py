@@ -15,6 +15,7 @@ from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.markdown.fastinline import InlineToken
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
+from veriwiki.core.unread_citations import unread_citations
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
@@ -137,6 +138,7 @@ class _Collector:
         self.claims: list[Claim] = []
         self.uncited: list[tuple[int, str]] = []
         self.fact_refs: list[tuple[str, str, int, int]] = []
+        self.read: list[tuple[int, int]] = []  # (line, column) of each citation bracket
 
     def inline(self, content: str, base: int, end: int,
                children: Sequence[Token | InlineToken], *,
@@ -148,6 +150,7 @@ class _Collector:
                        self.fact_refs)
         if raws:
             self.claims.extend(build_claims(content, base + 1, raws))
+            self.read += ((r.citations[0].line, r.citations[0].column) for r in raws)
         if paragraph or cell:
             self.uncited.extend(uncited_sentences(content, base + 1, raws))
         if paragraph and "^" in content:
@@ -219,6 +222,10 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
             else:
                 out.tokens(block.tokens)
 
+    unread: tuple[tuple[int, int, str], ...] = ()
+    if "[@" in src and src.count("[@") > len(out.read):  # some opening was not read
+        fenced = (n for c in out.code for n in range(c.line, c.line + c.content.count("\n") + 2))
+        unread = unread_citations(src.split("\n"), fenced, out.read)
     title = fm.data.get("title")
     stem = path.rsplit("/", 1)[-1]
     stem = stem[:-3] if stem.lower().endswith(".md") else stem
@@ -242,6 +249,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         claims=tuple(out.claims),
         uncited=tuple(out.uncited),
         fact_refs=tuple(out.fact_refs),
+        unread_citations=unread,
         body="\n".join(lines[skip:]),
     )
 

@@ -26,6 +26,7 @@ def page_to_json(page: Page) -> str:
                                  x.raw] for x in c.citations]] for c in page.claims],
         "u": [list(u) for u in page.uncited],
         "fx": [list(r) for r in page.fact_refs],
+        **({"uc": [list(r) for r in page.unread_citations]} if page.unread_citations else {}),
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -46,5 +47,6 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
                      for c in d.get("cl", [])),
         uncited=tuple((u[0], u[1]) for u in d.get("u", [])),
         fact_refs=tuple((r[0], r[1], r[2], r[3]) for r in d.get("fx", [])),
+        unread_citations=tuple((r[0], r[1], r[2]) for r in d.get("uc", [])),
         body=body,
     )
