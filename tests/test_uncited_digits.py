@@ -88,3 +88,16 @@ def test_line_of_each_sentence_in_a_long_paragraph() -> None:
 def test_normalize_name_fast_ascii_path_equals_the_general_one(name: str) -> None:
     general = re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().casefold()
     assert normalize_name(name) == general
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORDS, min_size=1, max_size=30), st.data())
+def test_sentences_through_an_offset_are_the_first_ones_of_all(words: list[str],
+                                                               data: st.DataObject) -> None:
+    text = " ".join(words)
+    through = data.draw(st.integers(0, len(text) - 1))
+    whole = sentence_spans(text)
+    part = sentence_spans(text, through)
+    assert part == whole[:len(part)]
+    if any(a <= through < b for a, b in whole):
+        assert part and part[-1][0] <= through < part[-1][1]

@@ -18,6 +18,7 @@ _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 _NOT_SPACE = re.compile(r"\S")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
@@ -81,8 +82,10 @@ def _word_before_stop(text: str, start: int, end: int) -> str:
     return text[i:end - 1]
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Start/end offsets of the sentences of ``text``."""
+def sentence_spans(text: str, through: int | None = None) -> list[tuple[int, int]]:
+    """Start/end offsets of the sentences of ``text`` (with ``through``, only up to the
+    sentence holding that offset: whether a full stop ends a sentence depends only on
+    the text around it, so the sentences before are the same)."""
     spans = []
     start = 0
     for m in _BOUNDARY.finditer(text):
@@ -94,6 +97,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 text[end:end + 1].isdigit():
             continue
         spans.append((start, end))
+        if through is not None and end > through:
+            return spans
         start = end
     if start < len(text) and text[start:].strip():
         spans.append((start, len(text)))
@@ -156,11 +161,12 @@ def _link_addresses(text: str) -> list[tuple[int, int]]:
 
 
 def _digit_offsets(text: str) -> list[int]:
-    """The offsets of the digits of ``text`` (``str.isdigit``) that a reader sees as part
-    of the prose: not those of a link's target or address, which name a page or a URL
-    (``[[GPT 4]]`` states no number)."""
-    if text.isascii():
-        found = [m.start() for m in _ASCII_DIGIT.finditer(text)]
+    """Offsets of the digits of ``text`` (the first of each run of ASCII digits) that a
+    reader sees as part of the prose: not those of a link's target or address, which
+    name a page or a URL (``[[GPT 4]]`` states no number)."""
+    if text.isascii():  # the first digit of each run is enough: a run is never split
+        # by a sentence's end or a link's bracket, neither of which is a digit
+        found = [m.start() for m in _ASCII_DIGITS.finditer(text)]
     else:
         found = [i for i, ch in enumerate(text) if ch.isdigit()]
     if not found:
@@ -191,7 +197,8 @@ def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
     digits = _digit_offsets(stripped)
     if not digits:
         return []
-    spans = sentence_spans(stripped)
+    # a citation may sit after the last digit: then every sentence is needed to place it
+    spans = sentence_spans(stripped, None if marks else digits[-1])
     cited = _assign(stripped, spans, marks) if marks else {}
     out = []
     k, last = 0, len(digits)
