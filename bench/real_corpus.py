@@ -59,7 +59,7 @@ class Source:
     registry: str  # npm, pypi or debian
     name: str
     version: str
-    licence: str  # as the package declares it
+    licence: str  # as the package declares it (npm, PyPI) or its debian/copyright says
     prefix: str  # only members under this path are taken ("" for all)
     slug: str  # the folder under wiki/
     what: str
@@ -84,7 +84,8 @@ SOURCES: tuple[Source, ...] = (
            "React Router docs and changelog"),
     Source("pypi", "ansible", "12.3.0", "GPL-3.0-or-later", "", "ansible",
            "READMEs, changelogs and guides of the Ansible collections"),
-    Source("debian", "ikiwiki", "3.20200202.3-1", "GPL-2+", "./usr/share/ikiwiki/",
+    Source("debian", "ikiwiki", "3.20200202.3-1",
+           "GPL-2+; the base wiki and directive pages: permissive", "./usr/share/ikiwiki/",
            "ikiwiki", "ikiwiki's base wiki and directive pages, with translations"),
 )
 
