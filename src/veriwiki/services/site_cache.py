@@ -93,13 +93,18 @@ def page_of(path: str, rec: list[Any]) -> Page:
      facts) = rec
     if type(title) is not str or type(summary) is not str or type(front) is not dict:
         raise TypeError("a damaged page record")
+    # list comprehensions, and nothing made for what is empty: 10k pages a build
     return Page_(
-        path, title, tuple(aliases), type_, tuple(tags), summary, front, {},
-        FrontmatterError(*err) if err else None, tuple(Heading(*h) for h in heads), (),
-        tuple((b[0], b[1]) for b in blocks), (), tuple((r[0], r[1]) for r in frefs),
-        tuple(fdefs), tuple(Claim(c[0], c[1], tuple(Citation(*x) for x in c[2]))
-                            for c in claims), (),
-        tuple((r[0], r[1], r[2], r[3]) for r in facts), "")
+        path=path, title=title, aliases=tuple(aliases), type=type_, tags=tuple(tags),
+        summary=summary, frontmatter=front, field_lines={},
+        frontmatter_error=FrontmatterError(*err) if err else None,
+        headings=tuple([Heading(*h) for h in heads]) if heads else (), links=(),
+        block_ids=tuple([(b[0], b[1]) for b in blocks]) if blocks else (), code_blocks=(),
+        footnote_refs=tuple([(r[0], r[1]) for r in frefs]) if frefs else (),
+        footnote_defs=tuple(fdefs),
+        claims=tuple([Claim(c[0], c[1], tuple([Citation(*x) for x in c[2]]))
+                      for c in claims]) if claims else (),
+        fact_refs=tuple([(r[0], r[1], r[2], r[3]) for r in facts]) if facts else ())
 
 
 class StateReader:

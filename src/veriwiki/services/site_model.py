@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
@@ -312,9 +312,17 @@ def finish_links(model: SiteModel, tables: LinkTables) -> None:
 
 
 def slim(page: Page) -> Page:
-    """``page`` without what the site never reads again (links, code, field lines):
-    at 100k pages the links alone are a million objects."""
-    return replace(page, links=(), code_blocks=(), uncited=(), field_lines={})
+    """``page`` with only what the site reads after its links are resolved (no links,
+    code, field lines, uncited sentences: at 100k pages the links alone are a million
+    objects). A field added to :class:`Page` later keeps its default here, and in the
+    site state's record (``site_cache.page_record``), until the site needs it."""
+    return Page(path=page.path, title=page.title, aliases=page.aliases, type=page.type,
+                tags=page.tags, summary=page.summary, frontmatter=page.frontmatter,
+                field_lines={}, frontmatter_error=page.frontmatter_error,
+                headings=page.headings, links=(), block_ids=page.block_ids,
+                code_blocks=(), footnote_refs=page.footnote_refs,
+                footnote_defs=page.footnote_defs, claims=page.claims,
+                fact_refs=page.fact_refs)
 
 
 def link_graph(model: SiteModel) -> None:
