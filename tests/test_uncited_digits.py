@@ -48,6 +48,7 @@ _WORDS = st.sampled_from([
     "The model", "has", "40%", "7B", "parameters", "e.g.", "Fig. 2", "3.5", "١٢", "²",
     "[[GPT 4]]", "[[Llama 3#Results 2]]", "[[Page|40% faster]]", "![[chart 2.png]]",
     "[paper](https://arxiv.org/abs/2401.12345)", "[12 runs](https://x.org/7)", "\n",
+    "#gpt4", "#12", "(#tag-2", "^b832", "a#b1",
     "  ", ".", "!", "?", '"', ")", "A", "b", "[[unclosed 5", "`x[0]`", "*2*",
 ])
 
@@ -101,3 +102,12 @@ def test_sentences_through_an_offset_are_the_first_ones_of_all(words: list[str],
     assert part == whole[:len(part)]
     if any(a <= through < b for a, b in whole):
         assert part and part[-1][0] <= through < part[-1][1]
+
+
+def test_tags_and_a_closing_block_id_state_nothing() -> None:
+    text = "We tag #gpt4 and #llama-3. Ranked #1.\nLogging every 32 steps helps. #ops ^b832"
+    assert uncited_sentences(text, 3, []) == [
+        (3, "Ranked #1."), (4, "Logging every 32 steps helps.")]
+    # a block id closes its paragraph; in the middle of one it is text
+    assert uncited_sentences("Tagged #gpt4 only. ^b1\nMore.", 1, []) == [
+        (1, "Tagged #gpt4 only. ^b1 More.")]

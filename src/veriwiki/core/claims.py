@@ -19,6 +19,10 @@ _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+# an Obsidian #tag where the tag rule reads one (core/markdown/tags.py), and a block id
+# closing a paragraph (core/parse.py)
+_TAG_WORD = re.compile(r"(?:^|(?<=[\s(\[{,;]))#([\w/\-]+)")
+_BLOCK_ID_END = re.compile(r"(?<=\s)\^[A-Za-z0-9][A-Za-z0-9-]*(?=\s*\Z)")
 _NOT_SPACE = re.compile(r"\S")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
@@ -145,10 +149,17 @@ def _line_of(stripped: str, first_line: int, a: int) -> int:
 
 
 def _link_addresses(text: str) -> list[tuple[int, int]]:
-    """The spans of ``text`` that name where a link goes rather than say something: a
+    """The spans of ``text`` that name something rather than say something: a
     wikilink's target and heading (``[[Llama 3#Results]]``; its ``|alias`` is text a
-    reader sees) and a markdown link's address (``(https://arxiv.org/abs/2401.1)``)."""
+    reader sees), a markdown link's address (``(https://arxiv.org/abs/2401.1)``), a
+    ``#tag`` (``#gpt4``; ``#1`` is no tag) and a paragraph's closing block id
+    (``^b832``)."""
     spans = []
+    if "#" in text:
+        spans += [m.span() for m in _TAG_WORD.finditer(text)
+                  if not m.group(1).replace("/", "").replace("-", "").replace("_", "").isdigit()]
+    if "^" in text:
+        spans += [m.span() for m in _BLOCK_ID_END.finditer(text)]
     if "[[" in text:
         for m in _WIKI.finditer(text):
             if m.group(2) is None:
