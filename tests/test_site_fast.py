@@ -261,3 +261,26 @@ def test_damaged_state_rows_are_loaded_again(vw: Veriwiki, vault: Path,
     _append(vault / "wiki" / "Attention.md", "\nOne more.\n")
     _build(vault)
     _same_as_cold(vault)
+
+
+def test_the_forked_check_gives_the_report_of_an_in_process_check(
+        vw: Veriwiki, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build's check child sends its findings as plain tuples; the parent's report
+    equals the one ``check_vault`` returns in-process, field for field."""
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.indexing import update_index
+    from veriwiki.services.site_check import start_check
+    from veriwiki.vault import open_vault
+
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    make_site_vault(vw, vault)
+    v = open_vault(vault)
+    update_index(v)
+    forked = start_check(v)()
+    local = check_vault(open_vault(vault), refresh=False)
+    assert forked.pages == local.pages
+    assert len(forked.findings) > 3
+    assert {f.rule for f in forked.findings} >= {"broken-link", "quote-not-found"}
+    assert any(f.hint for f in forked.findings) and any(f.column for f in forked.findings)
+    assert [(f.to_json(), f.severity) for f in forked.findings] == [
+        (f.to_json(), f.severity) for f in local.findings]
