@@ -40,9 +40,7 @@ class IndexPages(PageSource):
     def load(self, paths: list[str]) -> list[Page]:
         """The pages at ``paths`` (in that order; pages gone from the index are left out)."""
         missing = [p for p in paths if p not in self.loaded]
-        if len(missing) > max(200, len(self.blobs) // 4):
-            self.all()
-        elif missing:
+        if missing:  # only those: every page would hold the whole vault in memory
             for page, blob in self.vault.index.load_pages_blobs(missing):
                 self.loaded[page.path] = page
                 self._note(page.path, blob)
