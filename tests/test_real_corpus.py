@@ -19,7 +19,7 @@ import pytest
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.model import Link
 from veriwiki.core.resolve import PageNames, Resolver
-from veriwiki.render.markdown import render_markdown
+from veriwiki.render.markdown import LinkView, render_markdown
 from veriwiki.render.sanitize import inline_tag
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +164,23 @@ def test_render_drops_readme_html_anchors_keeps_other_tags_as_text() -> None:
     # a link written as HTML stays text, its </a> too (only an anchor's </a> is dropped)
     assert '&lt;a href="/z"&gt;a link&lt;/a&gt;.' in html
     assert inline_tag('<a name="x" onclick="y()">') == '&lt;a name="x" onclick="y()"&gt;'
+
+
+def test_render_contents_list_shows_heading_words_not_their_source() -> None:
+    """The sidebar listed '`generateText`' and '<a name="opts"></a> `opts` for ...'."""
+    text = ('## `generateText`\n\n#### <a name="opts"></a> `opts` for *the* '
+            '[CLI](https://x.example)\n\n## [[Known|the known page]]\n\n## <b></b>\n')
+    body = render_markdown(text, _Links())  # type: ignore[arg-type]
+    assert [(level, words) for level, words, _ in body.toc] == [
+        (2, "generateText"), (4, "opts for the CLI"), (2, "the known page"), (2, "<b></b>")]
+    assert [anchor for _, _, anchor in body.toc] == [
+        "generatetext", "a-nameoptsa-opts-for-the-clihttpsxexample", "knownthe-known-page",
+        "bb"]  # anchors unchanged: links and the check resolve them as before
+
+
+class _Links(_NoCtx):
+    def link(self, kind: str, target: str, fragment: str | None, raw: str) -> LinkView:
+        return LinkView(f"{target}.html", target, path=f"wiki/{target}.md")
 
 
 # -- bench/real_corpus.py: layout ---------------------------------------------------------

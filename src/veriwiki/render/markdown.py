@@ -91,6 +91,21 @@ class RenderedBody:
 _md: MarkdownIt | None = None
 
 
+def _plain(inline: Token) -> str:
+    """A heading's words as shown, for the table of contents: the text of its code spans
+    and links without the markup (a real README's '#### <a name="opts"></a> `opts`' was
+    listed as its source)."""
+    parts: list[str] = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "wikilink":
+            parts.append(child.meta.get("label") or child.meta.get("target") or "")
+    return " ".join("".join(parts).split())
+
+
 def _parser() -> MarkdownIt:
     global _md
     if _md is None:
@@ -175,7 +190,7 @@ class _Writer:
                 inline = tokens[i + 1]
                 text = inline.content.strip()
                 anchor = self.anchor(text)
-                self.toc.append((int(tok.tag[1]), text, anchor))
+                self.toc.append((int(tok.tag[1]), _plain(inline) or text, anchor))
                 out.append(f'<{tok.tag} id="{_attr(anchor)}">')
                 self.inline(inline)
                 out.append(f'<a class="anchor" href="#{_attr(anchor)}" aria-hidden="true">#</a>'
