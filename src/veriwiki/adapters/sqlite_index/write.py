@@ -94,10 +94,26 @@ def _page_row(page: Page) -> _PageRow:
         " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
 
 
+def _read(path: str, size: int) -> bytes:
+    """The whole file at ``path``, whose size was ``size`` when listed: one read call
+    when it still is (a third of the cost of ``Path.read_bytes``)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data  # a short read of a regular file is its end
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
     root, rel, size, mtime, max_bytes, old_blob = args
     try:
-        data = Path(root, rel).read_bytes()
+        data = _read(os.path.join(root, rel), size)
     except OSError as exc:
         return (rel, size, mtime, "", FileProblem(rel, "unreadable", f"cannot read: {exc}"))
     blob = blob_sha(data)

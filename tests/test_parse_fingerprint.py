@@ -1,0 +1,42 @@
+"""What the parser stores in the index is pinned to the index's schema version.
+
+The index keeps each page's parse result until the page's bytes change; a parser that
+now reads a page differently must make every index rebuild, which a new
+``SCHEMA_VERSION`` does (and the check cache, whose key covers that module, follows).
+This test fails when the stored parse results of the repository's pages change while
+the version stays: bump ``SCHEMA_VERSION`` in ``adapters/index_light.py`` and record
+the new fingerprint below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from veriwiki.adapters.index_light import SCHEMA_VERSION
+from veriwiki.adapters.sqlite_index.write import _page_row
+from veriwiki.core.parse import parse_page
+
+ROOT = Path(__file__).parent.parent
+FINGERPRINTS = {
+    "9": "e1a9741ff88c0fc792ff78f0d167a772ef4484a3152226e98575e94b3c8190f2",
+}
+
+
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    pages = sorted([*(ROOT / "tests" / "fixtures").rglob("*.md"), *(ROOT / "examples").rglob("*.md")])
+    assert len(pages) > 50
+    for page in pages:
+        rel = page.relative_to(ROOT).as_posix()
+        text = page.read_bytes().decode("utf-8", errors="replace")
+        h.update(repr(tuple(_page_row(parse_page(rel, text)))).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def test_parse_results_match_the_schema_version() -> None:
+    got = _fingerprint()
+    assert FINGERPRINTS.get(SCHEMA_VERSION) == got, (
+        f"the parser's stored results changed (fingerprint {got}) under index schema "
+        f"{SCHEMA_VERSION}: bump SCHEMA_VERSION in src/veriwiki/adapters/index_light.py "
+        "so every index rebuilds, and record the fingerprint in this test")
