@@ -40,3 +40,13 @@ def test_parse_results_match_the_schema_version() -> None:
         f"the parser's stored results changed (fingerprint {got}) under index schema "
         f"{SCHEMA_VERSION}: bump SCHEMA_VERSION in src/veriwiki/adapters/index_light.py "
         "so every index rebuilds, and record the fingerprint in this test")
+
+
+def test_the_check_cache_key_covers_the_schema_version() -> None:
+    """Findings cached from an old index's rows must not outlive its schema."""
+    import veriwiki
+    import veriwiki.adapters.index_light as light
+    from veriwiki.services.check_reuse import CHECK_CODE
+
+    rel = Path(light.__file__).relative_to(Path(veriwiki.__file__).parent).as_posix()
+    assert any(rel == part or rel.startswith(part + "/") for part in CHECK_CODE)

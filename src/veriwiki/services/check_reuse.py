@@ -324,7 +324,7 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_inputs.py",
               "services/check_reuse.py", "services/check_names.py", "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
-              "adapters/sqlite_index")
+              "adapters/sqlite_index", "adapters/index_light.py")
 
 
 @functools.lru_cache(maxsize=1)
