@@ -34,7 +34,8 @@ RuleFunc = Callable[[CheckContext], Iterable[Finding]]
 # the vault settings (veriwiki.toml) and the veriwiki code. A rule with a facet must
 # iterate ``ctx.pages`` and report each page's findings under that page's path (other
 # findings, e.g. on a schema file, must not depend on the pages); ``check`` runs it on
-# the pages whose inputs changed only.
+# the pages whose inputs changed only, one chunk of pages at a time (a context per chunk:
+# ``ctx.memo`` is per chunk, a value over the whole vault goes in ``ctx.run_memo``).
 FACETS = {
     "page": "the page types (schemas)",
     "today": "today's date",
