@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Protocol
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from veriwiki.core.markdown import make_parser
 from veriwiki.core.markdown.citations import CiteParts
 from veriwiki.core.model import LinkKind
 from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
 from veriwiki.render.sanitize import clean_fragment, clean_html_block, inline_tag, is_anchor_only
+from veriwiki.render.tokens import frontmatter_lines, parse_tokens, section_tokens
 
-_OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
+__all__ = ["FactView", "LinkView", "RenderContext", "RenderedBody", "frontmatter_lines",
+           "parse_tokens", "render_markdown", "render_tokens", "safe_href", "section_tokens"]
+
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 _CALLOUT = re.compile(r"^\[!([A-Za-z][\w-]*)\]([+-]?)[ \t]*(.*)$")
 _SAFE_SCHEME = re.compile(r"^(?:https?:|mailto:|#)", re.I)
@@ -88,7 +89,6 @@ class RenderedBody:
     toc: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-_md: MarkdownIt | None = None
 
 
 def _plain(inline: Token) -> str:
@@ -104,40 +104,6 @@ def _plain(inline: Token) -> str:
         elif child.type == "wikilink":
             parts.append(child.meta.get("label") or child.meta.get("target") or "")
     return " ".join("".join(parts).split())
-
-
-def _parser() -> MarkdownIt:
-    global _md
-    if _md is None:
-        _md = make_parser(for_index=False)
-    return _md
-
-
-def _blank(match: re.Match[str]) -> str:
-    return re.sub(r"[^\n]", " ", match.group(0))
-
-
-def frontmatter_lines(lines: list[str]) -> int:
-    """How many lines the frontmatter takes (``core.frontmatter``'s rule, without YAML)."""
-    if not lines or lines[0].rstrip("\r") != "---":
-        return 0
-    for i in range(1, len(lines)):
-        if lines[i].rstrip("\r").rstrip() in ("---", "..."):
-            return i + 1
-    return 0
-
-
-def parse_tokens(text: str) -> list[Token]:
-    """Tokens of a page as ``core.parse.parse_page`` reads them (frontmatter blanked)."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    skip = frontmatter_lines(lines)
-    src = "\n".join([""] * skip + lines[skip:])
-    if "%%" in src:
-        src = _OBSIDIAN_COMMENT.sub(_blank, src)
-    return _parser().parse(src, {})
 
 
 def _attr(value: str) -> str:
@@ -464,24 +430,3 @@ def render_tokens(tokens: list[Token], ctx: RenderContext, *, depth: int = 0) ->
 def render_markdown(text: str, ctx: RenderContext, *, depth: int = 0) -> RenderedBody:
     """Render a page's text (frontmatter included; it is not shown) to HTML."""
     return render_tokens(parse_tokens(text), ctx, depth=depth)
-
-
-def section_tokens(tokens: list[Token], fragment: str | None) -> list[Token]:
-    """The tokens of the section under heading ``fragment`` (all tokens when None)."""
-    if not fragment:
-        return tokens
-    from veriwiki.core.names import normalize_name
-
-    want = normalize_name(fragment.split("#")[-1])
-    if want.startswith("^"):
-        return tokens  # a block embed shows the whole page
-    start = level = None
-    for k, tok in enumerate(tokens):
-        if tok.type == "heading_open":
-            lvl = int(tok.tag[1])
-            if start is None and normalize_name(tokens[k + 1].content) == want:
-                start, level = k, lvl
-            elif start is not None and level is not None and lvl <= level:
-                return tokens[start:k]
-    return tokens[start:] if start is not None else []
-
