@@ -14,6 +14,7 @@ from veriwiki.core.claims import Citation, Claim, RawCitation, build_claims, unc
 from veriwiki.core.frontmatter import read_frontmatter
 from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.markdown.fastinline import InlineToken
+from veriwiki.core.markdown.selective import FAST_INLINE
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
 from veriwiki.core.unread_citations import unread_citations
 
@@ -207,7 +208,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
     blocks = fastpath.scan_blocks(src, skip, md) if fast and for_index else None
     out = _Collector(lines, tags)
     if blocks is None:
-        out.tokens(md.parse(src, {}))
+        out.tokens(md.parse(src, {FAST_INLINE: True} if fast and for_index else {}))
     else:
         for block in blocks:
             if isinstance(block, fastpath.ParagraphBlock):

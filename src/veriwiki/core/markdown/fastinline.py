@@ -35,7 +35,7 @@ _PLAIN_DEST = re.compile(r"(?!//)(?:[A-Za-z0-9._~/#-]|%[0-9A-Fa-f]{2})+")
 class InlineToken:
     """The fields of a markdown-it inline token that ``core.parse`` reads."""
 
-    __slots__ = ("type", "tag", "nesting", "content", "meta", "attrs")
+    __slots__ = ("type", "tag", "nesting", "content", "meta", "attrs", "children")
 
     def __init__(self, ttype: str, tag: str, nesting: int) -> None:
         self.type = ttype
@@ -44,6 +44,7 @@ class InlineToken:
         self.content = ""
         self.meta: dict[Any, Any] = {}
         self.attrs: dict[str, Any] = {}
+        self.children: list[Any] | None = None  # markdown-it's core rules look at it
 
 
 class _Inline:

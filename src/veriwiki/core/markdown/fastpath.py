@@ -48,6 +48,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import mdTrim
 from markdown_it.token import Token
 
+from veriwiki.core.markdown.selective import FAST_INLINE
+
 # The versions this scanner was written against and differentially tested with.
 VERIFIED = {"markdown-it-py": "4.3.0", "mdit-py-plugins": "0.7.0"}
 IS_VERIFIED = (markdown_it.__version__ == VERIFIED["markdown-it-py"]
@@ -314,7 +316,7 @@ class _Scanner:
             part.append(_SENTINEL)
         elif end == self.count and self.final_nl:
             part.append("")
-        tokens = self.md.parse("\n".join(part), {})
+        tokens = self.md.parse("\n".join(part), {FAST_INLINE: True})
         if sentinel:
             last = end - start
             if (len(tokens) < 3 or tokens[-3].type != "paragraph_open"
