@@ -131,18 +131,15 @@ def _fence_open(line: str) -> tuple[str, int] | None:
 
 
 def _closes(line: str, marker: str, run: int) -> bool:
-    """True when ``line`` closes a fence opened at column 0 with ``run`` markers."""
-    cols = i = 0
-    n = len(line)
-    while i < n and line[i] in " \t":
-        cols += 4 - cols % 4 if line[i] == "\t" else 1
-        i += 1
-    if cols >= 4 or i >= n or line[i] != marker:
+    """True when ``line`` closes a fence opened at column 0 with ``run`` markers (a
+    line of code is turned down by one ``startswith``, however it is indented)."""
+    body = line.lstrip(" \t")
+    if not body.startswith(marker * run):
         return False
-    j = i
-    while j < n and line[j] == marker:
-        j += 1
-    return j - i >= run and not line[j:].strip(" \t")
+    cols = 0
+    for ch in line[:len(line) - len(body)]:
+        cols += 4 - cols % 4 if ch == "\t" else 1
+    return cols < 4 and not body.lstrip(marker).strip(" \t")
 
 
 def _is_item(line: str) -> bool:
