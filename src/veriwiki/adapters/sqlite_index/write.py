@@ -13,6 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,7 +66,8 @@ class _PageRow(NamedTuple):
     summary: str
     names: str
     data: str
-    links: list[tuple[str, int]]
+    link_keys: list[str]  # the target key and the line of each link
+    link_lines: list[int]
     tags: tuple[str, ...]
     name_keys: list[str]
     aliases: str
@@ -89,7 +91,7 @@ PATHS_LIMIT = 256  # more changed files than this: one scan (and the parse pool)
 def _page_row(page: Page) -> _PageRow:
     return _PageRow(
         page.path, page.title, page.type, page.summary, _names_json(page), page_to_json(page),
-        [(target_key(x.target), x.line) for x in page.links], page.tags,
+        [target_key(x.target) for x in page.links], [x.line for x in page.links], page.tags,
         sorted({normalize_name(n) for n in (page.title, *page.aliases) if n.strip()}),
         " ".join(page.aliases), " ".join(h.text for h in page.headings), page.body)
 
@@ -362,9 +364,9 @@ class IndexWriter(ABC):
                     pages.append((pid, size, mtime, ctime, blob, result))
                 else:
                     pid = self._insert(conn, result, size, mtime, ctime, blob)
-                links += ((pid, key, line) for key, line in result.links)
-                tags += ((pid, t) for t in result.tags)
-                names += ((pid, n) for n in result.name_keys)
+                links += zip(repeat(pid), result.link_keys, result.link_lines)
+                tags += zip(repeat(pid), result.tags)
+                names += zip(repeat(pid), result.name_keys)
                 if len(links) > 20000 or len(pages) >= 500:
                     self._flush(conn, links, tags, names, pages)
             parsed += 1
