@@ -21,8 +21,9 @@ _ASCII_DIGIT = re.compile(r"[0-9]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # an Obsidian #tag where the tag rule reads one (core/markdown/tags.py), and a block id
 # closing a paragraph (core/parse.py)
-_TAG_WORD = re.compile(r"(?:^|(?<=[\s(\[{,;]))#([\w/\-]+)")
-_BLOCK_ID_END = re.compile(r"(?<=\s)\^[A-Za-z0-9][A-Za-z0-9-]*(?=\s*\Z)")
+_HASH_WORD = re.compile(r"#([\w/\-]+)")  # a tag when at the start or after _TAG_AFTER
+_TAG_AFTER = frozenset("([{,;")
+_BLOCK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _NOT_SPACE = re.compile(r"\S")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
@@ -155,11 +156,17 @@ def _link_addresses(text: str) -> list[tuple[int, int]]:
     ``#tag`` (``#gpt4``; ``#1`` is no tag) and a paragraph's closing block id
     (``^b832``)."""
     spans = []
-    if "#" in text:
-        spans += [m.span() for m in _TAG_WORD.finditer(text)
-                  if not m.group(1).replace("/", "").replace("-", "").replace("_", "").isdigit()]
+    if "#" in text:  # (a pattern opening with the look-behind tried every offset)
+        for m in _HASH_WORD.finditer(text):
+            at = m.start()
+            if (at == 0 or text[at - 1].isspace() or text[at - 1] in _TAG_AFTER) and \
+                    not m.group(1).replace("/", "").replace("-", "").replace("_", "").isdigit():
+                spans.append(m.span())
     if "^" in text:
-        spans += [m.span() for m in _BLOCK_ID_END.finditer(text)]
+        end = len(text.rstrip())
+        caret = text.rfind("^", 0, end)
+        if caret > 0 and text[caret - 1].isspace() and _BLOCK_ID.fullmatch(text, caret + 1, end):
+            spans.append((caret, end))
     if "[[" in text:
         for m in _WIKI.finditer(text):
             if m.group(2) is None:
@@ -175,23 +182,16 @@ def _digit_offsets(text: str) -> list[int]:
     """Offsets of the digits of ``text`` (the first of each run of ASCII digits) that a
     reader sees as part of the prose: not those of a link's target or address, which
     name a page or a URL (``[[GPT 4]]`` states no number)."""
-    if text.isascii():  # the first digit of each run is enough: a run is never split
-        # by a sentence's end or a link's bracket, neither of which is a digit
-        found = [m.start() for m in _ASCII_DIGITS.finditer(text)]
-    else:
-        found = [i for i, ch in enumerate(text) if ch.isdigit()]
-    if not found:
-        return found
-    hidden = _link_addresses(text)
-    if not hidden:
-        return found
-    kept, j = [], 0
-    for d in found:
-        while j < len(hidden) and hidden[j][1] <= d:
-            j += 1
-        if j == len(hidden) or d < hidden[j][0]:
-            kept.append(d)
-    return kept
+    gaps, pos = [], 0  # the stretches between the hidden spans
+    for a, b in _link_addresses(text):
+        if a > pos:
+            gaps.append((pos, a))
+        pos = max(pos, b)
+    gaps.append((pos, len(text)))
+    if text.isascii():  # the first digit of each run is enough: a run is never split by
+        # a sentence's end or the edge of a hidden span, neither of which is a digit
+        return [m.start() for a, b in gaps for m in _ASCII_DIGITS.finditer(text, a, b)]
+    return [i for a, b in gaps for i in range(a, b) if text[i].isdigit()]
 
 
 def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
