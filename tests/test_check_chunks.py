@@ -78,8 +78,9 @@ def test_chunks_change_no_finding(vault: Path, monkeypatch: pytest.MonkeyPatch) 
     assert len(schema) == 1 and schema[0]["rule"] == "schema-violation"
     pages = data["summary"]["pages"]
     assert pages > 2
-    for size in (1, 2):
+    for size, keep in ((1, 0), (2, 10_000)):  # pages decoded per chunk, or kept
         monkeypatch.setattr(check_inputs, "CHUNK_PAGES", size)
+        monkeypatch.setattr(check_inputs, "KEEP_PAGES", keep)
         assert _report(vault, no_cache=True) == whole  # cold, chunked
         _drop_caches(vault)
         assert _report(vault, no_cache=False) == whole  # cold, storing rows chunk by chunk
@@ -93,6 +94,7 @@ def test_edited_page_rechecked_in_chunks(vault: Path, monkeypatch: pytest.Monkey
     from veriwiki.services import check_inputs
 
     monkeypatch.setattr(check_inputs, "CHUNK_PAGES", 1)
+    monkeypatch.setattr(check_inputs, "KEEP_PAGES", 0)
     _report(vault, no_cache=False)
     page = sorted((vault / "wiki").rglob("*.md"))[0]
     page.write_text(page.read_text(encoding="utf-8") + "\nSee [[No Such Page]].\n",
@@ -112,6 +114,7 @@ def test_chunked_check_keeps_no_page(vault: Path, monkeypatch: pytest.MonkeyPatc
     from veriwiki.vault import open_vault
 
     monkeypatch.setattr(check_inputs, "CHUNK_PAGES", 2)
+    monkeypatch.setattr(check_inputs, "KEEP_PAGES", 0)
     chunks: list[list[str]] = []
     kept: list[str] = []
     real = check_inputs.IndexPages.chunks

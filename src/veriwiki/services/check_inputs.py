@@ -22,6 +22,10 @@ CHUNK_PAGES = 4000
 """Pages decoded at once when rules run over many of them: a check holds this many
 parsed pages and their link resolutions at a time, not the whole vault's (at 100k
 pages the whole vault's would need ~2 GiB)."""
+KEEP_PAGES = 10_000
+"""Up to this many pages, those decoded for a chunk are kept for the rest of the check
+(~11 kB a page): the check reads every page twice (what it cites, then the rules), and
+below this size decoding once is worth more than the memory."""
 
 
 class IndexPages(PageSource):
@@ -48,11 +52,11 @@ class IndexPages(PageSource):
 
     def chunks(self, paths: list[str], size: int | None = None) -> Iterator[list[Page]]:
         """The pages at ``paths``, in that order, ``size`` at a time (pages gone from the
-        index are left out). Pages not loaded before are kept when they fit in one
-        chunk (a check after a few edits asks for them again), else decoded for their
-        chunk only."""
+        index are left out). Pages not loaded before are kept when there are at most
+        :data:`KEEP_PAGES` of them or they fit in one chunk (a check after a few edits
+        asks for them again), else decoded for their chunk only."""
         size = size or CHUNK_PAGES
-        keep = len(paths) <= size
+        keep = len(paths) <= max(size, KEEP_PAGES)
         for start in range(0, len(paths), size):
             part = paths[start:start + size]
             fresh: dict[str, Page] = {}
