@@ -42,3 +42,13 @@ def golden_diff(findings: list[dict[str, Any]], expected: Path) -> tuple[Counter
     want = Counter((e["rule"], e["path"], e["line"])
                    for e in json.loads(expected.read_text("utf-8")))
     return want - got, got - want
+
+
+def working_copy(built: Path, dest: Path, today: str, monkeypatch: Any) -> Path:
+    """A copy of the module's ``built`` vault at ``dest`` for one test, with the test's
+    date set and no vault or debug setting leaking in from the environment."""
+    shutil.copytree(built, dest, symlinks=True)
+    monkeypatch.setenv("VERIWIKI_TODAY", today)
+    for key in ("VERIWIKI_VAULT", "VERIWIKI_DEBUG"):
+        monkeypatch.delenv(key, raising=False)
+    return dest

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from golden import fixture_vault, run_cli
+from golden import fixture_vault, run_cli, working_copy
 
 FIXTURE = Path(__file__).parent / "fixtures" / "papers"
 TODAY = "2026-11-23"
@@ -45,12 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def vault(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    copy = tmp_path / "vault"
-    shutil.copytree(built, copy, symlinks=True)
-    monkeypatch.setenv("VERIWIKI_TODAY", TODAY)
-    for key in ("VERIWIKI_VAULT", "VERIWIKI_DEBUG"):
-        monkeypatch.delenv(key, raising=False)
-    yield copy
+    yield working_copy(built, tmp_path / "vault", TODAY, monkeypatch)
 
 
 def _check(root: Path, **kwargs: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from golden import fixture_vault, run_cli
+from golden import fixture_vault, run_cli, working_copy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = "2026-11-23"
@@ -42,12 +42,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture
 def vault(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    copy = tmp_path / "vault"
-    shutil.copytree(built, copy, symlinks=True)
-    monkeypatch.setenv("VERIWIKI_TODAY", TODAY)
-    for key in ("VERIWIKI_VAULT", "VERIWIKI_DEBUG"):
-        monkeypatch.delenv(key, raising=False)
-    yield copy
+    yield working_copy(built, tmp_path / "vault", TODAY, monkeypatch)
 
 
 def _report(root: Path, *, no_cache: bool) -> str:

@@ -43,6 +43,7 @@ SEARCH_MODULES = {
     "veriwiki", "veriwiki.errors", "veriwiki.settings", "veriwiki.snapshot", "veriwiki.vault",
     "veriwiki.cli", "veriwiki.cli.app", "veriwiki.cli.main", "veriwiki.cli.query_cmds",
     "veriwiki.cli.entry", "veriwiki.cli.fast_search",
+    "veriwiki.cli.json_out",  # print_json's writer (standard library only)
     "veriwiki.adapters", "veriwiki.adapters.fs", "veriwiki.adapters.git",
     "veriwiki.adapters.git_options", "veriwiki.adapters.isolation", "veriwiki.adapters.lock",
     "veriwiki.adapters.settle", "veriwiki.adapters.state_dir", "veriwiki.adapters.store",
