@@ -318,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         for corpus in args.corpus:
             codes = dict(c.split("=", 1) for c in args.cold_code)
             codes = {k: str(Path(v).resolve() / "src") for k, v in codes.items()}
+            for label, src in codes.items():  # else the installed code would run unnoticed
+                if not (Path(src) / "veriwiki" / "__init__.py").is_file():
+                    ap.error(f"--cold-code {label}: {src} holds no veriwiki package")
             out["corpora"].append(run_corpus(corpus.resolve(), args.queries, args.repeat,
                                              Path(tmp), set(args.steps.split(",")),
                                              codes))
