@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from golden import run_cli
 
+from golden import run_cli
 from veriwiki.core import unread_citations as why
 from veriwiki.core.parse import parse_page
 
