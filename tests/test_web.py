@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -401,7 +402,10 @@ def test_web_ask_queues_and_shows_verified_answer(vault_root: Path) -> None:
     from veriwiki.ai.fake import FakeModel
     from veriwiki.web.app import create_app
 
+    release = threading.Event()  # the model answers only when the test lets it
+
     def answer(prompt: str) -> dict[str, Any]:
+        assert release.wait(30), "the test never let the model answer"
         found = re.search(r"^\[(\d+)\] .*2 trillion.*$", prompt, flags=re.M)
         refs = [int(found.group(1))] if found else [1]
         return {"answer": [{"sentence": "Llama 2 was pretrained on 2 trillion tokens.",
@@ -419,13 +423,15 @@ def test_web_ask_queues_and_shows_verified_answer(vault_root: Path) -> None:
                    follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/ask/")
         job = r.headers["location"].rsplit("/", 1)[1]
+        page = c.get(f"/ask/{job}")  # the model is held: the job is still waiting
+        assert 'http-equiv="refresh"' in page.text  # waiting pages refresh themselves
+        assert c.get(f"/api/ask/{job}").json()["state"] in ("queued", "running")
+        release.set()
         deadline = time.monotonic() + 30
         while True:
             status = c.get(f"/api/ask/{job}").json()
             if status["state"] not in ("queued", "running") or time.monotonic() > deadline:
                 break
-            page = c.get(f"/ask/{job}")
-            assert 'http-equiv="refresh"' in page.text  # waiting pages refresh themselves
             time.sleep(0.1)
         assert status["state"] == "done", status
         assert status["answer"]["verification"] == {"sentences": 2, "verified": 1}
