@@ -204,8 +204,8 @@ def _naive_close(src: str, start: int, end: int) -> int:
 @given(st.lists(st.sampled_from(["[", "[@a", "]", '"', "“", "”", "\\", "\n", "\n\n", "x", " "]),
                 max_size=40).map("".join))
 def test_citation_closer_memo_gives_the_plain_walks_answer(text: str) -> None:
-    from veriwiki.core.markdown.citations import _find_close
+    from veriwiki.core.markdown.citations import find_close
 
     memo: dict[int, int] = {}
     for start in [i for i, ch in enumerate(text) if ch == "["]:
-        assert _find_close(text, start, len(text), memo) == _naive_close(text, start, len(text))
+        assert find_close(text, start, len(text), memo) == _naive_close(text, start, len(text))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from veriwiki.core.claims import (
     _assign,
-    _link_addresses,
+    _naming_spans,
     _strip,
     plain_text,
     sentence_spans,
@@ -30,7 +30,7 @@ def _reference(content: str, first_line: int) -> list[tuple[int, str]]:
     """The rule read directly: each sentence, its digits outside link addresses, and its
     line counted from the start of the block."""
     stripped, marks = _strip(content, [])
-    hidden = _link_addresses(stripped)
+    hidden = _naming_spans(stripped)
     spans = sentence_spans(stripped)
     cited = _assign(stripped, spans, marks)
     out = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from veriwiki.core.names import tag_at
+
 _ABBREV = {"e.g", "i.e", "al", "p", "pp", "vs", "approx", "fig", "eq", "sec", "no", "cf",
            "etc", "ca", "ch", "vol", "mr", "ms", "dr", "st", "resp", "ref", "refs", "tab"}
 _BOUNDARY = re.compile(r"[.!?](?=[\"')\]]*\s+(?:[\"'(\[]*[A-Z0-9@#*_\[]|$))|[.!?][\"')\]]*$")
@@ -19,10 +21,7 @@ _SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
 _MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
-# an Obsidian #tag where the tag rule reads one (core/markdown/tags.py), and a block id
-# closing a paragraph (core/parse.py)
-_HASH_WORD = re.compile(r"#([\w/\-]+)")  # a tag when at the start or after _TAG_AFTER
-_TAG_AFTER = frozenset("([{,;")
+# a block id closing a paragraph (core/parse.py)
 _BLOCK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _NOT_SPACE = re.compile(r"\S")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
@@ -149,19 +148,19 @@ def _line_of(stripped: str, first_line: int, a: int) -> int:
     return first_line + stripped.count("\n", 0, a + lead)
 
 
-def _link_addresses(text: str) -> list[tuple[int, int]]:
+def _naming_spans(text: str) -> list[tuple[int, int]]:
     """The spans of ``text`` that name something rather than say something: a
     wikilink's target and heading (``[[Llama 3#Results]]``; its ``|alias`` is text a
     reader sees), a markdown link's address (``(https://arxiv.org/abs/2401.1)``), a
     ``#tag`` (``#gpt4``; ``#1`` is no tag) and a paragraph's closing block id
     (``^b832``)."""
     spans = []
-    if "#" in text:  # (a pattern opening with the look-behind tried every offset)
-        for m in _HASH_WORD.finditer(text):
-            at = m.start()
-            if (at == 0 or text[at - 1].isspace() or text[at - 1] in _TAG_AFTER) and \
-                    not m.group(1).replace("/", "").replace("-", "").replace("_", "").isdigit():
-                spans.append(m.span())
+    at = text.find("#")
+    while at >= 0:  # a tag where the tag rule reads one
+        tag = tag_at(text, at)
+        if tag is not None:
+            spans.append((at, tag[1]))
+        at = text.find("#", at + 1 if tag is None else tag[1])
     if "^" in text:
         end = len(text.rstrip())
         caret = text.rfind("^", 0, end)
@@ -183,7 +182,7 @@ def _digit_offsets(text: str) -> list[int]:
     reader sees as part of the prose: not those of a link's target or address, which
     name a page or a URL (``[[GPT 4]]`` states no number)."""
     gaps, pos = [], 0  # the stretches between the hidden spans
-    for a, b in _link_addresses(text):
+    for a, b in _naming_spans(text):
         if a > pos:
             gaps.append((pos, a))
         pos = max(pos, b)

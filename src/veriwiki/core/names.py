@@ -148,3 +148,22 @@ def title_from(text: str, *, max_chars: int, cut: bool = False) -> str | None:
     if not text or not any(c.isalnum() for c in text):
         return None
     return text
+
+
+_TAG = re.compile(r"#([\w/\-]+)")
+_TAG_AFTER = frozenset("([{,;")  # besides whitespace, what a tag's ``#`` may follow
+
+
+def tag_at(text: str, pos: int) -> tuple[str, int] | None:
+    """The tag whose ``#`` is at ``text[pos]``, as (name, end), or None when there is
+    none: the ``#`` must open the text or follow whitespace or one of ``([{,;``, and a
+    name made of digits and separators only (``#123``) is an issue number, not a tag."""
+    if pos > 0 and not (text[pos - 1].isspace() or text[pos - 1] in _TAG_AFTER):
+        return None
+    m = _TAG.match(text, pos)
+    if not m:
+        return None
+    name = m.group(1).rstrip("/")
+    if not name or name.replace("/", "").replace("-", "").replace("_", "").isdigit():
+        return None
+    return name, m.end()

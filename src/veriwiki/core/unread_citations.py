@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from veriwiki.core.markdown.citations import _find_close, parse_citations
+from veriwiki.core.markdown.citations import find_close, parse_citations
 
 _OPENING = re.compile(r"(?<!\\)\[@[A-Za-z0-9]")
 _TICKS = re.compile(r"`+")
@@ -58,7 +58,7 @@ def _mask_code_spans(line: str) -> str:
 def _why(text: str, start: int, in_table: bool, memo: dict[int, int]) -> str | None:
     """Why the opening at ``start`` of ``text`` was not read; None when it is a link
     (``[@name](url)``, ``[@name][ref]``), which is not a citation."""
-    close = _find_close(text, start, len(text), memo)
+    close = find_close(text, start, len(text), memo)
     if close >= 0 and text[close + 1:close + 2] in ("(", "["):
         return None
     line_end = text.find("\n", start)

@@ -54,7 +54,7 @@ def _read_quote(src: str, pos: int, end: int) -> tuple[str, int] | None:
     return None
 
 
-def _find_close(src: str, start: int, end: int, memo: dict[int, int] | None = None) -> int:
+def find_close(src: str, start: int, end: int, memo: dict[int, int] | None = None) -> int:
     """Index of the ``]`` closing the bracket at ``start`` (quotes may hold ``]``).
 
     A walk that passes another ``[`` outside quotes continues exactly as a walk from
@@ -139,7 +139,7 @@ def _citation(state: StateInline, silent: bool) -> bool:
     if src[pos] != "[" or not src.startswith("[@", pos):
         return False
     memos = state.__dict__.setdefault("_veriwiki_close", {})
-    close = _find_close(src, pos, state.posMax, memos.setdefault(state.posMax, {}))
+    close = find_close(src, pos, state.posMax, memos.setdefault(state.posMax, {}))
     if close < 0 or src[close + 1 : close + 2] in ("(", "["):
         return False  # [@name](url) and [@name][ref] are links
     cites = parse_citations(src[pos + 1 : close])
@@ -167,7 +167,7 @@ def strip_citations(text: str) -> str:
         start = text.find("[@", pos)
         if start < 0:
             break
-        close = _find_close(text, start, len(text), memo)
+        close = find_close(text, start, len(text), memo)
         if close < 0 and _ID.match(text, start + 1):
             out.append(text[pos:start].rstrip(" "))  # a citation cut off by truncation
             return "".join(out)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
-_TAG = re.compile(r"#([\w/\-]+)")
+from veriwiki.core.names import tag_at
 
 
 def _tag(state: StateInline, silent: bool) -> bool:
@@ -15,19 +13,15 @@ def _tag(state: StateInline, silent: bool) -> bool:
     src = state.src
     if src[pos] != "#":
         return False
-    if pos > 0 and not (src[pos - 1].isspace() or src[pos - 1] in "([{,;"):
+    found = tag_at(src, pos)
+    if found is None:
         return False
-    m = _TAG.match(src, pos)
-    if not m:
-        return False
-    name = m.group(1).rstrip("/")
-    if not name or name.replace("/", "").replace("-", "").replace("_", "").isdigit():
-        return False  # "#123" is an issue number, not a tag
+    name, end = found
     if not silent:
         token = state.push("tag", "", 0)
         token.content = name
         token.meta = {"pos": pos}
-    state.pos = m.end()
+    state.pos = end
     return True
 
 
