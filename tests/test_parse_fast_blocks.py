@@ -91,21 +91,36 @@ def test_fast_blocks_a_list_closes_the_fence_inside_it() -> None:
     assert_same("a.md", text)
 
 
-def test_fast_blocks_pages_with_definitions_are_parsed_whole() -> None:
+def test_fast_blocks_pages_with_footnote_definitions_are_parsed_whole() -> None:
     md = make_parser(for_index=True)
-    assert fastpath.scan_blocks("See [x].\n\n[x]: https://e.org\n", 0, md) is None
     assert fastpath.scan_blocks("A note.[^1]\n\n[^1]: text\n", 0, md) is None
     assert fastpath.scan_blocks("Inline ^[note].\n", 0, md) is None
     assert fastpath.scan_blocks("a\rb\n", 0, md) is None
 
 
-def test_fast_blocks_inline_scanner_defers_to_markdown_it_on_html() -> None:
+def test_fast_blocks_reference_definitions_are_slow_and_read_first() -> None:
     md = make_parser(for_index=True)
-    assert fastinline._scan_inline("a <b>[[x]]</b>", md) is None
-    assert fastinline._scan_inline("[*a* #t](b.md)", md) is None
-    got = fastinline._scan_inline("`[[no]]` [[yes]] #tag [l](p.md)", md)
-    assert got is not None
-    assert [t.type for t in got] == ["wikilink", "tag", "link_open", "text", "link_close"]
+    text = "See [x] and [[A]].\n\n[x]: one.md\n[X]: two.md\n\nAfter [x][] #t.\n"
+    env: dict[str, object] = {}
+    assert _kinds(text) == ["ParagraphBlock", "SlowTokens", "ParagraphBlock"]
+    assert fastpath.scan_blocks(text, 0, md, env) is not None
+    assert list(env["references"]) == ["X"]  # type: ignore[call-overload]
+    page = parse_page("a.md", text, fast=True)
+    assert [(link.target, link.line) for link in page.links] == [("one", 1), ("A", 1),
+                                                                  ("one", 6)]
+    assert_same("a.md", text)
+
+
+def test_fast_blocks_inline_scanner_runs_markdown_it_rules_where_it_cannot_read() -> None:
+    md = make_parser(for_index=True)
+    got = fastinline._scan_inline('a <b>[[x]]</b> <a href="#no">', md)
+    assert [t.type for t in got] == ["html_inline", "wikilink", "html_inline", "html_inline"]
+    got = fastinline._scan_inline("[*a* #t](b.md) `[[no]]` [[yes]] #tag [l](p.md)", md)
+    assert [t.type for t in got] == ["link_open", "text", "tag", "link_close", "wikilink",
+                                     "tag", "link_open", "text", "link_close"]
+    env = {"references": {"X Y": {"href": "r.md", "title": ""}}}
+    got = fastinline._scan_inline("[a][x  y] [x y] [x\ny][] [z]", md, env)
+    assert [t.attrs.get("href") for t in got if t.type == "link_open"] == ["r.md"] * 3
 
 
 def test_fast_blocks_active_with_the_pinned_markdown_it() -> None:

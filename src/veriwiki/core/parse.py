@@ -205,7 +205,8 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         src = _OBSIDIAN_COMMENT.sub(_blank, src)
     tags = [t.lstrip("#") for t in _as_strings(fm.data.get("tags") or fm.data.get("tag"))]
     md = _parser(for_index)
-    blocks = fastpath.scan_blocks(src, skip, md) if fast and for_index else None
+    env: dict[str, Any] = {}
+    blocks = fastpath.scan_blocks(src, skip, md, env) if fast and for_index else None
     out = _Collector(lines, tags)
     if blocks is None:
         out.tokens(md.parse(src, {FAST_INLINE: True} if fast and for_index else {}))
@@ -213,11 +214,11 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         for block in blocks:
             if isinstance(block, fastpath.ParagraphBlock):
                 out.inline(block.content, block.start, block.end,
-                           fastinline.inline_tokens(block.content, md), paragraph=True)
+                           fastinline.inline_tokens(block.content, md, env), paragraph=True)
             elif isinstance(block, fastpath.HeadingBlock):
                 out.headings.append(Heading(block.level, block.content.strip(), block.line + 1))
                 out.inline(block.content, block.line, block.line + 1,
-                           fastinline.inline_tokens(block.content, md))
+                           fastinline.inline_tokens(block.content, md, env))
             elif isinstance(block, fastpath.FenceBlock):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
             else:

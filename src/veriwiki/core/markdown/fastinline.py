@@ -5,14 +5,18 @@ tokenizer.
 The scanner stops where markdown-it's tokenizer would stand on a character that starts
 a rule (``\\ ` # [ { ! <``). Citations, wikilinks, embeds, fact references and tags are
 read by the dialect's own rule functions; links and images whose label is plain text
-and whose destination is one simple run are read here; anything else (``<``, a label
-holding markup, a title) sends the whole text to markdown-it's inline parser. Text
-tokens outside link labels are left out: ``core.parse`` does not read them.
+and whose destination is one simple run are read here. Anything else at such a place
+(``<``, a label holding markup, a title, a reference link) is read by markdown-it's own
+rules (``link``, ``image``, ``autolink``, ``html_inline``, in its order) run on a
+``StateInline`` of the same text standing at the same position: the tokenizer would try
+the same rules there and nothing before them can match. Text tokens outside link labels
+are left out: ``core.parse`` does not read them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from typing import Any, cast
 
 from markdown_it import MarkdownIt
@@ -50,8 +54,11 @@ class InlineToken:
 class _Inline:
     """The part of markdown-it's ``StateInline`` the dialect's inline rules use."""
 
-    def __init__(self, src: str) -> None:
+    def __init__(self, src: str, env: MutableMapping[str, Any] | None) -> None:
         self.src = src
+        self.env = env
+        self.refs = bool(env and env.get("references"))
+        self.real: StateInline | None = None  # markdown-it's state, made when needed
         self.pos = 0
         self.posMax = len(src)  # noqa: N815 - markdown-it's name
         self.tokens: list[InlineToken | Token] = []
@@ -64,21 +71,46 @@ class _Inline:
         return token
 
 
-def inline_tokens(content: str, md: MarkdownIt) -> list[InlineToken | Token]:
+def inline_tokens(content: str, md: MarkdownIt,
+                  env: MutableMapping[str, Any] | None = None) -> list[InlineToken | Token]:
     """The inline tokens ``core.parse`` reads from ``content`` (a heading's or a
-    paragraph's text); text tokens outside link labels are left out."""
+    paragraph's text) with the page's ``env`` (its link references); text tokens
+    outside link labels are left out."""
     if "[" not in content and "#" not in content and "{{" not in content:
         return []
-    got = _scan_inline(content, md)
-    if got is None:
-        tokens: list[Token] = []
-        md.inline.parse(content, md, {}, tokens)
-        return list(tokens)
-    return got
+    return _scan_inline(content, md, env)
 
 
-def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
-    state = _Inline(src)
+_RULES: dict[int, tuple[MarkdownIt, dict[str, Any]]] = {}
+
+
+def _rule(md: MarkdownIt, name: str) -> Any:
+    """The inline rule ``name`` as ``md`` runs it (with the plugins' wrappers)."""
+    got = _RULES.get(id(md))
+    if got is None or got[0] is not md:
+        got = _RULES[id(md)] = (md, {r.name: r.fn for r in md.inline.ruler.__rules__})
+    return got[1][name]
+
+
+def _real(state: _Inline, md: MarkdownIt, pos: int, *names: str) -> int:
+    """Run markdown-it's rules ``names`` in turn at ``pos`` as its tokenizer would; the
+    position after the first that matches (its tokens kept), or ``pos + 1``."""
+    real = state.real
+    if real is None:
+        real = state.real = StateInline(state.src, md, {} if state.env is None else state.env,
+                                        [])
+    for name in names:
+        real.pos = pos
+        count = len(real.tokens)
+        if _rule(md, name)(real, False):
+            state.tokens += real.tokens[count:]
+            return int(real.pos)
+    return pos + 1
+
+
+def _scan_inline(src: str, md: MarkdownIt,
+                 env: MutableMapping[str, Any] | None = None) -> list[InlineToken | Token]:
+    state = _Inline(src, env)
     as_state = cast(StateInline, state)
     n = len(src)
     search = _SPECIAL.search
@@ -103,9 +135,7 @@ def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
                 pos = state.pos
                 continue
             after = _link(state, md, pos, image=False)
-            if after < 0:
-                return None
-            pos = after
+            pos = _real(state, md, pos, "link") if after < 0 else after
         elif ch == "!":
             if _embed(as_state, False):
                 pos = state.pos
@@ -114,11 +144,9 @@ def _scan_inline(src: str, md: MarkdownIt) -> list[InlineToken | Token] | None:
                 pos += 1
                 continue
             after = _link(state, md, pos, image=True)
-            if after < 0:
-                return None
-            pos = after
+            pos = _real(state, md, pos, "image") if after < 0 else after
         else:  # "<": an autolink or inline HTML may start here
-            return None
+            pos = _real(state, md, pos, "autolink", "html_inline")
 
 
 def _escape_width(src: str, pos: int) -> int:
@@ -167,7 +195,9 @@ def _code_span_end(state: _Inline, start: int) -> int:
 def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     """Read ``[label](dest)`` (``![...]`` with ``image``) at ``pos``: the position after
     it, ``pos + 1`` when markdown-it reads no link there, -1 when it takes markdown-it
-    to tell."""
+    to tell (always, when the page defines references)."""
+    if state.refs:
+        return -1
     src = state.src
     open_at = pos + 1 if image else pos
     if state.link_end < open_at and state.link_end != -1:

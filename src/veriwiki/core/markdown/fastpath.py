@@ -10,9 +10,18 @@ of the repository and on generated and hand-written tricky inputs.
 
 What is handled here, and why that is safe:
 
-- A page holding a possible reference or footnote definition (``]:``), an inline
+- A page holding a possible footnote definition (``[^`` and ``]:``), an inline
   footnote (``^[``), a carriage return or a NUL is parsed by markdown-it whole: those
   change how other blocks read, or the line structure.
+- On a page holding ``]:`` (a possible link reference definition) a paragraph or a
+  one-line item whose text starts with ``[`` is a slow region (a definition can only
+  start a paragraph, never interrupt one), and no slow region ends before such a line.
+  Slow regions are parsed block by block with one shared env, so markdown-it collects
+  every definition of the page, the first of a label winning, in page order; the
+  inline pass runs only when the whole page has been read (as in markdown-it, where the
+  block pass ends before the inline pass starts), with those references:
+  ``fastinline`` hands every ``[`` that is no citation or wikilink to markdown-it's
+  link rule then.
 - A *plain line* starts at column 0 with a character that opens no block construct
   (not ``> - + * _ = ` ~ < | :``, space or tab, nor digits followed by ``.`` or ``)``).
   A run of plain lines is a paragraph: none of them can start a list, quote, table
@@ -40,12 +49,13 @@ other version, and ``core.parse`` then parses every page with markdown-it.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import markdown_it
 import mdit_py_plugins
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import mdTrim
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from veriwiki.core.markdown.selective import FAST_INLINE
@@ -55,7 +65,7 @@ VERIFIED = {"markdown-it-py": "4.3.0", "mdit-py-plugins": "0.7.0"}
 IS_VERIFIED = (markdown_it.__version__ == VERIFIED["markdown-it-py"]
                and mdit_py_plugins.__version__ == VERIFIED["mdit-py-plugins"])
 
-_PAGE_SLOW = ("]:", "^[", "\r", "\x00")
+_PAGE_SLOW = ("^[", "\r", "\x00")
 _NOT_PLAIN_START = frozenset(">-+*_=`~<|: \t")
 _ORDERED = re.compile(r"[0-9]{1,10}[.)]")
 _SENTINEL = "veriwikisentinel"
@@ -166,12 +176,18 @@ class _Scanner:
     """One page's lines, split into fast blocks and slow regions."""
 
     def __init__(self, lines: list[str], count: int, has_final_newline: bool,
-                 md: MarkdownIt) -> None:
+                 md: MarkdownIt, env: dict[str, Any]) -> None:
         self.lines = lines
         self.count = count  # lines as markdown-it counts them
         self.final_nl = has_final_newline
         self.md = md
+        self.env = env  # the page's env: the references of the slow regions read so far
+        self.refs = False  # the page may define link references
         self.out: list[Block] = []
+
+    def _item(self, line: str) -> bool:
+        """A one-line bullet item (whose text cannot be a reference definition)."""
+        return _is_item(line) and not (self.refs and line[2] == "[")
 
     def _text(self, start: int, end: int) -> str:
         """Lines ``start``..``end`` as markdown-it's ``getLines(..., keepLastLF=True)``."""
@@ -200,7 +216,7 @@ class _Scanner:
             # markdown-it tries a table before any other block: a line with a pipe
             # over a possible delimiter row goes to it (the row is no plain line)
             table = "|" in line and self._table_below(i)
-            if listed >= 0 and (gap or table or not _is_item(line)):
+            if listed >= 0 and (gap or table or not self._item(line)):
                 # an indented line after a gap may belong to the last item, and a line
                 # right after an item continues it unless it is a heading or a fence:
                 # then markdown-it reads the list
@@ -240,7 +256,7 @@ class _Scanner:
                         para = -1
                     i = self._fence(i, *opened)
                     continue
-            elif first in "-*+" and _is_item(line):
+            elif first in "-*+" and self._item(line):
                 if para >= 0:
                     self._paragraph(para, i)
                     para = -1
@@ -249,7 +265,7 @@ class _Scanner:
                 items.append(ParagraphBlock(mdTrim(line[2:]), i, i + 1))
                 i += 1
                 continue
-            if _is_plain(line):
+            if _is_plain(line) and not (para < 0 and self.refs and first == "["):
                 if para < 0:
                     para = i
                 i += 1
@@ -289,7 +305,7 @@ class _Scanner:
         first = line[0]
         if first in "`~":
             return _fence_open(line) is not None
-        return _is_plain(line)
+        return _is_plain(line) and not (self.refs and first == "[")
 
     def _slow(self, start: int) -> int:
         """Parse the slow region starting at ``start``; the line to go on from."""
@@ -313,7 +329,13 @@ class _Scanner:
             part.append(_SENTINEL)
         elif end == self.count and self.final_nl:
             part.append("")
-        tokens = self.md.parse("\n".join(part), {FAST_INLINE: True})
+        env = dict(self.env)
+        if "references" in env:
+            env["references"] = dict(env["references"])
+        state = StateCore("\n".join(part), self.md, env)
+        for rule in _core_rules(self.md)[0]:
+            rule(state)
+        tokens = state.tokens
         if sentinel:
             last = end - start
             if (len(tokens) < 3 or tokens[-3].type != "paragraph_open"
@@ -321,17 +343,28 @@ class _Scanner:
                     or tokens[-2].content != _SENTINEL):
                 return None
             del tokens[-3:]
+        self.env.update(env)
         for tok in tokens:
             if tok.map:
                 tok.map = [tok.map[0] + start, tok.map[1] + start]
         return tokens
 
 
-def scan_blocks(src: str, start: int, md: MarkdownIt) -> list[Block] | None:
+def _core_rules(md: MarkdownIt) -> tuple[list[Any], list[Any]]:
+    """``md``'s core rules up to its block pass, and those after it (the inline pass)."""
+    rules = [r for r in md.core.ruler.__rules__ if r.enabled]
+    cut = next(i for i, r in enumerate(rules) if r.name == "block") + 1
+    return [r.fn for r in rules[:cut]], [r.fn for r in rules[cut:]]
+
+
+def scan_blocks(src: str, start: int, md: MarkdownIt,
+                env: dict[str, Any] | None = None) -> list[Block] | None:
     """The blocks of ``src`` from 0-based line ``start`` on (earlier lines are blank),
     or None when the page must be parsed by markdown-it whole. ``md`` is the index
-    parser (``make_parser(for_index=True)``)."""
-    if any(probe in src for probe in _PAGE_SLOW):
+    parser (``make_parser(for_index=True)``); ``env`` receives the page's link
+    references, for ``fastinline`` to read the fast blocks' inline text with. The slow
+    regions' tokens come with their inline pass done."""
+    if any(probe in src for probe in _PAGE_SLOW) or ("[^" in src and "]:" in src):
         return None
     lines = src.split("\n")
     count = len(lines)
@@ -342,4 +375,16 @@ def scan_blocks(src: str, start: int, md: MarkdownIt) -> list[Block] | None:
     elif count and _is_blank(lines[-1]):
         count -= 1  # markdown-it drops a last line of spaces without a line break
         final_nl = True
-    return _Scanner(lines, count, final_nl, md).run(start)
+    if env is None:
+        env = {}
+    env[FAST_INLINE] = True
+    scanner = _Scanner(lines, count, final_nl, md, env)
+    scanner.refs = "]:" in src
+    blocks = scanner.run(start)
+    after_block = _core_rules(md)[1]
+    for block in blocks:
+        if isinstance(block, SlowTokens):
+            state = StateCore("", md, env, block.tokens)
+            for rule in after_block:
+                rule(state)
+    return blocks
