@@ -10,6 +10,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from veriwiki.core.markdown import make_parser
+from veriwiki.render.fastblocks import fast_tokens
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
 _md: MarkdownIt | None = None
@@ -36,8 +37,12 @@ def frontmatter_lines(lines: list[str]) -> int:
     return 0
 
 
-def parse_tokens(text: str) -> list[Token]:
-    """Tokens of a page as ``core.parse.parse_page`` reads them (frontmatter blanked)."""
+def parse_tokens(text: str, *, fast: bool = True) -> list[Token]:
+    """Tokens of a page as ``core.parse.parse_page`` reads them (frontmatter blanked).
+
+    With ``fast`` the plain blocks are split by a line scanner instead of markdown-it's
+    block parser (``render.fastblocks``; the same tokens, tested differentially);
+    ``fast=False`` parses the whole page with markdown-it."""
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n")
@@ -46,6 +51,10 @@ def parse_tokens(text: str) -> list[Token]:
     src = "\n".join([""] * skip + lines[skip:])
     if "%%" in src:
         src = _OBSIDIAN_COMMENT.sub(_blank, src)
+    if fast:
+        got = fast_tokens(src, skip, _parser())
+        if got is not None:
+            return got
     return _parser().parse(src, {})
 
 

@@ -1,0 +1,72 @@
+"""The rendering cost of one page, in one process: milliseconds a page for ``render_page``.
+
+Usage::
+
+    python bench/render_pages.py VAULT [--pages N] [--repeat R] [--profile FILE]
+                                       [--dump DIR]
+
+Builds the site model of ``VAULT`` in-process (index update and check, as ``veriwiki
+build`` does; run ``veriwiki build`` once first so both caches are warm), then renders
+the first ``N`` pages (path order; all when 0) ``R`` times with
+:func:`veriwiki.services.site_pages.render_page` and prints the best and median pass
+as milliseconds a page. No files are written, no workers are forked: this is the cost
+each render worker pays per page. ``--profile`` writes a cProfile of one more pass;
+``--dump`` writes each page's HTML under DIR (to compare two commits byte for byte).
+``PYTHONPATH=<a git archive>/src`` measures another commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from veriwiki.services import site_pages
+from veriwiki.services.site import collect_site
+from veriwiki.vault import open_vault
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("vault", type=Path)
+    ap.add_argument("--pages", type=int, default=2000, help="pages rendered a pass (0: all)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", type=Path, default=None)
+    ap.add_argument("--dump", type=Path, default=None)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    model = collect_site(open_vault(args.vault))
+    paths = sorted(model.pages)
+    if args.pages:
+        paths = paths[:args.pages]
+    print(f"model of {len(model.pages)} pages in {time.perf_counter() - t0:.1f} s; "
+          f"rendering {len(paths)} a pass, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    passes = []
+    for _ in range(args.repeat):
+        c0 = time.process_time()
+        for path in paths:
+            site_pages.render_page(model, path)
+        passes.append((time.process_time() - c0) / len(paths) * 1000)
+    print(f"render_page: best {min(passes):.3f} ms/page, median "
+          f"{statistics.median(passes):.3f} ms/page (CPU; passes "
+          f"{', '.join(f'{p:.3f}' for p in passes)})")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for path in paths:
+            site_pages.render_page(model, path)
+        prof.disable()
+        prof.dump_stats(str(args.profile))
+    if args.dump:
+        for path in paths:
+            dest = args.dump / (path + ".html")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(site_pages.render_page(model, path), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

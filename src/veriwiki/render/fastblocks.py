@@ -1,0 +1,191 @@
+"""The renderer's tokens with markdown-it's block parser skipped for plain blocks.
+
+``core.markdown.fastpath.scan_blocks`` (the index parse's line scanner) splits a page
+into ATX headings, paragraphs of plain lines, one-line bullet items and fences at the
+top level, and *slow regions* it hands to markdown-it. For the renderer those blocks
+are turned back into the block tokens markdown-it's block rules would push for them
+(same types, tags, markup, maps, levels, hidden flags of tight lists), the slow
+regions are parsed by a copy of the render parser whose core chain stops after the
+block rules, and then the render parser's remaining core rules (inline, the dialect's
+rules, footnotes, text join) run once over the whole token list, as ``parse`` would.
+So every inline token still comes from markdown-it's inline parser; only the block
+split is found by the scanner.
+
+What this module adds to the scanner is the list structure, which the index does not
+read: consecutive one-line items with the same marker and only blank lines between
+them are one list (loose when a blank line separates two of its items, as
+markdown-it's ``list`` rule decides), an item ends at the next non-blank line.
+
+The result must equal ``parse_tokens`` token for token: ``tests/test_render_fast.py``
+compares the two (and the HTML rendered from them) on every corpus of the repository,
+generated vaults, hand-written tricky inputs, hypothesis-made pages and the real
+corpus when present. With another markdown-it-py version (``fastpath.IS_VERIFIED``
+false) the caller parses the whole page with markdown-it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+from veriwiki.core.markdown import make_parser
+from veriwiki.core.markdown.fastpath import (
+    IS_VERIFIED,
+    FenceBlock,
+    HeadingBlock,
+    ParagraphBlock,
+    SlowTokens,
+    scan_blocks,
+)
+from veriwiki.core.markdown.selective import FAST_INLINE
+
+__all__ = ["IS_VERIFIED", "fast_tokens"]
+
+_ITEM_MARKS = ("- ", "* ", "+ ")
+_block_md: MarkdownIt | None = None
+# ``scan_blocks`` gained an ``env`` (the page's link references, collected from its slow
+# regions, so pages with ``]:`` are scanned too); with an older scanner such pages are
+# parsed whole and there is no env to carry
+_SCAN_TAKES_ENV = "env" in inspect.signature(scan_blocks).parameters
+
+
+def _block_parser() -> MarkdownIt:
+    """The render parser with only the ``normalize`` and ``block`` core rules on."""
+    global _block_md
+    if _block_md is None:
+        md = make_parser(for_index=False)
+        later = [r.name for r in md.core.ruler.__rules__
+                 if r.enabled and r.name not in ("normalize", "block")]
+        md.core.ruler.disable(later)
+        _block_md = md
+    return _block_md
+
+
+def _later_rules(md: MarkdownIt) -> list[object]:
+    """The core rules ``md`` runs after ``block``, in order."""
+    return [r.fn for r in md.core.ruler.__rules__
+            if r.enabled and r.name not in ("normalize", "block")]
+
+
+def _tok(kind: str, tag: str, nesting: Literal[-1, 0, 1], level: int, markup: str = "",
+         line_map: list[int] | None = None) -> Token:
+    return Token(kind, tag, nesting, map=line_map, level=level, markup=markup, block=True)
+
+
+def _leaf(out: list[Token], kind: str, tag: str, level: int, content: str,
+          line_map: list[int], markup: str = "", hidden: bool = False) -> None:
+    """A heading or paragraph: open, inline (children filled later), close."""
+    opener = _tok(f"{kind}_open", tag, 1, level, markup, list(line_map))
+    opener.hidden = hidden
+    inline = _tok("inline", "", 0, level + 1, "", list(line_map))
+    inline.content = content
+    inline.children = []
+    closer = _tok(f"{kind}_close", tag, -1, level, markup)
+    closer.hidden = hidden
+    out += (opener, inline, closer)
+
+
+def _next_filled(lines: list[str], start: int, count: int) -> int:
+    """The first line from ``start`` on holding more than spaces and tabs (or ``count``)."""
+    i = start
+    while i < count and not lines[i].strip(" \t"):
+        i += 1
+    return i
+
+
+def _list(out: list[Token], items: list[ParagraphBlock], mark: str, lines: list[str],
+          count: int) -> None:
+    """One bullet list of one-line items (``items`` in order, same marker)."""
+    ends = [_next_filled(lines, it.end, count) for it in items]
+    loose = any(end > it.end for it, end in zip(items[:-1], ends[:-1], strict=True))
+    opener = _tok("bullet_list_open", "ul", 1, 0, mark, [items[0].start, ends[-1]])
+    out.append(opener)
+    for it, end in zip(items, ends, strict=True):
+        out.append(_tok("list_item_open", "li", 1, 1, mark, [it.start, end]))
+        _leaf(out, "paragraph", "p", 2, it.content, [it.start, it.end], hidden=not loose)
+        out.append(_tok("list_item_close", "li", -1, 1, mark))
+    out.append(_tok("bullet_list_close", "ul", -1, 0, mark))
+
+
+def _count(src: str, lines: list[str]) -> int:
+    """How many lines markdown-it reads (as ``scan_blocks`` counts them)."""
+    count = len(lines)
+    if count > 1 and lines[-1] == "":
+        return count - 1
+    if count and not lines[-1].strip(" \t"):
+        return count - 1
+    return count
+
+
+def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
+    """``md.parse(src, {})`` for a page whose lines before ``start`` are blank, or None
+    when the scanner cannot read it (the caller then parses it whole). ``md`` is the
+    render parser (``make_parser(for_index=False)``)."""
+    if not IS_VERIFIED:
+        return None
+    env: dict[str, Any] = {}
+    if _SCAN_TAKES_ENV:  # the page's link references, read from its slow regions
+        blocks = scan_blocks(src, start, _block_parser(), env)  # type: ignore[call-arg,unused-ignore]
+    else:
+        blocks = scan_blocks(src, start, _block_parser())
+    if blocks is None:
+        return None
+    lines = src.split("\n")
+    count = _count(src, lines)
+    tokens: list[Token] = []
+    items: list[ParagraphBlock] = []
+    mark = ""
+    for block in blocks:
+        if isinstance(block, ParagraphBlock) and block.end == block.start + 1 \
+                and lines[block.start][:2] in _ITEM_MARKS:
+            here = lines[block.start][0]
+            if items and here != mark:
+                _list(tokens, items, mark, lines, count)
+                items = []
+            items.append(block)
+            mark = here
+            continue
+        if items:
+            if isinstance(block, SlowTokens) and block.tokens \
+                    and block.tokens[0].type == "bullet_list_open":
+                # after a blank line, markdown-it reads the region's list as more items
+                # of this one (the index does not care; the renderer does): whole page
+                return None
+            _list(tokens, items, mark, lines, count)
+            items = []
+        if isinstance(block, ParagraphBlock):
+            _leaf(tokens, "paragraph", "p", 0, block.content, [block.start, block.end])
+        elif isinstance(block, HeadingBlock):
+            _leaf(tokens, "heading", f"h{block.level}", 0, block.content,
+                  [block.line, block.line + 1], markup="#" * block.level)
+        elif isinstance(block, FenceBlock):
+            _fence(tokens, block, lines, count)
+        elif isinstance(block, SlowTokens):
+            tokens += block.tokens
+    if items:
+        _list(tokens, items, mark, lines, count)
+    env.pop(FAST_INLINE, None)
+    state = StateCore(src, md, env)
+    state.tokens = tokens
+    for rule in _later_rules(md):
+        rule(state)  # type: ignore[operator]
+    return state.tokens
+
+
+def _fence(out: list[Token], block: FenceBlock, lines: list[str], count: int) -> None:
+    """A fence opened at column 0 on ``block.line``: its content holds the lines up to
+    the closing line, which the fence's map takes in (up to the end of the page when
+    it is never closed, ``scan_blocks``' rule)."""
+    opener = lines[block.line]
+    content = block.content
+    inside = content.count("\n") + (0 if content.endswith("\n") else 1) if content else 0
+    end = block.line + 1 + inside  # the closing line, or ``count`` when there is none
+    tok = _tok("fence", "code", 0, 0, opener[:len(opener) - len(block.info)],
+               [block.line, end + 1 if end < count else count])
+    tok.info = block.info
+    tok.content = content
+    out.append(tok)

@@ -1,0 +1,158 @@
+"""Differential tests of the renderer's block fast path (render/fastblocks.py).
+
+``parse_tokens(text)`` splits plain blocks with the index's line scanner and builds
+their block tokens itself; ``parse_tokens(text, fast=False)`` parses the whole page
+with markdown-it. The two must give the same tokens (every field the renderer or
+markdown-it sets, children included) and the same HTML, on every markdown file of the
+repository's corpora, on a generated bench vault, on hand-written tricky inputs
+(the index's and the renderer's own), on hypothesis-made pages and on the real corpus
+when it is on this machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it.token import Token
+
+from veriwiki.render import fastblocks
+from veriwiki.render.markdown import render_tokens
+from veriwiki.render.tokens import parse_tokens
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_parse_fast_blocks import TRICKY, _page  # noqa: E402
+from test_render import Ctx  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = Path(os.environ.get("VERIWIKI_REAL_CORPUS", "/tmp/s3real/cache/vault"))
+
+
+def _fields(tok: Token) -> tuple[Any, ...]:
+    kids = None if tok.children is None else [_fields(c) for c in tok.children]
+    return (tok.type, tok.tag, tok.nesting, tok.map, tok.level, tok.content, tok.markup,
+            tok.info, tok.hidden, tok.block, dict(tok.attrs), repr(tok.meta), kids)
+
+
+def assert_same(text: str, where: str = "") -> None:
+    full = parse_tokens(text, fast=False)
+    fast = parse_tokens(text)
+    assert [_fields(t) for t in fast] == [_fields(t) for t in full], where
+    assert render_tokens(fast, Ctx()).html == render_tokens(full, Ctx()).html, where
+
+
+def _files(*folders: Path) -> list[Path]:
+    out: list[Path] = []
+    for folder in folders:
+        out += sorted(p for p in folder.rglob("*.md") if ".git" not in p.parts)
+    return out
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+# ---------------------------------------------------------------- the fast path is taken
+
+def test_render_fast_plain_page_is_scanned() -> None:
+    text = "# T\n\nText [[A]] #t.\n\n- one\n- two\n\n```py\nx = 1\n```\n"
+    assert fastblocks.fast_tokens(text, 0, fastblocks.make_parser()) is not None
+    assert_same(text)
+
+
+def test_render_fast_loose_and_split_lists() -> None:
+    # one loose list across a blank line; a marker change starts another list
+    text = "- a\n\n- b\n- c\n* d\n+ e\n\n+ f\n\npara\n"
+    tokens = parse_tokens(text)
+    assert [t.type for t in tokens].count("bullet_list_open") == 3
+    assert not tokens[3].hidden  # the first list is loose: its paragraphs show
+    assert_same(text)
+
+
+def test_render_fast_list_then_slow_list_is_parsed_whole() -> None:
+    # the second item opens a slow region (its indented fence); markdown-it reads both
+    # items as one list, which the pieces cannot give: the page goes to markdown-it
+    text = "- a\n\n- b\n\n  ```\n  x\n  ```\n\nend\n"
+    assert fastblocks.fast_tokens(text, 0, fastblocks.make_parser()) is None
+    assert_same(text)
+
+
+RENDER_TRICKY = {
+    "fence ends page": "# H\n\n```js\nx\n\ny",
+    "fence unclosed blank end": "text\n\n~~~\n\n\n",
+    "fence closed at end": "```\n```",
+    "fence empty lines": "```\n\n\n```\nafter\n",
+    "heading levels": "# a\n## b\n### c\n#### d\n##### e\n###### f\n",
+    "items with links": "- [[A]] #t\n- [l](x.md) ^id\n- `code` *em*\n\n* x\n",
+    "item then heading": "- a\n# H\n- b\n```\nc\n```\n- d",
+    "list at end with blanks": "- a\n- b\n\n\n",
+    "callout": "> [!note] T\n> body [[A]]\n\n- a\n",
+    "embed and citation": "Claim [@s, \"q\"]. ![[Known]]\n\n- item [@t]\n",
+    "blank frontmatter": "---\ntitle: x\n---\n\n- a\n\n- b\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY) + sorted(RENDER_TRICKY))
+def test_render_fast_same_on_tricky_input(name: str) -> None:
+    text = TRICKY[name] if name in TRICKY else RENDER_TRICKY[name]
+    assert_same(text, name)
+    assert_same("---\ntitle: t\n---\n" + text, name)
+    assert_same("# Before\n\n- x\n\n" + text + "\n\nAfter [[Z]] #z\n", name)
+
+
+# ---------------------------------------------------------------- corpora
+
+def test_render_fast_same_on_every_corpus() -> None:
+    files = _files(ROOT / "tests" / "fixtures", ROOT / "examples",
+                   ROOT / "src" / "veriwiki" / "templates", ROOT / "docs")
+    files.append(ROOT / "README.md")
+    checked = 0
+    for f in files:
+        text = _read(f)
+        if text is not None:
+            assert_same(text, str(f))
+            checked += 1
+    assert checked > 100
+
+
+def test_render_fast_same_on_a_generated_vault(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("gen_vault", ROOT / "bench" / "gen_vault.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    sys.modules["gen_vault"] = gen
+    spec.loader.exec_module(gen)
+    gen.generate(tmp_path / "v", 300, 7, 0.05)
+    pages = sorted((tmp_path / "v" / "wiki").rglob("*.md"))
+    assert len(pages) >= 300
+    for f in pages:
+        assert_same(f.read_text("utf-8"), str(f))
+
+
+@pytest.mark.skipif(not (REAL / "wiki").is_dir(),
+                    reason=f"the real corpus is not on this machine ({REAL}/wiki); "
+                           "set VERIWIKI_REAL_CORPUS to a vault to run it")
+def test_render_fast_same_on_the_real_corpus() -> None:
+    checked = 0
+    for f in _files(REAL / "wiki"):
+        text = _read(f)
+        if text is not None:
+            assert_same(text, str(f))
+            checked += 1
+    assert checked > 1000
+
+
+# ---------------------------------------------------------------- generated pages
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_page, st.booleans())
+def test_render_fast_same_on_generated_markdown(text: str, final_newline: bool) -> None:
+    assert_same(text + ("\n" if final_newline else ""))
