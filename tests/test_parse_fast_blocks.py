@@ -68,7 +68,7 @@ def test_fast_blocks_one_line_bullet_items_are_read_by_the_scanner() -> None:
 
 
 def test_fast_blocks_only_the_list_goes_to_markdown_it() -> None:
-    text = "Intro.\n\n- one\n- two\n\n  more of two\n\nAfter the list.\n\n## End\n"
+    text = "Intro.\n\n- one\n- two\n\n      code of two\n\nAfter the list.\n\n## End\n"
     assert _kinds(text) == ["ParagraphBlock", "SlowTokens", "ParagraphBlock", "HeadingBlock"]
     blocks = fastpath.scan_blocks(text, 0, make_parser(for_index=True))
     assert blocks is not None

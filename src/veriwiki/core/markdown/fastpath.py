@@ -58,6 +58,7 @@ from markdown_it.common.utils import mdTrim
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from veriwiki.core.markdown.fastlist import item_head, read_list
 from veriwiki.core.markdown.selective import FAST_INLINE
 
 # The versions this scanner was written against and differentially tested with.
@@ -152,16 +153,19 @@ def _closes(line: str, marker: str, run: int) -> bool:
     return cols < 4 and not body.lstrip(marker).strip(" \t")
 
 
-def _is_item(line: str) -> bool:
-    """A one-line bullet item whose text can only be a paragraph: ``- text`` with one
-    space after ``-``, ``*`` or ``+`` and text that is a plain line or a ``#`` that
-    is no heading."""
-    if len(line) < 3 or line[0] not in "-*+" or line[1] != " ":
-        return False
-    text = line[2:]
+def _continues(text: str) -> bool:
+    """``text`` (after a line's indentation) can only be paragraph text: a plain line
+    or a ``#`` that is no heading."""
     if text[0] == "#":
         return _heading(text) is None
     return _is_plain(text)
+
+
+def _ends(line: str) -> bool:
+    """A line at column 0 that ends a paragraph: a heading or a fence opener."""
+    if line[0] == "#":
+        return _heading(line) is not None
+    return line[0] in "`~" and _fence_open(line) is not None
 
 
 def _is_plain(line: str) -> bool:
@@ -185,10 +189,6 @@ class _Scanner:
         self.refs = False  # the page may define link references
         self.out: list[Block] = []
 
-    def _item(self, line: str) -> bool:
-        """A one-line bullet item (whose text cannot be a reference definition)."""
-        return _is_item(line) and not (self.refs and line[2] == "[")
-
     def _text(self, start: int, end: int) -> str:
         """Lines ``start``..``end`` as markdown-it's ``getLines(..., keepLastLF=True)``."""
         if start >= end:
@@ -200,9 +200,6 @@ class _Scanner:
         """The page's blocks from line ``start`` on, in order."""
         lines, count = self.lines, self.count
         para = -1  # first line of the open paragraph
-        items: list[Block] = []  # the items of the list being read, not yet emitted
-        listed = -1  # first line of that list
-        gap = False  # a blank line since the list's last item
         i = start
         while i < count:
             line = lines[i]
@@ -210,32 +207,12 @@ class _Scanner:
                 if para >= 0:
                     self._paragraph(para, i)
                     para = -1
-                gap = listed >= 0
                 i += 1
                 continue
+            first = line[0]
             # markdown-it tries a table before any other block: a line with a pipe
             # over a possible delimiter row goes to it (the row is no plain line)
-            table = "|" in line and self._table_below(i)
-            if listed >= 0 and (gap or table or not self._item(line)):
-                # an indented line after a gap may belong to the last item, and a line
-                # right after an item continues it unless it is a heading or a fence:
-                # then markdown-it reads the list
-                if table:
-                    ends = False
-                elif gap:
-                    ends = line[0] not in " \t"
-                elif line[0] == "#":
-                    ends = _heading(line) is not None
-                else:
-                    ends = line[0] in "`~" and _fence_open(line) is not None
-                if not ends:
-                    i = self._slow(listed)
-                    items, listed, gap = [], -1, False
-                    continue
-                self.out += items
-                items, listed, gap = [], -1, False
-            first = line[0]
-            if table:
+            if "|" in line and self._table_below(i):
                 i = self._slow(para if para >= 0 else i)
                 para = -1
                 continue
@@ -256,15 +233,16 @@ class _Scanner:
                         para = -1
                     i = self._fence(i, *opened)
                     continue
-            elif first in "-*+" and self._item(line):
-                if para >= 0:
-                    self._paragraph(para, i)
-                    para = -1
-                if listed < 0:
-                    listed = i
-                items.append(ParagraphBlock(mdTrim(line[2:]), i, i + 1))
-                i += 1
-                continue
+            elif (first in "-*+" or "0" <= first <= "9") and item_head(line) is not None:
+                got = read_list(lines, i, count, interrupts=para >= 0,
+                                continues=_continues, opens=self._opens, ends=_ends)
+                if got is not None:
+                    if para >= 0:
+                        self._paragraph(para, i)
+                        para = -1
+                    self.out += (ParagraphBlock(*p) for p in got[0])
+                    i = got[1]
+                    continue
             if _is_plain(line) and not (para < 0 and self.refs and first == "["):
                 if para < 0:
                     para = i
@@ -274,8 +252,11 @@ class _Scanner:
             para = -1
         if para >= 0:
             self._paragraph(para, count)
-        self.out += items
         return self.out
+
+    def _opens(self, text: str) -> bool:
+        """``text`` (in a list item) can only open a paragraph."""
+        return _continues(text) and not (self.refs and text[0] == "[")
 
     def _table_below(self, i: int) -> bool:
         """True when line ``i + 1`` could be a table's delimiter row (line ``i`` then

@@ -1,0 +1,168 @@
+"""Differential tests of the fast path's lists (core/markdown/fastlist.py), reference
+links (fastinline with the page's references) and markdown-it's own inline rules run
+where the inline scanner cannot read: ``parse_page(fast=True)`` must give exactly the
+Page of ``fast=False`` (markdown-it alone) on hand-written tricky inputs, on
+hypothesis-made pages built from list and reference fragments, and on every page of
+the real corpus of bench/real_corpus.py when it is on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from veriwiki.core.markdown import fastpath, make_parser
+from veriwiki.core.markdown.fastlist import item_head
+from veriwiki.core.parse import parse_page
+from veriwiki.core.records import page_to_json
+
+REAL = Path(os.environ.get("VERIWIKI_REAL_CORPUS", "/tmp/s3real/cache/vault"))
+
+
+def assert_same(path: str, text: str) -> None:
+    fast = parse_page(path, text, fast=True)
+    full = parse_page(path, text, fast=False)
+    assert fast == full, path
+    assert page_to_json(fast) == page_to_json(full), path
+
+
+def _kinds(text: str) -> list[str]:
+    blocks = fastpath.scan_blocks(text, 0, make_parser(for_index=True))
+    assert blocks is not None
+    return [type(b).__name__ for b in blocks]
+
+
+def test_fast_lists_nested_and_ordered_lists_need_no_markdown_it() -> None:
+    text = ("Intro [[A]].\n\n- one [[B]]\n  more of one\n  - nested #t\n    1. deep ^x\n"
+            "    2. deeper\n- two\n\n  second paragraph of two [[C]]\n\n1. first\n2. second\n"
+            "\n10) ten\n11) eleven\n\nEnd.\n")
+    assert _kinds(text) == ["ParagraphBlock"] * 12
+    assert_same("a.md", text)
+
+
+def test_fast_lists_what_stays_with_markdown_it() -> None:
+    for text in ("- a\nlazy\n", "- a\n   odd indent\n", "- a\n\n      code\n", "- a\n  ```\n  x\n  ```\n",
+                 "- a\n  > q\n", "- a\n  2. no interrupt\n", "para\n2. no list\n", "- a\n\t- tab\n",
+                 "- a\n - b\n", "- a\n  - b\n  * c\n", "- a | b\n  --- | ---\n", "- # h\n",
+                 "-  two spaces\n", "- a\n  ---\n", "- a\n---\n"):
+        assert "SlowTokens" in _kinds(text), text
+        assert_same("a.md", text)
+
+
+def test_fast_lists_item_heads() -> None:
+    assert item_head("- x") == ("-", 2, True)
+    assert item_head("12) x") == (")", 4, False)
+    assert item_head("01. x") == (".", 4, True)
+    assert item_head("1234567890. x") is None  # ten digits: no list item
+    assert item_head("-  x") is None and item_head("-\tx") is None and item_head("-x") is None
+    assert item_head("- ") is None
+
+
+TRICKY = {
+    "lazy continuation": "- a [[A]]\nlazy [[B]]\n\n1. b\nlazy\n\n- c\n  - d\nlazy #t\n",
+    "lazy at a parent's column": "- a\n  - b [[B]]\n  c [[C]]\n",
+    "blank lines inside": "- a\n\n- b [[B]]\n\n\n  more [[C]]\n\n  - c\n\n    deep ^x\n\n- d\n",
+    "blank then column 0": "- a\n\ntext [[A]]\n\n1. x\n\n# H\n\n- y\n\n```\n[[B]]\n```\n",
+    "blank then odd indent": "- a\n\n text [[A]]\n\n- b\n\n   c [[C]]\n\n- d\n\n     e\n",
+    "nested code fences": "- a\n\n  ```\n  [[A]]\n  ```\n\n- b\n  ```js\n  x\n  ```\n",
+    "fence ends a list": "- a [[A]]\n```\n[[B]]\n```\n- c\n~~~\nx\n~~~\n",
+    "heading ends a list": "- a\n# H [[A]]\n1. b\n## G\n- c\n#tag not heading\n",
+    "indented code": "- a\n\n      code [[A]]\n\n- b\n          code\n\n    4 spaces [[B]]\n",
+    "mixed markers": "- a\n* b [[A]]\n+ c\n1. d\n2) e\n\n- f\n\n* g\n\n1. h\n\n1) i\n",
+    "mixed nested markers": "- a\n  - b\n  * c [[A]]\n  1. d\n  1) e\n",
+    "ordered start numbers": "3. three [[A]]\n4. four\n\npara\n1. one\n\npara\n01. zero-one\n\n"
+                             "para\n7. seven\n\n- a\n  3. three\n\n- b\n\n  3. after gap\n",
+    "ordered wide markers": "9. nine\n10. ten [[A]]\n    more\n   wrong\n\n123456789. x\n",
+    "nested at content plus three": "- a\n     - five [[A]]\n- b\n    - four\n      more\n",
+    "deep nesting": "- 1\n  - 2\n    - 3\n      - 4\n        - 5 [[A]]\n          text\n- back\n",
+    "sibling after deep": "- 1\n  - 2\n    - 3\n  - 2b [[A]]\n- 1b\n  text [[B]]\n",
+    "items with tags and links": "- #t [[A]] [l](x.md)\n- [@s, \"q\"] {{a.b}}\n- `code` ^id\n",
+    "items with headings": "- # h\n- ## h2\n- #tag\n- #\n",
+    "items that are breaks": "- - -\n* * *\n- a\n- - b\n+ ---\n",
+    "items then setext": "- a\n  ===\n- b\n  ---\n",
+    "empty items": "-\n- \n-  \n1.\n- a\n-\n",
+    "tabs": "-\ta\n- b\n\tc\n- d\n  \te\n",
+    "table in a list": "- a | b\n  --- | ---\n  c | d\n\n- x\n| y |\n",
+    "pipe over an item": "- a | b\n- c\n",
+    "quote in a list": "- a\n  > q [[A]]\n- b\n> lazy\n",
+    "html in a list": "- a\n  <div>\n  [[A]]\n  </div>\n- b <b>x</b>\n",
+    "list after html": "<div>\n[[A]]\n</div>\n\n- a [[B]]\n- b\n\ntext [[C]]\n",
+    "list after quote": "> q\n\n- a [[B]]\n\n- b\n\n      code\n\nx\n",
+    "list after a slow list": "- a\n\n      code\n\n- b [[B]]\n\ntext\n",
+    "list interrupts paragraph": "para [[A]]\n- item [[B]]\n1. one\n\npara\n2. two\n",
+    "trailing spaces": "- a  \n  b  \n- c\\\n  d\n   \n- e\n",
+    "unicode spaces": "- \u00a0a\n-\u00a0b\n- c\u3000\n\u3000- d\n",
+    "last line": "- a\n  b",
+    "reference definitions with titles": "[a]: x.md \"T\"\n[b]: <y z.md> 'u'\n[c]:\n  w.md\n  (v)\n\n"
+                                         "[a] [b][] [c][C] [[A]]\n",
+    "reference definitions multi-line": "[long\nlabel]: p.md\n\n[long label] [LONG   LABEL]\n",
+    "reference inside list and quote": "- [l]: in-list.md\n\n> [q]: in-quote.md\n\n[l] [q]\n",
+    "reference in a list paragraph": "- a\n\n  [x]: x.md\n\n- [y]: y.md\n  text\n\n[x][] [y]\n",
+    "duplicate labels": "[x]: first.md\n[X]: second.md\n\n[x] [X]\n\n[x]: third.md\n",
+    "case folding": "[ẞ]: a.md\n[Σ]: b.md\n\n[ss] [SS] [σ] [ς] [ß]\n",
+    "escaped brackets": "[a\\]b]: e.md\n\n[a\\]b] [a]b] \\[a\\]b]\n\n[c]: \\[d.md\n\n[c]\n",
+    "reference used before its definition": "See [later] and [[A]].\n\n# H\n\n[later]: l.md\n",
+    "reference not at paragraph start": "text\n[x]: no.md\n\n[x]\n",
+    "reference labels with markup": "[`a`]: a.md\n[#t]: t.md\n\n[`a`] [#t] [x *y*]\n\n[x *y*]: xy.md\n",
+    "reference images": "[i]: i.png\n\n![alt][i] ![i] ![i][] ![[E]]\n",
+    "reference with wikilink lookalike": "[[x]]: no.md\n\n[[x]] [x]\n\n[x]: yes.md\n",
+    "reference in a fenced block": "```\n[x]: no.md\n```\n\n[x]\n",
+    "reference then setext": "[x]: a.md\n===\n\n[x]\n",
+    "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
+    "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
+    "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
+    "escape then link": "\\[a](b.md) [a\\](b.md) [a](b\\).md) [[A]]\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_fast_lists_same_page_on_tricky_input(name: str) -> None:
+    text = TRICKY[name]
+    assert_same("wiki/tricky.md", text)
+    assert_same("wiki/tricky.md", "---\ntitle: t\n---\n" + text)
+    assert_same("wiki/tricky.md", "# Before\n\n" + text + "\n\nAfter [[Z]] #z\n")
+    assert_same("wiki/tricky.md", "Para\n" + text + "\n[z]: z.md\n")
+
+
+# ---------------------------------------------------------------- generated pages
+
+_INDENTS = ["", "", "", "", " ", "  ", "  ", "   ", "    ", "    ", "     ", "      ", "\t"]
+_MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-", "> ",
+            "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>"]
+_WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
+          "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
+          "- ", "é"]
+
+_line = st.builds(lambda indent, marker, words: indent + marker + "".join(words),
+                  st.sampled_from(_INDENTS), st.sampled_from(_MARKERS),
+                  st.lists(st.sampled_from(_WORDS), max_size=5))
+_page = st.lists(st.one_of(_line, st.just("")), max_size=16).map("\n".join)
+
+
+@settings(max_examples=int(os.environ.get("VERIWIKI_FUZZ", "600")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_page, st.booleans())
+def test_fast_lists_same_page_on_generated_lists(text: str, final_newline: bool) -> None:
+    assert_same("wiki/gen.md", text + ("\n" if final_newline else ""))
+
+
+# ---------------------------------------------------------------- the real corpus
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL / "wiki").is_dir(),
+                    reason=f"the real corpus is not on this machine ({REAL}: make it with "
+                           "bench/real_corpus.py, or point VERIWIKI_REAL_CORPUS at it)")
+def test_fast_lists_same_page_on_every_page_of_the_real_corpus() -> None:
+    checked = 0
+    for f in sorted((REAL / "wiki").rglob("*.md")):
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        assert_same(f.relative_to(REAL).as_posix(), text)
+        checked += 1
+    assert checked > 3000
