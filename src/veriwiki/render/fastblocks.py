@@ -14,7 +14,11 @@ split is found by the scanner.
 What this module adds to the scanner is the list structure, which the index does not
 read: consecutive one-line items with the same marker and only blank lines between
 them are one list (loose when a blank line separates two of its items, as
-markdown-it's ``list`` rule decides), an item ends at the next non-blank line.
+markdown-it's ``list`` rule decides), an item ends at the next non-blank line. Any
+other paragraph that does not start at column 0 with a line that can only start a
+paragraph (an item of a nested or ordered list, a continuation, a paragraph inside an
+item), and any block kind this module does not know, sends the whole page to
+markdown-it: the scanner may read more than this module can rebuild.
 
 The result must equal ``parse_tokens`` token for token: ``tests/test_render_fast.py``
 compares the two (and the HTML rendered from them) on every corpus of the repository,
@@ -26,6 +30,7 @@ false) the caller parses the whole page with markdown-it.
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
@@ -46,6 +51,8 @@ from veriwiki.core.markdown.selective import FAST_INLINE
 __all__ = ["IS_VERIFIED", "fast_tokens"]
 
 _ITEM_MARKS = ("- ", "* ", "+ ")
+_NOT_PARAGRAPH_START = frozenset(">-+*_=`~<|: \t")
+_ORDERED = re.compile(r"[0-9]{1,10}[.)]")
 _block_md: MarkdownIt | None = None
 # ``scan_blocks`` gained an ``env`` (the page's link references, collected from its slow
 # regions, so pages with ``]:`` are scanned too); with an older scanner such pages are
@@ -111,6 +118,18 @@ def _list(out: list[Token], items: list[ParagraphBlock], mark: str, lines: list[
     out.append(_tok("bullet_list_close", "ul", -1, 0, mark))
 
 
+def _is_simple_item(line: str) -> bool:
+    """``- text`` (or ``*``, ``+``) at column 0, one space, text on the same line."""
+    return line[:2] in _ITEM_MARKS and len(line) > 2 and line[2] not in " \t"
+
+
+def _starts_paragraph(line: str) -> bool:
+    """A line that starts a paragraph at the top level (not in a list or a quote)."""
+    first = line[:1]
+    return bool(first) and first not in _NOT_PARAGRAPH_START \
+        and not ("0" <= first <= "9" and _ORDERED.match(line))
+
+
 def _count(src: str, lines: list[str]) -> int:
     """How many lines markdown-it reads (as ``scan_blocks`` counts them)."""
     count = len(lines)
@@ -140,15 +159,17 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
     items: list[ParagraphBlock] = []
     mark = ""
     for block in blocks:
-        if isinstance(block, ParagraphBlock) and block.end == block.start + 1 \
-                and lines[block.start][:2] in _ITEM_MARKS:
-            here = lines[block.start][0]
-            if items and here != mark:
-                _list(tokens, items, mark, lines, count)
-                items = []
-            items.append(block)
-            mark = here
-            continue
+        if isinstance(block, ParagraphBlock):
+            first = lines[block.start]
+            if _is_simple_item(first) and block.end == block.start + 1:
+                if items and first[0] != mark:
+                    _list(tokens, items, mark, lines, count)
+                    items = []
+                items.append(block)
+                mark = first[0]
+                continue
+            if not _starts_paragraph(first):
+                return None  # a paragraph inside a list this module does not rebuild
         if items:
             if isinstance(block, SlowTokens) and block.tokens \
                     and block.tokens[0].type == "bullet_list_open":
@@ -166,6 +187,8 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
             _fence(tokens, block, lines, count)
         elif isinstance(block, SlowTokens):
             tokens += block.tokens
+        else:
+            return None  # a kind of block this module does not know
     if items:
         _list(tokens, items, mark, lines, count)
     env.pop(FAST_INLINE, None)
