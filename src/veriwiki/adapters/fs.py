@@ -5,6 +5,7 @@ Writes live in :mod:`veriwiki.adapters.writes` (``atomic_write`` is re-exported 
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
@@ -272,19 +273,83 @@ def decode_page(rel: str, data: bytes, max_bytes: int) -> str | FileProblem:
 
 def read_page_text(root: Path, rel: str, max_bytes: int) -> str:
     """Read a page for a command, raising a clear :class:`InputError` when unsafe."""
-    full = root / rel
-    real = os.path.realpath(full)
-    if not real.startswith(os.path.realpath(root) + os.sep):
-        raise InputError("the page is a symlink pointing outside the vault; veriwiki will not "
-                         "read it", path=rel, hint="copy the file into the vault")
+    full = os.path.join(root, rel)
     try:
-        data = full.read_bytes()
+        data = _read_inside(full, _real_root(str(root)))
     except FileNotFoundError as exc:
         raise InputError("the page does not exist on disk", path=rel) from exc
+    except IsADirectoryError as exc:
+        raise InputError("the page is a folder, not a file", path=rel) from exc
     except OSError as exc:
         raise InputError(f"cannot read the page: {exc.strerror}", path=rel) from exc
+    if data is None:
+        raise InputError("the page is a symlink pointing outside the vault; veriwiki will not "
+                         "read it", path=rel, hint="copy the file into the vault")
     result = decode_page(rel, data, max_bytes)
     if isinstance(result, FileProblem):
         raise InputError(result.message, path=rel, line=result.line)
     return result
+
+
+_ROOTS: dict[str, str] = {}
+
+
+def _real_root(root: str) -> str:
+    """The real path of a vault's root (remembered: a root moved since is safe, as a
+    file inside the new root then reads as outside the remembered one, and is refused)."""
+    real = _ROOTS.get(root)
+    if real is None:
+        if len(_ROOTS) > 64:
+            _ROOTS.clear()
+        real = _ROOTS[root] = os.path.realpath(root)
+    return real
+
+
+def _read_inside(full: str, real_root: str) -> bytes | None:
+    """The bytes of the file at ``full``, or None when it lies outside ``real_root``.
+
+    The common case costs two system calls beyond the read: the file is opened without
+    following a final symlink, and where it really is comes from the open descriptor
+    (``/proc/self/fd``), so a folder on the way that is a symlink is caught too. A final
+    symlink, or a system without ``/proc``, takes the slower walk of ``realpath``."""
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.EMLINK):  # not a symlink at the end
+            raise
+        fd = -1
+    try:
+        where = _fd_path(fd) if fd >= 0 else None
+        if where is None:
+            where = os.path.realpath(full)
+        if not where.startswith(real_root + os.sep):
+            return None
+        if fd < 0:
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            if _fd_path(fd) not in (None, where):  # replaced in between: read nothing
+                return None
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", full)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", full)
+        data = os.read(fd, info.st_size + 1)
+        if len(data) <= info.st_size:  # all of it, in one call (the common case)
+            return data
+        chunks = [data]  # the file grew since fstat: read on to its end
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _fd_path(fd: int) -> str | None:
+    """Where an open descriptor's file is, from ``/proc`` (None when it cannot say)."""
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return where if where.startswith("/") and not where.endswith(" (deleted)") else None
 
