@@ -112,6 +112,10 @@ TRICKY = {
     "reference with wikilink lookalike": "[[x]]: no.md\n\n[[x]] [x]\n\n[x]: yes.md\n",
     "reference in a fenced block": "```\n[x]: no.md\n```\n\n[x]\n",
     "reference then setext": "[x]: a.md\n===\n\n[x]\n",
+    "plain starts": "**bold** [[A]]\n`code` x\n_em_\n-x\n+1\n:c\n|p\n=e\n~~s~~\n3.14\n"
+                    "\n- **b** [[B]]\n  `c` d\n- _e_\n  |f\n  -g\n\n1. x\n   +y\n   2024.\n",
+    "not plain": "a\n--\n\nb\n==\n\nc\n|-|\n\nd\n:-:\n\ne\n**\n\nf\n_ _ _\n\ng\n+\n\nh\n2024.\n",
+    "table after plain pipes": "|a| b\n|-|-|\n\nx\n|y\n|-\n\n- |z\n  |-\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -132,7 +136,8 @@ def test_fast_lists_same_page_on_tricky_input(name: str) -> None:
 
 _INDENTS = ["", "", "", "", " ", "  ", "  ", "   ", "    ", "    ", "     ", "      ", "\t"]
 _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-", "> ",
-            "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>"]
+            "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>", "**", "`", "_", "-", "+",
+            ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|"]
 _WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
           "- ", "é"]

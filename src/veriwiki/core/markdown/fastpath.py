@@ -22,11 +22,15 @@ What is handled here, and why that is safe:
   block pass ends before the inline pass starts), with those references:
   ``fastinline`` hands every ``[`` that is no citation or wikilink to markdown-it's
   link rule then.
-- A *plain line* starts at column 0 with a character that opens no block construct
-  (not ``> - + * _ = ` ~ < | :``, space or tab, nor digits followed by ``.`` or ``)``).
-  A run of plain lines is a paragraph: none of them can start a list, quote, table
-  (its delimiter row starts with ``| - :``), setext underline, thematic break, HTML
-  block or indented code, nor interrupt the paragraph.
+- A *plain line* starts at column 0 and opens no block construct: it does not start
+  with ``>``, ``<``, a space or a tab (quote, HTML block, indentation), nor with a
+  marker of a list item (``-``, ``+``, ``*``, or up to 10 digits and ``.`` or ``)``,
+  followed by a space, a tab or the line's end), nor with three backticks or tildes
+  (a fence), and it holds some character other than ``* - _ = | : +`` and whitespace
+  (so it is no thematic break, setext underline or table delimiter row).
+  A run of plain lines is a paragraph: none of them can start a list, quote, table,
+  setext underline, thematic break, HTML block or indented code, nor interrupt the
+  paragraph.
 - An ATX heading or a fence opener at column 0 ends a paragraph, as in CommonMark;
   a line holding ``|`` over a line that could be a table's delimiter row does not
   (markdown-it tries tables first), and goes to markdown-it.
@@ -67,8 +71,9 @@ IS_VERIFIED = (markdown_it.__version__ == VERIFIED["markdown-it-py"]
                and mdit_py_plugins.__version__ == VERIFIED["mdit-py-plugins"])
 
 _PAGE_SLOW = ("^[", "\r", "\x00")
-_NOT_PLAIN_START = frozenset(">-+*_=`~<|: \t")
-_ORDERED = re.compile(r"[0-9]{1,10}[.)]")
+_NOT_PLAIN_START = frozenset("> \t<")
+_ORDERED = re.compile(r"[0-9]{1,10}[.)](?:[ \t]|$)")
+_MARKS_ONLY = re.compile(r"[\s*\-_=|:+]*")
 _SENTINEL = "veriwikisentinel"
 
 
@@ -173,7 +178,15 @@ def _is_plain(line: str) -> bool:
     first = line[0]
     if first in _NOT_PLAIN_START:
         return False
-    return not ("0" <= first <= "9" and _ORDERED.match(line))
+    if first in "-+*":
+        if len(line) == 1 or line[1] in " \t":
+            return False  # a list item
+    elif first in "`~":
+        if line.startswith(first * 3):
+            return False  # a fence
+    elif "0" <= first <= "9":
+        return _ORDERED.match(line) is None
+    return not (first in "*-_=|:+" and _MARKS_ONLY.fullmatch(line))
 
 
 class _Scanner:
