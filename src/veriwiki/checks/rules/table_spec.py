@@ -12,12 +12,12 @@ from veriwiki.core.model import Finding
 @rule("table-spec", Severity.ERROR, "a facts-table spec does not parse", 93, facet="page")
 def table_spec(ctx: CheckContext) -> Iterator[Finding]:
     """Every facts-table block whose spec or markers are wrong."""
-    from veriwiki.checks.rules.table_stale import page_text
-    from veriwiki.core.facts_table import find_tables, has_tables
+    from veriwiki.checks.rules.table_stale import table_text
+    from veriwiki.core.facts_table import find_tables
 
     for page in ctx.pages:
-        text = page_text(ctx, page)
-        if not has_tables(text):
+        text = table_text(ctx, page)
+        if text is None:
             continue
         for block in find_tables(text):
             if block.error is not None:

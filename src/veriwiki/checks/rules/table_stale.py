@@ -22,6 +22,22 @@ def page_text(ctx: CheckContext, page: Page) -> str:
     return page.body if read is None else read(page.path)
 
 
+def table_text(ctx: CheckContext, page: Page) -> str | None:
+    """The page's text when it may hold a facts table, else None. table-spec and
+    table-stale both ask; a page read once without one is not read again in the run
+    (nearly every page: without this each page file is read twice)."""
+    from veriwiki.core.facts_table import has_tables
+
+    without: set[str] = ctx.run_memo("no-facts-table", set)
+    if page.path in without:
+        return None
+    text = page_text(ctx, page)
+    if has_tables(text):
+        return text
+    without.add(page.path)
+    return None
+
+
 def table_facts(ctx: CheckContext) -> object:
     """The facts and every page's names and type, as tables read them."""
     from veriwiki.core.facts_table import EntityPage, TableFacts
@@ -37,12 +53,12 @@ def table_facts(ctx: CheckContext) -> object:
       facet="facts")
 def table_stale(ctx: CheckContext) -> Iterator[Finding]:
     """Each facts table whose rendered rows differ from the table in the page."""
-    from veriwiki.core.facts_table import TableFacts, find_tables, has_tables, table_diff
+    from veriwiki.core.facts_table import TableFacts, find_tables, table_diff
 
     data: TableFacts | None = None
     for page in ctx.pages:
-        text = page_text(ctx, page)
-        if not has_tables(text):
+        text = table_text(ctx, page)
+        if text is None:
             continue
         for block in find_tables(text):
             if block.spec is None:
