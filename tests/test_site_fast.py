@@ -1,7 +1,8 @@
 """The one-page rebuild's shortcuts (issue 14): each gives the bytes of a cold build.
 
-``llms-full.txt`` patched from the last build's parts (services/site_llms.py), the site
-state and the resolver's tables read back from the last build (services/site_cache.py).
+``llms-full.txt`` patched from the last build's parts (services/site_llms.py), the
+resolver's tables read back from the last build (services/site_cache.py); the site's
+per-page store has its own tests (tests/test_site_store.py).
 Every case builds in-process, changes the vault one way, builds again and compares the
 whole output folder with a build into an empty folder.
 """
@@ -236,31 +237,6 @@ def test_page_records_give_back_the_page(vw: Veriwiki, vault: Path) -> None:
     for page in pages:
         record = json.loads(json.dumps(page_record(slim(page)), ensure_ascii=False))
         assert page_of(page.path, record) == slim(page)
-
-
-def test_damaged_state_rows_are_loaded_again(vw: Veriwiki, vault: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A state row whose link positions or page record are damaged costs a load from
-    the index, never output."""
-    monkeypatch.setenv("HOME", vw.env["HOME"])
-    make_site_vault(vw, vault)
-    _build(vault)
-    state = vault / ".veriwiki" / "site-state.jsonl"
-    head, *rows = state.read_text(encoding="utf-8").splitlines(keepends=True)
-    damaged = []
-    for n, line in enumerate(rows):
-        row = json.loads(line)
-        if n % 3 == 0:
-            row[3] = [-1] + row[3]  # a position that is no page
-        elif n % 3 == 1:
-            row[3] = row[3] + [10 ** 6]
-        else:
-            row[2] = row[2][:5]  # a cut page record
-        damaged.append(json.dumps(row, ensure_ascii=False) + "\n")
-    state.write_text(head + "".join(damaged), encoding="utf-8")
-    _append(vault / "wiki" / "Attention.md", "\nOne more.\n")
-    _build(vault)
-    _same_as_cold(vault)
 
 
 def test_the_forked_check_gives_the_report_of_an_in_process_check(

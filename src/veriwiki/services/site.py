@@ -29,14 +29,10 @@ from veriwiki.services import site_parts as parts
 from veriwiki.services.check import CheckReport
 from veriwiki.services.indexing import build_resolver, update_index
 from veriwiki.services.site_cache import (
+    OLD_STATE_FILE,
     Previous,
-    Row,
-    StateReader,
-    StateWriter,
     keys_digest,
     load_resolver,
-    page_of,
-    page_record,
     read_previous,
     save_resolver,
     state_version,
@@ -49,7 +45,6 @@ from veriwiki.services.site_model import (
     LinkTables,
     SiteModel,
     add_links,
-    finish_links,
     page_key,
     page_url,
     pages_to_key,
@@ -58,6 +53,14 @@ from veriwiki.services.site_model import (
     slim,
 )
 from veriwiki.services.site_output import Output
+from veriwiki.services.site_store import (
+    Row,
+    SiteStore,
+    StoredLinks,
+    StoredPages,
+    make_row,
+    with_back,
+)
 from veriwiki.settings import CONFIG_FILE
 from veriwiki.vault import Vault
 
@@ -137,8 +140,10 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     The check runs in a forked child while the pages are collected here (below
     :data:`OVERLAP_PAGES` pages; above, one after the other, to bound memory), so the
     caller may also produce what needs no findings before waiting. Pages whose blob and
-    link names are unchanged since the last build come from the site state
-    (:mod:`site_cache`) instead of the index, their links already resolved.
+    link names are unchanged since the last build come from the site store
+    (:mod:`site_store`) instead of the index, their links already resolved, and are
+    decoded only when asked for; the rows of changed pages and of the pages whose
+    backlinks they changed are written again.
     """
     from veriwiki.services.facts import load_facts
     from veriwiki.services.freshness import today
@@ -160,65 +165,38 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     if resolver is None:  # the names changed since the last build (or it kept none)
         resolver = build_resolver(vault)
         save_resolver(vault.cache_dir, version, names, resolver)
-    reader = StateReader(vault.cache_dir, version, names, vault.pages_root)
-    writer = StateWriter(vault.cache_dir, version, names, vault.pages_root)
+    with contextlib.suppress(OSError):  # the store's forerunner (site state format 2)
+        (vault.cache_dir / OLD_STATE_FILE).unlink(missing_ok=True)
+    store = SiteStore(vault.cache_dir, version, names, vault.pages_root)
+    old = store.rows
+    if old.keys() != blobs.keys():  # the names digest covers the paths: a damaged store
+        store.token, old = None, {}
     previous = read_previous(vault.cache_dir)
-    if previous.token is None or previous.token != reader.token:
+    if previous.token is None or previous.token != store.token:
         previous = Previous()
-    pages: dict[str, Page] = {}
-    loaded: set[str] = set()
-    tables = LinkTables()
     paths = list(blobs)
-    position: dict[str, int] | None = None  # made when a row is written
-    try:
-        for start in range(0, len(paths), 2000):  # a chunk at a time: links are dropped early
-            chunk = paths[start:start + 2000]
-            load: list[str] = []
-            kept: dict[str, Row] = {}
-            for path in chunk:
-                row = reader.get(path)
-                if row is not None and row.blob == blobs[path]:
-                    try:
-                        pages[path] = page_of(path, row.page)
-                        outs, embeds = _at(paths, row.outs), _at(paths, row.embeds)
-                    except (ValueError, TypeError, KeyError, IndexError):
-                        pages.pop(path, None)
-                        load.append(path)
-                        continue
-                    tables.outlinks[path], tables.embeds[path] = outs, embeds
-                    for target in outs:
-                        tables.back[target].add(path)
-                    tables.attachments.update(row.attachments)
-                    tables.page_attachments[path] = row.attachments
-                    kept[path] = row
-                    continue
-                if row is not None and previous.token is not None:
-                    # a changed page: its old neighbours (unknown: every key again)
-                    with contextlib.suppress(TypeError, IndexError):
-                        previous.outs[path] = _at(paths, row.outs)
-                load.append(path)
-            for page, blob in vault.index.load_pages_blobs(load):
-                blobs[page.path] = blob
-                add_links(resolver, page, tables)
-                pages[page.path] = slim(page)
-                loaded.add(page.path)
-            for path in chunk:  # in path order, as the next build reads them
-                if path in kept:
-                    writer.keep(kept.pop(path))
-                elif path in pages:
-                    if position is None:
-                        position = {p: i for i, p in enumerate(paths)}
-                    outs_at = [position.get(p, -1) for p in tables.outlinks[path]]
-                    embeds_at = [position.get(p, -1) for p in tables.embeds[path]]
-                    if -1 not in outs_at and -1 not in embeds_at:  # else: loaded next time
-                        writer.add(path, Row(blobs[path], page_record(pages[path]), outs_at,
-                                             embeds_at, tables.page_attachments.get(path, [])))
-    except BaseException:
-        writer.abandon()
-        raise
-    finally:
-        reader.close()
-    written = writer.commit()
+    load = [p for p in paths if p not in old or old[p].blob != blobs[p]]
+    tables = LinkTables()
+    loaded: dict[str, Page] = {}
+    for start in range(0, len(load), 2000):  # a chunk at a time: links are dropped early
+        for page, blob in vault.index.load_pages_blobs(load[start:start + 2000]):
+            blobs[page.path] = blob
+            add_links(resolver, page, tables)
+            loaded[page.path] = slim(page)
+    rows = dict(old)
+    for path in load:
+        if path not in loaded:  # gone from the index meanwhile
+            rows.pop(path, None)
+    changed = set(loaded)
+    if not old:
+        for path, page in loaded.items():
+            rows[path] = make_row(page, blobs[path], tables.outlinks[path], tables.embeds[path],
+                                  sorted(tables.back.get(path, ())),
+                                  tables.page_attachments[path])
+    else:
+        changed |= _patch_rows(rows, old, loaded, blobs, tables, previous)
+    present = [p for p in paths if p in rows]
+    pages = StoredPages(present, rows, loaded)
     models = [p for p, _ in vault.index.load_pages_blobs(vault.index.paths(page_type="model"))]
     sources = {s.id: s for s in load_sources(vault)[0]}
     texts: dict[tuple[str, int], SourceText] = {}
@@ -229,25 +207,51 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
             except VeriwikiError:
                 continue  # the source page says the text cannot be read
     facts, _ = load_facts(vault, models)
-    pages = {p: pages[p] for p in paths if p in pages}  # in path order, as before
     model = SiteModel(
         vault_name=_vault_name(vault), root=vault.root, pages=pages,
-        blobs={p: blobs[p] for p in pages}, resolver=resolver, report=CheckReport([], 0),
+        blobs={p: blobs[p] for p in present}, resolver=resolver, report=CheckReport([], 0),
         findings={}, sources=sources, texts=texts, facts=facts, checked=today().isoformat(),
         names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
         base_url=base_url)
-    model.state_token = writer.token if written else None
-    model.previous, model.loaded = previous, loaded
-    finish_links(model, tables)
+    model.state_token = store.save(rows, changed)
+    model.previous, model.loaded = previous, set(loaded)
+    model.outlinks, model.embeds = StoredLinks(rows, "outs"), StoredLinks(rows, "embeds")
+    model.backlinks = StoredLinks(rows, "back")
+    model.attachments_used = {a for r in rows.values() if r.atts != "[]"
+                              for a in json.loads(r.atts)}
     return model, check
 
 
-def _at(paths: list[str], positions: list[int]) -> list[str]:
-    """The paths at ``positions`` (a state row's links); IndexError when one is not a
-    position in ``paths``."""
-    if positions and (min(positions) < 0 or max(positions) >= len(paths)):
-        raise IndexError("a damaged state row")
-    return [paths[i] for i in positions]  # TypeError for what is not a number
+def _patch_rows(rows: dict[str, Row], old: dict[str, Row], loaded: dict[str, Page],
+                blobs: dict[str, str], tables: LinkTables, previous: Previous) -> set[str]:
+    """Put the rows of the pages ``loaded`` (changed since the last build) into ``rows``
+    and patch the backlinks of the pages they link to now or linked to before: the
+    paths of the other rows changed."""
+    back: dict[str, set[str]] = {}
+
+    def back_of(path: str) -> set[str]:
+        if path not in back:
+            back[path] = set(json.loads(old[path].back))
+        return back[path]
+
+    for path in loaded:
+        before = json.loads(old[path].outs)
+        if previous.token is not None:
+            previous.outs[path] = before
+        after = tables.outlinks[path]
+        for target in set(before) - set(after):
+            if target in old:
+                back_of(target).discard(path)
+        for target in set(after) - set(before):
+            if target in old:
+                back_of(target).add(path)
+    for path, page in loaded.items():
+        rows[path] = make_row(page, blobs[path], tables.outlinks[path], tables.embeds[path],
+                              sorted(back_of(path)), tables.page_attachments[path])
+    others = {p for p in back if p not in loaded and p in rows}
+    for path in others:
+        rows[path] = with_back(rows[path], sorted(back[path]))
+    return others
 
 
 def _vault_name(vault: Vault) -> str:

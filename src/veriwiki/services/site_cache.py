@@ -1,23 +1,23 @@
 """What one site build keeps for the next (derived state in the vault's cache folder).
 
-Two files, both rebuildable (deleting them costs time, never changes the output):
+All rebuildable (deleting them costs time, never changes the output):
 
-- ``site-state.jsonl``: one line per page, in path order, written while the pages are
-  collected: the page's blob id, the page as the site keeps it (no links, no code: a
-  flat JSON list, :func:`page_record`) and where its links lead (outlinks and embeds as
-  positions in the path-ordered list of pages, attachments as paths). A row is reused
-  when the page's blob is unchanged and the names every link resolves against
-  (``names_digest``, which covers every page's path, so the positions hold) are the
+- ``site-store.db``: one row per page (:mod:`site_store`): its blob id, the page as
+  the site keeps it (no links, no code: a flat JSON list, :func:`page_record`), where
+  its links lead and which pages link to it, and digests of what the groups of outputs
+  read of it. A row is reused when the page's blob is unchanged and the names every
+  link resolves against (``names_digest``, which covers every page's path) are the
   same, so a rebuild loads from the index and resolves the links of the changed pages
   only.
 - ``site-keys.json``: what the last build's page keys were made from that is shared by
   every page (the check date, the sources, the facts ...), a digest of those keys and
   a digest of each page's findings. When the shared inputs are unchanged and the output
   folder's manifest holds exactly those keys, only the pages around what changed get
-  their key computed again (:func:`changed_pages`); the others keep theirs.
+  their key computed again (``site_model.pages_to_key``); the others keep theirs.
+- ``site-resolver.json``: the resolver's tables (below).
 
-Both files carry the same build token, so a keys file is only used with the state
-written by the same build.
+The store and the keys file carry the same build token, so a keys file is only used
+with the rows written by the same build.
 """
 
 from __future__ import annotations
@@ -26,19 +26,17 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
     from veriwiki.core.resolve import Resolver
 
-STATE_FILE = "site-state.jsonl"
+OLD_STATE_FILE = "site-state.jsonl"  # format 2, replaced by site_store
 KEYS_FILE = "site-keys.json"
-FORMAT = 2
+FORMAT = 3
 
 
 def state_version(code: str, config: bytes = b"") -> str:
@@ -48,24 +46,14 @@ def state_version(code: str, config: bytes = b"") -> str:
     from importlib import resources
 
     h = hashlib.sha256(f"{FORMAT}\0{code}\0".encode() + config)
+    for name in ("site_store", "site_derived"):  # not in the renderer's code_version
+        h.update(resources.files("veriwiki.services").joinpath(f"{name}.py").read_bytes())
     core = resources.files("veriwiki.core")
     for folder in (core, core / "markdown"):
         for item in sorted(folder.iterdir(), key=lambda p: p.name):
             if item.is_file() and item.name.endswith(".py"):
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
     return h.hexdigest()[:24]
-
-
-@dataclass
-class Row:
-    """One page as the last build kept it."""
-
-    blob: str
-    page: Any  # page_record of the slimmed page
-    outs: list[int]  # positions of the pages linked to, in the path-ordered page list
-    embeds: list[int]
-    attachments: list[str]
-    line: str = ""  # the line it was read from
 
 
 def page_record(page: Page) -> list[Any]:
@@ -105,106 +93,6 @@ def page_of(path: str, rec: list[Any]) -> Page:
         claims=tuple([Claim(c[0], c[1], tuple([Citation(*x) for x in c[2]]))
                       for c in claims]) if claims else (),
         fact_refs=tuple([(r[0], r[1], r[2], r[3]) for r in facts]) if facts else ())
-
-
-class StateReader:
-    """The rows of the last build's state, read in path order alongside a walk of the
-    pages in the same order (the file is never held whole in memory)."""
-
-    def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
-        self.token: str | None = None
-        self._rows: Iterator[tuple[str, Row]] = iter(())
-        self._ahead: tuple[str, Row] | None = None
-        self._fh: IO[str] | None = None
-        try:
-            self._fh = (cache_dir / STATE_FILE).open(encoding="utf-8", errors="surrogatepass")
-            head = json.loads(self._fh.readline() or "{}")
-        except (OSError, ValueError):
-            self.close()
-            return
-        if not (isinstance(head, dict) and head.get("v") == version
-                and head.get("names") == names and head.get("root") == pages_root
-                and isinstance(head.get("token"), str)):
-            self.close()
-            return
-        self.token = head["token"]
-        self._rows = self._read(self._fh)
-        self._ahead = next(self._rows, None)
-
-    @staticmethod
-    def _read(fh: IO[str]) -> Iterator[tuple[str, Row]]:
-        for line in fh:
-            if not line.endswith("\n"):
-                return  # cut short: the rest is computed again
-            try:
-                r = json.loads(line)
-                row = Row(str(r[1]), r[2], list(r[3]), list(r[4]), list(r[5]), line)
-                path = str(r[0])
-            except (ValueError, TypeError, IndexError):
-                return  # a damaged file: the rest is computed again
-            yield path, row
-
-    def get(self, path: str) -> Row | None:
-        """The row of ``path`` (paths must be asked for in increasing order)."""
-        while self._ahead is not None and self._ahead[0] < path:
-            self._ahead = next(self._rows, None)
-        if self._ahead is not None and self._ahead[0] == path:
-            return self._ahead[1]
-        return None
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        self._rows, self._ahead = iter(()), None
-
-
-class StateWriter:
-    """Writes the new state next to the old one; :meth:`commit` puts it in place."""
-
-    def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
-        self.token = secrets.token_hex(8)
-        self.path = cache_dir / STATE_FILE
-        self.tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        self._fh: IO[str] | None = None
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            self._fh = self.tmp.open("w", encoding="utf-8", errors="surrogatepass")
-            self._fh.write(json.dumps({"v": version, "names": names, "root": pages_root,
-                                       "token": self.token}) + "\n")
-        except OSError:
-            self._fh = None  # a cache that cannot be written only costs time
-
-    def add(self, path: str, row: Row) -> None:
-        if self._fh is not None:
-            self._fh.write(json.dumps([path, row.blob, row.page, row.outs, row.embeds,
-                                       row.attachments], ensure_ascii=False,
-                                      separators=(",", ":")) + "\n")
-
-    def keep(self, row: Row) -> None:
-        """Write an unchanged row of the old state as it was read."""
-        if self._fh is not None:
-            self._fh.write(row.line)
-
-    def commit(self) -> bool:
-        """Put the new state in place (False when it could not be written)."""
-        if self._fh is None:
-            return False
-        try:
-            self._fh.close()
-            os.replace(self.tmp, self.path)
-            return True
-        except OSError:
-            return False
-        finally:
-            self._fh = None
-
-    def abandon(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            with contextlib.suppress(OSError):
-                self.tmp.unlink()
 
 
 @dataclass

@@ -89,7 +89,7 @@ def write_llms_full(vault_cache: Path, model: SiteModel, output: Output, paths: 
             size = len(head)
             yield head
             for path in paths:
-                blob, title = model.blobs.get(path, ""), model.pages[path].title
+                blob, title = model.blobs.get(path, ""), model.title_of(path)
                 got = old.get(path)
                 if got is not None and got[0] == blob and got[1] == title:
                     data = view[got[2]:got[3]]

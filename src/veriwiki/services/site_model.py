@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -22,9 +23,10 @@ from veriwiki.core.markdown.citations import CiteParts
 from veriwiki.core.model import Finding, Link, LinkKind, Page, Source, SourceText
 from veriwiki.core.names import normalize_name
 from veriwiki.core.resolve import Resolver, github_slug
-from veriwiki.render.chips import CiteKey, SourceView, Verdict, chip_html, cite_key, page_verdicts
+from veriwiki.render.chips import SourceView, Verdict, chip_html, cite_key
 from veriwiki.render.markdown import FactView, LinkView, render_tokens, section_tokens
 from veriwiki.services.check import CheckReport
+from veriwiki.services.site_derived import PageVerdicts, QuotePlaces, texts_digest
 
 ASSETS = "_vw"
 
@@ -76,7 +78,7 @@ class SiteModel:
 
     vault_name: str
     root: Any  # pathlib.Path of the vault
-    pages: dict[str, Page]
+    pages: Mapping[str, Page]  # site_store.StoredPages: decoded when asked for
     blobs: dict[str, str]
     resolver: Resolver
     report: CheckReport
@@ -89,19 +91,44 @@ class SiteModel:
     index_page: str
     log_page: str
     base_url: str = ""
-    backlinks: dict[str, list[str]] = field(default_factory=dict)
-    outlinks: dict[str, list[str]] = field(default_factory=dict)
-    embeds: dict[str, list[str]] = field(default_factory=dict)
+    backlinks: Mapping[str, list[str]] = field(default_factory=dict)
+    outlinks: Mapping[str, list[str]] = field(default_factory=dict)
+    embeds: Mapping[str, list[str]] = field(default_factory=dict)
     attachments_used: set[str] = field(default_factory=set)
-    matches: dict[tuple[str, int, str], tuple[int, int, str] | None] = field(default_factory=dict)
-    verdicts: dict[str, dict[CiteKey, list[Verdict]]] = field(default_factory=dict)
+    matches: QuotePlaces = field(default_factory=lambda: QuotePlaces({}))
+    verdicts: PageVerdicts = field(default_factory=lambda: PageVerdicts(None))
     fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
-    alias_entity: dict[str, str] = field(default_factory=dict)
     embed_cache: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
     finding_digests: dict[str, str] = field(default_factory=dict)  # path -> its findings
     loaded: set[str] = field(default_factory=set)  # pages read from the index this build
     state_token: str | None = None  # the site state this build wrote (site_cache)
     previous: Any = None  # site_cache.Previous: what the last build's keys came from
+    _alias_entity: dict[str, str] | None = None
+
+    def title_of(self, path: str) -> str:
+        """A page's title (from its stored row when it has one: nothing decoded)."""
+        rows = getattr(self.pages, "rows", None)
+        return rows[path].title if rows is not None else self.pages[path].title
+
+    def summary_of(self, path: str) -> str:
+        """A page's summary (from its stored row when it has one)."""
+        rows = getattr(self.pages, "rows", None)
+        return rows[path].summary if rows is not None else self.pages[path].summary
+
+    def alias_title(self, key: str) -> str | None:
+        """The title of the first page (in path order) with an alias whose key is
+        ``key`` (made on first use from the rows' aliases)."""
+        if self._alias_entity is None:
+            rows = getattr(self.pages, "rows", None)
+            found: dict[str, str] = {}
+            for path in self.pages:
+                if rows is not None and rows[path].aliases == "[]":
+                    continue
+                page = self.pages[path]
+                for alias in page.aliases:
+                    found.setdefault(norm_key(alias), page.title)
+            self._alias_entity = found
+        return self._alias_entity.get(key)
 
     def neighbours(self, path: str, limit: int = 24) -> list[str]:
         """The pages shown in a page's local graph: links both ways, catalog and log
@@ -109,7 +136,7 @@ class SiteModel:
         skip = (self.index_page, self.log_page, path)
         found = {p for p in (*self.backlinks.get(path, ()), *self.outlinks.get(path, ()))
                  if p not in skip}
-        return sorted(found, key=lambda p: (self.pages[p].title.casefold(), p))[:limit]
+        return sorted(found, key=lambda p: (self.title_of(p).casefold(), p))[:limit]
 
     def graph_edges(self, shown: list[str]) -> list[tuple[str, str]]:
         """Links among the shown neighbours, as sorted pairs."""
@@ -233,7 +260,7 @@ class PageContext:
         m = self.model
         got = m.fact_index.get((norm_key(entity), norm_key(attribute)))
         if not got:
-            title = m.alias_entity.get(norm_key(entity))
+            title = m.alias_title(norm_key(entity))
             if title is not None:
                 got = m.fact_index.get((norm_key(title), norm_key(attribute)))
         if not got:
@@ -333,46 +360,20 @@ def link_graph(model: SiteModel) -> None:
     finish_links(model, tables)
 
 
-def locate_quotes(model: SiteModel) -> None:
-    """Where each cited quote is in its source version (for highlights and locators)."""
-    from veriwiki.core.quotes import find_quote
-
-    for page in model.pages.values():
-        for claim in page.claims:
-            for cite in claim.citations:
-                version = model.version_of(cite.source_id, cite.version)
-                if version is None or cite.quote is None:
-                    continue
-                key = (cite.source_id, version, cite.quote)
-                if key in model.matches:
-                    continue
-                text = model.texts.get((cite.source_id, version))
-                found = find_quote(text.text, cite.quote) if text is not None else None
-                if found is None:
-                    model.matches[key] = None
-                else:
-                    where = f"p. {found.page}, line {found.line}" if found.page \
-                        else f"line {found.line}"
-                    model.matches[key] = (found.start, found.end, where)
-
-
 def prepare(model: SiteModel) -> None:
-    """Derived tables: findings per page, verdicts, link graph, facts, quote places."""
+    """Derived tables: findings per page and their digests, facts; verdicts and quote
+    places are made when asked for (:class:`PageVerdicts`, :class:`QuotePlaces`)."""
     for f in model.report.findings:
         model.findings.setdefault(f.path, []).append(f)
     model.finding_digests = {
         path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
         for path, found in model.findings.items()}
-    for path, page in model.pages.items():
-        if page.claims:
-            model.verdicts[path] = page_verdicts(page, model.findings.get(path, ()))
+    model.verdicts = PageVerdicts(model)
+    model.matches = QuotePlaces(model.texts)
     model.fact_index = index_facts(model.facts)
-    for page in model.pages.values():
-        for alias in page.aliases:
-            model.alias_entity.setdefault(norm_key(alias), page.title)
+    model._alias_entity = None
     if not model.outlinks:
         link_graph(model)
-    locate_quotes(model)
 
 
 def page_key(model: SiteModel, path: str, code: str) -> str:
@@ -400,9 +401,9 @@ def page_key(model: SiteModel, path: str, code: str) -> str:
             model.blobs.get(path), [f.to_json() for f in model.findings.get(path, ())],
             sources, facts, [[p, model.blobs.get(p), [f.to_json() for f in model.findings.get(p, ())]]
                              for p in model.embeds.get(path, ())],
-            [[p, model.pages[p].title] for p in shown], model.graph_edges(shown),
+            [[p, model.title_of(p)] for p in shown], model.graph_edges(shown),
             len(model.backlinks.get(path, ())) + len(model.outlinks.get(path, ())),
-            [[p, model.pages[p].summary] for p in model.backlinks.get(path, ())]]
+            [[p, model.summary_of(p)] for p in model.backlinks.get(path, ())]]
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -412,8 +413,7 @@ def shared_digest(model: SiteModel, code: str, pages_root: str) -> str:
     settings, the check date, the link names, the sources and quote places, the facts."""
     data = [code, model.vault_name, model.base_url, model.checked, model.names_digest,
             pages_root, model.index_page, model.log_page,
-            [repr(s) for _, s in sorted(model.sources.items())],
-            sorted((repr(k), repr(v)) for k, v in model.matches.items()),
+            [repr(s) for _, s in sorted(model.sources.items())], texts_digest(model),
             [repr(f) for f in model.facts]]
     raw = json.dumps(data, ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -41,9 +42,16 @@ class Output:
         target = self.out / safe_rel(rel)
         if target.parent not in self._dirs:
             ensure_dir(target.parent, self.out)
+            if target.parent != self.out:
+                check_write_path(self.out, target.parent)
             self._dirs.add(target.parent)
-        check_write_path(self.out, target)
-        check_write_path(self.out, target.with_name(target.name + ".tmp"))
+        # the folders on the way were checked when first written to in this build
+        for item in (target, target.with_name(target.name + ".tmp")):
+            try:
+                if stat.S_ISLNK(os.lstat(item).st_mode):
+                    check_write_path(self.out, item)  # raises, naming the link
+            except FileNotFoundError:
+                pass
         return target
 
     def write(self, rel: str, data: str | bytes) -> None:

@@ -9,17 +9,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import secrets
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from veriwiki.errors import VeriwikiError
 from veriwiki.render.search import SearchBuilder, SearchDoc, search_files, update_table, weigh
 from veriwiki.services import site_pages as docs
+from veriwiki.services.site_derived import texts_digest
 from veriwiki.services.site_model import (
     ASSETS,
     SiteModel,
@@ -29,11 +26,11 @@ from veriwiki.services.site_model import (
     tag_url,
 )
 from veriwiki.services.site_output import Output
+from veriwiki.services.site_terms import TermsStore
 from veriwiki.vault import Vault
 
-TERMS_CACHE = "site-terms.jsonl"
-TABLE_CACHE = "site-search.json"
-TERMS_FORMAT = 3
+OLD_CACHES = ("site-terms.jsonl", "site-search.json")  # site_terms' forerunners
+TERMS_FORMAT = 4
 
 
 def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
@@ -178,74 +175,47 @@ def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
 def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
     """The sharded search index, from each page's term weights.
 
-    Term weights are cached per page (``.veriwiki/site-terms.jsonl``: one line per page
-    in path order, read and written while the pages are walked, so neither is held whole)
-    with the postings table the last build wrote (``site-search.json``). When the pages
+    Term weights are kept per page with the blob they were weighed from, and the
+    postings table the last build made from them (:mod:`site_terms`). When the pages
     are the same and only some changed, the table is updated for those pages' terms
     (:func:`veriwiki.render.search.update_table`) instead of merging every page's
     weights again; the files are the same either way.
     """
-    cache_file = vault.cache_dir / TERMS_CACHE
-    table_file = vault.cache_dir / TABLE_CACHE
     version = _terms_version()
     listed = [p for p in sorted(model.pages) if p not in (model.index_page, model.log_page)]
-    docs = [(page_url(p), model.pages[p].title, model.pages[p].summary[:160]) for p in listed]
+    docs = [(page_url(p), model.title_of(p), model.summary_of(p)[:160]) for p in listed]
     listing = digest([d[0] for d in docs])
-    token = secrets.token_hex(8)
-    old_token, rows = _read_terms(cache_file, version)
-    table = _read_table(table_file, version, old_token, listing)
-    changes: list[tuple[int, dict[str, int] | None, dict[str, int]]] = []
-    builder = None if table is not None else SearchBuilder()
-    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")  # one per build process
+    for name in OLD_CACHES:
+        with contextlib.suppress(OSError):
+            (vault.cache_dir / name).unlink(missing_ok=True)
+    store = TermsStore(vault.cache_dir, version)
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        writer: Any = tmp.open("w", encoding="utf-8", errors="surrogatepass")
-    except OSError:
-        writer = None  # a cache that cannot be written only costs time
-    ahead = next(rows, None)
-    try:
-        if writer is not None:
-            writer.write(json.dumps({"v": version, "token": token}) + "\n")
-        for i, path in enumerate(listed):
-            blob = model.blobs.get(path, "")
-            while ahead is not None and ahead[0] < path:
-                ahead = next(rows, None)
-            old = ahead if ahead is not None and ahead[0] == path else None
-            if old is not None and old[1] == blob:
-                if builder is not None:
-                    builder.add(_doc(model, path), json.loads(old[2]))
-                line = old[3]
-            else:
-                weights = weigh(replace(_doc(model, path), body=model.page_text(path)))
-                if builder is not None:
-                    builder.add(_doc(model, path), weights)
-                else:
-                    changes.append((i, json.loads(old[2]) if old is not None else None,
-                                    weights))
-                line = _terms_line(path, blob, weights)
-            if writer is not None:
-                writer.write(line)
+        changed = [(i, p) for i, p in enumerate(listed)
+                   if store.blobs.get(p) != model.blobs.get(p, "")]
+        new = {p: (model.blobs.get(p, ""),
+                   weigh(replace(_doc(model, p), body=model.page_text(p))))
+               for _, p in changed}
+        table = store.table(listing)
+        if table is not None:
+            old = store.weights(p for _, p in changed)
+            changes = [(i, old.get(p), new[p][1]) for i, p in changed]
+            if any(o is None for _, o, _ in changes) or not update_table(table, changes):
+                table = None  # a full list lost one of its best: merge every page again
+        if table is None:
+            kept = store.weights(p for p in listed if p not in new)
+            builder = SearchBuilder()
+            for p in listed:
+                got = new[p][1] if p in new else kept.get(p)
+                if got is None:  # a row gone meanwhile
+                    got = weigh(replace(_doc(model, p), body=model.page_text(p)))
+                    new[p] = (model.blobs.get(p, ""), got)
+                builder.add(_doc(model, p), got)
+            table = builder.table()
     finally:
-        if writer is not None:
-            writer.close()
-    if table is not None and (any(old is None for _, old, _ in changes)
-                              or not update_table(table, changes)):
-        table = None  # a full list lost one of its best: merge every page again
-    if table is None:
-        builder = SearchBuilder()
-        for path, _, raw, _ in _read_terms(tmp, version)[1] if writer is not None else ():
-            builder.add(_doc(model, path), json.loads(raw))
-        if writer is None:
-            for path in listed:
-                builder.add(_doc(model, path),
-                            weigh(replace(_doc(model, path), body=model.page_text(path))))
-        table = builder.table()
+        store.close()
     for name, data in search_files(table, docs).items():
         output.write(f"{ASSETS}/search/{name}", data)
-    if writer is not None:
-        with contextlib.suppress(OSError):
-            os.replace(tmp, cache_file)
-            _write_table(table_file, version, token, listing, table)
+    store.save(new, {p for p in listed if p not in new}, listing, table)
 
 
 def _doc(model: SiteModel, path: str) -> SearchDoc:
@@ -253,74 +223,6 @@ def _doc(model: SiteModel, path: str) -> SearchDoc:
     return SearchDoc(page_url(path), page.title, page.summary,
                      " ".join((page.title, *page.aliases)),
                      " ".join([h.text for h in page.headings] + list(page.tags)), "")
-
-
-def _terms_line(path: str, blob: str, weights: dict[str, int]) -> str:
-    return (json.dumps(path, ensure_ascii=False) + "\t" + blob + "\t"
-            + json.dumps(weights, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def _read_terms(cache_file: Path, version: str
-                ) -> tuple[str | None, Iterator[tuple[str, str, str, str]]]:
-    """The cache's token and its (path, blob, weights as JSON, line) rows in path order;
-    (None, nothing) when unusable. Weights are parsed only by the caller that needs them."""
-    try:
-        fh = cache_file.open(encoding="utf-8", errors="surrogatepass")
-    except OSError:
-        return None, iter(())
-    try:
-        head = json.loads(fh.readline() or "{}")
-    except ValueError:
-        head = None
-    if not isinstance(head, dict) or head.get("v") != version or not isinstance(
-            head.get("token"), str):
-        fh.close()
-        return None, iter(())
-
-    def rows() -> Iterator[tuple[str, str, str, str]]:
-        with fh:
-            for line in fh:
-                path_json, tab, rest = line.partition("\t")
-                blob, tab2, raw = rest.partition("\t")
-                if not (tab and tab2 and line.endswith("\n")):
-                    return
-                try:
-                    path = json.loads(path_json)
-                except ValueError:
-                    return
-                if not isinstance(path, str):
-                    return
-                yield path, blob, raw, line
-
-    return head["token"], rows()
-
-
-def _read_table(table_file: Path, version: str, token: str | None, listing: str
-                ) -> dict[str, list[int]] | None:
-    """The postings table of the last build, when it goes with the terms cache read and
-    lists the same pages."""
-    if token is None:
-        return None
-    try:
-        data = json.loads(table_file.read_text(encoding="utf-8", errors="surrogatepass"))
-    except (OSError, ValueError):
-        return None
-    if not (isinstance(data, dict) and data.get("v") == version and data.get("token") == token
-            and data.get("docs") == listing and isinstance(data.get("table"), dict)):
-        return None
-    table = data["table"]
-    if not all(isinstance(v, list) for v in table.values()):
-        return None
-    return table
-
-
-def _write_table(table_file: Path, version: str, token: str, listing: str,
-                 table: dict[str, list[int]]) -> None:
-    tmp = table_file.with_name(f"{table_file.name}.{os.getpid()}.tmp")  # one per build process
-    tmp.write_text(json.dumps({"v": version, "token": token, "docs": listing,
-                               "table": table}, ensure_ascii=False, separators=(",", ":")),
-                   encoding="utf-8", errors="surrogatepass")
-    os.replace(tmp, table_file)
 
 
 def _terms_version() -> str:
@@ -354,10 +256,14 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
     base = [*site, model.checked]
     memo = {} if memo is None else memo
 
+    rows = getattr(model.pages, "rows", None)  # site_store rows: digests per page
+
     def listing() -> str:  # digested once per build: five groups read it
         if "listing" not in memo:
-            memo["listing"] = digest([[p, pg.title, pg.summary, list(pg.tags)]
-                                      for p, pg in sorted(model.pages.items())])
+            memo["listing"] = digest(
+                [rows[p].listing for p in sorted(model.pages)] if rows is not None else
+                [[p, pg.title, pg.summary, list(pg.tags)]
+                 for p, pg in sorted(model.pages.items())])
         return str(memo["listing"])
 
     def blobs() -> str:
@@ -368,6 +274,8 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
     def claims() -> list[Any]:
         if "claims" not in memo:
             memo["claims"] = [  # with the title: a source's page names the citing pages
+                rows[p].claims for p in sorted(model.pages) if rows[p].claims
+            ] if rows is not None else [
                 [p, pg.title, [[c.line, [[x.source_id, x.version, x.quote, x.line]
                                          for x in c.citations]] for c in pg.claims]]
                 for p, pg in sorted(model.pages.items()) if pg.claims]
@@ -378,16 +286,29 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
             memo["findings"] = digest(sorted(model.finding_digests.items()))
         return str(memo["findings"])
 
+    def found(paths: list[str]) -> list[Any]:  # the findings of some pages only
+        return [[p, model.blobs.get(p), model.finding_digests.get(p)] for p in paths]
+
+    sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
+                s.origin, s.license] for sid, s in sorted(model.sources.items())]
     if name == "sources":
-        sources = [[sid, [[v.version, v.sha256, v.file, v.added] for v in s.versions], s.title,
-                    s.origin, s.license] for sid, s in sorted(model.sources.items())]
-        return digest(base, sources, claims(), findings(),
-                      sorted((repr(k), v) for k, v in model.matches.items()))
+        # the verdicts shown are those of the citing pages (pages with claims), the
+        # stale claims listed come from stale-claim findings; quote places are made
+        # from the source texts and the quotes (in claims())
+        citing = [p for p in sorted(model.pages)
+                  if (rows[p].claims if rows is not None else model.pages[p].claims)]
+        stale = [f.to_json() for f in model.report.findings if f.rule == "stale-claim"]
+        return digest(base, sources, claims(), found(citing), stale, texts_digest(model))
     if name == "lists":
-        return digest(base, listing(), model.names_digest, model.blobs.get(model.index_page),
-                      findings())
+        # listings show the listing; the home page renders the index page (its chips,
+        # facts, links and the pages it embeds), not every page's findings
+        home = [model.index_page, *model.embeds.get(model.index_page, ())] \
+            if model.index_page in model.pages else []
+        return digest(base, listing(), model.names_digest, found(home), sources,
+                      texts_digest(model), [repr(f) for f in model.facts])
     if name == "reports":
         return digest(base, listing(), findings(), claims(),
+                      [rows[p].review for p in sorted(model.pages)] if rows is not None else
                       [[p, pg.type, pg.frontmatter.get("reviewed")]
                        for p, pg in sorted(model.pages.items())],
                       vault.settings.get("freshness"), _head(vault))  # validated, as JSON

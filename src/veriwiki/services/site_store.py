@@ -1,0 +1,212 @@
+"""The site's per-page store: what a build keeps of each page for the next one.
+
+``.veriwiki/site-store.db`` (SQLite) holds one row per page: its blob id, the page as
+the site keeps it (:func:`site_cache.page_record`, as JSON text), where its links lead
+(outlinks, embeds and the pages linking to it, as JSON lists of paths; attachments),
+its title and summary, and short digests of what the groups of outputs read of it
+(the listing line, the claims, the review fields). A build reads every row's columns
+as text and decodes a page only when something asks for it (:class:`StoredPages`), so
+a one-page rebuild decodes the changed pages and their neighbours only; it then
+rewrites the rows of the changed pages and of the pages whose backlinks they changed,
+in one transaction.
+
+The rows hold while the store's version (site code, ``veriwiki.core``, the vault's
+configuration), the names digest (every page's path and link names: the rows' links
+were resolved against them) and the pages root are those of the build; otherwise every
+row is made again from the index. A build that stops half-way leaves the last
+committed rows, which still match their blobs; the build token in ``site-keys.json``
+tells whether the page keys were written after them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from veriwiki.core.model import Page
+
+STORE_FILE = "site-store.db"
+FORMAT = 2
+_COLUMNS = "blob, rec, outs, embeds, back, atts, title, summary, aliases, listing, claims, review"
+
+
+class Row(NamedTuple):
+    """One page's row, every column as stored (text)."""
+
+    blob: str
+    rec: str  # JSON of site_cache.page_record
+    outs: str  # JSON list of the pages it links to
+    embeds: str  # JSON list of the pages it embeds
+    back: str  # JSON list of the pages linking to it
+    atts: str  # JSON list of the attachments it uses
+    title: str
+    summary: str
+    aliases: str  # JSON list
+    listing: str  # digest of what the listings show of it
+    claims: str  # digest of its claims ("" without claims)
+    review: str  # digest of its type and review date
+
+
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_row(page: Page, blob: str, outs: list[str], embeds: list[str], back: list[str],
+             atts: list[str]) -> Row:
+    """The row of a (slimmed) page whose links were just resolved."""
+    from veriwiki.services.site_cache import page_record
+
+    claims = ([[c.line, [[x.source_id, x.version, x.quote, x.line] for x in c.citations]]
+               for c in page.claims])
+    return Row(blob, _dumps(page_record(page)), _dumps(outs), _dumps(embeds), _dumps(back),
+               _dumps(atts), page.title, page.summary, _dumps(list(page.aliases)),
+               _digest([page.path, page.title, page.summary, list(page.tags)]),
+               _digest([page.path, page.title, claims]) if claims else "",
+               _digest([page.path, page.type, page.frontmatter.get("reviewed")]))
+
+
+def with_back(row: Row, back: list[str]) -> Row:
+    """``row`` with other backlinks."""
+    return row._replace(back=_dumps(back))
+
+
+class SiteStore:
+    """The rows of the last build (read whole at open, as text) and how to replace them."""
+
+    def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
+        self.path = cache_dir / STORE_FILE
+        self.meta = {"format": str(FORMAT), "version": version, "names": names,
+                     "root": pages_root}
+        self.token: str | None = None  # of the rows read (None: no usable rows)
+        self.rows: dict[str, Row] = {}
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            if any(meta.get(k) != v for k, v in self.meta.items()) or not meta.get("token"):
+                return
+            rows = {path: Row(*rest) for path, *rest in conn.execute(
+                f"SELECT path, {_COLUMNS} FROM page ORDER BY path")}  # noqa: S608
+            if not all(type(v) is str for row in rows.values() for v in row):
+                return
+            self.rows, self.token = rows, meta["token"]
+        except (sqlite3.Error, TypeError, ValueError):
+            return
+        finally:
+            conn.close()
+
+    def save(self, rows: Mapping[str, Row], changed: set[str]) -> str | None:
+        """Write the new rows (all of them when the old ones were unusable, else the
+        ``changed`` ones and remove the rows of pages gone) in one transaction; the new
+        token, or None when the store could not be written (it only costs time). A file
+        that is no database (damaged) is replaced."""
+        got = self._save(rows, changed)
+        if got is None and self.token is None:
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
+                got = self._save(rows, changed)
+        return got
+
+    def _save(self, rows: Mapping[str, Row], changed: set[str]) -> str | None:
+        token = secrets.token_hex(8)
+        whole = self.token is None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error):
+            return None
+        try:
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute("CREATE TABLE IF NOT EXISTS page (path TEXT PRIMARY KEY, "
+                         + ", ".join(f"{c} TEXT NOT NULL" for c in _COLUMNS.split(", "))
+                         + ")")  # rowid: rows of ~1 kB, read in path order
+            conn.execute("DELETE FROM meta")
+            if whole:
+                conn.execute("DELETE FROM page")
+                todo: Iterator[str] = iter(rows)
+            else:
+                gone = [(p,) for p in self.rows if p not in rows]
+                conn.executemany("DELETE FROM page WHERE path=?", gone)
+                todo = iter(sorted(changed & rows.keys()))
+            marks = ", ".join("?" * (len(Row._fields) + 1))
+            conn.executemany(f"INSERT OR REPLACE INTO page VALUES ({marks})",  # noqa: S608
+                             ((p, *rows[p]) for p in todo))
+            conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                             [*self.meta.items(), ("token", token)])
+            conn.execute("COMMIT")
+            return token
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return None
+        finally:
+            conn.close()
+
+
+class StoredPages(Mapping[str, "Page"]):
+    """The build's pages by path, in path order: a page is decoded from its row the
+    first time it is asked for (pages loaded from the index this build are given)."""
+
+    def __init__(self, paths: list[str], rows: Mapping[str, Row],
+                 loaded: dict[str, Page]) -> None:
+        self._paths = paths
+        self.rows = rows
+        self._pages = loaded
+
+    def __getitem__(self, path: str) -> Page:
+        got = self._pages.get(path)
+        if got is None:
+            from veriwiki.services.site_cache import page_of
+
+            got = self._pages[path] = page_of(path, json.loads(self.rows[path].rec))
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.rows
+
+
+class StoredLinks(Mapping[str, list[str]]):
+    """One link column of the rows (outs, embeds or back), decoded when asked for."""
+
+    def __init__(self, rows: Mapping[str, Row], column: str) -> None:
+        self._rows = rows
+        self._at = Row._fields.index(column)
+        self._memo: dict[str, list[str]] = {}
+
+    def __getitem__(self, path: str) -> list[str]:
+        got = self._memo.get(path)
+        if got is None:
+            raw = self._rows[path][self._at]
+            got = self._memo[path] = json.loads(raw) if raw != "[]" else []
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._rows

@@ -1,0 +1,132 @@
+"""The search index's term weights per page, kept for the next build.
+
+``.veriwiki/site-terms.db`` (SQLite) holds each listed page's term weights with the
+blob they were weighed from, and the postings table the build made from them (with
+a digest of the page list it is for). A build reads the blobs of every row, the
+weights of the changed pages only, updates the table for them and writes both back
+in one transaction, so the table always goes with the rows it was made from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+TERMS_FILE = "site-terms.db"
+
+
+class TermsStore:
+    """The rows of the last build (their blobs read at open) and how to replace them."""
+
+    def __init__(self, cache_dir: Path, version: str) -> None:
+        self.path = cache_dir / TERMS_FILE
+        self.version = version
+        self.blobs: dict[str, str] = {}
+        self._listing: str | None = None
+        self._table: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            if meta.get("version") != version:
+                conn.close()
+                return
+            self.blobs = dict(conn.execute("SELECT path, blob FROM terms"))
+            self._listing, self._table = meta.get("listing"), meta.get("table")
+            self._conn = conn
+        except sqlite3.Error:
+            conn.close()
+            self.blobs = {}
+
+    def table(self, listing: str) -> dict[str, list[int]] | None:
+        """The last build's postings table when it was made for the pages ``listing``
+        names, else None."""
+        if self._table is None or self._listing != listing:
+            return None
+        try:
+            table = json.loads(self._table)
+        except ValueError:
+            return None
+        if not (isinstance(table, dict) and all(isinstance(v, list) for v in table.values())):
+            return None
+        return table
+
+    def weights(self, paths: Iterable[str]) -> dict[str, dict[str, int]]:
+        """The stored weights of ``paths`` (those with a row)."""
+        out: dict[str, dict[str, int]] = {}
+        if self._conn is None:
+            return out
+        try:
+            for path in paths:
+                got = self._conn.execute("SELECT weights FROM terms WHERE path=?",
+                                         (path,)).fetchone()
+                if got is not None:
+                    value = json.loads(got[0])
+                    if isinstance(value, dict):
+                        out[path] = value
+        except (sqlite3.Error, ValueError):
+            return {}
+        return out
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
+             listing: str, table: dict[str, list[int]]) -> None:
+        """Keep the rows of ``keep`` as they are, write ``rows`` (path -> blob and
+        weights), drop every other row and store ``table`` for ``listing``, in one
+        transaction (a store that cannot be written only costs time)."""
+        self.close()
+        for attempt in (0, 1):
+            try:
+                self._save(rows, keep, listing, table)
+                return
+            except (OSError, sqlite3.Error):
+                if attempt:
+                    return
+                with contextlib.suppress(OSError):  # no database: made again
+                    self.path.unlink(missing_ok=True)
+                    keep = set()
+
+    def _save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
+              listing: str, table: dict[str, list[int]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute("CREATE TABLE IF NOT EXISTS terms (path TEXT PRIMARY KEY, "
+                         "blob TEXT NOT NULL, weights TEXT NOT NULL)")
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            if meta.get("version") != self.version or not keep:
+                conn.execute("DELETE FROM terms")
+            else:
+                old = [p for (p,) in conn.execute("SELECT path FROM terms")]
+                conn.executemany("DELETE FROM terms WHERE path=?",
+                                 [(p,) for p in old if p not in keep and p not in rows])
+            conn.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?)", [
+                (p, blob, _dumps(w)) for p, (blob, w) in rows.items()])
+            conn.execute("DELETE FROM meta")
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("version", self.version), ("listing", listing), ("table", _dumps(table))])
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,177 @@
+"""The site's per-page store (services/site_store.py) and the search terms store
+(services/site_terms.py): patched per changed page, they hold what a store filled from
+scratch holds, a rebuild decodes only the pages around the change, and a damaged or
+interrupted store costs time, never output."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Veriwiki
+from helpers_site import make_site_vault
+from test_site_fast import _append, _build, _same_as_cold
+
+
+def _rows(vault: Path) -> dict[str, tuple[str, ...]]:
+    conn = sqlite3.connect(vault / ".veriwiki" / "site-store.db")
+    try:
+        return {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM page")}
+    finally:
+        conn.close()
+
+
+def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    conn = sqlite3.connect(vault / ".veriwiki" / "site-terms.db")
+    try:
+        # the postings table is left out: updated in place its lists may hold the
+        # same postings in another order (the shards written are the same: the
+        # cold build's comparison checks them)
+        return ({p: (b, w) for p, b, w in conn.execute("SELECT * FROM terms")},
+                dict(conn.execute("SELECT * FROM meta WHERE key != 'table'")))
+    finally:
+        conn.close()
+
+
+def _stores_as_from_scratch(vault: Path) -> None:
+    """The patched stores hold the rows a build without them makes."""
+    patched, terms = _rows(vault), _terms(vault)
+    cache = vault / ".veriwiki"
+    saved = {f: f.read_bytes() for f in cache.glob("site-*") if f.is_file()}
+    for f in saved:
+        f.unlink()
+    cold = vault.parent / "scratch-site"
+    try:
+        _build(vault, cold)
+        assert _rows(vault) == patched
+        assert _terms(vault) == terms
+    finally:
+        for f, data in saved.items():
+            f.write_bytes(data)
+        shutil.rmtree(cold, ignore_errors=True)
+
+
+@pytest.fixture
+def site_vault(vw: Veriwiki, vault: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", vw.env["HOME"])
+    make_site_vault(vw, vault)
+    for n in range(12):  # pages no edit below reaches
+        (vault / "wiki" / f"Filler {n}.md").write_text(
+            f"# Filler {n}\n\nWords on their own, far from the rest.\n", encoding="utf-8")
+    _build(vault)
+    return vault
+
+
+def test_store_patched_per_edit_equals_a_store_from_scratch(site_vault: Path) -> None:
+    """After each kind of edit the rebuild's output equals a cold build and its stores
+    (rows with backlinks, digests, term weights, postings) equal stores made from
+    scratch."""
+    vault = site_vault
+    page = vault / "wiki" / "Attention.md"
+    grounded = vault / "wiki" / "Grounded.md"
+
+    def replace(path: Path, old: str, new: str) -> Callable[[], None]:
+        def edit() -> None:
+            text = path.read_text(encoding="utf-8")
+            assert old in text, old
+            path.write_text(text.replace(old, new), encoding="utf-8")
+        return edit
+
+    edits: list[tuple[str, Callable[[], None]]] = [
+        ("body", lambda: _append(page, "\nA zebrafish paragraph.\n")),
+        ("link added", lambda: _append(page, "\nSee [[Filler 3]] and [[Grounded]].\n")),
+        ("link removed", replace(page, "See [[Filler 3]] and [[Grounded]].", "See nothing.")),
+        ("tags", replace(page, "tags: [architecture]", "tags: [architecture, zebra]")),
+        ("aliases", replace(page, "aliases: [self-attention, ", "aliases: [attn, ")),
+        ("title", replace(grounded, "title: Grounded", "title: Grounded Claims")),
+        ("citation", lambda: _append(page, '\nLlama 2 was trained on 2 trillion tokens '
+                                           '[@llama2, "trained on 2 trillion tokens of '
+                                           'data"].\n')),
+        ("summary", replace(page, "summary: Weighting", "summary: Zebra weighting")),
+        ("added", lambda: (vault / "wiki" / "Added.md").write_text(
+            "# Added\n\nLinks [[Attention]].\n", encoding="utf-8")),
+        ("removed", lambda: (vault / "wiki" / "Transformer.md").unlink()),
+        ("renamed", lambda: (vault / "wiki" / "KV Cache.md").rename(
+            vault / "wiki" / "Key Value Cache.md")),
+        ("link to a filler", lambda: _append(grounded, "\nAlso [[Filler 5]].\n")),
+    ]
+    for what, edit in edits:
+        edit()
+        _build(vault)
+        try:
+            _stores_as_from_scratch(vault)
+            _same_as_cold(vault)
+        except AssertionError as exc:
+            raise AssertionError(f"after the edit {what!r}") from exc
+    assert "wiki/Grounded.md" in _rows(vault)["wiki/Filler 5.md"][4]  # its backlinks
+
+
+def test_one_page_rebuild_decodes_only_the_pages_around_it(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from veriwiki.services import site_cache
+
+    decoded: list[str] = []
+    real = site_cache.page_of
+
+    def spy(path: str, rec: object) -> object:
+        decoded.append(path)
+        return real(path, rec)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_cache, "page_of", spy)
+    _append(site_vault / "wiki" / "Filler 1.md", "\nOne more word.\n")
+    assert _build(site_vault)["rendered"] == 1
+    assert decoded == []  # nothing links to it, it links nowhere: only it, from the index
+    _append(site_vault / "wiki" / "Attention.md", "\nOne more word.\n")
+    assert _build(site_vault)["rendered"] >= 1
+    assert decoded and not any("Filler" in p for p in decoded)
+    _same_as_cold(site_vault)
+
+
+def test_damaged_or_interrupted_stores_cost_time_never_output(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from veriwiki.services import site
+
+    vault = site_vault
+    store = vault / ".veriwiki" / "site-store.db"
+    terms = vault / ".veriwiki" / "site-terms.db"
+
+    def sql(path: Path, statement: str) -> None:
+        conn = sqlite3.connect(path)
+        conn.execute(statement)
+        conn.commit()
+        conn.close()
+
+    damages: list[Callable[[], None]] = [
+        lambda: sql(store, "DELETE FROM page WHERE path='wiki/Grounded.md'"),
+        lambda: sql(store, "UPDATE meta SET value='x' WHERE key='names'"),
+        lambda: sql(terms, "DELETE FROM terms WHERE path='wiki/Grounded.md'"),
+        lambda: sql(terms, "UPDATE meta SET value='[' WHERE key='table'"),
+        lambda: store.write_bytes(store.read_bytes()[:2048]),
+        lambda: terms.write_bytes(b"not a database"),
+    ]
+    for n, damage in enumerate(damages):
+        damage()
+        _append(vault / "wiki" / "Attention.md", f"\nEdit {n}, a zebrafish.\n")
+        _build(vault)
+        _same_as_cold(vault)
+        _stores_as_from_scratch(vault)
+
+    # a build stopped after the store was written, before the page keys were
+    real = site.pages_to_key
+
+    def stop(*args: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(site, "pages_to_key", stop)
+    _append(vault / "wiki" / "Attention.md", "\nSee [[Filler 2]].\n")
+    with pytest.raises(KeyboardInterrupt):
+        _build(vault)
+    monkeypatch.setattr(site, "pages_to_key", real)
+    _append(vault / "wiki" / "Filler 2.md", "\nAnd back to [[Attention]].\n")
+    _build(vault)
+    _same_as_cold(vault)
+    _stores_as_from_scratch(vault)
