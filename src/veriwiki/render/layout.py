@@ -56,7 +56,8 @@ def code_version() -> str:
     import importlib
 
     for name in ("site", "site_model", "site_pages", "site_parts", "site_output",
-                 "site_cache", "site_llms", "site_check"):
+                 "site_cache", "site_llms", "site_check", "site_store", "site_derived",
+                 "site_terms"):
         mod = importlib.import_module(f"veriwiki.services.{name}")
         if mod.__file__:
             with open(mod.__file__, "rb") as fh:
