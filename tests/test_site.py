@@ -344,8 +344,8 @@ def test_damaged_site_caches_cost_time_never_output(vw: Veriwiki, vault: Path) -
     make_site_vault(vw, vault)
     _build(vw)
     cache = vault / ".veriwiki"
-    state, keys = cache / "site-state.jsonl", cache / "site-keys.json"
-    terms, table = cache / "site-terms.jsonl", cache / "site-search.json"
+    state, keys = cache / "site-store.db", cache / "site-keys.json"
+    terms = table = cache / "site-terms.db"
     for f in (state, keys, terms, table):
         assert f.is_file(), f
     page = vault / "wiki" / "Attention.md"
@@ -354,7 +354,7 @@ def test_damaged_site_caches_cost_time_never_output(vw: Veriwiki, vault: Path) -
             lambda: terms.write_bytes(terms.read_bytes()[: len(terms.read_bytes()) // 2]),
             lambda: table.write_text('{"v": 1, "table": {"attention": [0, 99]}}'),
             lambda: keys.write_text(keys.read_text().replace('"token":"', '"token":"x')),
-            lambda: state.write_text("not json\n"))):
+            lambda: state.write_text("not a database\n"))):
         damage()
         page.write_text(page.read_text(encoding="utf-8") + f"\nEdit {n} zebrafish.\n",
                         encoding="utf-8")
