@@ -84,12 +84,16 @@ def _strip_md(name: str) -> str:
     return name[:-3] if name.lower().endswith(".md") else name
 
 
+_MEMO_MAX = 200_000  # wikilink answers a resolver keeps (bounded for huge vaults)
+
+
 class Resolver:
     """Maps link targets to pages; built once per vault snapshot."""
 
     def __init__(self, pages: Iterable[PageNames], attachments: Iterable[str] = (),
                  pages_root: str = "wiki") -> None:
         self.pages: dict[str, PageNames] = {}
+        self._memo: dict[tuple[str, str | None], Resolution] = {}
         self.by_path: dict[str, list[str]] = defaultdict(list)
         self.by_full_path: dict[str, str] = {}
         self.by_suffix: dict[str, list[str]] = defaultdict(list)
@@ -108,6 +112,7 @@ class Resolver:
 
     def add_page(self, page: PageNames) -> None:
         """Register one page under every name it answers to."""
+        self._memo = {}
         path = page.path
         self.pages[path] = page
         no_ext = _strip_md(path)
@@ -171,6 +176,24 @@ class Resolver:
 
     def resolve(self, link: Link, source: str) -> Resolution:
         """Resolve ``link`` written in page ``source`` (a vault-relative path)."""
+        if link.kind in ("wikilink", "embed") and link.target and not link.target.isspace():
+            # where a wikilink leads does not depend on the page it is written in, and a
+            # vault links the same pages from many pages: remember each answer (cleared
+            # by add_page; the tables are otherwise filled before the first resolve)
+            key = (link.target, link.fragment)
+            try:
+                memo = self._memo
+            except AttributeError:  # a subclass that fills the tables itself
+                memo = self._memo = {}
+            got = memo.get(key)
+            if got is None:
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                got = memo[key] = self._resolve(link, source)
+            return got
+        return self._resolve(link, source)
+
+    def _resolve(self, link: Link, source: str) -> Resolution:
         target = link.target.strip()
         is_markdown = link.kind in ("markdown", "image")
         if not target:
