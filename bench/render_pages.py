@@ -10,7 +10,8 @@ build`` does; run ``veriwiki build`` once first so both caches are warm), then r
 the first ``N`` pages (path order; all when 0) ``R`` times with
 :func:`veriwiki.services.site_pages.render_page` and prints the best and median pass
 as milliseconds a page. No files are written, no workers are forked: this is the cost
-each render worker pays per page. ``--profile`` writes a cProfile of one more pass;
+each render worker pays per page. ``--profile`` writes a cProfile of one more pass (with ``--repeat 0``,
+of the first: the one a build's worker makes);
 ``--dump`` writes each page's HTML under DIR (to compare two commits byte for byte).
 ``PYTHONPATH=<a git archive>/src`` measures another commit.
 """
@@ -51,9 +52,10 @@ def main() -> None:
         for path in paths:
             site_pages.render_page(model, path)
         passes.append((time.process_time() - c0) / len(paths) * 1000)
-    print(f"render_page: best {min(passes):.3f} ms/page, median "
-          f"{statistics.median(passes):.3f} ms/page (CPU; passes "
-          f"{', '.join(f'{p:.3f}' for p in passes)})")
+    if passes:
+        print(f"render_page: best {min(passes):.3f} ms/page, median "
+              f"{statistics.median(passes):.3f} ms/page (CPU; passes "
+              f"{', '.join(f'{p:.3f}' for p in passes)})")
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from html import escape
 
 _MAX_NODES = 24
@@ -11,6 +12,21 @@ _W, _H, _R = 320, 240, 95
 
 def _short(text: str, limit: int = 22) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@lru_cache(maxsize=_MAX_NODES + 1)
+def _ring(n: int) -> tuple[tuple[tuple[float, float], ...], str]:
+    """The places of ``n`` nodes on the circle (in order, the first at the top) and the
+    spokes joining them to the centre, as SVG: the same for every page with ``n``."""
+    cx, cy = _W / 2, _H / 2
+    places = []
+    for i in range(n):
+        angle = 2 * math.pi * i / max(n, 1) - math.pi / 2
+        places.append((round(cx + _R * math.cos(angle), 1),
+                       round(cy + 0.8 * _R * math.sin(angle), 1)))
+    spokes = "".join(f'<line x1="{cx}" y1="{cy}" x2="{x}" y2="{y}" class="edge"/>'
+                     for x, y in places)
+    return tuple(places), spokes
 
 
 def local_graph_svg(center: tuple[str, str], neighbours: list[tuple[str, str, str]],
@@ -22,16 +38,14 @@ def local_graph_svg(center: tuple[str, str], neighbours: list[tuple[str, str, st
     """
     shown = neighbours[:_MAX_NODES]
     cx, cy = _W / 2, _H / 2
-    pos: dict[str, tuple[float, float]] = {}
-    n = len(shown)
-    for i, (key, _, _) in enumerate(shown):
-        angle = 2 * math.pi * i / max(n, 1) - math.pi / 2
-        pos[key] = (round(cx + _R * math.cos(angle), 1), round(cy + 0.8 * _R * math.sin(angle), 1))
+    places, spokes = _ring(len(shown))
+    pos = {key: places[i] for i, (key, _, _) in enumerate(shown)}
+    if len(pos) < len(shown):  # a key given twice is drawn at its last place
+        spokes = "".join(f'<line x1="{cx}" y1="{cy}" x2="{pos[key][0]}" y2="{pos[key][1]}" '
+                         'class="edge"/>' for key, _, _ in shown)
     parts = [f'<svg class="local-graph" viewBox="0 0 {_W} {_H}" role="img" '
-             f'aria-label="links of {escape(center[0])}" xmlns="http://www.w3.org/2000/svg">']
-    for key, _, _ in shown:
-        x, y = pos[key]
-        parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x}" y2="{y}" class="edge"/>')
+             f'aria-label="links of {escape(center[0])}" xmlns="http://www.w3.org/2000/svg">',
+             spokes]
     for a, b in sorted(edges):
         if a in pos and b in pos:
             (x1, y1), (x2, y2) = pos[a], pos[b]

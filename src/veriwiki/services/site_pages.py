@@ -75,10 +75,18 @@ def render_page(model: SiteModel, path: str) -> str:
     typed, props = properties(page)
     shown = model.neighbours(path)
     total = len(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
+    hrefs: dict[str, str] = {}  # most backlinks are also in the graph: one href each
+
+    def href(p: str) -> str:
+        got = hrefs.get(p)
+        if got is None:
+            got = hrefs[p] = rel_url(url, page_url(p))
+        return got
+
     graph = local_graph_svg((page.title, rel_url(url, url)),
-                            [(p, model.pages[p].title, rel_url(url, page_url(p)))
-                             for p in shown], set(model.graph_edges(shown)), total)
-    back = [(model.pages[p].title, rel_url(url, page_url(p)), model.pages[p].summary)
+                            [(p, model.pages[p].title, href(p)) for p in shown],
+                            set(model.graph_edges(shown)), total)
+    back = [(model.pages[p].title, href(p), model.pages[p].summary)
             for p in model.backlinks.get(path, ())]
     err = page.frontmatter_error
     return render_document(
