@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from veriwiki.core.markdown.fastpath import _closes
+from veriwiki.core.markdown.fastlines import closes as _closes
 
 
 def _rule(line: str, marker: str, run: int) -> bool:

@@ -45,12 +45,24 @@ def test_fast_lists_nested_and_ordered_lists_need_no_markdown_it() -> None:
 
 
 def test_fast_lists_what_stays_with_markdown_it() -> None:
-    for text in ("- a\nlazy\n", "- a\n   odd indent\n", "- a\n\n      code\n", "- a\n  ```\n  x\n  ```\n",
-                 "- a\n  > q\n", "- a\n  2. no interrupt\n", "para\n2. no list\n", "- a\n\t- tab\n",
+    for text in ("- a\n\n      code\n", "- a\n  ```\n x\n  ```\n", "- a\n  ```\n  x\n",
+                 "- a\n  > q\n", "- a\n  ```\n  x\n \t\n  ```\n", "- a\n   ```\n   x\n   ```\n", "- a\n  2. no interrupt\n", "para\n2. no list\n", "- a\n\t- tab\n",
                  "- a\n - b\n", "- a\n  - b\n  * c\n", "- a | b\n  --- | ---\n", "- # h\n",
                  "-  two spaces\n", "- a\n  ---\n", "- a\n---\n"):
         assert "SlowTokens" in _kinds(text), text
         assert_same("a.md", text)
+
+
+def test_fast_lists_lazy_lines_and_fences_in_items_need_no_markdown_it() -> None:
+    text = ("- a [[A]]\nlazy #t\n   three\n        eight\n  - b\n lazy\n\n  ```py\n  x = 1\n\n"
+            "    y\n  ```\n  after [[B]]\n- c\n  ~~~~\n  ~~~\n  ~~~~~  \n\nEnd.\n")
+    assert _kinds(text) == ["ParagraphBlock"] * 2 + ["ItemFenceBlock", "ParagraphBlock",
+                                                     "ParagraphBlock", "ItemFenceBlock",
+                                                     "ParagraphBlock"]
+    page = parse_page("a.md", text, fast=True)
+    assert [(c.info, c.content, c.line) for c in page.code_blocks] == [
+        ("py", "x = 1\n\n  y\n", 8), ("", "~~~\n", 15)]
+    assert_same("a.md", text)
 
 
 def test_fast_lists_item_heads() -> None:
@@ -116,6 +128,15 @@ TRICKY = {
                     "\n- **b** [[B]]\n  `c` d\n- _e_\n  |f\n  -g\n\n1. x\n   +y\n   2024.\n",
     "not plain": "a\n--\n\nb\n==\n\nc\n|-|\n\nd\n:-:\n\ne\n**\n\nf\n_ _ _\n\ng\n+\n\nh\n2024.\n",
     "table after plain pipes": "|a| b\n|-|-|\n\nx\n|y\n|-\n\n- |z\n  |-\n",
+    "fences in items": "- a\n  ```\n  [[A]]\n  ```\nlazy? [[B]]\n- b\n\n  ~~~ info ~\n  x\n ~~~\n"
+                       "  ~~~\n\n- c\n  - d\n  ```\n  [[C]]\n     ```\n      ```\n  ```x\n  ```\n",
+    "unclosed fence in an item": "- a\n  ```\n  [[A]]\n\n# H [[B]]\n",
+    "fence in an item ended by a line": "- a\n  ```\n  x\nout [[A]]\n  ```\n\n[[B]]\n",
+    "fence closers in items": "1. a\n   ```\n   x\n      ```\n   ````\n   ``` x\n  ```\n   ```\n",
+    "backtick fence info in item": "- a\n  ```a`b\n  [[A]]\n  ```\n- b\n",
+    "fence right after an item": "- a\n  ```\n  x\n  ```\n  text [[A]]\n- b\n```\ny\n```\n",
+    "fence at an outer item": "- a\n  - b\n  ```\n  [[A]]\n  ```\n  - c\n    2. d\n",
+    "tabs in item fences": "- a\n  ```\n\tx\n  \ty\n  \t```\n  ```\n\n- b\n  ```\n \t\n  ```\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -137,7 +158,8 @@ def test_fast_lists_same_page_on_tricky_input(name: str) -> None:
 _INDENTS = ["", "", "", "", " ", "  ", "  ", "   ", "    ", "    ", "     ", "      ", "\t"]
 _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-", "> ",
             "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>", "**", "`", "_", "-", "+",
-            ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|"]
+            ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|", "```",
+            "~~~", "````", "```py", "- ```", "1. ```"]
 _WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
           "- ", "é"]

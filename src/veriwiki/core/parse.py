@@ -219,7 +219,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
                 out.headings.append(Heading(block.level, block.content.strip(), block.line + 1))
                 out.inline(block.content, block.line, block.line + 1,
                            fastinline.inline_tokens(block.content, md, env))
-            elif isinstance(block, fastpath.FenceBlock):
+            elif isinstance(block, fastpath.FenceBlock | fastpath.ItemFenceBlock):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
             else:
                 out.tokens(block.tokens)

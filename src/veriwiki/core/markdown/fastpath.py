@@ -52,7 +52,6 @@ other version, and ``core.parse`` then parses every page with markdown-it.
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 import markdown_it
@@ -62,6 +61,18 @@ from markdown_it.common.utils import mdTrim
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from veriwiki.core.markdown.fastlines import (
+    FenceBlock,
+    HeadingBlock,
+    ItemFenceBlock,
+    ParagraphBlock,
+    closes,
+    fence_open,
+    heading,
+    is_blank,
+    is_plain,
+    may_define,
+)
 from veriwiki.core.markdown.fastlist import item_head, read_list
 from veriwiki.core.markdown.selective import FAST_INLINE
 
@@ -71,34 +82,7 @@ IS_VERIFIED = (markdown_it.__version__ == VERIFIED["markdown-it-py"]
                and mdit_py_plugins.__version__ == VERIFIED["mdit-py-plugins"])
 
 _PAGE_SLOW = ("^[", "\r", "\x00")
-_NOT_PLAIN_START = frozenset("> \t<")
-_ORDERED = re.compile(r"[0-9]{1,10}[.)](?:[ \t]|$)")
-_MARKS_ONLY = re.compile(r"[\s*\-_=|:+]*")
 _SENTINEL = "veriwikisentinel"
-
-
-class HeadingBlock(NamedTuple):
-    """An ATX heading found by the scanner (line is 0-based)."""
-
-    level: int
-    content: str
-    line: int
-
-
-class ParagraphBlock(NamedTuple):
-    """A paragraph of plain lines ``start`` to ``end`` (0-based, end excluded)."""
-
-    content: str
-    start: int
-    end: int
-
-
-class FenceBlock(NamedTuple):
-    """A fenced code block opened on 0-based ``line``."""
-
-    info: str
-    content: str
-    line: int
 
 
 class SlowTokens(NamedTuple):
@@ -107,86 +91,7 @@ class SlowTokens(NamedTuple):
     tokens: list[Token]
 
 
-Block = HeadingBlock | ParagraphBlock | FenceBlock | SlowTokens
-
-
-def _is_blank(line: str) -> bool:
-    return not line.strip(" \t")
-
-
-def _heading(line: str) -> HeadingBlock | None:
-    """The ATX heading on ``line`` (which starts with ``#``), as markdown-it reads it."""
-    n = len(line)
-    pos = 1
-    while pos < n and line[pos] == "#":
-        pos += 1
-    level = pos
-    if level > 6 or (pos < n and line[pos] not in " \t"):
-        return None
-    end = n
-    while end > pos and line[end - 1] in " \t":
-        end -= 1
-    cut = end
-    while cut > pos and line[cut - 1] == "#":
-        cut -= 1
-    if cut > pos and line[cut - 1] in " \t":
-        end = cut
-    return HeadingBlock(level, mdTrim(line[pos:end]), 0)
-
-
-def _fence_open(line: str) -> tuple[str, int] | None:
-    """(marker, run length) when ``line`` opens a fence at column 0."""
-    marker = line[0]
-    n = len(line)
-    run = 1
-    while run < n and line[run] == marker:
-        run += 1
-    if run < 3 or (marker == "`" and "`" in line[run:]):
-        return None
-    return marker, run
-
-
-def _closes(line: str, marker: str, run: int) -> bool:
-    """True when ``line`` closes a fence opened at column 0 with ``run`` markers (a
-    line of code is turned down by one ``startswith``, however it is indented)."""
-    body = line.lstrip(" \t")
-    if not body.startswith(marker * run):
-        return False
-    cols = 0
-    for ch in line[:len(line) - len(body)]:
-        cols += 4 - cols % 4 if ch == "\t" else 1
-    return cols < 4 and not body.lstrip(marker).strip(" \t")
-
-
-def _continues(text: str) -> bool:
-    """``text`` (after a line's indentation) can only be paragraph text: a plain line
-    or a ``#`` that is no heading."""
-    if text[0] == "#":
-        return _heading(text) is None
-    return _is_plain(text)
-
-
-def _ends(line: str) -> bool:
-    """A line at column 0 that ends a paragraph: a heading or a fence opener."""
-    if line[0] == "#":
-        return _heading(line) is not None
-    return line[0] in "`~" and _fence_open(line) is not None
-
-
-def _is_plain(line: str) -> bool:
-    """A line that can only be paragraph text at the top level (or continue one)."""
-    first = line[0]
-    if first in _NOT_PLAIN_START:
-        return False
-    if first in "-+*":
-        if len(line) == 1 or line[1] in " \t":
-            return False  # a list item
-    elif first in "`~":
-        if line.startswith(first * 3):
-            return False  # a fence
-    elif "0" <= first <= "9":
-        return _ORDERED.match(line) is None
-    return not (first in "*-_=|:+" and _MARKS_ONLY.fullmatch(line))
+Block = HeadingBlock | ParagraphBlock | FenceBlock | ItemFenceBlock | SlowTokens
 
 
 class _Scanner:
@@ -230,16 +135,16 @@ class _Scanner:
                 para = -1
                 continue
             if first == "#":
-                head = _heading(line)
+                head = heading(line)
                 if head is not None:
                     if para >= 0:
                         self._paragraph(para, i)
                         para = -1
-                    self.out.append(HeadingBlock(head.level, head.content, i))
+                    self.out.append(HeadingBlock(head[0], head[1], i))
                     i += 1
                     continue
             elif first in "`~":
-                opened = _fence_open(line)
+                opened = fence_open(line)
                 if opened is not None:
                     if para >= 0:
                         self._paragraph(para, i)
@@ -247,16 +152,15 @@ class _Scanner:
                     i = self._fence(i, *opened)
                     continue
             elif (first in "-*+" or "0" <= first <= "9") and item_head(line) is not None:
-                got = read_list(lines, i, count, interrupts=para >= 0,
-                                continues=_continues, opens=self._opens, ends=_ends)
+                got = read_list(lines, i, count, interrupts=para >= 0, refs=self.refs)
                 if got is not None:
                     if para >= 0:
                         self._paragraph(para, i)
                         para = -1
-                    self.out += (ParagraphBlock(*p) for p in got[0])
+                    self.out += got[0]
                     i = got[1]
                     continue
-            if _is_plain(line) and not (para < 0 and self.refs and first == "["):
+            if is_plain(line) and not (para < 0 and self.refs and may_define(line)):
                 if para < 0:
                     para = i
                 i += 1
@@ -266,10 +170,6 @@ class _Scanner:
         if para >= 0:
             self._paragraph(para, count)
         return self.out
-
-    def _opens(self, text: str) -> bool:
-        """``text`` (in a list item) can only open a paragraph."""
-        return _continues(text) and not (self.refs and text[0] == "[")
 
     def _table_below(self, i: int) -> bool:
         """True when line ``i + 1`` could be a table's delimiter row (line ``i`` then
@@ -285,7 +185,7 @@ class _Scanner:
     def _fence(self, start: int, marker: str, run: int) -> int:
         line = self.lines[start]
         end = start + 1
-        while end < self.count and not _closes(self.lines[end], marker, run):
+        while end < self.count and not closes(self.lines[end], marker, run):
             end += 1
         self.out.append(FenceBlock(line[run:], self._text(start + 1, end), start))
         return end + 1 if end < self.count else end
@@ -294,12 +194,12 @@ class _Scanner:
         """True when a slow region may end before line ``j``: a blank line before it
         and a paragraph, heading or fence starting on it at column 0 (no list item)."""
         line = self.lines[j]
-        if _is_blank(line) or not _is_blank(self.lines[j - 1]):
+        if is_blank(line) or not is_blank(self.lines[j - 1]):
             return False
         first = line[0]
         if first in "`~":
-            return _fence_open(line) is not None
-        return _is_plain(line) and not (self.refs and first == "[")
+            return fence_open(line) is not None
+        return is_plain(line) and not (self.refs and may_define(line))
 
     def _slow(self, start: int) -> int:
         """Parse the slow region starting at ``start``; the line to go on from."""
@@ -366,7 +266,7 @@ def scan_blocks(src: str, start: int, md: MarkdownIt,
     if count > 1 and lines[-1] == "":
         count -= 1  # text after the last line break: none
         final_nl = True
-    elif count and _is_blank(lines[-1]):
+    elif count and is_blank(lines[-1]):
         count -= 1  # markdown-it drops a last line of spaces without a line break
         final_nl = True
     if env is None:
