@@ -68,10 +68,12 @@ class Output:
         os.replace(tmp, target)
         self.written += 1
 
-    def write_chunks(self, rel: str, chunks: Iterable[str | bytes]) -> None:
+    def write_chunks(self, rel: str, chunks: Iterable[str | bytes], *,
+                     changed: bool = False) -> None:
         """Like :meth:`write` for a document produced piece by piece (a report with
         hundreds of thousands of rows is never held whole in memory); text chunks are
-        written as UTF-8, bytes as they are."""
+        written as UTF-8, bytes as they are. With ``changed`` (the caller knows the
+        bytes differ) the old file is replaced without comparing it first."""
         self.produced.add(rel)
         target = self._target(rel)
         tmp = target.with_name(target.name + ".tmp")
@@ -80,7 +82,7 @@ class Output:
                 fh.write(chunk if isinstance(chunk, bytes)
                          else chunk.encode("utf-8", "surrogatepass"))
         try:
-            if filecmp.cmp(tmp, target, shallow=False):
+            if not changed and filecmp.cmp(tmp, target, shallow=False):
                 tmp.unlink()
                 return
         except OSError:

@@ -133,12 +133,13 @@ class SiteStore:
             conn.execute("PRAGMA journal_mode=DELETE")
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            if whole:  # made again (a table of an older format too)
+                conn.execute("DROP TABLE IF EXISTS page")
             conn.execute("CREATE TABLE IF NOT EXISTS page (path TEXT PRIMARY KEY, "
                          + ", ".join(f"{c} TEXT NOT NULL" for c in _COLUMNS.split(", "))
                          + ")")  # rowid: rows of ~1 kB, read in path order
             conn.execute("DELETE FROM meta")
             if whole:
-                conn.execute("DELETE FROM page")
                 todo: Iterator[str] = iter(rows)
             else:
                 gone = [(p,) for p in self.rows if p not in rows]
