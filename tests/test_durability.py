@@ -51,6 +51,20 @@ def test_atomic_write_fsyncs_the_file_and_its_folder(tmp_path: Path,
     assert os.listdir(root / ".veriwiki" / "tmp") == []
 
 
+def test_a_cache_write_is_atomic_without_fsync(tmp_path: Path, fsynced: list[str]) -> None:
+    """``durable=False`` (the extracted-text cache, which checks what it reads): the
+    file is still replaced by a rename, never written in place, but nothing is fsynced."""
+    root = tmp_path.resolve()
+    atomic_write(root / "text" / "a.json", b"{}")
+    atomic_write(root / "text" / "a.json", b'{"v": 2}', durable=False)
+    assert (root / "text" / "a.json").read_bytes() == b'{"v": 2}'
+    assert os.listdir(root / "text") == ["a.json"]
+    durable_calls = len(fsynced)
+    assert durable_calls == 2  # the first write: file and folder
+    atomic_write(root / "text" / "b.json", b"{}", durable=False)
+    assert len(fsynced) == durable_calls
+
+
 def test_commit_point_fsyncs_the_journal_and_the_branch_ref_folder(
         vault: Path, vw: Veriwiki, fsynced: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from veriwiki.services.pages import new_page

@@ -150,14 +150,15 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _write_temp(dir_fd: int, data: bytes, mode: int) -> str:
+def _write_temp(dir_fd: int, data: bytes, mode: int, durable: bool = True) -> str:
     name = f".vw-{os.getpid()}-{secrets.token_hex(6)}.tmp"
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o600,
                  dir_fd=dir_fd)
     try:
         _write_all(fd, data)
         os.fchmod(fd, mode)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -168,7 +169,7 @@ def _write_temp(dir_fd: int, data: bytes, mode: int) -> str:
 
 
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None, *,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically and durably, never through a link.
 
     ``root`` is the vault (or the state folder): the file must lie inside it and outside
@@ -178,7 +179,9 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None, *,
     written in ``tmp_dir`` (a real folder in a folder veriwiki made) when given, so a
     killed write leaves no stray file beside the target; across file systems it falls
     back to the target's folder. A file that exists keeps its permissions; a new one
-    gets the umask's. Data and folder are fsynced.
+    gets the umask's. Data and folder are fsynced, unless ``durable`` is False: for a
+    cache whose reader detects a damaged file and rebuilds it, a power loss may then
+    leave an empty or old file, never a half-written one under the name while running.
     """
     if root is None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +208,7 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None, *,
             with contextlib.suppress(FileNotFoundError):  # no state folder: use the target's
                 tmp_fds = _open_chain(tmp_dir.parent, [tmp_dir.name], create=True)
                 tmp_fd = tmp_fds[-1]
-        tmp = _write_temp(tmp_fd, data, mode)
+        tmp = _write_temp(tmp_fd, data, mode, durable)
         try:
             os.replace(tmp, name, src_dir_fd=tmp_fd, dst_dir_fd=dir_fd)
         except OSError as exc:
@@ -213,14 +216,15 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None, *,
                 os.unlink(tmp, dir_fd=tmp_fd)
             if exc.errno != errno.EXDEV or tmp_fd == dir_fd:
                 raise
-            tmp = _write_temp(dir_fd, data, mode)
+            tmp = _write_temp(dir_fd, data, mode, durable)
             try:
                 os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=dir_fd)
                 raise
-        os.fsync(dir_fd)
+        if durable:
+            os.fsync(dir_fd)
     finally:
         _close(tmp_fds)
         _close(fds)

@@ -382,10 +382,12 @@ def _write_cache(vault: Vault, sha256: str, media_type: str, extracted: Extracte
     payload = {"sha256": sha256, "media_type": media_type,
                "extractor": extractor_id(media_type), "text": extracted.text,
                "pages": list(extracted.pages)}
-    # the cache is derived: a read-only or full disk only costs a re-extraction later
+    # the cache is derived: a read-only or full disk only costs a re-extraction later,
+    # and so does a file a power loss left empty (_read_cache checks what it reads), so
+    # it is not fsynced (two fsyncs a source were half of a cold check's I/O wait)
     with contextlib.suppress(OSError):
         atomic_write(_cache_file(vault, sha256),
-                     json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+                     json.dumps(payload, ensure_ascii=False).encode("utf-8"), durable=False)
 
 
 def source_text(vault: Vault, ref: str, on_notice: Notify | None = None) -> SourceText:
