@@ -1,6 +1,6 @@
-"""Differential tests of the fast path's lists (core/markdown/fastlist.py), reference
-links (fastinline with the page's references) and markdown-it's own inline rules run
-where the inline scanner cannot read: ``parse_page(fast=True)`` must give exactly the
+"""Differential tests of the fast path's lists (core/markdown/fastlist.py), HTML blocks,
+reference links (fastinline with the page's references) and markdown-it's own inline
+rules run where the inline scanner cannot read: ``parse_page(fast=True)`` must give exactly the
 Page of ``fast=False`` (markdown-it alone) on hand-written tricky inputs, on
 hypothesis-made pages built from list and reference fragments, and on every page of
 the real corpus of bench/real_corpus.py when it is on this machine.
@@ -137,6 +137,15 @@ TRICKY = {
     "fence right after an item": "- a\n  ```\n  x\n  ```\n  text [[A]]\n- b\n```\ny\n```\n",
     "fence at an outer item": "- a\n  - b\n  ```\n  [[A]]\n  ```\n  - c\n    2. d\n",
     "tabs in item fences": "- a\n  ```\n\tx\n  \ty\n  \t```\n  ```\n\n- b\n  ```\n \t\n  ```\n",
+    "html block kinds": "<script>\n[[A]]\n\n#t\n</script> after [[B]]\nnext [[C]]\n\n<!-- x\n\n[[D]]\n-->\n"
+                        "<?php [[E]] ?>\n<!DOCTYPE html>\n<![CDATA[\n[[F]]\n]]>\n[[G]]\n",
+    "html block ends at blank": "<div>\n[[A]] #t\n</div>\n[[B]]\n\n[[C]]\n<DIV class=x>\n  \n[[D]]\n",
+    "html interrupts a paragraph": "text [[A]]\n<div>\n[[B]]\n\ntext\n<span>\n[[C]]\n\ntext\n<a href=\"x\">\n",
+    "html type 7": "<Note>\n[[A]]\n\n<Note>text [[B]]\n\n</Note>\n\n<a href=\"#t\">\n\n<span\n[[C]]\n",
+    "html unclosed": "<!-- open\n[[A]]\n\n# H\n",
+    "html odd starts": "<div\n[[A]]\n\n<divx>\n[[B]]\n\n< div>\n[[C]]\n\n  <div>\n[[D]]\n\n<pre>x</pre>\n[[E]]\n",
+    "html with a table": "<div> | a\n--- | ---\n\n<td>|x|</td>\n",
+    "html after slow": "> q\n\n<div>\n[[A]]\n\n<!--\n\n-->\n\n[[B]]\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -157,7 +166,8 @@ def test_fast_lists_same_page_on_tricky_input(name: str) -> None:
 
 _INDENTS = ["", "", "", "", " ", "  ", "  ", "   ", "    ", "    ", "     ", "      ", "\t"]
 _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-", "> ",
-            "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>", "**", "`", "_", "-", "+",
+            "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>", "<!--", "-->", "<pre>",
+            "</pre>", "<Note>", "<a href=\"x\">", "<span>", "<?", "?>", "**", "`", "_", "-", "+",
             ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|", "```",
             "~~~", "````", "```py", "- ```", "1. ```"]
 _WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",

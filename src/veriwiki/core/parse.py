@@ -221,7 +221,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
                            fastinline.inline_tokens(block.content, md, env))
             elif isinstance(block, fastpath.FenceBlock | fastpath.ItemFenceBlock):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
-            else:
+            elif isinstance(block, fastpath.SlowTokens):
                 out.tokens(block.tokens)
 
     unread: tuple[tuple[int, int, str], ...] = ()

@@ -7,6 +7,7 @@ import re
 from typing import NamedTuple
 
 from markdown_it.common.utils import mdTrim
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 
 _NOT_PLAIN_START = frozenset("> \t<")
 _ORDERED = re.compile(r"[0-9]{1,10}[.)](?:[ \t]|$)")
@@ -35,6 +36,14 @@ class FenceBlock(NamedTuple):
     info: str
     content: str
     line: int
+
+
+class HtmlBlock(NamedTuple):
+    """An HTML block at the top level, lines ``start`` to ``end`` (the index reads
+    nothing in it)."""
+
+    start: int
+    end: int
 
 
 class ItemFenceBlock(NamedTuple):
@@ -130,3 +139,23 @@ def may_define(text: str) -> bool:
     starts with ``[`` and the label closes with ``]:`` on this line, or may close on a
     later one (no ``]`` yet, or an escape that may hide one)."""
     return text[0] == "[" and ("]:" in text or "]" not in text or "\\" in text)
+
+
+def html_block_end(lines: list[str], start: int, count: int, *, interrupts: bool) -> int | None:
+    """The line after the HTML block markdown-it's ``html_block`` rule reads from line
+    ``start`` (at the top level, starting with ``<``) with its own patterns, or None
+    when it reads none there (``interrupts``: right after a paragraph line)."""
+    line = lines[start]
+    seq = next((seq for seq in HTML_SEQUENCES if seq[0].search(line)), None)
+    if seq is None:
+        return None
+    _, closes_block, may_interrupt = seq
+    if interrupts and not may_interrupt:
+        return None
+    if closes_block.search(line):
+        return start + 1
+    for j in range(start + 1, count):
+        text = lines[j].lstrip(" \t")
+        if closes_block.search(text):
+            return j + 1 if text else j
+    return count

@@ -64,11 +64,13 @@ from markdown_it.token import Token
 from veriwiki.core.markdown.fastlines import (
     FenceBlock,
     HeadingBlock,
+    HtmlBlock,
     ItemFenceBlock,
     ParagraphBlock,
     closes,
     fence_open,
     heading,
+    html_block_end,
     is_blank,
     is_plain,
     may_define,
@@ -91,7 +93,7 @@ class SlowTokens(NamedTuple):
     tokens: list[Token]
 
 
-Block = HeadingBlock | ParagraphBlock | FenceBlock | ItemFenceBlock | SlowTokens
+Block = HeadingBlock | ParagraphBlock | FenceBlock | ItemFenceBlock | HtmlBlock | SlowTokens
 
 
 class _Scanner:
@@ -151,6 +153,15 @@ class _Scanner:
                         para = -1
                     i = self._fence(i, *opened)
                     continue
+            elif first == "<":
+                end = html_block_end(lines, i, count, interrupts=para >= 0)
+                if end is not None:
+                    if para >= 0:
+                        self._paragraph(para, i)
+                        para = -1
+                    self.out.append(HtmlBlock(i, end))
+                    i = end
+                    continue
             elif (first in "-*+" or "0" <= first <= "9") and item_head(line) is not None:
                 got = read_list(lines, i, count, interrupts=para >= 0, refs=self.refs)
                 if got is not None:
@@ -192,13 +203,16 @@ class _Scanner:
 
     def _can_resume(self, j: int) -> bool:
         """True when a slow region may end before line ``j``: a blank line before it
-        and a paragraph, heading or fence starting on it at column 0 (no list item)."""
+        and a paragraph, heading, fence or HTML block starting on it at column 0 (no
+        list item)."""
         line = self.lines[j]
         if is_blank(line) or not is_blank(self.lines[j - 1]):
             return False
         first = line[0]
         if first in "`~":
             return fence_open(line) is not None
+        if first == "<":
+            return html_block_end(self.lines, j, j + 1, interrupts=False) is not None
         return is_plain(line) and not (self.refs and may_define(line))
 
     def _slow(self, start: int) -> int:
