@@ -175,3 +175,22 @@ def test_damaged_or_interrupted_stores_cost_time_never_output(
     _build(vault)
     _same_as_cold(vault)
     _stores_as_from_scratch(vault)
+
+
+def test_pages_rendered_in_forked_workers_from_a_patched_store(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers get the store's rows in memory (they do not share its connection): a new
+    day renders every page again, in workers, from rows read lazily until then."""
+    import os
+
+    from veriwiki.services import site
+
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        pytest.skip("rendering in workers needs fork and two cores")
+    monkeypatch.setattr(site, "FORK_PAGES", 1)
+    _append(site_vault / "wiki" / "Attention.md", "\nSee [[Filler 4]].\n")
+    _build(site_vault)
+    monkeypatch.setenv("VERIWIKI_TODAY", "2031-01-02")
+    summary = _build(site_vault)
+    assert summary["rendered"] == summary["pages"]
+    _same_as_cold(site_vault)

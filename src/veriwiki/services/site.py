@@ -66,6 +66,7 @@ from veriwiki.vault import Vault
 
 MANIFEST = ".veriwiki-site.json"
 OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
+FORK_PAGES = 400  # pages to render from which they are rendered in forked workers
 Progress = Callable[[str, int, int], None]
 
 
@@ -170,6 +171,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     store = SiteStore(vault.cache_dir, version, names, vault.pages_root)
     old = store.rows
     if old.keys() != blobs.keys():  # the names digest covers the paths: a damaged store
+        store.close()
         store.token, old = None, {}
     previous = read_previous(vault.cache_dir)
     if previous.token is None or previous.token != store.token:
@@ -194,9 +196,10 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
                                   sorted(tables.back.get(path, ())),
                                   tables.page_attachments[path])
     else:
-        changed |= _patch_rows(rows, old, loaded, blobs, tables, previous)
+        changed |= _patch_rows(rows, lambda p: store.full(rows, p), loaded, blobs, tables,
+                               previous)
     present = [p for p in paths if p in rows]
-    pages = StoredPages(present, rows, loaded)
+    pages = StoredPages(present, rows, loaded, store)
     models = [p for p, _ in vault.index.load_pages_blobs(vault.index.paths(page_type="model"))]
     sources = {s.id: s for s in load_sources(vault)[0]}
     texts: dict[tuple[str, int], SourceText] = {}
@@ -215,42 +218,44 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         base_url=base_url)
     model.state_token = store.save(rows, changed)
     model.previous, model.loaded = previous, set(loaded)
-    model.outlinks, model.embeds = StoredLinks(rows, "outs"), StoredLinks(rows, "embeds")
-    model.backlinks = StoredLinks(rows, "back")
+    model.outlinks, model.embeds = StoredLinks(pages, "outs"), StoredLinks(pages, "embeds")
+    model.backlinks = StoredLinks(pages, "back")
     model.attachments_used = {a for r in rows.values() if r.atts != "[]"
                               for a in json.loads(r.atts)}
     return model, check
 
 
-def _patch_rows(rows: dict[str, Row], old: dict[str, Row], loaded: dict[str, Page],
+def _patch_rows(rows: dict[str, Row], full: Callable[[str], Row], loaded: dict[str, Page],
                 blobs: dict[str, str], tables: LinkTables, previous: Previous) -> set[str]:
     """Put the rows of the pages ``loaded`` (changed since the last build) into ``rows``
-    and patch the backlinks of the pages they link to now or linked to before: the
-    paths of the other rows changed."""
+    (which holds the last build's rows; ``full`` reads one with its heavy columns) and
+    patch the backlinks of the pages they link to now or linked to before: the paths of
+    the other rows changed."""
     back: dict[str, set[str]] = {}
 
     def back_of(path: str) -> set[str]:
         if path not in back:
-            back[path] = set(json.loads(old[path].back))
+            back[path] = set(json.loads(full(path).back))
         return back[path]
 
-    for path in loaded:
-        before = json.loads(old[path].outs)
+    for path in loaded:  # every old row read before the first is replaced
+        before = json.loads(full(path).outs)
+        back_of(path)
         if previous.token is not None:
             previous.outs[path] = before
         after = tables.outlinks[path]
         for target in set(before) - set(after):
-            if target in old:
+            if target in rows:
                 back_of(target).discard(path)
         for target in set(after) - set(before):
-            if target in old:
+            if target in rows:
                 back_of(target).add(path)
     for path, page in loaded.items():
         rows[path] = make_row(page, blobs[path], tables.outlinks[path], tables.embeds[path],
                               sorted(back_of(path)), tables.page_attachments[path])
     others = {p for p in back if p not in loaded and p in rows}
     for path in others:
-        rows[path] = with_back(rows[path], sorted(back[path]))
+        rows[path] = with_back(full(path), sorted(back[path]))
     return others
 
 
@@ -370,6 +375,9 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     report.has_errors = model.report.has_errors
     report.broken_links = [(f.path, f.line, f.message) for f in model.report.findings
                            if f.rule == "broken-link"]
+    close = getattr(model.pages, "store", None)
+    if close is not None:
+        close.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -425,10 +433,13 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
     written = done = 0
     failed: list[tuple[str, str]] = []
     try:
-        if workers > 1 and len(todo) >= 400 and hasattr(os, "fork"):
+        if workers > 1 and len(todo) >= FORK_PAGES and hasattr(os, "fork"):
             import gc
             import multiprocessing
 
+            fill = getattr(model.pages, "fill", None)
+            if fill is not None:
+                fill()  # the store's rows in memory: workers do not share its connection
             gc.freeze()  # the workers' collector leaves the shared model's pages alone
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,

@@ -29,19 +29,23 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from veriwiki.errors import InputError
+
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
 
 STORE_FILE = "site-store.db"
 FORMAT = 2
 _COLUMNS = "blob, rec, outs, embeds, back, atts, title, summary, aliases, listing, claims, review"
+_HEAVY = "rec, outs, embeds, back"
+_LIGHT = "atts, title, summary, aliases, listing, claims, review"
 
 
 class Row(NamedTuple):
     """One page's row, every column as stored (text)."""
 
     blob: str
-    rec: str  # JSON of site_cache.page_record
+    rec: str  # JSON of site_cache.page_record ("": not read yet, with the next three)
     outs: str  # JSON list of the pages it links to
     embeds: str  # JSON list of the pages it embeds
     back: str  # JSON list of the pages linking to it
@@ -83,7 +87,9 @@ def with_back(row: Row, back: list[str]) -> Row:
 
 
 class SiteStore:
-    """The rows of the last build (read whole at open, as text) and how to replace them."""
+    """The rows of the last build and how to replace them. Opening reads every row's
+    short columns; the page record and the link lists ("heavy", ~80% of the bytes) are
+    read when asked for (:meth:`full`), or all at once (:meth:`fill`)."""
 
     def __init__(self, cache_dir: Path, version: str, names: str, pages_root: str) -> None:
         self.path = cache_dir / STORE_FILE
@@ -91,6 +97,7 @@ class SiteStore:
                      "root": pages_root}
         self.token: str | None = None  # of the rows read (None: no usable rows)
         self.rows: dict[str, Row] = {}
+        self._conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         except sqlite3.Error:
@@ -98,16 +105,54 @@ class SiteStore:
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta"))
             if any(meta.get(k) != v for k, v in self.meta.items()) or not meta.get("token"):
+                conn.close()
                 return
-            rows = {path: Row(*rest) for path, *rest in conn.execute(
-                f"SELECT path, {_COLUMNS} FROM page ORDER BY path")}  # noqa: S608
+            rows = {path: Row(blob, "", "", "", "", *rest) for path, blob, *rest in conn.execute(
+                f"SELECT path, blob, {_LIGHT} FROM page ORDER BY path")}  # noqa: S608
             if not all(type(v) is str for row in rows.values() for v in row):
+                conn.close()
                 return
-            self.rows, self.token = rows, meta["token"]
+            self.rows, self.token, self._conn = rows, meta["token"], conn
         except (sqlite3.Error, TypeError, ValueError):
-            return
-        finally:
             conn.close()
+
+    def full(self, rows: dict[str, Row], path: str) -> Row:
+        """``rows[path]`` with its heavy columns, read from the store when missing (the
+        row the store holds for the same blob). Raises :class:`InputError` when it is
+        gone (another build changed the store meanwhile)."""
+        row = rows[path]
+        if row.rec:
+            return row
+        got = None
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                got = self._conn.execute(f"SELECT {_HEAVY} FROM page WHERE path=? AND blob=?",
+                                         (path, row.blob)).fetchall()  # noqa: S608
+            got = got[0] if got else None  # fetchall: no statement left holding a lock
+        if got is None or not all(type(v) is str and v for v in got):
+            raise InputError(f"the site store lost the row of {path} during the build",
+                             hint="build again (another build may have run at the same time)")
+        rows[path] = row = row._replace(rec=got[0], outs=got[1], embeds=got[2], back=got[3])
+        return row
+
+    def fill(self, rows: dict[str, Row]) -> None:
+        """Read the heavy columns of every row that lacks them (before forking workers:
+        they do not share the connection)."""
+        if self._conn is None or all(r.rec for r in rows.values()):
+            return
+        for path, blob, *heavy in self._conn.execute(
+                f"SELECT path, blob, {_HEAVY} FROM page"):  # noqa: S608
+            row = rows.get(path)
+            if row is not None and not row.rec and row.blob == blob:
+                rows[path] = row._replace(rec=heavy[0], outs=heavy[1], embeds=heavy[2],
+                                          back=heavy[3])
+        for path in rows:
+            self.full(rows, path)  # raises for a row that was not there
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def save(self, rows: Mapping[str, Row], changed: set[str]) -> str | None:
         """Write the new rows (all of them when the old ones were unusable, else the
@@ -164,18 +209,29 @@ class StoredPages(Mapping[str, "Page"]):
     """The build's pages by path, in path order: a page is decoded from its row the
     first time it is asked for (pages loaded from the index this build are given)."""
 
-    def __init__(self, paths: list[str], rows: Mapping[str, Row],
-                 loaded: dict[str, Page]) -> None:
+    def __init__(self, paths: list[str], rows: dict[str, Row], loaded: dict[str, Page],
+                 store: SiteStore | None = None) -> None:
         self._paths = paths
         self.rows = rows
         self._pages = loaded
+        self.store = store
+
+    def full(self, path: str) -> Row:
+        """The row of ``path`` with its heavy columns."""
+        row = self.rows[path]
+        return row if row.rec or self.store is None else self.store.full(self.rows, path)
+
+    def fill(self) -> None:
+        """Every row's heavy columns in memory (before forking workers)."""
+        if self.store is not None:
+            self.store.fill(self.rows)
 
     def __getitem__(self, path: str) -> Page:
         got = self._pages.get(path)
         if got is None:
             from veriwiki.services.site_cache import page_of
 
-            got = self._pages[path] = page_of(path, json.loads(self.rows[path].rec))
+            got = self._pages[path] = page_of(path, json.loads(self.full(path).rec))
         return got
 
     def __iter__(self) -> Iterator[str]:
@@ -191,15 +247,16 @@ class StoredPages(Mapping[str, "Page"]):
 class StoredLinks(Mapping[str, list[str]]):
     """One link column of the rows (outs, embeds or back), decoded when asked for."""
 
-    def __init__(self, rows: Mapping[str, Row], column: str) -> None:
-        self._rows = rows
+    def __init__(self, pages: StoredPages, column: str) -> None:
+        self._pages = pages
+        self._rows = pages.rows
         self._at = Row._fields.index(column)
         self._memo: dict[str, list[str]] = {}
 
     def __getitem__(self, path: str) -> list[str]:
         got = self._memo.get(path)
         if got is None:
-            raw = self._rows[path][self._at]
+            raw = self._pages.full(path)[self._at]
             got = self._memo[path] = json.loads(raw) if raw != "[]" else []
         return got
 
