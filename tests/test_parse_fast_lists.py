@@ -146,6 +146,12 @@ TRICKY = {
     "html odd starts": "<div\n[[A]]\n\n<divx>\n[[B]]\n\n< div>\n[[C]]\n\n  <div>\n[[D]]\n\n<pre>x</pre>\n[[E]]\n",
     "html with a table": "<div> | a\n--- | ---\n\n<td>|x|</td>\n",
     "html after slow": "> q\n\n<div>\n[[A]]\n\n<!--\n\n-->\n\n[[B]]\n",
+    "jsx paragraphs": "<Props\n  content={[\n    { name: '[[A]]' },\n  ]}\n/>\n\n<a id=\"x\"></a>\n### H\n\n"
+                      "<Tabs items={['a']}>\n  <Tab>\n  text [[B]]\n  </Tab>\n</Tabs>\n",
+    "indented continuation": "para [[A]]\n  two\n   three\n    four\n        - not an item\n  - item\n",
+    "indented interrupts": "p\n  # h\n\np\n  ```\n  x\n  ```\n\np\n  > q\n\np\n  ---\n\np\n   ===\n\n"
+                           "p\n  <div>\n\np\n  <span>\n\np\n  1. one\n\np\n  2. two\n\np\n \tx\n",
+    "indented table rows": "a | b\n  --- | ---\n\np\n  | x |\n  | - |\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",

@@ -68,6 +68,7 @@ from veriwiki.core.markdown.fastlines import (
     ItemFenceBlock,
     ParagraphBlock,
     closes,
+    continues,
     fence_open,
     heading,
     html_block_end,
@@ -162,6 +163,13 @@ class _Scanner:
                     self.out.append(HtmlBlock(i, end))
                     i = end
                     continue
+                if para < 0:  # no HTML block: paragraph text, like a JSX tag left open
+                    para = i
+                i += 1
+                continue
+            elif first == " " and para >= 0 and _continues_indented(line):
+                i += 1
+                continue
             elif (first in "-*+" or "0" <= first <= "9") and item_head(line) is not None:
                 got = read_list(lines, i, count, interrupts=para >= 0, refs=self.refs)
                 if got is not None:
@@ -212,7 +220,7 @@ class _Scanner:
         if first in "`~":
             return fence_open(line) is not None
         if first == "<":
-            return html_block_end(self.lines, j, j + 1, interrupts=False) is not None
+            return True  # an HTML block or a paragraph
         return is_plain(line) and not (self.refs and may_define(line))
 
     def _slow(self, start: int) -> int:
@@ -256,6 +264,19 @@ class _Scanner:
             if tok.map:
                 tok.map = [tok.map[0] + start, tok.map[1] + start]
         return tokens
+
+
+def _continues_indented(line: str) -> bool:
+    """``line`` (indented with spaces) continues the paragraph before it: indented four
+    columns or more (lazy, whatever it holds), or its text cannot interrupt one."""
+    rest = line.lstrip(" ")
+    if not rest or rest[0] == "\t":
+        return False
+    if len(line) - len(rest) >= 4:
+        return True
+    if rest[0] == "<":
+        return html_block_end([rest], 0, 1, interrupts=True) is None
+    return continues(rest)
 
 
 def _core_rules(md: MarkdownIt) -> tuple[list[Any], list[Any]]:
