@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +46,11 @@ def _page_path(vault: Vault, name: str) -> str:
     return rel if root in ("", ".") else f"{root}/{rel}"
 
 
-def _check_lookalike(resolver: Resolver, title: str) -> None:
+def _check_lookalike(pages: Iterable[PageNames], title: str) -> None:
     norm = normalize_name(title)
     skel = skeleton(title)
-    for path, names in resolver.pages.items():
+    for names in pages:
+        path = names.path
         for existing in (names.title, *names.aliases, path.rsplit("/", 1)[-1][:-3]):
             if normalize_name(existing) == norm:
                 raise ConflictError(f"a page named '{existing}' already exists: {path}",
@@ -89,7 +90,7 @@ def new_page(vault: Vault, name: str, page_type: str | None = None, *, force: bo
             raise ConflictError("this page already exists", path=path,
                                 hint="open it with 'veriwiki show', or pick another title")
         if not force:
-            _check_lookalike(build_resolver(vault), title)
+            _check_lookalike(vault.index.page_names(), title)  # names, no resolver
         tx.put(path, page_template(ptype, title).encode())
         result = finish(vault, tx, "new", title)
     return path, result
