@@ -152,6 +152,9 @@ TRICKY = {
     "indented interrupts": "p\n  # h\n\np\n  ```\n  x\n  ```\n\np\n  > q\n\np\n  ---\n\np\n   ===\n\n"
                            "p\n  <div>\n\np\n  <span>\n\np\n  1. one\n\np\n  2. two\n\np\n \tx\n",
     "indented table rows": "a | b\n  --- | ---\n\np\n  | x |\n  | - |\n",
+    "html in items": "- <a href=\"#x\">x</a> [[A]]\n  <b>y</b>\n<i>lazy</i>\n- <div>\n  [[B]]\n\n- <Note>\n"
+                     "- a\n  <div>\n- b\n  <span>\n\n  <!-- c -->\n  [[C]]\n",
+    "pipes over non-delimiters": "- a | b\n  - c: d\n- x|y\n- :z\np | q\n-- | x\n\nr | s\n:-: ok\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",

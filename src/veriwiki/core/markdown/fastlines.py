@@ -159,3 +159,26 @@ def html_block_end(lines: list[str], start: int, count: int, *, interrupts: bool
         if closes_block.search(text):
             return j + 1 if text else j
     return count
+
+
+def may_be_delimiter_row(line: str) -> bool:
+    """``line`` could be a table's delimiter row (only ``| - :``, spaces and tabs)."""
+    text = line.strip(" \t")
+    return bool(text) and text[0] in "|-:" and not text.strip("|-: \t")
+
+
+def opens_text(text: str) -> bool:
+    """``text`` (after a line's indentation, not interrupting anything) can only open
+    a paragraph: a plain line, a ``#`` that is no heading, or a ``<`` that opens no
+    HTML block."""
+    if text[0] == "<":
+        return html_block_end([text], 0, 1, interrupts=False) is None
+    return continues(text)
+
+
+def continues_text(text: str) -> bool:
+    """``text`` (after a line's indentation of at most three columns past the
+    paragraph's) continues the paragraph before it: nothing in it can interrupt one."""
+    if text[0] == "<":
+        return html_block_end([text], 0, 1, interrupts=True) is None
+    return continues(text)

@@ -8,8 +8,8 @@ A list is read here only when every line is one of these, else it goes to markdo
 
 - an *item line*: spaces, a marker (``-``, ``*``, ``+``, or 1-9 digits and ``.`` or
   ``)``), exactly one space, and text that can only start a paragraph (a plain line,
-  or a ``#`` that is no heading; not a possible link reference definition on a page
-  that may define some). Its content column C is the column after that space, so its
+  a ``#`` that is no heading or a ``<`` that opens no HTML block; not a possible link
+  reference definition on a page that may define some). Its content column C is the column after that space, so its
   paragraph's lines are the page lines from column C on. It is placed at the marker
   column of an open list (a next item: same marker, else the list ends at the top
   level and the line is handed back, or nothing is read below it), or 0 to 3 columns
@@ -17,7 +17,8 @@ A list is read here only when every line is one of these, else it goes to markdo
   interrupts that paragraph, which an ordered item does only when its number is 1,
   as in CommonMark).
 - a *continuation line*, right after a line of a paragraph: text that cannot
-  interrupt a paragraph (a plain line, no heading) at any indentation (spaces only):
+  interrupt a paragraph (a plain line, no heading, no HTML block that may interrupt
+  one) at any indentation (spaces only):
   indented less than the paragraph's item, it continues it lazily, as CommonMark
   says; its text is the line from column C on, or from its first non-space when it
   is indented less (markdown-it's ``getLines``).
@@ -47,10 +48,12 @@ from veriwiki.core.markdown.fastlines import (
     ItemFenceBlock,
     ParagraphBlock,
     closes,
-    continues,
+    continues_text,
     ends,
     fence_open,
+    may_be_delimiter_row,
     may_define,
+    opens_text,
 )
 
 _ITEM = re.compile(r"(?:[-*+]|([0-9]{1,9})[.)]) (?=[^ \t])")
@@ -95,10 +98,8 @@ def read_list(lines: list[str], start: int, count: int, *, interrupts: bool, ref
         indent = len(line) - len(rest)
         if rest[0] == "\t":
             return None
-        if "|" in line and i + 1 < count:
-            below = lines[i + 1].lstrip(" \t")
-            if below and below[0] in "|-:":
-                return None  # a table's header, maybe
+        if "|" in line and i + 1 < count and may_be_delimiter_row(lines[i + 1]):
+            return None  # a table's header, maybe
         head = item_head(rest)
         if head is not None:
             key, width, may_interrupt = head
@@ -121,7 +122,7 @@ def read_list(lines: list[str], start: int, count: int, *, interrupts: bool, ref
             else:
                 return None
             text = rest[width:]
-            if not continues(text) or (refs and may_define(text)):
+            if not opens_text(text) or (refs and may_define(text)):
                 return None
             if para >= 0:
                 out.append(_paragraph(lines, para, i, col))
@@ -144,13 +145,13 @@ def read_list(lines: list[str], start: int, count: int, *, interrupts: bool, ref
             at = next((k for k, level in enumerate(levels) if level[1] == indent), -1)
             if indent == 0:
                 break
-            if at < 0 or not continues(rest) or (refs and may_define(rest)):
+            if at < 0 or not opens_text(rest) or (refs and may_define(rest)):
                 return None
             del levels[at + 1:]
             para, col, gap = i, indent, False
         elif indent == 0 and ends(line):
             break
-        elif not continues(rest):
+        elif not continues_text(rest):
             return None
         i += 1
     if para >= 0:

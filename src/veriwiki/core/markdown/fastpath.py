@@ -68,12 +68,13 @@ from veriwiki.core.markdown.fastlines import (
     ItemFenceBlock,
     ParagraphBlock,
     closes,
-    continues,
+    continues_text,
     fence_open,
     heading,
     html_block_end,
     is_blank,
     is_plain,
+    may_be_delimiter_row,
     may_define,
 )
 from veriwiki.core.markdown.fastlist import item_head, read_list
@@ -195,8 +196,7 @@ class _Scanner:
         its header)."""
         if i + 1 >= self.count:
             return False
-        below = self.lines[i + 1].lstrip(" \t")
-        return bool(below) and below[0] in "|-:"
+        return may_be_delimiter_row(self.lines[i + 1])
 
     def _paragraph(self, start: int, end: int) -> None:
         self.out.append(ParagraphBlock(mdTrim("\n".join(self.lines[start:end])), start, end))
@@ -274,9 +274,7 @@ def _continues_indented(line: str) -> bool:
         return False
     if len(line) - len(rest) >= 4:
         return True
-    if rest[0] == "<":
-        return html_block_end([rest], 0, 1, interrupts=True) is None
-    return continues(rest)
+    return continues_text(rest)
 
 
 def _core_rules(md: MarkdownIt) -> tuple[list[Any], list[Any]]:
