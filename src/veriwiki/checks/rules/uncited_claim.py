@@ -12,11 +12,13 @@ from veriwiki.core.model import Finding, Page
       facet="page")
 def uncited_claim(ctx: CheckContext) -> Iterator[Finding]:
     """Sentences with a quantity (not a year or a label) in pages whose type requires
-    citations. The rows of a generated facts table are not sentences of the page: each
+    citations (the generated catalog and log are not statements). The rows of a generated facts table are not sentences of the page: each
     value there carries its citation in the fact store (``fact-citation`` checks it)."""
     from veriwiki.core.numbers import extract_quantities
 
     for page in ctx.pages:
+        if ctx.is_generated(page.path):
+            continue  # the catalog's and the log's lines list pages and operations
         ptype = ctx.types.types.get(page.type or ctx.default_type or "")
         if ptype is None or not ptype.requires_citations or not page.uncited:
             continue
