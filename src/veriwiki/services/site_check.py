@@ -9,6 +9,8 @@ from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check import CheckReport, check_vault
 from veriwiki.vault import Vault
 
+CHILD_CPU: list[float] = []  # CPU seconds of each check child this process waited for
+
 
 def start_check(vault: Vault) -> Callable[[], CheckReport]:
     """Start ``check_vault`` in a forked child and return how to wait for its report.
@@ -48,7 +50,8 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
     def wait() -> CheckReport:
         with os.fdopen(read_fd, "rb") as pipe:
             data = pipe.read()
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
+        CHILD_CPU.append(usage.ru_utime + usage.ru_stime)
         if status != 0 or not data:
             return check_vault(vault)
         pages, rows = pickle.loads(data)  # noqa: S301 - our own child's output
