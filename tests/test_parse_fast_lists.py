@@ -47,7 +47,7 @@ def test_fast_lists_nested_and_ordered_lists_need_no_markdown_it() -> None:
 def test_fast_lists_what_stays_with_markdown_it() -> None:
     for text in ("- a\n\n      code\n", "- a\n  ```\n x\n  ```\n", "- a\n  ```\n  x\n",
                  "- a\n  > q\n", "- a\n  ```\n  x\n \t\n  ```\n", "- a\n   ```\n   x\n   ```\n", "- a\n  2. no interrupt\n", "para\n2. no list\n", "- a\n\t- tab\n",
-                 "- a\n - b\n", "- a\n  - b\n  * c\n", "- a | b\n  --- | ---\n", "- # h\n",
+                 "- a\n - b\n", "- a\n  - b\n  * c\n", "- # h\n",
                  "-  two spaces\n", "- a\n  ---\n", "- a\n---\n"):
         assert "SlowTokens" in _kinds(text), text
         assert_same("a.md", text)
@@ -62,6 +62,16 @@ def test_fast_lists_lazy_lines_and_fences_in_items_need_no_markdown_it() -> None
     page = parse_page("a.md", text, fast=True)
     assert [(c.info, c.content, c.line) for c in page.code_blocks] == [
         ("py", "x = 1\n\n  y\n", 8), ("", "~~~\n", 15)]
+    assert_same("a.md", text)
+
+
+def test_fast_lists_tables_need_no_markdown_it() -> None:
+    text = ("Intro [[A]]\n| a | [[B]] |\n|:-|-:|\n| [[C\\|c]] | #t [@s, \"q\"] |\n| one |\n"
+            "| 1 | 2 | 3 |\n- item\n")
+    assert _kinds(text) == ["ParagraphBlock", "TableBlock", "ParagraphBlock"]
+    page = parse_page("a.md", text, fast=True)
+    assert [(link.target, link.line) for link in page.links] == [("A", 1), ("B", 2), ("C", 4)]
+    assert page.tags == ("t",) and page.claims[0].line == 4
     assert_same("a.md", text)
 
 
@@ -155,6 +165,19 @@ TRICKY = {
     "html in items": "- <a href=\"#x\">x</a> [[A]]\n  <b>y</b>\n<i>lazy</i>\n- <div>\n  [[B]]\n\n- <Note>\n"
                      "- a\n  <div>\n- b\n  <span>\n\n  <!-- c -->\n  [[C]]\n",
     "pipes over non-delimiters": "- a | b\n  - c: d\n- x|y\n- :z\np | q\n-- | x\n\nr | s\n:-: ok\n",
+    "table shapes": "| a | b |\n| --- | :-: |\n| 1 | 2 |\n\na | b\n- | -\n\n|a|\n|-|\n|b\n\n| x |\n|--|--|\n"
+                    "\n| x | y |\n| - |\n\n|a|b|\n|:-:|--:|\n|[[A]]|[[B]]|[[C]]|\n||\n|\\||\n",
+    "table delimiter oddities": "|a|\n- |\n\n|a|\n--|\n\n|a|\n|-|-\n\n|a|\n: -|\n\n|a|\n|-:-|\n\n"
+                                "|a|\n| |-|\n\n|a|\n    |-|\n\n|a|\n\t|-|\n\n|a|\n|-|\t\n",
+    "escaped pipes and code spans": "| `a|b` | c \\| d | [[E\\|e]] |\n|-|-|-|\n| `x\\|y` | \\\\| z | w |\n",
+    "tables ended by blocks": "|a|\n|-|\n|b\n> q\n\n|a|\n|-|\n```\nx\n```\n\n|a|\n|-|\n# h\n\n|a|\n|-|\n"
+                              "- i\n\n|a|\n|-|\n1. o\n\n|a|\n|-|\n7) s\n\n|a|\n|-|\n***\n\n|a|\n|-|\n"
+                              "<div>\n\n|a|\n|-|\n<span>\n\n|a|\n|-|\n    code\n\n|a|\n|-|\n-\n\n"
+                              "|a|\n|-|\n1234567890. x\n\n|a|\n|-|\n _ _ _\n\n|a|\n|-|\n+x\n",
+    "tables interrupt": "para [[A]]\n| a | b |\n|---|---|\n| c | d |\n\n- item\n| a | b |\n|-|-|\n",
+    "tables with tabs": "|a|b|\n|-|-|\n\t|c|\n \t|d|\n|e|\t|\n",
+    "table header shapes": "# a | b\n|-|-|\n\n> a | b\n|-|-|\n\n  a | b\n  -|-\n\n<td> | x\n-|-\n\n"
+                           "[x] | y\n-|-\n\n[x]: u.md\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -178,7 +201,8 @@ _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", 
             "```", "# ", "[x]: ", "[y]:\n", "| ", "---", "<div>", "<!--", "-->", "<pre>",
             "</pre>", "<Note>", "<a href=\"x\">", "<span>", "<?", "?>", "**", "`", "_", "-", "+",
             ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|", "```",
-            "~~~", "````", "```py", "- ```", "1. ```"]
+            "~~~", "````", "```py", "- ```", "1. ```", "|-|", "|:-|-:|", "| a | b |", "-|-",
+            "|", "| `a|b` |"]
 _WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
           "- ", "é"]

@@ -221,6 +221,10 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
                            fastinline.inline_tokens(block.content, md, env))
             elif isinstance(block, fastpath.FenceBlock | fastpath.ItemFenceBlock):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
+            elif isinstance(block, fastpath.TableBlock):
+                for cell, line, body in block.cells:
+                    out.inline(cell, line, line + 1, fastinline.inline_tokens(cell, md, env),
+                               cell=body)
             elif isinstance(block, fastpath.SlowTokens):
                 out.tokens(block.tokens)
 

@@ -78,6 +78,7 @@ from veriwiki.core.markdown.fastlines import (
     may_define,
 )
 from veriwiki.core.markdown.fastlist import item_head, read_list
+from veriwiki.core.markdown.fasttable import TableBlock, read_table
 from veriwiki.core.markdown.selective import FAST_INLINE
 
 # The versions this scanner was written against and differentially tested with.
@@ -95,7 +96,8 @@ class SlowTokens(NamedTuple):
     tokens: list[Token]
 
 
-Block = HeadingBlock | ParagraphBlock | FenceBlock | ItemFenceBlock | HtmlBlock | SlowTokens
+Block = (HeadingBlock | ParagraphBlock | FenceBlock | ItemFenceBlock | HtmlBlock | TableBlock
+         | SlowTokens)
 
 
 class _Scanner:
@@ -135,6 +137,14 @@ class _Scanner:
             # markdown-it tries a table before any other block: a line with a pipe
             # over a possible delimiter row goes to it (the row is no plain line)
             if "|" in line and self._table_below(i):
+                table = read_table(lines, i, count) if first not in " \t" else None
+                if table is not None:
+                    if para >= 0:
+                        self._paragraph(para, i)
+                        para = -1
+                    self.out.append(table)
+                    i = table.end
+                    continue
                 i = self._slow(para if para >= 0 else i)
                 para = -1
                 continue
