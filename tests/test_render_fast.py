@@ -1,4 +1,5 @@
-"""Differential tests of the renderer's block fast path (render/fastblocks.py).
+"""Differential tests of the renderer's fast paths: blocks (render/fastblocks.py) and
+the sanitizer pass a body of the renderer's own markup skips (render_tokens).
 
 ``parse_tokens(text)`` splits plain blocks with the index's line scanner and builds
 their block tokens itself; ``parse_tokens(text, fast=False)`` parses the whole page
@@ -6,7 +7,9 @@ with markdown-it. The two must give the same tokens (every field the renderer or
 markdown-it sets, children included) and the same HTML, on every markdown file of the
 repository's corpora, on a generated bench vault, on hand-written tricky inputs
 (the index's and the renderer's own), on hypothesis-made pages and on the real corpus
-when it is on this machine.
+when it is on this machine. Every body rendered must also be what nh3 returns for it
+(``clean_fragment(html) == html``): for a body that skipped nh3 that is the proof
+that skipping changed no byte (for one that did not, nh3 is idempotent).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from markdown_it.token import Token
 
 from veriwiki.render import fastblocks
 from veriwiki.render.markdown import render_tokens
+from veriwiki.render.sanitize import clean_fragment
 from veriwiki.render.tokens import parse_tokens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +48,9 @@ def assert_same(text: str, where: str = "") -> None:
     full = parse_tokens(text, fast=False)
     fast = parse_tokens(text)
     assert [_fields(t) for t in fast] == [_fields(t) for t in full], where
-    assert render_tokens(fast, Ctx()).html == render_tokens(full, Ctx()).html, where
+    html = render_tokens(fast, Ctx()).html
+    assert html == render_tokens(full, Ctx()).html, where
+    assert clean_fragment(html) == html, where
 
 
 def _files(*folders: Path) -> list[Path]:
@@ -111,6 +117,46 @@ def test_render_fast_same_on_tricky_input(name: str) -> None:
     assert_same(text, name)
     assert_same("---\ntitle: t\n---\n" + text, name)
     assert_same("# Before\n\n- x\n\n" + text + "\n\nAfter [[Z]] #z\n", name)
+
+
+HTML_TRICKY = {
+    "quotes and nbsp": "It's \"quoted\" & <b>\u00a0x [[Nope's \"page\"]] #tag\u00a0y\n",
+    "code quotes": "```py\nx = 'a' + \"b\" & c < d\u00a0\n```\n\n`'q' \"r\"`\n",
+    "fence lang quote": "```a\"b\nx\n```\n",
+    "links in labels": "[see [[Known]]](x.md) [#tag](y.md) [![i](fig.png)](z.md) [^n]\n",
+    "external": "[x](http://[bad) [y](https://e.org/a'b) ![i](http://e.org/i.png) <http://a.b>\n",
+    "callouts": "> [!tip]+ Open\n> body\n\n> [!note]- Shut\n> b\n\n> [!x] T'\"<\n",
+    "headings": "# It's \"x\" <y>\n## It's \"x\" <y>\n",
+    "block ids and facts": "para ^a-1\n\n{{Llama 2.layers}} {{No'pe.x}}\n",
+    "tables": "| a' | \"b\" |\n|:-|-:|\n| <x> | &amp; |\n",
+    "control chars": "a\x0cb\x01c\u2028d\ufeffe\U0001F600\n",
+    "anchors": "# <a name=\"x\"></a> Title\n\ntext <a id='y'/> more </a>\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HTML_TRICKY))
+def test_render_fast_skipping_nh3_changes_no_byte(name: str) -> None:
+    assert_same(HTML_TRICKY[name], name)
+    assert_same("- " + HTML_TRICKY[name].replace("\n", " ") + "\n", name)
+
+
+def test_render_fast_own_markup_skips_nh3_and_raw_html_does_not(monkeypatch: Any) -> None:
+    calls: list[str] = []
+    real = clean_fragment
+
+    def counting(html: str) -> str:
+        calls.append(html)
+        return real(html)
+
+    import veriwiki.render.markdown as rm
+    monkeypatch.setattr(rm, "clean_fragment", counting)
+    render_tokens(parse_tokens("# T\n\nText [[Known]] #t `c` *e*.\n\n- a\n"), Ctx())
+    assert calls == []
+    for raw in ("<b>x</b>\n", "<div>\nx\n</div>\n", "[@s, \"q\"]\n", "![[Known]]\n",
+                "[x](https://e.org)\n", "[see #tag](x.md)\n"):
+        render_tokens(parse_tokens(raw), Ctx())
+        assert calls, raw
+        calls.clear()
 
 
 # ---------------------------------------------------------------- corpora

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from html import escape
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from veriwiki.render.sanitize import attr_html, text_html
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _MAX_HIGHLIGHT = 200_000  # larger blocks are shown plain (Pygments is slow on huge input)
@@ -28,12 +29,16 @@ def highlight_code(code: str, info: str) -> str:
     words = info.split()
     lang = words[0].lower() if words else ""
     lexer = _lexer(lang) if lang and len(lang) < 40 else None
-    label = f' data-lang="{escape(lang)}"' if lang else ""
+    label = f' data-lang="{attr_html(lang)}"' if lang else ""
     check = " check-block" if words[1:2] == ["check"] else ""
     if lexer is None or len(code) > _MAX_HIGHLIGHT:
-        body = escape(code, quote=False)
+        body = text_html(code)
     else:
-        body = highlight(code, lexer, _FORMATTER)
+        # Pygments escapes & < > " ' in text; written as nh3 writes it (quotes plain,
+        # U+00A0 as &nbsp;), the block needs no sanitizer pass (render_tokens)
+        body = highlight(code, lexer, _FORMATTER).replace("&quot;", '"').replace("&#39;", "'")
+        if "\xa0" in body:
+            body = body.replace("\xa0", "&nbsp;")
     return f'<pre class="highlight{check}"{label}><code>{body}</code></pre>\n'
 
 

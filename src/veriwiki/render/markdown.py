@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import Protocol
 
 from markdown_it.token import Token
@@ -21,7 +20,14 @@ from veriwiki.core.markdown.citations import CiteParts
 from veriwiki.core.model import LinkKind
 from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
-from veriwiki.render.sanitize import clean_fragment, clean_html_block, inline_tag, is_anchor_only
+from veriwiki.render.sanitize import (
+    attr_html,
+    clean_fragment,
+    clean_html_block,
+    inline_tag,
+    is_anchor_only,
+    text_html,
+)
 from veriwiki.render.tokens import frontmatter_lines, parse_tokens, section_tokens
 
 __all__ = ["FactView", "LinkView", "RenderContext", "RenderedBody", "frontmatter_lines",
@@ -89,8 +95,6 @@ class RenderedBody:
     toc: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-
-
 def _plain(inline: Token) -> str:
     """A heading's words as shown, for the table of contents: the text of its code spans
     and links without the markup (a real README's '#### <a name="opts"></a> `opts`' was
@@ -106,8 +110,12 @@ def _plain(inline: Token) -> str:
     return " ".join("".join(parts).split())
 
 
-def _attr(value: str) -> str:
-    return escape(value, quote=True)
+_attr = attr_html
+_text = text_html
+# inline tokens whose HTML holds an <a>: inside a link label they would nest anchors,
+# which nh3 (html5ever) takes apart
+_ANCHOR_KINDS = frozenset({"wikilink", "embed", "link_open", "tag", "fact_ref",
+                           "footnote_ref"})
 
 
 def safe_href(href: str) -> str | None:
@@ -131,6 +139,11 @@ class _Writer:
         self.out: list[str] = []
         self.lines: set[int] = set()
         self.open_anchors = 0  # <a name=...> tags dropped whose </a> is still to come
+        self.in_link = 0  # inside a markdown link's label
+        # True once the body holds markup not written here (raw HTML, chips, embeds),
+        # an external URL (nh3 drops one it cannot parse) or nested anchors: the body
+        # then goes through nh3 (see render_tokens)
+        self.raw = False
 
     def anchor(self, text: str) -> str:
         base = github_slug(text) or "section"
@@ -173,6 +186,7 @@ class _Writer:
                 info = tok.info.strip() if kind == "fence" else ""
                 out.append(highlight_code(tok.content, info))
             elif kind == "html_block":
+                self.raw = True
                 out.append(clean_html_block(tok.content))
             elif kind == "inline":
                 self.inline(tok)
@@ -185,6 +199,7 @@ class _Writer:
             elif kind.endswith("_close") and tok.tag and not kind.startswith("footnote"):
                 out.append(f"</{tok.tag}>" + ("\n" if tok.block else ""))
             elif kind.startswith("footnote"):
+                self.raw = True  # a footnote's paragraph is closed twice (nh3 mends it)
                 self.footnote(tok)
             i += 1
 
@@ -244,11 +259,11 @@ class _Writer:
         inline.children = children[cut + 1:]
         fold = callout.group(2)
         tag = "details" if fold else "div"
-        open_attr = " open" if fold == "+" else ""
+        open_attr = ' open=""' if fold == "+" else ""
         self.out.append(f'<{tag} class="callout callout-{_attr(kind)}" data-callout="{_attr(kind)}"'
                         f'{open_attr}>')
         head = "summary" if fold else "div"
-        self.out.append(f'<{head} class="callout-title">{escape(title)}')
+        self.out.append(f'<{head} class="callout-title">{_text(title)}')
         for child in title_children:
             self.out.append(self.child(child))
         self.out.append(f"</{head}>\n")
@@ -303,24 +318,31 @@ class _Writer:
                 for cite in child.meta["cites"]:
                     chips.append(self.ctx.chip(line + raw.count("\n", 0, cite.offset), cite))
                 out.append('<span class="citations">' + "".join(chips) + "</span>")
+                self.raw = True  # the context's HTML
             else:
                 out.append(self.child(child))
 
     def child(self, child: Token) -> str:
         kind = child.type
         if kind == "text":
-            return escape(child.content, quote=False)
+            return _text(child.content)
+        if self.in_link and kind in _ANCHOR_KINDS:
+            self.raw = True
         if kind == "softbreak":
             return "\n"
         if kind == "hardbreak":
             return "<br>\n"
         if kind == "code_inline":
-            return f"<code>{escape(child.content, quote=False)}</code>"
+            return f"<code>{_text(child.content)}</code>"
         if kind in ("em_open", "strong_open", "s_open"):
             return f"<{child.tag}>"
-        if kind in ("em_close", "strong_close", "s_close", "link_close"):
-            return f"</{child.tag}>" if kind != "link_close" else "</a>"
+        if kind in ("em_close", "strong_close", "s_close"):
+            return f"</{child.tag}>"
+        if kind == "link_close":
+            self.in_link -= 1
+            return "</a>"
         if kind == "html_inline":
+            self.raw = True
             # GitHub shows a README's <a name="opts"></a> as nothing; as text it was noise
             if is_anchor_only(child.content):
                 if not child.content.rstrip().endswith("/>"):
@@ -340,8 +362,10 @@ class _Writer:
         if kind == "embed":
             return self.embed(child)
         if kind == "link_open":
+            self.in_link += 1
             href = str(child.attrs.get("href") or "")
             if _SCHEME.match(href) or href.startswith("//"):
+                self.raw = True
                 safe = safe_href(href)
                 if safe is None:
                     return '<a class="unsafe-link">'
@@ -354,14 +378,14 @@ class _Writer:
             return self.image(child)
         if kind == "tag":
             tag = child.content
-            return f'<a class="tag" href="{_attr(self.ctx.tag_href(tag))}">#{escape(tag)}</a>'
+            return f'<a class="tag" href="{_attr(self.ctx.tag_href(tag))}">#{_text(tag)}</a>'
         if kind == "fact_ref":
             return self.fact(child)
         if kind == "footnote_ref":
             n = int((child.meta or {}).get("id", 0)) + 1
             return (f'<sup class="footnote-ref"><a href="#fn-{n}" id="fnref-{n}">[{n}]</a>'
                     "</sup>")
-        return escape(child.content, quote=False)
+        return _text(child.content)
 
     def anchor_open(self, view: LinkView) -> str:
         if view.status == "ok" and view.href is not None:
@@ -372,7 +396,7 @@ class _Writer:
         return f'<a class="{cls}" title="{_attr(problem)}">'
 
     def anchor_html(self, view: LinkView, label: str) -> str:
-        return self.anchor_open(view) + escape(label, quote=False) + "</a>"
+        return self.anchor_open(view) + _text(label) + "</a>"
 
     def embed(self, child: Token) -> str:
         meta = child.meta
@@ -387,14 +411,16 @@ class _Writer:
         inner = self.ctx.embed(view, meta["fragment"]) if self.depth < 2 else None
         if inner is None:
             return self.anchor_html(view, label)
+        self.raw = True  # the context's HTML
         return (f'<span class="embed" data-embed="{_attr(view.title)}">'
                 f'<a class="embed-title internal" href="{_attr(view.href)}">'
-                f"{escape(view.title, quote=False)}</a>{inner}</span>")
+                f"{_text(view.title)}</a>{inner}</span>")
 
     def image(self, child: Token) -> str:
         src = str(child.attrs.get("src") or "")
-        alt = escape(child.content, quote=True)
+        alt = _attr(child.content)
         if _SCHEME.match(src) or src.startswith("//"):
+            self.raw = True
             safe = safe_href(src)
             if safe is None or safe.lower().startswith("mailto:"):
                 return f'<span class="unsafe-link">{alt}</span>'
@@ -409,22 +435,33 @@ class _Writer:
         got = self.ctx.fact(meta["entity"], meta["attribute"])
         if got is None:
             return (f'<span class="fact fact-unknown" title="no such fact">'
-                    f"{escape(child.content, quote=False)}</span>")
-        where = (f'<a class="fact-origin" href="{_attr(got.href)}">{escape(got.where)}</a>'
-                 if got.href else f'<span class="fact-origin">{escape(got.where)}</span>')
-        source = f' <span class="fact-source">@{escape(got.source_id)}</span>' \
+                    f"{_text(child.content)}</span>")
+        where = (f'<a class="fact-origin" href="{_attr(got.href)}">{_text(got.where)}</a>'
+                 if got.href else f'<span class="fact-origin">{_text(got.where)}</span>')
+        source = f' <span class="fact-source">@{_text(got.source_id)}</span>' \
             if got.source_id else ""
         return (f'<span class="fact" tabindex="0" data-fact="{_attr(child.content[2:-2])}">'
-                f'{escape(got.display, quote=False)}<span class="fact-pop" role="tooltip">'
-                f"{escape(child.content[2:-2])} = {escape(got.display)}{source}"
+                f'{_text(got.display)}<span class="fact-pop" role="tooltip">'
+                f"{_text(child.content[2:-2])} = {_text(got.display)}{source}"
                 f" · from {where}</span></span>")
 
 
 def render_tokens(tokens: list[Token], ctx: RenderContext, *, depth: int = 0) -> RenderedBody:
-    """HTML for parsed tokens; sanitized to the site's allow-list."""
+    """HTML for parsed tokens; sanitized to the site's allow-list.
+
+    A body made only of the writer's own markup skips nh3: every byte of it is a fixed
+    tag of the site's allow-list or text and attribute values escaped by ``_text`` and
+    ``_attr`` (page text, link targets and titles, tags, fact values: all escaped), or
+    Pygments' output (text escaped by Pygments, then by ``highlight_code`` as nh3
+    writes it). Raw HTML, chips, embeds, external URLs and anchors inside link labels
+    set ``raw`` and send the body through nh3, as before. Skipping gives the same
+    bytes: ``tests/test_render_fast.py`` checks ``clean_fragment(html) == html`` for
+    every body that skips it, on every corpus and on generated markdown.
+    """
     writer = _Writer(ctx, depth)
     writer.blocks(tokens)
-    return RenderedBody(clean_fragment("".join(writer.out)), writer.toc)
+    html = "".join(writer.out)
+    return RenderedBody(clean_fragment(html) if writer.raw else html, writer.toc)
 
 
 def render_markdown(text: str, ctx: RenderContext, *, depth: int = 0) -> RenderedBody:

@@ -66,3 +66,20 @@ def clean_fragment(html: str) -> str:
     return nh3.clean(html, tags=_SITE_TAGS, attributes=_SITE_ATTRS, url_schemes=_SCHEMES,
                      generic_attribute_prefixes={"data-"}, link_rel=None,
                      strip_comments=True)
+
+
+# The serialised form nh3 gives (html5ever's): text escapes & < > and U+00A0; a
+# double-quoted attribute value escapes & < > " and U+00A0. Writing both this way makes
+# the renderer's own markup exactly what clean_fragment would return for it, so a body
+# made only of it can skip that pass (see ``render.markdown.render_tokens``).
+def text_html(text: str) -> str:
+    """``text`` as HTML text, escaped as nh3 writes it."""
+    out = escape(text, quote=False)
+    return out.replace("\xa0", "&nbsp;") if "\xa0" in out else out
+
+
+def attr_html(value: str) -> str:
+    """``value`` as a double-quoted attribute value, escaped as nh3 writes it."""
+    out = escape(value, quote=False).replace('"', "&quot;")
+    return out.replace("\xa0", "&nbsp;") if "\xa0" in out else out
+
