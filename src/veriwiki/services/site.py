@@ -218,6 +218,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         base_url=base_url)
     model.state_token = store.save(rows, changed)
     model.previous, model.loaded = previous, set(loaded)
+    model.rows = rows
     model.outlinks, model.embeds = StoredLinks(pages, "outs"), StoredLinks(pages, "embeds")
     model.backlinks = StoredLinks(pages, "back")
     model.attachments_used = {a for r in rows.values() if r.atts != "[]"

@@ -7,9 +7,16 @@ from collections.abc import Callable
 
 from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check import CheckReport, check_vault
+from veriwiki.services.site_model import finding_digests
 from veriwiki.vault import Vault
 
 CHILD_CPU: list[float] = []  # CPU seconds of each check child this process waited for
+
+
+class SiteCheckReport(CheckReport):
+    """A check report with the digest of each page's findings its child made."""
+
+    digests: dict[str, str] | None = None
 
 
 def start_check(vault: Vault) -> Callable[[], CheckReport]:
@@ -35,10 +42,12 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
             vault._index = None
             # collect_pages has just brought the index up to date
             report = check_vault(vault, refresh=False)
-            # findings as plain tuples: unpickling 38k slotted dataclasses is slower
-            data = pickle.dumps((report.pages, [
-                (f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column,
-                 f.origin) for f in report.findings]), protocol=pickle.HIGHEST_PROTOCOL)
+            # findings as plain tuples: unpickling 38k slotted dataclasses is slower;
+            # the site's digest of each page's findings made here, off the parent's path
+            rows = [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column,
+                     f.origin) for f in report.findings]
+            data = pickle.dumps((report.pages, rows, finding_digests(rows)),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
             code = 0
@@ -54,11 +63,12 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
         CHILD_CPU.append(usage.ru_utime + usage.ru_stime)
         if status != 0 or not data:
             return check_vault(vault)
-        pages, rows = pickle.loads(data)  # noqa: S301 - our own child's output
+        pages, rows, digests = pickle.loads(data)  # noqa: S301 - our own child's output
         severity = {s.value: s for s in Severity}
-        return CheckReport([Finding(rule, severity[sev], path, line, message, hint, column,
-                                    origin)
-                            for rule, sev, path, line, message, hint, column, origin in rows],
-                           pages)
+        report = SiteCheckReport(
+            [Finding(rule, severity[sev], path, line, message, hint, column, origin)
+             for rule, sev, path, line, message, hint, column, origin in rows], pages)
+        report.digests = digests
+        return report
 
     return wait

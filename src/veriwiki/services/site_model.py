@@ -104,15 +104,16 @@ class SiteModel:
     state_token: str | None = None  # the site state this build wrote (site_cache)
     previous: Any = None  # site_cache.Previous: what the last build's keys came from
     _alias_entity: dict[str, str] | None = None
+    rows: Any = None  # site_store rows by path (title, summary, digests) when pages has them
 
     def title_of(self, path: str) -> str:
         """A page's title (from its stored row when it has one: nothing decoded)."""
-        rows = getattr(self.pages, "rows", None)
+        rows = self.rows
         return rows[path].title if rows is not None else self.pages[path].title
 
     def summary_of(self, path: str) -> str:
         """A page's summary (from its stored row when it has one)."""
-        rows = getattr(self.pages, "rows", None)
+        rows = self.rows
         return rows[path].summary if rows is not None else self.pages[path].summary
 
     def alias_title(self, key: str) -> str | None:
@@ -360,16 +361,26 @@ def link_graph(model: SiteModel) -> None:
     finish_links(model, tables)
 
 
+def finding_digests(rows: list[tuple[Any, ...]]) -> dict[str, str]:
+    """A digest of each page's findings, from findings as plain tuples (rule, severity,
+    path, line, message, hint, column, origin) in report order: a dataclass's repr is
+    ~10x slower."""
+    by_page: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_page.setdefault(row[2], []).append(row)
+    return {path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+            for path, found in by_page.items()}
+
+
 def prepare(model: SiteModel) -> None:
     """Derived tables: findings per page and their digests, facts; verdicts and quote
     places are made when asked for (:class:`PageVerdicts`, :class:`QuotePlaces`)."""
     for f in model.report.findings:
         model.findings.setdefault(f.path, []).append(f)
-    model.finding_digests = {  # of plain tuples: a dataclass's repr is ~10x slower
-        path: hashlib.sha256(repr([(f.rule, f.severity.value, f.line, f.message, f.hint,
-                                    f.column, f.origin) for f in found]).encode(
-            "utf-8", "surrogatepass")).hexdigest()[:32]
-        for path, found in model.findings.items()}
+    sent = getattr(model.report, "digests", None)  # made by the check's child
+    model.finding_digests = sent if isinstance(sent, dict) else finding_digests(
+        [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column, f.origin)
+         for f in model.report.findings])
     model.verdicts = PageVerdicts(model)
     model.matches = QuotePlaces(model.texts)
     model.fact_index = index_facts(model.facts)

@@ -256,7 +256,7 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
     base = [*site, model.checked]
     memo = {} if memo is None else memo
 
-    rows = getattr(model.pages, "rows", None)  # site_store rows: digests per page
+    rows = model.rows  # site_store rows: digests per page
 
     def listing() -> str:  # digested once per build: five groups read it
         if "listing" not in memo:

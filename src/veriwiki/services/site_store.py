@@ -107,11 +107,12 @@ class SiteStore:
             if any(meta.get(k) != v for k, v in self.meta.items()) or not meta.get("token"):
                 conn.close()
                 return
+            text = " AND ".join(f"typeof({c}) = 'text'" for c in ("path", "blob",
+                                                                    *_LIGHT.split(", ")))
             rows = {path: Row(blob, "", "", "", "", *rest) for path, blob, *rest in conn.execute(
-                f"SELECT path, blob, {_LIGHT} FROM page ORDER BY path")}  # noqa: S608
-            if not all(type(v) is str for row in rows.values() for v in row):
-                conn.close()
-                return
+                f"SELECT path, blob, {_LIGHT} FROM page WHERE {text} ORDER BY path")}  # noqa: S608
+            # a row of other types is left out: the paths then differ from the pages'
+            # and the build fills the store again
             self.rows, self.token, self._conn = rows, meta["token"], conn
         except (sqlite3.Error, TypeError, ValueError):
             conn.close()
