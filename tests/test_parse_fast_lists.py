@@ -178,6 +178,9 @@ TRICKY = {
     "tables with tabs": "|a|b|\n|-|-|\n\t|c|\n \t|d|\n|e|\t|\n",
     "table header shapes": "# a | b\n|-|-|\n\n> a | b\n|-|-|\n\n  a | b\n  -|-\n\n<td> | x\n-|-\n\n"
                            "[x] | y\n-|-\n\n[x]: u.md\n",
+    "code spans in labels": "[`a`](a.md) [x `b` y](b.md) [` c `](c.md) [`  `](d.md) [``e`f``](e.md) "
+                            "[`g](g.md) [h`](h.md)`\n[`i]`](i.md) [`j` `k`](j.md) ![`l`](l.png) [`m`]\n"
+                            "[a `b](c.md) x` [`` n ``](n.md) [`o`](https://e.org) [```p```](p.md)\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -202,7 +205,7 @@ _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", 
             "</pre>", "<Note>", "<a href=\"x\">", "<span>", "<?", "?>", "**", "`", "_", "-", "+",
             ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|", "```",
             "~~~", "````", "```py", "- ```", "1. ```", "|-|", "|:-|-:|", "| a | b |", "-|-",
-            "|", "| `a|b` |"]
+            "|", "| `a|b` |", "[`c`](q.md)", "[a `b` c](r.md)", "[`x](y.md)`"]
 _WORDS = ["word ", "[[A]]", "#tag", "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
           "- ", "é"]

@@ -29,7 +29,7 @@ from veriwiki.core.markdown.tags import _tag
 from veriwiki.core.markdown.wikilinks import _embed, _wikilink
 
 _SPECIAL = re.compile(r"[\\`#\[{!<]")
-_LABEL_STOP = frozenset("[\\`<{#\n")
+_LABEL_STOP = frozenset("[\\<{#\n")
 _BAD_DEST = frozenset(" \t\n()<>\\&\"'")
 # A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
 # characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
@@ -208,6 +208,9 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     label = src[open_at + 1:close]
     if not _LABEL_STOP.isdisjoint(label):
         return -1
+    parts = _label_parts(state, open_at + 1, close) if "`" in label else [("text", label)]
+    if parts is None:
+        return -1
     if close + 1 >= len(src) or src[close + 1] != "(":
         return pos + 1
     end = src.find(")", close + 2)
@@ -229,7 +232,33 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
         token = state.push("link_open", "a", 1)
         token.attrs = {"href": href}
         token.meta = {"pos": pos}
-        if label:
-            state.push("text", "", 0).content = label
+        for kind, text in parts:
+            if text or kind != "text":
+                state.push(kind, "code" if kind == "code_inline" else "", 0).content = text
         state.push("link_close", "a", -1)
     return end + 1
+
+
+def _label_parts(state: _Inline, start: int, close: int) -> list[tuple[str, str]] | None:
+    """The text and code spans of a link label from ``start`` to the ``]`` at ``close``
+    (text holding no other markup), as markdown-it's tokenizer reads them; None when a
+    backtick run finds no closing run inside the label (markdown-it's scan, bounded by
+    the label, then reads past it)."""
+    src = state.src
+    parts: list[tuple[str, str]] = []
+    pos = start
+    while (tick := src.find("`", pos, close)) >= 0:
+        run = tick + 1
+        while run < close and src[run] == "`":
+            run += 1
+        end = _code_span_end(state, tick)
+        if end <= run or end > close:
+            return None
+        length = run - tick
+        code = src[run:end - length]
+        if code.startswith(" ") and code.endswith(" ") and code.strip():
+            code = code[1:-1]
+        parts += (("text", src[pos:tick]), ("code_inline", code))
+        pos = end
+    parts.append(("text", src[pos:close]))
+    return parts
