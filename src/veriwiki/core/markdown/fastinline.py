@@ -5,7 +5,7 @@ tokenizer.
 The scanner stops where markdown-it's tokenizer would stand on a character that starts
 a rule (``\\ ` # [ { ! <``). Citations, wikilinks, embeds, fact references and tags are
 read by the dialect's own rule functions; links and images whose label is plain text
-and whose destination is one simple run are read here. Anything else at such a place
+and code spans closed inside it and whose destination is one simple run are read here. Anything else at such a place
 (``<``, a label holding markup, a title, a reference link) is read by markdown-it's own
 rules (``link``, ``image``, ``autolink``, ``html_inline``, in its order) run on a
 ``StateInline`` of the same text standing at the same position: the tokenizer would try

@@ -1,12 +1,14 @@
 """Block-level fast path of the index parse: plain blocks without markdown-it.
 
-Most wiki pages are ATX headings, paragraphs, one-line bullet items and fenced code at
+Most pages are ATX headings, paragraphs, lists, tables, HTML blocks and fenced code at
 the top level. For those blocks this module finds what ``core.parse`` reads from
-markdown-it's tokens (heading level and text, paragraph text and lines, fence info and
-content) with a line scanner, and ``fastinline`` finds their inline tokens; every other
-block is parsed by markdown-it itself. The result must be the Page the full parse
-gives, exactly: ``tests/test_parse_fast_blocks.py`` compares the two on every corpus
-of the repository and on generated and hand-written tricky inputs.
+markdown-it's tokens (heading level and text, paragraph text and lines, table cells,
+fence info and content) with a line scanner (lists: ``fastlist``, tables:
+``fasttable``, line tests: ``fastlines``), and ``fastinline`` finds their inline
+tokens; every other block is parsed by markdown-it itself. The result must be the Page
+the full parse gives, exactly: ``tests/test_parse_fast_blocks.py`` and
+``tests/test_parse_fast_lists.py`` compare the two on every corpus of the repository,
+the real corpus when present, and generated and hand-written tricky inputs.
 
 What is handled here, and why that is safe:
 
@@ -14,14 +16,14 @@ What is handled here, and why that is safe:
   footnote (``^[``), a carriage return or a NUL is parsed by markdown-it whole: those
   change how other blocks read, or the line structure.
 - On a page holding ``]:`` (a possible link reference definition) a paragraph or a
-  one-line item whose text starts with ``[`` is a slow region (a definition can only
-  start a paragraph, never interrupt one), and no slow region ends before such a line.
-  Slow regions are parsed block by block with one shared env, so markdown-it collects
-  every definition of the page, the first of a label winning, in page order; the
-  inline pass runs only when the whole page has been read (as in markdown-it, where the
-  block pass ends before the inline pass starts), with those references:
-  ``fastinline`` hands every ``[`` that is no citation or wikilink to markdown-it's
-  link rule then.
+  list item whose first line may start one (``fastlines.may_define``) is a slow region
+  (a definition can only start a paragraph, never interrupt one), and no slow region
+  ends before such a line. Slow regions are parsed block by block with one shared env,
+  so markdown-it collects every definition of the page, the first of a label winning,
+  in page order; the inline pass runs only when the whole page has been read (as in
+  markdown-it, where the block pass ends before the inline pass starts), with those
+  references: ``fastinline`` hands every ``[`` that is no citation or wikilink to
+  markdown-it's link rule then.
 - A *plain line* starts at column 0 and opens no block construct: it does not start
   with ``>``, ``<``, a space or a tab (quote, HTML block, indentation), nor with a
   marker of a list item (``-``, ``+``, ``*``, or up to 10 digits and ``.`` or ``)``,
@@ -30,21 +32,25 @@ What is handled here, and why that is safe:
   (so it is no thematic break, setext underline or table delimiter row).
   A run of plain lines is a paragraph: none of them can start a list, quote, table,
   setext underline, thematic break, HTML block or indented code, nor interrupt the
-  paragraph.
-- An ATX heading or a fence opener at column 0 ends a paragraph, as in CommonMark;
-  a line holding ``|`` over a line that could be a table's delimiter row does not
-  (markdown-it tries tables first), and goes to markdown-it.
-- ``- text`` (or ``*``, ``+``; one space; text that is a plain line) is a one-line
-  list item. The list goes to markdown-it when a line right after an item could
-  continue it (anything but an item, a heading or a fence) or when an indented line
-  follows a blank line (it may belong to the last item).
+  paragraph. A line indented with spaces continues a paragraph when it is indented
+  four columns or more (lazy) or its text cannot interrupt one.
+- An ATX heading or a fence opener at column 0 ends a paragraph, as in CommonMark.
+  A line holding ``|`` over a line that could be a table's delimiter row is read as
+  markdown-it's table rule reads it (``fasttable``; markdown-it tries tables first),
+  or goes to markdown-it.
+- A line at column 0 starting with ``<`` is an HTML block when one of markdown-it's
+  own ``html_block`` patterns opens there (it may interrupt a paragraph only when the
+  pattern says so); the block runs to the line its pattern closes on, and the index
+  reads nothing in it. Any other such line is paragraph text (a JSX tag left open).
+- A list item at column 0 starts a list read by ``fastlist`` (its docstring lists the
+  shapes it takes), or goes to markdown-it.
 - Anything else starts a *slow region*, from the start of the paragraph or list it
   would join (or the line itself). It ends before a line that follows a blank line,
-  starts at column 0 and could start a paragraph, heading or fence; the region is
-  parsed by markdown-it alone followed by a sentinel paragraph, and the cut is kept
-  only when that sentinel comes out as a paragraph at the top level (nothing open,
-  such as a fence or an HTML block, swallows it). Otherwise the region runs to the end
-  of the page.
+  starts at column 0 and could start a paragraph, heading, fence or HTML block; the
+  region is parsed by markdown-it alone followed by a sentinel paragraph, and the cut
+  is kept only when that sentinel comes out as a paragraph at the top level (nothing
+  open, such as a fence or an HTML block, swallows it). Otherwise the region runs to
+  the end of the page.
 
 The scanner follows the installed markdown-it-py; ``IS_VERIFIED`` is false for any
 other version, and ``core.parse`` then parses every page with markdown-it.
