@@ -13,6 +13,8 @@ from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.records import page_from_json
 from veriwiki.core.resolve import PageNames
 
+_BATCH = 500  # paths a query names (SQLite allows 999 parameters in old builds)
+
 BM25_WEIGHTS = index_light.BM25_WEIGHTS  # title, aliases, headings, body
 
 
@@ -77,10 +79,14 @@ class IndexReader(ABC):
             rows = self.conn.execute(
                 "SELECT path, data, blob FROM pages ORDER BY path").fetchall()
         else:
-            rows = []
-            for p in paths:
-                rows += self.conn.execute("SELECT path, data, blob FROM pages WHERE path=?",
-                                          (p,)).fetchall()
+            wanted = list(paths)
+            found: dict[str, tuple[str, str, str]] = {}
+            for start in range(0, len(wanted), _BATCH):  # one query a batch, not a path
+                part = wanted[start:start + _BATCH]
+                found.update((row[0], row) for row in self.conn.execute(
+                    "SELECT path, data, blob FROM pages WHERE path IN "
+                    f"({','.join('?' * len(part))})", part))
+            rows = [found[p] for p in wanted if p in found]  # in the order asked
         return [(page_from_json(path, data), blob) for path, data, blob in rows]
 
     def page_names(self) -> list[PageNames]:
