@@ -52,7 +52,7 @@ from veriwiki.services.site_model import (
     shared_digest,
     slim,
 )
-from veriwiki.services.site_output import Output
+from veriwiki.services.site_output import Output, present_files
 from veriwiki.services.site_store import (
     Row,
     SiteStore,
@@ -317,7 +317,7 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
         key = parts.group_key(vault, model, code, name, memo)
         prev = old_groups.get(name)
         if isinstance(prev, dict) and prev.get("key") == key and isinstance(
-                prev.get("files"), list) and len(_present(out, prev["files"])) == len(
+                prev.get("files"), list) and len(present_files(out, prev["files"])) == len(
                 set(prev["files"])):
             for f in prev["files"]:
                 output.keep(f)
@@ -340,7 +340,7 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     incremental = (last.token is not None and last.shared == shared
                    and last.keys == keys_digest(old_keys))
     again = pages_to_key(model, old_keys, incremental)
-    present = _present(out, [page_url(p) for p in paths])
+    present = present_files(out, [page_url(p) for p in paths])
     for path in paths:
         rel = page_url(path)
         keys[rel] = key = page_key(model, path, code) if path in again else old_keys[rel]
@@ -381,26 +381,6 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
         close.close()
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _present(out: Path, rels: list[str]) -> set[str]:
-    """Which of ``rels`` are files under ``out``: one listing per folder instead of a
-    ``stat`` per file (10k pages)."""
-    folders: dict[str, list[str]] = {}
-    for rel in rels:
-        if not isinstance(rel, str):
-            continue
-        folder, _, name = rel.rpartition("/")
-        folders.setdefault(folder, []).append(name)
-    found: set[str] = set()
-    for folder, names in folders.items():
-        try:
-            with os.scandir(out / folder if folder else out) as entries:
-                files = {e.name for e in entries if e.is_file()}
-        except OSError:
-            continue
-        found.update(f"{folder}/{n}" if folder else n for n in names if n in files)
-    return found
 
 
 _WORKER_MODEL: SiteModel | None = None

@@ -4,13 +4,21 @@ where a cited quote is in its source, a page's citation verdicts."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from veriwiki.core.model import SourceText
+from veriwiki.core.model import Finding, Page, SourceText
 from veriwiki.render.chips import CiteKey, Verdict, page_verdicts
 
-if TYPE_CHECKING:
-    from veriwiki.services.site_model import SiteModel
+
+class PagesAndFindings(Protocol):
+    """What :class:`PageVerdicts` reads of the site model."""
+
+    @property
+    def pages(self) -> Mapping[str, Page]: ...
+
+    @property
+    def findings(self) -> dict[str, list[Finding]]: ...
 
 
 class QuotePlaces(dict[tuple[str, int, str], "tuple[int, int, str] | None"]):
@@ -41,7 +49,7 @@ class PageVerdicts(dict[str, "dict[CiteKey, list[Verdict]]"]):
     """A page's citation verdicts by citation (pages with claims), made the first time
     asked for (:meth:`get`) from the page and its findings."""
 
-    def __init__(self, model: SiteModel | None) -> None:
+    def __init__(self, model: PagesAndFindings | None) -> None:
         super().__init__()
         self.model = model
 
@@ -54,11 +62,11 @@ class PageVerdicts(dict[str, "dict[CiteKey, list[Verdict]]"]):
         return dict.get(self, path, default)
 
 
-def texts_digest(model: SiteModel) -> str:
+def texts_digest(texts: dict[tuple[str, int], SourceText]) -> str:
     """A digest of the source texts (where each quote is found is made from them and
     the quote: with it and the citations, a digest stands for every quote place)."""
     h = hashlib.sha256()
-    for (sid, version), text in sorted(model.texts.items()):
+    for (sid, version), text in sorted(texts.items()):
         h.update(f"{sid}\0{version}\0".encode("utf-8", "surrogatepass"))
         h.update(repr(text).encode("utf-8", "surrogatepass"))
         h.update(b"\1")

@@ -426,7 +426,7 @@ def shared_digest(model: SiteModel, code: str, pages_root: str) -> str:
     settings, the check date, the link names, the sources and quote places, the facts."""
     data = [code, model.vault_name, model.base_url, model.checked, model.names_digest,
             pages_root, model.index_page, model.log_page,
-            [repr(s) for _, s in sorted(model.sources.items())], texts_digest(model),
+            [repr(s) for _, s in sorted(model.sources.items())], texts_digest(model.texts),
             [repr(f) for f in model.facts]]
     raw = json.dumps(data, ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

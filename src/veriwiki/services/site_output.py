@@ -97,3 +97,23 @@ class Output:
     def remove(self, rel: str) -> bool:
         """Delete ``rel`` (a file an earlier build made) without following links."""
         return remove_file(self.out / safe_rel(rel), root=self.out)
+
+
+def present_files(out: Path, rels: list[str]) -> set[str]:
+    """Which of ``rels`` are files under ``out``: one listing per folder instead of a
+    ``stat`` per file (10k pages)."""
+    folders: dict[str, list[str]] = {}
+    for rel in rels:
+        if not isinstance(rel, str):
+            continue
+        folder, _, name = rel.rpartition("/")
+        folders.setdefault(folder, []).append(name)
+    found: set[str] = set()
+    for folder, names in folders.items():
+        try:
+            with os.scandir(out / folder if folder else out) as entries:
+                files = {e.name for e in entries if e.is_file()}
+        except OSError:
+            continue
+        found.update(f"{folder}/{n}" if folder else n for n in names if n in files)
+    return found

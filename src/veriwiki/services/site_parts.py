@@ -298,14 +298,14 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
         citing = [p for p in sorted(model.pages)
                   if (rows[p].claims if rows is not None else model.pages[p].claims)]
         stale = [f.to_json() for f in model.report.findings if f.rule == "stale-claim"]
-        return digest(base, sources, claims(), found(citing), stale, texts_digest(model))
+        return digest(base, sources, claims(), found(citing), stale, texts_digest(model.texts))
     if name == "lists":
         # listings show the listing; the home page renders the index page (its chips,
         # facts, links and the pages it embeds), not every page's findings
         home = [model.index_page, *model.embeds.get(model.index_page, ())] \
             if model.index_page in model.pages else []
         return digest(base, listing(), model.names_digest, found(home), sources,
-                      texts_digest(model), [repr(f) for f in model.facts])
+                      texts_digest(model.texts), [repr(f) for f in model.facts])
     if name == "reports":
         return digest(base, listing(), findings(), claims(),
                       [rows[p].review for p in sorted(model.pages)] if rows is not None else
