@@ -37,3 +37,28 @@ def test_numbers_in_the_catalog_and_log_are_not_uncited_claims(vw: Veriwiki,
     # the page itself states the number without a citation: reported there
     assert any(f["path"] == "wiki/Scaling.md" and "300B" in f["message"] for f in uncited)
     assert not [f for f in uncited if f["path"] in ("wiki/index.md", "wiki/log.md")], uncited
+
+
+def test_the_index_reads_the_catalog_and_log_as_listings(vw: Veriwiki, vault: Path) -> None:
+    """No uncited sentences are looked for in them (what a write operation re-indexes
+    every time); any other page with the same text still has its sentences."""
+    from veriwiki.core.parse import parse_page
+    from veriwiki.vault import open_vault
+
+    page = vault / "wiki" / "Scaling.md"
+    page.write_text("---\ntitle: Scaling\nsummary: Trained on 300B tokens.\n---\n"
+                    "# Scaling\n\nTrained on 300B tokens.\n", encoding="utf-8")
+    _commit_all(vault, vw.env, "hand-written page")
+    vw.ok("new", "Run 42 used 8 GPUs")
+    v = open_vault(vault)
+    try:
+        v.index.update()
+        stored = {p.path: p for p in v.index.load_pages()}
+        for path in ("wiki/index.md", "wiki/log.md"):
+            text = (vault / path).read_text(encoding="utf-8")
+            assert parse_page(path, text).uncited  # read as a page, it has some
+            assert stored[path].uncited == ()
+            assert stored[path].links == parse_page(path, text).links
+        assert stored["wiki/Scaling.md"].uncited
+    finally:
+        v.close()

@@ -127,8 +127,9 @@ def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
 class _Collector:
     """What a page's blocks hold, gathered block by block in document order."""
 
-    def __init__(self, lines: list[str], tags: list[str]) -> None:
+    def __init__(self, lines: list[str], tags: list[str], listing: bool = False) -> None:
         self.where = _Where(lines)
+        self.listing = listing  # no uncited sentences (see parse_page)
         self.tags = tags
         self.headings: list[Heading] = []
         self.links: list[Link] = []
@@ -152,7 +153,7 @@ class _Collector:
         if raws:
             self.claims.extend(build_claims(content, base + 1, raws))
             self.read += ((r.citations[0].line, r.citations[0].column) for r in raws)
-        if paragraph or cell:
+        if (paragraph or cell) and not self.listing:
             self.uncited.extend(uncited_sentences(content, base + 1, raws))
         if paragraph and "^" in content:
             m = _BLOCK_ID.search(content.rsplit("\n", 1)[-1])
@@ -186,12 +187,14 @@ class _Collector:
 
 
 def parse_page(path: str, text: str, *, for_index: bool = True,
-               fast: bool = fastpath.IS_VERIFIED) -> Page:
+               fast: bool = fastpath.IS_VERIFIED, listing: bool = False) -> Page:
     """Parse one page. ``path`` is vault-relative; ``text`` the decoded file content.
 
     Line numbers in the result are 1-based and count frontmatter lines. With ``fast``
     the index parse reads plain blocks without markdown-it (``core.markdown.fastpath``),
-    with the same result.
+    with the same result. ``listing`` is for the generated catalog and log: their lines
+    state nothing, so no uncited sentences are looked for (the slowest part of reading
+    a 10,000-line catalog, which every write operation re-indexes).
     """
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -207,7 +210,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
     md = _parser(for_index)
     env: dict[str, Any] = {}
     blocks = fastpath.scan_blocks(src, skip, md, env) if fast and for_index else None
-    out = _Collector(lines, tags)
+    out = _Collector(lines, tags, listing)
     if blocks is None:
         out.tokens(md.parse(src, {FAST_INLINE: True} if fast and for_index else {}))
     else:

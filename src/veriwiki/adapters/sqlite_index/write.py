@@ -128,8 +128,8 @@ def _read(path: str, size: int) -> bytes:
         os.close(fd)
 
 
-def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
-    root, rel, size, mtime, max_bytes, old_blob = args
+def _parse_one(args: tuple[str, str, int, int, int, str, bool]) -> _Row:
+    root, rel, size, mtime, max_bytes, old_blob, listing = args
     try:
         data = _read(os.path.join(root, rel), size)
     except OSError as exc:
@@ -142,10 +142,10 @@ def _parse_one(args: tuple[str, str, int, int, int, str]) -> _Row:
         return (rel, size, mtime, blob, text)
     from veriwiki.core.parse import parse_page  # deferred: markdown-it loads only when needed
 
-    return (rel, size, mtime, blob, _page_row(parse_page(rel, text)))
+    return (rel, size, mtime, blob, _page_row(parse_page(rel, text, listing=listing)))
 
 
-def _parse_batch(batch: list[tuple[str, str, int, int, int, str]]) -> list[_Row]:
+def _parse_batch(batch: list[tuple[str, str, int, int, int, str, bool]]) -> list[_Row]:
     return [_parse_one(a) for a in batch]
 
 
@@ -400,7 +400,8 @@ class IndexWriter(ABC):
                    ) -> Iterator[_Row]:
         args = [(str(self.root), e.path, e.size, e.mtime_ns,
                  self.max_page_bytes if e.path not in self.generated else 1 << 40,
-                 known[e.path][4] if e.path in known and known[e.path][0] >= 0 else "")
+                 known[e.path][4] if e.path in known and known[e.path][0] >= 0 else "",
+                 e.path in self.generated)  # the catalog and log: read as listings
                 for e in todo]
         workers = min(os.cpu_count() or 1, 8)
         # fork only a single-threaded process: a child forked while another thread holds
