@@ -128,7 +128,10 @@ def _read(path: str, size: int) -> bytes:
         os.close(fd)
 
 
-def _parse_one(args: tuple[str, str, int, int, int, str, bool]) -> _Row:
+_Job = tuple[str, str, int, int, int, str, bool]  # root, path, size, mtime, limit, blob, listing
+
+
+def _parse_one(args: _Job) -> _Row:
     root, rel, size, mtime, max_bytes, old_blob, listing = args
     try:
         data = _read(os.path.join(root, rel), size)
@@ -145,15 +148,14 @@ def _parse_one(args: tuple[str, str, int, int, int, str, bool]) -> _Row:
     return (rel, size, mtime, blob, _page_row(parse_page(rel, text, listing=listing)))
 
 
-def _parse_batch(batch: list[tuple[str, str, int, int, int, str, bool]]) -> list[_Row]:
+def _parse_batch(batch: list[_Job]) -> list[_Row]:
     return [_parse_one(a) for a in batch]
 
 
-def _batches(args: list[tuple[str, str, int, int, int, str]]
-             ) -> Iterator[list[tuple[str, str, int, int, int, str]]]:
+def _batches(args: list[_Job]) -> Iterator[list[_Job]]:
     """Work for the parse pool in order: up to 64 pages or ``_BATCH_BYTES`` each, so a
     folder of large pages (changelogs) is shared between the workers, not one's chunk."""
-    batch: list[tuple[str, str, int, int, int, str]] = []
+    batch: list[_Job] = []
     size = 0
     for a in args:
         if batch and (len(batch) == 64 or size + a[2] > _BATCH_BYTES):
