@@ -37,7 +37,7 @@ def write_operation(vault: Vault, what: str, *, force: bool = False,
                     on_wait: Notify | None = None, on_notice: Notify | None = None
                     ) -> Iterator[Transaction]:
     """Lock the vault and yield a transaction (recovering any interrupted operation)."""
-    with transaction(vault.root, vault.state_dir, what, vault.config.vault.lock_timeout,
+    with transaction(vault.root, vault.state_dir, what, vault.vault_settings.lock_timeout,
                      force=force, on_wait=on_wait, on_notice=on_notice, git=vault.git) as tx:
         yield tx
 
@@ -46,7 +46,7 @@ def recover_pending(vault: Vault, on_notice: Notify | None = None) -> list[str]:
     """Finish or roll back an operation a killed process left behind, if any."""
     if not (vault.state_dir / "journal.json").exists():
         return []
-    with vault_lock(vault.state_dir, "recovery", vault.config.vault.lock_timeout):
+    with vault_lock(vault.state_dir, "recovery", vault.vault_settings.lock_timeout):
         notes = recover(vault.root, vault.git, vault.state_dir)
     for note in notes:
         if on_notice:
@@ -56,7 +56,7 @@ def recover_pending(vault: Vault, on_notice: Notify | None = None) -> list[str]:
 
 def _entry(vault: Vault, path: str, data: bytes) -> CatalogEntry:
     """The catalog's line for a page of these bytes."""
-    text = decode_page(path, data, vault.config.vault.max_page_bytes)
+    text = decode_page(path, data, vault.vault_settings.max_page_bytes)
     if isinstance(text, FileProblem):
         return CatalogEntry(path, path.rsplit("/", 1)[-1][:-3], None, "")
     from veriwiki.core.parse import parse_page  # deferred: markdown-it is slow to import
@@ -76,8 +76,11 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
     known = vault.index.catalog_rows()
     entries = []
     missing: list[tuple[str, str]] = []
+    settings = vault.vault_settings  # (read once: not once a page)
+    root, exclude = settings.pages, tuple(settings.exclude)
+    generated = (settings.index_page, settings.log_page)
     for path, blob in tree.items():
-        if not is_page_path(path, vault.pages_root, tuple(vault.config.vault.exclude)) or path in (vault.index_page, vault.log_page):
+        if not is_page_path(path, root, exclude) or path in generated:
             continue
         row = known.get(path)
         if row is not None and row[0] == blob:
@@ -96,7 +99,7 @@ def catalog_entries(vault: Vault, tx: Transaction) -> list[CatalogEntry]:
 
 def _catalog_stamp(vault: Vault, commit: str) -> str:
     """What the index notes after a commit whose catalog is its pages' catalog."""
-    v = vault.config.vault
+    v = vault.vault_settings
     return json.dumps([CATALOG_FORMAT, commit, vault.pages_root, list(v.exclude),
                        vault.index_page, vault.log_page, v.max_page_bytes])
 
@@ -118,7 +121,7 @@ def catalog_is_current(vault: Vault, tx: Transaction) -> bool:
     data = tx.head_content(vault.index_page)
     if data is None or _committed_region(data) is None:
         return False
-    exclude = tuple(vault.config.vault.exclude)
+    exclude = tuple(vault.vault_settings.exclude)
     pages = [p for p in tx.commit_files
              if p != vault.log_page and is_page_path(p, vault.pages_root, exclude)]
     if len(pages) > _COMPARE_LIMIT:
