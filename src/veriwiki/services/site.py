@@ -54,6 +54,7 @@ from veriwiki.services.site_model import (
 )
 from veriwiki.services.site_output import Output, present_files
 from veriwiki.services.site_store import (
+    HELD,
     Row,
     SiteStore,
     StoredLinks,
@@ -217,6 +218,8 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
         base_url=base_url)
     model.state_token = store.save(rows, changed)
+    for path in loaded:  # their pages are held decoded: their records are not needed again
+        rows[path] = rows[path]._replace(rec=HELD)
     model.previous, model.loaded = previous, set(loaded)
     model.rows = rows
     model.outlinks, model.embeds = StoredLinks(pages, "outs"), StoredLinks(pages, "embeds")

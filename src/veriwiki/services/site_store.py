@@ -38,6 +38,7 @@ STORE_FILE = "site-store.db"
 FORMAT = 2
 _COLUMNS = "blob, rec, outs, embeds, back, atts, title, summary, aliases, listing, claims, review"
 _HEAVY = "rec, outs, embeds, back"
+HELD = "held"  # a row's record once its page is held decoded (never valid JSON of a record)
 _LIGHT = "atts, title, summary, aliases, listing, claims, review"
 
 
