@@ -27,9 +27,11 @@ from veriwiki.core.markdown.citations import _citation
 from veriwiki.core.markdown.factrefs import _fact_ref
 from veriwiki.core.markdown.tags import _tag
 from veriwiki.core.markdown.wikilinks import _embed, _wikilink
+from veriwiki.core.names import tag_at
 
 _SPECIAL = re.compile(r"[\\`#\[{!<]")
-_LABEL_STOP = frozenset("[\\<{#\n")
+_LABEL_STOP = frozenset("[\\<{\n")
+_LABEL_MARKUP = re.compile(r"[`#]")
 _BAD_DEST = frozenset(" \t\n()<>\\&\"'")
 # A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
 # characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
@@ -208,7 +210,8 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     label = src[open_at + 1:close]
     if not _LABEL_STOP.isdisjoint(label):
         return -1
-    parts = _label_parts(state, open_at + 1, close) if "`" in label else [("text", label)]
+    parts = _label_parts(state, open_at + 1, close) if "`" in label or "#" in label \
+        else [("text", label)]
     if parts is None:
         return -1
     if close + 1 >= len(src) or src[close + 1] != "(":
@@ -232,33 +235,53 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
         token = state.push("link_open", "a", 1)
         token.attrs = {"href": href}
         token.meta = {"pos": pos}
-        for kind, text in parts:
-            if text or kind != "text":
-                state.push(kind, "code" if kind == "code_inline" else "", 0).content = text
+        for part in parts:
+            if isinstance(part, InlineToken):
+                state.tokens.append(part)
+            elif part[1] or part[0] != "text":
+                state.push(part[0], "code" if part[0] == "code_inline" else "", 0).content = \
+                    part[1]
         state.push("link_close", "a", -1)
     return end + 1
 
 
-def _label_parts(state: _Inline, start: int, close: int) -> list[tuple[str, str]] | None:
-    """The text and code spans of a link label from ``start`` to the ``]`` at ``close``
-    (text holding no other markup), as markdown-it's tokenizer reads them; None when a
-    backtick run finds no closing run inside the label (markdown-it's scan, bounded by
-    the label, then reads past it)."""
+def _label_parts(state: _Inline, start: int,
+                 close: int) -> list[tuple[str, str] | InlineToken] | None:
+    """The text, code spans and tags of a link label from ``start`` to the ``]`` at
+    ``close`` (text holding no other markup), as markdown-it's tokenizer reads them;
+    None when a backtick run finds no closing run inside the label (markdown-it's scan,
+    bounded by the label, then reads past it) or a tag would run past it."""
     src = state.src
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[str, str] | InlineToken] = []
     pos = start
-    while (tick := src.find("`", pos, close)) >= 0:
-        run = tick + 1
+    while (m := _LABEL_MARKUP.search(src, pos, close)) is not None:
+        at = m.start()
+        if src[at] == "#":
+            found = tag_at(src, at)
+            if found is None:
+                continue_at = at + 1
+                parts.append(("text", src[pos:continue_at]))
+                pos = continue_at
+                continue
+            if found[1] > close:
+                return None
+            token = InlineToken("tag", "", 0)
+            token.content = found[0]
+            token.meta = {"pos": at}
+            parts += (("text", src[pos:at]), token)
+            pos = found[1]
+            continue
+        run = at + 1
         while run < close and src[run] == "`":
             run += 1
-        end = _code_span_end(state, tick)
+        end = _code_span_end(state, at)
         if end <= run or end > close:
             return None
-        length = run - tick
+        length = run - at
         code = src[run:end - length]
         if code.startswith(" ") and code.endswith(" ") and code.strip():
             code = code[1:-1]
-        parts += (("text", src[pos:tick]), ("code_inline", code))
+        parts += (("text", src[pos:at]), ("code_inline", code))
         pos = end
     parts.append(("text", src[pos:close]))
     return parts

@@ -57,7 +57,8 @@ def _aligns(row: str) -> int | None:
 
 
 def _cells(text: str) -> list[str]:
-    columns = escapedSplit(text)
+    """A row's cells as markdown-it splits them (no backslash: a plain split)."""
+    columns = escapedSplit(text) if "\\" in text else text.split("|")
     if columns and columns[0] == "":
         columns.pop(0)
     if columns and columns[-1] == "":
