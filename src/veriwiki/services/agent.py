@@ -116,7 +116,7 @@ def propose_changes(vault: Vault, changes: list[PageChange], message: str,
         raise InputError(f"{len(changes)} changes in one call; at most {max_changes}",
                          hint="split the work into several proposals")
     subject = " ".join(message.split())[:200] or "agent edit"
-    limit = vault.config.vault.max_page_bytes
+    limit = vault.vault_settings.max_page_bytes
     wanted: dict[str, bytes | None] = {}
     diffs: dict[str, str] = {}
     total = 0

@@ -74,7 +74,7 @@ def fix_tables(vault: Vault, pages: list[str] | None = None, *, dry_run: bool = 
     targets = _targets(vault, pages)
     data = _table_data(vault)
     result = FixResult(dry_run=dry_run)
-    limit = vault.config.vault.max_page_bytes
+    limit = vault.vault_settings.max_page_bytes
     texts: dict[str, str] = {}
     for path in targets:
         text = read_page_text(vault.root, path, limit)

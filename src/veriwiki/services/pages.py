@@ -99,7 +99,7 @@ def new_page(vault: Vault, name: str, page_type: str | None = None, *, force: bo
 def show_page(vault: Vault, name: str) -> tuple[Page, str]:
     """The parsed page and its full text."""
     path = find_page(vault, name)
-    limit = vault.config.vault.max_page_bytes
+    limit = vault.vault_settings.max_page_bytes
     if path in (vault.index_page, vault.log_page):
         limit = 1 << 40  # generated pages are exempt from the size limit
     text = read_page_text(vault.root, path, limit)

@@ -90,7 +90,7 @@ def check_paths(vault: Vault, files: dict[str, bytes | None]) -> None:
         if _DATA_FILE.fullmatch(path):
             continue
         if (path.startswith("/") or ".." in parts or "" in parts or "\\" in path
-                or not is_page_path(path, vault.pages_root, tuple(vault.config.vault.exclude))
+                or not is_page_path(path, vault.pages_root, tuple(vault.vault_settings.exclude))
                 or path in (vault.index_page, vault.log_page)):
             raise InputError(f"a proposal may only write pages under "
                              f"{vault.pages_root}/, not {path!r}", path=path,

@@ -95,7 +95,7 @@ def _commit_init(root: Path, created: list[str], op: str, name: str,
     from veriwiki.adapters.store import transaction
     from veriwiki.services.write import finish
 
-    with transaction(root, vault.state_dir, op, vault.config.vault.lock_timeout) as tx:
+    with transaction(root, vault.state_dir, op, vault.vault_settings.lock_timeout) as tx:
         for rel in created:
             data = (root / rel).read_bytes()
             tx.commit_files[rel] = data
