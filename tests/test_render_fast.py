@@ -108,6 +108,8 @@ RENDER_TRICKY = {
     "callout": "> [!note] T\n> body [[A]]\n\n- a\n",
     "embed and citation": "Claim [@s, \"q\"]. ![[Known]]\n\n- item [@t]\n",
     "blank frontmatter": "---\ntitle: x\n---\n\n- a\n\n- b\n",
+    "fences in items": "- a\n  ```\n  x\n  ```\n- b\n\n1. c\n\n   ~~~\n   y\n   ~~~\n\nend\n",
+    "heading in item": "- a\n\n  # h\n\n- # g\n",
 }
 
 

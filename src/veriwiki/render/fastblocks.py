@@ -181,9 +181,13 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
         if isinstance(block, ParagraphBlock):
             _leaf(tokens, "paragraph", "p", 0, block.content, [block.start, block.end])
         elif isinstance(block, HeadingBlock):
+            if not lines[block.line].startswith("#"):
+                return None  # not at column 0: in a list item
             _leaf(tokens, "heading", f"h{block.level}", 0, block.content,
                   [block.line, block.line + 1], markup="#" * block.level)
         elif isinstance(block, FenceBlock):
+            if lines[block.line][:1] not in ("`", "~"):
+                return None  # not at column 0: in a list item
             _fence(tokens, block, lines, count)
         elif isinstance(block, SlowTokens):
             tokens += block.tokens
