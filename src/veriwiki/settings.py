@@ -39,6 +39,43 @@ class VaultPaths:
         return cls(*vault_fields(data))
 
 
+@dataclass(frozen=True, slots=True)
+class FreshnessValues:
+    """The ``[freshness]`` settings as plain values: the attributes of
+    ``config.FreshnessSettings``, read from the validated settings (no pydantic)."""
+
+    review_every: str | None
+    by_type: dict[str, str]
+    by_folder: dict[str, str]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> FreshnessValues:
+        """From validated settings (``Config.model_dump(mode="json")``)."""
+        got = data.get("freshness") or {}
+        return cls(got.get("review_every"), dict(got.get("by_type") or {}),
+                   dict(got.get("by_folder") or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxValues:
+    """The ``[sandbox]`` settings as plain values: the attributes of
+    ``config.SandboxSettings``, read from the validated settings (no pydantic)."""
+
+    timeout_seconds: float
+    cpu_seconds: int
+    memory_mb: int
+    max_output_bytes: int
+    max_processes: int
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> SandboxValues:
+        """From validated settings, where every field has its value (defaults filled)."""
+        got = data["sandbox"]
+        return cls(float(got["timeout_seconds"]), int(got["cpu_seconds"]),
+                   int(got["memory_mb"]), int(got["max_output_bytes"]),
+                   int(got["max_processes"]))
+
+
 def read_settings(root: Path, state_dir: Path | None,
                   validate: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
     """The validated settings of ``root/veriwiki.toml`` as plain JSON data.

@@ -14,12 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from veriwiki.adapters.isolation import SandboxPolicy
 from veriwiki.errors import ConfigError, VaultNotFoundError
-from veriwiki.settings import CONFIG_FILE, VaultPaths, read_settings
+from veriwiki.settings import (
+    CONFIG_FILE,
+    FreshnessValues,
+    SandboxValues,
+    VaultPaths,
+    read_settings,
+)
 
 if TYPE_CHECKING:
     from veriwiki.adapters.git import GitRepo
     from veriwiki.adapters.sqlite_index import SqliteIndex
-    from veriwiki.config import Config, VaultSettings
+    from veriwiki.config import Config, FreshnessSettings, SandboxSettings, VaultSettings
+    from veriwiki.core.model import Severity
 
 STATE_DIR = ".veriwiki"
 
@@ -62,6 +69,37 @@ class Vault:
         if self._config is not None:
             return self._config.vault
         return VaultPaths.of(self.settings)
+
+    @property
+    def freshness(self) -> FreshnessSettings | FreshnessValues:
+        """The ``[freshness]`` settings (without building the schema)."""
+        if self._config is not None:
+            return self._config.freshness
+        return FreshnessValues.of(self.settings)
+
+    @property
+    def sandbox_settings(self) -> SandboxSettings | SandboxValues:
+        """The ``[sandbox]`` limits (without building the schema)."""
+        if self._config is not None:
+            return self._config.sandbox
+        return SandboxValues.of(self.settings)
+
+    @property
+    def check_severities(self) -> dict[str, Severity]:
+        """``[checks]``: the severity set per rule id (without building the schema)."""
+        if self._config is not None:
+            return dict(self._config.checks)
+        from veriwiki.core.model import Severity
+
+        return {rule: Severity(value) for rule, value in (self.settings.get("checks") or {}).items()}
+
+    @property
+    def default_type(self) -> str | None:
+        """``[vault] default_type`` (without building the schema)."""
+        if self._config is not None:
+            return self._config.vault.default_type
+        value = (self.settings.get("vault") or {}).get("default_type")
+        return None if value is None else str(value)
 
     @property
     def pages_root(self) -> str:

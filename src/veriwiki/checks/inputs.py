@@ -20,6 +20,7 @@ from veriwiki.core.model import FileProblem, Page
 if TYPE_CHECKING:
     from veriwiki.config import FreshnessSettings, SandboxSettings
     from veriwiki.core.page_types import TypeRegistry
+    from veriwiki.settings import FreshnessValues, SandboxValues
 
 # (pages holding check blocks, facts) -> each block with its result
 BlockRunner = Callable[[list[Page], list[Any]], list[Any]]
@@ -46,7 +47,7 @@ class CheckInputs:
     """(source id, version or None for the latest) -> SourceText or None."""
     today: Callable[[], dt.date] = _no_date
     """Today's date (the vault's, which ``VERIWIKI_TODAY`` may pin)."""
-    freshness: FreshnessSettings | None = None
+    freshness: FreshnessSettings | FreshnessValues | None = None
     run_blocks: BlockRunner | None = None
     """Runs ``python check`` blocks in the sandbox; None: blocks are not run."""
     read_text: Callable[[str], str] | None = None
@@ -57,4 +58,4 @@ class CheckInputs:
     """Where :meth:`CheckContext.cached` keeps results across runs (None: this run only)."""
     cache_version: str = ""
     """The check code's version: part of every cached key."""
-    sandbox: SandboxSettings | None = None
+    sandbox: SandboxSettings | SandboxValues | None = None

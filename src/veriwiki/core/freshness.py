@@ -20,6 +20,7 @@ from veriwiki.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from veriwiki.config import FreshnessSettings
+    from veriwiki.settings import FreshnessValues
 
 _INTERVAL = re.compile(r"^([0-9]+)([dwmy])$")
 _DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
@@ -37,7 +38,7 @@ def parse_interval(text: Any) -> int | None:
     return int(m.group(1)) * _DAYS[m.group(2)]
 
 
-def check_settings(settings: FreshnessSettings) -> None:
+def check_settings(settings: FreshnessSettings | FreshnessValues) -> None:
     """Raise one ConfigError naming every ``[freshness]`` interval that does not parse."""
     bad = [f"{table}.\"{key}\" = {value!r}"
            for table, values in (("by_type", settings.by_type), ("by_folder", settings.by_folder))
@@ -53,7 +54,7 @@ def _in_folder(path: str, folder: str) -> bool:
     return folder in ("", ".") or path == folder or path.startswith(folder + "/")
 
 
-def interval_for(page: Page, settings: FreshnessSettings, default_type: str | None = None
+def interval_for(page: Page, settings: FreshnessSettings | FreshnessValues, default_type: str | None = None
                  ) -> tuple[str, str] | None:
     """The review interval that applies to ``page`` and where it comes from."""
     own = page.frontmatter.get("review_every")
@@ -100,7 +101,7 @@ class Freshness:
                 "overdue_days": self.overdue_days}
 
 
-def page_freshness(page: Page, settings: FreshnessSettings, on: dt.date,
+def page_freshness(page: Page, settings: FreshnessSettings | FreshnessValues, on: dt.date,
                    default_type: str | None = None) -> Freshness | None:
     """The review state of ``page`` on date ``on``; None when no interval applies.
 

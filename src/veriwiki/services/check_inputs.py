@@ -226,7 +226,8 @@ def rule_settings(vault: Vault, strict: bool, only: list[str] | None
     """The rules to run, in order, with the severity each reports at."""
     rules = all_rules()
     known = {r.id for r in rules}
-    unknown = sorted(set(vault.config.checks) - known)
+    severities = vault.check_severities
+    unknown = sorted(set(severities) - known)
     if unknown:
         raise ConfigError("[checks] names unknown rules: " + ", ".join(unknown),
                           path="veriwiki.toml",
@@ -238,7 +239,7 @@ def rule_settings(vault: Vault, strict: bool, only: list[str] | None
                               hint="known rules: " + ", ".join(sorted(known)))
     active = []
     for r in rules:
-        severity = vault.config.checks.get(r.id, r.default)
+        severity = severities.get(r.id, r.default)
         if severity is Severity.OFF or (only and r.id not in only) or r.model_derived:
             continue
         if strict and severity is Severity.WARNING:
@@ -262,14 +263,14 @@ def vault_inputs(vault: Vault, *, problems: list[FileProblem], sources: dict[str
         from veriwiki.services.code_checks import run_check_blocks
 
         return run_check_blocks(Path(vault.root), Path(vault.cache_dir), pages, facts,
-                                Limits.from_settings(vault.config.sandbox),
+                                Limits.from_settings(vault.sandbox_settings),
                                 isolation=choose_isolation(vault.sandbox))
 
     def read_text(path: str) -> str:
         from veriwiki.adapters.fs import read_page_text
 
         try:
-            return read_page_text(vault.root, path, vault.config.vault.max_page_bytes)
+            return read_page_text(vault.root, path, vault.vault_settings.max_page_bytes)
         except VeriwikiError:
             return ""  # unreadable-file reports it
 
@@ -278,8 +279,8 @@ def vault_inputs(vault: Vault, *, problems: list[FileProblem], sources: dict[str
 
     return CheckInputs(
         problems=problems, types=types if types is not None else load_types(vault), index_page=vault.index_page,
-        log_page=vault.log_page, default_type=vault.config.vault.default_type,
+        log_page=vault.log_page, default_type=vault.default_type,
         sources=sources, facts=facts, text_loader=text_loader, today=vault.today,
-        freshness=vault.config.freshness, run_blocks=run_blocks, read_text=read_text,
+        freshness=vault.freshness, run_blocks=run_blocks, read_text=read_text,
         page_types=page_types, cache_dir=vault.cache_dir, cache_version=cache_version,
-        sandbox=vault.config.sandbox)
+        sandbox=vault.sandbox_settings)

@@ -375,8 +375,8 @@ class _Keys:
     def base(self) -> str:
         """The code and the settings (veriwiki.toml), which every facet depends on."""
         if self._base is None:
-            self._base = _digest(CACHE_FORMAT, code_digest(),
-                                 self.vault.config.model_dump_json())
+            self._base = _digest(CACHE_FORMAT, code_digest(),  # settings: validated JSON
+                                 json.dumps(self.vault.settings, sort_keys=True))
         return self._base
 
     @property

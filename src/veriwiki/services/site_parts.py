@@ -154,8 +154,8 @@ def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:
     on = today()
     overdue = []
     for path in sorted(model.pages):
-        state = page_freshness(model.pages[path], vault.config.freshness, on,
-                               vault.config.vault.default_type)
+        state = page_freshness(model.pages[path], vault.freshness, on,
+                               vault.default_type)
         if state is not None and state.is_stale:
             why = (f"review due {state.due.isoformat()} ({state.interval})" if state.due
                    else f"never reviewed ({state.interval})")

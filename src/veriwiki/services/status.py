@@ -139,7 +139,7 @@ def vault_status(vault: Vault) -> VaultStatus:
         claims, verified = _verified_claims(page, bad[page.path])
         total_claims += claims
         total_verified += verified
-        ptype = page.type or vault.config.vault.default_type or "(none)"
+        ptype = page.type or vault.default_type or "(none)"
         for table, key in ((folders, _folder_of(vault, page.path)), (types, ptype)):
             row = table.setdefault(key, Coverage(key))
             row.pages += 1
@@ -149,7 +149,7 @@ def vault_status(vault: Vault) -> VaultStatus:
             if date and (row.last_change is None or _when(date) > _when(row.last_change)):
                 row.last_change = date
             row.authors |= authors
-        state = page_freshness(page, vault.config.freshness, on, vault.config.vault.default_type)
+        state = page_freshness(page, vault.freshness, on, vault.default_type)
         if state is not None and state.is_stale:
             stale.append(state)
     return VaultStatus(len(pages), total_claims, total_verified, report,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from veriwiki.checks import CheckContext, Severity, rule
-from veriwiki.config import FreshnessSettings
 from veriwiki.core.model import Finding
+from veriwiki.settings import FreshnessValues
 
 
 @rule("stale-page", Severity.WARNING, "review overdue (reviewed + review_every is past)", 90,
@@ -15,7 +15,7 @@ def stale_page(ctx: CheckContext) -> Iterator[Finding]:
     """Compare each page's ``reviewed`` date plus its interval with today."""
     from veriwiki.core.freshness import check_settings, page_freshness
 
-    settings = ctx.inputs.freshness or FreshnessSettings()
+    settings = ctx.inputs.freshness or FreshnessValues(None, {}, {})
     check_settings(settings)
     on = ctx.today()
     for page in ctx.pages:
