@@ -29,7 +29,6 @@ false) the caller parses the whole page with markdown-it.
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any, Literal
 
@@ -54,10 +53,6 @@ _ITEM_MARKS = ("- ", "* ", "+ ")
 _NOT_PARAGRAPH_START = frozenset(">-+*_=`~<|: \t")
 _ORDERED = re.compile(r"[0-9]{1,10}[.)]")
 _block_md: MarkdownIt | None = None
-# ``scan_blocks`` gained an ``env`` (the page's link references, collected from its slow
-# regions, so pages with ``]:`` are scanned too); with an older scanner such pages are
-# parsed whole and there is no env to carry
-_SCAN_TAKES_ENV = "env" in inspect.signature(scan_blocks).parameters
 
 
 def _block_parser() -> MarkdownIt:
@@ -146,11 +141,8 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
     render parser (``make_parser(for_index=False)``)."""
     if not IS_VERIFIED:
         return None
-    env: dict[str, Any] = {}
-    if _SCAN_TAKES_ENV:  # the page's link references, read from its slow regions
-        blocks = scan_blocks(src, start, _block_parser(), env)  # type: ignore[call-arg,unused-ignore]
-    else:
-        blocks = scan_blocks(src, start, _block_parser())
+    env: dict[str, Any] = {}  # gets the page's link references, read from its slow regions
+    blocks = scan_blocks(src, start, _block_parser(), env)
     if blocks is None:
         return None
     lines = src.split("\n")
