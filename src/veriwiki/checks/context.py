@@ -13,9 +13,14 @@ if TYPE_CHECKING:
     from veriwiki.core.page_types import TypeRegistry
 
 
+def is_check_info(info: str) -> bool:
+    """True for the info string of a ``python check`` block."""
+    return info.split()[:2] == ["python", "check"]
+
+
 def has_check_blocks(page: Page) -> bool:
     """True when the page holds a ``python check`` block."""
-    return any(b.info.split()[:2] == ["python", "check"] for b in page.code_blocks)
+    return any(is_check_info(b.info) for b in page.code_blocks)
 
 
 def page_names(page: Page) -> PageNames:

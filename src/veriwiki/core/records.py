@@ -50,3 +50,12 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
         unread_citations=tuple((r[0], r[1], r[2]) for r in d.get("uc", [])),
         body=body,
     )
+
+
+def citations_and_infos(data: str) -> tuple[list[tuple[str, int | None, str | None]], list[str]]:
+    """From a record of :func:`page_to_json`, without building the page: every
+    citation's (source id, version, quote), in claim order, and every code block's info
+    string (what the check cache's first pass needs of each page)."""
+    d: dict[str, Any] = json.loads(data)
+    cites = [(x[0], x[1], x[3]) for c in d.get("cl", []) for x in c[2]]
+    return cites, [c[0] for c in d["c"]]

@@ -69,6 +69,16 @@ class IndexPages(PageSource):
             yield [got for p in part
                    if (got := self.loaded.get(p) or fresh.get(p)) is not None]
 
+    def records(self, paths: list[str], size: int | None = None
+                ) -> Iterator[tuple[str, str, str]]:
+        """(path, stored record, blob) of the pages at ``paths``, read ``size`` at a time
+        and not decoded (nor kept); the blobs are noted as :meth:`chunks` notes them."""
+        size = size or CHUNK_PAGES
+        for start in range(0, len(paths), size):
+            for path, data, blob in self.vault.index.page_rows(paths[start:start + size]):
+                self._note(path, blob)
+                yield path, data, blob
+
     def _note(self, path: str, blob: str) -> None:
         """Record the blob a page was decoded from ('' once two different ones were)."""
         seen = self.loaded_blob.get(path, blob)

@@ -18,8 +18,9 @@ from typing import Any
 from veriwiki.adapters.check_cache import FORMAT as CACHE_FORMAT
 from veriwiki.adapters.check_cache import CheckCache, PageRow
 from veriwiki.checks import FACETS, CheckContext, Rule
-from veriwiki.checks.context import has_check_blocks
-from veriwiki.core.model import Finding, Page, Severity, Source, SourceText
+from veriwiki.checks.context import is_check_info
+from veriwiki.core.model import Finding, Severity, Source, SourceText
+from veriwiki.core.records import citations_and_infos
 from veriwiki.errors import VeriwikiError
 from veriwiki.services.check_inputs import IndexPages, run_facets
 from veriwiki.vault import Vault
@@ -51,13 +52,16 @@ class _Meta:
         self.ok = ok  # False: the page cites an id the encoding cannot hold; never cached
 
     @classmethod
-    def of(cls, page: Page) -> _Meta:
-        quoted = sorted({(c.source_id, c.version) for claim in page.claims
-                         for c in claim.citations if c.quote}, key=lambda k: (k[0], k[1] or 0))
-        cited = sorted({c.source_id for claim in page.claims for c in claim.citations})
+    def of_record(cls, data: str) -> _Meta:
+        """What the page stored as ``data`` cites and holds, read without decoding it
+        into a :class:`Page` (a cold check would otherwise build every page twice)."""
+        cites, infos = citations_and_infos(data)
+        quoted = sorted({(sid, v) for sid, v, quote in cites if quote},
+                        key=lambda k: (k[0], k[1] or 0))
+        cited = sorted({sid for sid, _, _ in cites})
         ok = not any(_SEP in sid or _SUB in sid for sid in cited)
-        return cls(has_check_blocks(page),
-                   _SEP.join(f"{sid}{_SUB}{'' if v is None else v}" for sid, v in quoted),
+        blocks = any(map(is_check_info, infos))
+        return cls(blocks, _SEP.join(f"{sid}{_SUB}{'' if v is None else v}" for sid, v in quoted),
                    _SEP.join(cited), ok)
 
 
@@ -107,11 +111,10 @@ class CachedRun:
             self.meta[path] = _Meta(bool(row.blocks), row.quoted, row.cited)
             if row.quoted:
                 raw.update(row.quoted.split(_SEP))
-        for pages in self.store.chunks(stale):
-            for page in pages:
-                meta = self.meta[page.path] = _Meta.of(page)
-                if meta.quoted:
-                    raw.update(meta.quoted.split(_SEP))
+        for path, data, _ in self.store.records(stale):
+            meta = self.meta[path] = _Meta.of_record(data)
+            if meta.quoted:
+                raw.update(meta.quoted.split(_SEP))
         try:
             for item in raw:
                 sid, _, version = item.partition(_SUB)

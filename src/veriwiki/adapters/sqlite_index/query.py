@@ -79,15 +79,20 @@ class IndexReader(ABC):
             rows = self.conn.execute(
                 "SELECT path, data, blob FROM pages ORDER BY path").fetchall()
         else:
-            wanted = list(paths)
-            found: dict[str, tuple[str, str, str]] = {}
-            for start in range(0, len(wanted), _BATCH):  # one query a batch, not a path
-                part = wanted[start:start + _BATCH]
-                found.update((row[0], row) for row in self.conn.execute(
-                    "SELECT path, data, blob FROM pages WHERE path IN "
-                    f"({','.join('?' * len(part))})", part))
-            rows = [found[p] for p in wanted if p in found]  # in the order asked
+            rows = self.page_rows(paths)
         return [(page_from_json(path, data), blob) for path, data, blob in rows]
+
+    def page_rows(self, paths: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(path, stored page record, blob) of the given pages, in the order asked
+        (pages not in the index are left out): the records undecoded."""
+        wanted = list(paths)
+        found: dict[str, tuple[str, str, str]] = {}
+        for start in range(0, len(wanted), _BATCH):  # one query a batch, not a path
+            part = wanted[start:start + _BATCH]
+            found.update((row[0], row) for row in self.conn.execute(
+                "SELECT path, data, blob FROM pages WHERE path IN "
+                f"({','.join('?' * len(part))})", part))
+        return [found[p] for p in wanted if p in found]
 
     def page_names(self) -> list[PageNames]:
         """What link resolution needs of every page."""
