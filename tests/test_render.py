@@ -140,3 +140,14 @@ def test_search_table_update_equals_a_full_merge() -> None:
             assert table == table_of(docs)
     assert outcomes[True] > 50 and outcomes[False] > 5
     assert max(len(v) for v in table_of([{"x": 1}] * 100).values()) == 2 * MAX_POSTINGS
+
+
+def test_footnotes_keep_their_back_reference_inside_the_last_paragraph() -> None:
+    html, _ = render("A note.[^1] Two.[^n]\n\n[^1]: First.\n\n    More of the first.\n\n"
+                     "[^n]: Second, **bold**.\n")
+    assert "<p></p>" not in html
+    assert html.count('class="footnote-backref"') == 2
+    assert '<p>More of the first. <a href="#fnref-1" class="footnote-backref">↩</a></p>' in html
+    assert ('<p>Second, <strong>bold</strong>. '
+            '<a href="#fnref-2" class="footnote-backref">↩</a></p>') in html
+    assert html.count("<p") == html.count("</p>")

@@ -199,7 +199,7 @@ class _Writer:
             elif kind.endswith("_close") and tok.tag and not kind.startswith("footnote"):
                 out.append(f"</{tok.tag}>" + ("\n" if tok.block else ""))
             elif kind.startswith("footnote"):
-                self.raw = True  # a footnote's paragraph is closed twice (nh3 mends it)
+                self.raw = True  # footnote markup goes through nh3, as raw HTML does
                 self.footnote(tok)
             i += 1
 
@@ -229,9 +229,13 @@ class _Writer:
         elif block_id:
             self.out.append(f'<span id="^{_attr(block_id)}"></span>')
         self.inline(inline)
+        j = i + 2  # a footnote's last paragraph holds its back-reference before the close
+        while j < len(tokens) and tokens[j].type == "footnote_anchor":
+            self.footnote(tokens[j])
+            j += 1
         if not hidden:
             self.out.append("</p>\n")
-        return i + 3
+        return j + 1
 
     def blockquote(self, tokens: Sequence[Token], i: int) -> int:
         """A block quote, or an Obsidian callout (``> [!note] Title``)."""
