@@ -183,6 +183,9 @@ TRICKY = {
                             "[a `b](c.md) x` [`` n ``](n.md) [`o`](https://e.org) [```p```](p.md)\n",
     "tags in labels": "[#tag](a.md) [#123](https://e.org) [x #t y](b.md) [a#b](c.md) [(#p)](d.md) "
                       "[`#no` #yes](e.md) ![#i](f.png) [#t/](g.md) [#-](h.md) [##x](i.md)\n",
+    "escapes in labels": "[a\\_b](a.md) [\\[x\\]](b.md) [c\\](d.md) e](f.md) [\\é](g.md) [\\\\](h.md) "
+                         "[`\\`](i.md) [\\`x`](j.md) [\\#t](k.md) [x\\\n](l.md) ![\\*](m.png) [\\](n.md)\n"
+                         "[`a\nb`](o.md) [` a\n`](p.md) [`\n`](q.md)\n",
     "links with markup labels": "[`code`](a.md) [#1234](https://e.org) [a\nb](c.md) [![i](j.png)](k.md)\n",
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
@@ -208,8 +211,9 @@ _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", 
             ":", "|", "=", "~~", "3.14 ", "2024.", "*", "--", "==", "__", "``", "-:|", "```",
             "~~~", "````", "```py", "- ```", "1. ```", "|-|", "|:-|-:|", "| a | b |", "-|-",
             "|", "| `a|b` |", "[`c`](q.md)", "[a `b` c](r.md)", "[`x](y.md)`",
-            "[#t](s.md)", "[#12](t.md)", "[a #b `c`](u.md)"]
-_WORDS = ["word ", "[[A]]", "#tag", "[#t `c`](d.md)", "[x#](e.md)",
+            "[#t](s.md)", "[#12](t.md)", "[a #b `c`](u.md)",
+            "[a\\_b](v.md)", "[\\]](w.md)", "[x\\](y.md)"]
+_WORDS = ["word ", "[[A]]", "#tag", "[#t `c`](d.md)", "[x#](e.md)", "[\\_x\\\\](f.md)",
           "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",
           "- ", "é"]

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
+from markdown_it.rules_inline.escape import _ESCAPED
 from markdown_it.token import Token
 
 from veriwiki.core.markdown.citations import _citation
@@ -30,8 +31,7 @@ from veriwiki.core.markdown.wikilinks import _embed, _wikilink
 from veriwiki.core.names import tag_at
 
 _SPECIAL = re.compile(r"[\\`#\[{!<]")
-_LABEL_STOP = frozenset("[\\<{\n")
-_LABEL_MARKUP = re.compile(r"[`#]")
+_LABEL_MARKUP = frozenset("[\\<{\n`#")
 _BAD_DEST = frozenset(" \t\n()<>\\&\"'")
 # A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
 # characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
@@ -208,12 +208,13 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
         return pos + 1  # no inline link can close here, and there are no references
     close = src.find("]", open_at + 1)
     label = src[open_at + 1:close]
-    if not _LABEL_STOP.isdisjoint(label):
-        return -1
-    parts = _label_parts(state, open_at + 1, close) if "`" in label or "#" in label \
-        else [("text", label)]
-    if parts is None:
-        return -1
+    parts: list[tuple[str, str] | InlineToken] = [("text", label)]
+    if not _LABEL_MARKUP.isdisjoint(label):
+        got = _label_parts(state, open_at + 1)
+        if got is None:
+            return -1
+        close, parts = got
+        label = src[open_at + 1:close]
     if close + 1 >= len(src) or src[close + 1] != "(":
         return pos + 1
     end = src.find(")", close + 2)
@@ -245,43 +246,58 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     return end + 1
 
 
-def _label_parts(state: _Inline, start: int,
-                 close: int) -> list[tuple[str, str] | InlineToken] | None:
-    """The text, code spans and tags of a link label from ``start`` to the ``]`` at
-    ``close`` (text holding no other markup), as markdown-it's tokenizer reads them;
-    None when a backtick run finds no closing run inside the label (markdown-it's scan,
-    bounded by the label, then reads past it) or a tag would run past it."""
+def _label_parts(state: _Inline,
+                 start: int) -> tuple[int, list[tuple[str, str] | InlineToken]] | None:
+    """The ``]`` closing the link label that starts at ``start``, and the label's text,
+    escapes, code spans and tags as markdown-it's tokenizer reads them; None when the
+    label holds anything else (``[ < {``, a line break) or markdown-it's own reading
+    may differ: a backtick run that finds no closing run inside the label (its scan,
+    bounded by the label, then reads past it), a tag running past it."""
     src = state.src
+    n = len(src)
     parts: list[tuple[str, str] | InlineToken] = []
-    pos = start
-    while (m := _LABEL_MARKUP.search(src, pos, close)) is not None:
-        at = m.start()
-        if src[at] == "#":
-            found = tag_at(src, at)
-            if found is None:
-                continue_at = at + 1
-                parts.append(("text", src[pos:continue_at]))
-                pos = continue_at
-                continue
-            if found[1] > close:
+    pos = text = start  # text: where the current run of plain text began
+    while pos < n:
+        ch = src[pos]
+        if ch == "]":
+            parts.append(("text", src[text:pos]))
+            return pos, parts
+        if ch in "[<{\n":
+            return None
+        if ch == "\\":
+            width = _escape_width(src, pos)
+            if width != 2 or src[pos + 1] == "\n":
                 return None
+            escaped = src[pos + 1]
+            parts += (("text", src[text:pos]),
+                      ("text", escaped if escaped in _ESCAPED else "\\" + escaped))
+            pos = text = pos + 2
+        elif ch == "#":
+            found = tag_at(src, pos)
+            if found is None:
+                pos += 1
+                continue
+            if "]" in src[pos:found[1]]:
+                return None  # a tag running past the label's end
             token = InlineToken("tag", "", 0)
             token.content = found[0]
-            token.meta = {"pos": at}
-            parts += (("text", src[pos:at]), token)
-            pos = found[1]
-            continue
-        run = at + 1
-        while run < close and src[run] == "`":
-            run += 1
-        end = _code_span_end(state, at)
-        if end <= run or end > close:
-            return None
-        length = run - at
-        code = src[run:end - length]
-        if code.startswith(" ") and code.endswith(" ") and code.strip():
-            code = code[1:-1]
-        parts += (("text", src[pos:at]), ("code_inline", code))
-        pos = end
-    parts.append(("text", src[pos:close]))
-    return parts
+            token.meta = {"pos": pos}
+            parts += (("text", src[text:pos]), token)
+            pos = text = found[1]
+        elif ch == "`":
+            run = pos + 1
+            while run < n and src[run] == "`":
+                run += 1
+            end = _code_span_end(state, pos)
+            close = src.find("]", run)
+            if end <= run or close < 0 or end > close:
+                return None
+            length = run - pos
+            code = src[run:end - length].replace("\n", " ")
+            if code.startswith(" ") and code.endswith(" ") and code.strip():
+                code = code[1:-1]
+            parts += (("text", src[text:pos]), ("code_inline", code))
+            pos = text = end
+        else:
+            pos += 1
+    return None
