@@ -68,6 +68,13 @@ class FactView:
     source_id: str | None
 
 
+_FOOTNOTE_MARKUP = {  # the footnote block's tokens; {n} is the note's number
+    "footnote_block_open": '<section class="footnotes"><ol class="footnotes-list">\n',
+    "footnote_block_close": "</ol></section>\n", "footnote_close": "</li>\n",
+    "footnote_open": '<li id="fn-{n}" class="footnote-item">',
+    "footnote_anchor": ' <a href="#fnref-{n}" class="footnote-backref">↩</a>'}
+
+
 class RenderContext(Protocol):
     """What the renderer asks about the vault while rendering one page."""
 
@@ -293,19 +300,8 @@ class _Writer:
         return j + 1
 
     def footnote(self, tok: Token) -> None:
-        kind = tok.type
-        meta = tok.meta or {}
-        if kind == "footnote_block_open":
-            self.out.append('<section class="footnotes"><ol class="footnotes-list">\n')
-        elif kind == "footnote_block_close":
-            self.out.append("</ol></section>\n")
-        elif kind == "footnote_open":
-            self.out.append(f'<li id="fn-{int(meta.get("id", 0)) + 1}" class="footnote-item">')
-        elif kind == "footnote_close":
-            self.out.append("</li>\n")
-        elif kind == "footnote_anchor":
-            n = int(meta.get("id", 0)) + 1
-            self.out.append(f' <a href="#fnref-{n}" class="footnote-backref">↩</a>')
+        n = int((tok.meta or {}).get("id", 0)) + 1  # the note's number, where one is used
+        self.out.append(_FOOTNOTE_MARKUP.get(tok.type, "").format(n=n))
 
     # ------------------------------------------------------------------ inline
 

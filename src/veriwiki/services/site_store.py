@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from veriwiki.errors import InputError
+from veriwiki.services.site_terms import open_store
 
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
@@ -99,12 +100,11 @@ class SiteStore:
         self.token: str | None = None  # of the rows read (None: no usable rows)
         self.rows: dict[str, Row] = {}
         self._conn: sqlite3.Connection | None = None
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error:
+        opened = open_store(self.path)
+        if opened is None:
             return
+        conn, meta = opened
         try:
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
             if any(meta.get(k) != v for k, v in self.meta.items()) or not meta.get("token"):
                 conn.close()
                 return

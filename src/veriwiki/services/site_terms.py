@@ -19,6 +19,20 @@ from typing import Any
 TERMS_FILE = "site-terms.db"
 
 
+def open_store(path: Path) -> tuple[sqlite3.Connection, dict[str, str]] | None:
+    """A site store's database opened read-only, with its ``meta`` table; None when it
+    is missing or unreadable (the build then fills it again)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return conn, dict(conn.execute("SELECT key, value FROM meta"))
+    except sqlite3.Error:
+        conn.close()
+        return None
+
+
 class TermsStore:
     """The rows of the last build (their blobs read at open) and how to replace them."""
 
@@ -29,12 +43,11 @@ class TermsStore:
         self._listing: str | None = None
         self._table: str | None = None
         self._conn: sqlite3.Connection | None = None
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error:
+        opened = open_store(self.path)
+        if opened is None:
             return
+        conn, meta = opened
         try:
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
             if meta.get("version") != version:
                 conn.close()
                 return
