@@ -413,6 +413,7 @@ class IndexWriter(ABC):
                 and threading.active_count() == 1:
             import multiprocessing
 
+            import veriwiki.core.parse  # noqa: F401 - loaded once, here: the workers inherit it
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(workers) as pool:
                 for rows in pool.imap(_parse_batch, _batches(args)):
