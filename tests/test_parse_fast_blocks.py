@@ -9,14 +9,13 @@ hand-written tricky inputs and on hypothesis-made pages.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers_gen import generated_pages
 from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.parse import parse_page
 from veriwiki.core.records import page_to_json
@@ -147,14 +146,7 @@ def test_fast_blocks_same_page_on_every_corpus() -> None:
 
 
 def test_fast_blocks_same_page_on_a_generated_vault(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("gen_vault", ROOT / "bench" / "gen_vault.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    sys.modules["gen_vault"] = gen
-    spec.loader.exec_module(gen)
-    gen.generate(tmp_path / "v", 400, 11, 0.05)
-    pages = sorted((tmp_path / "v" / "wiki").rglob("*.md"))
-    assert len(pages) >= 400
+    pages = generated_pages(tmp_path, 400, 11)
     for f in pages:
         assert_same(f.relative_to(tmp_path / "v").as_posix(), f.read_text("utf-8"))
 

@@ -9,9 +9,7 @@ on every fixture in tests/fixtures, and on a vault from bench/gen_vault.py.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from helpers_gen import generated_pages
 from veriwiki.core import claims, parse
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.model import Page
@@ -103,14 +102,7 @@ def test_fastpath_same_page_on_every_fixture() -> None:
 
 
 def test_fastpath_same_page_on_a_generated_vault(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("gen_vault", ROOT / "bench" / "gen_vault.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    sys.modules["gen_vault"] = gen
-    spec.loader.exec_module(gen)
-    gen.generate(tmp_path / "v", 300, 7, 0.05)
-    pages = sorted((tmp_path / "v" / "wiki").rglob("*.md"))
-    assert len(pages) >= 300
+    pages = generated_pages(tmp_path, 300, 7)
     for f in pages:
         assert_same(f.relative_to(tmp_path / "v").as_posix(), f.read_text("utf-8"))
 

@@ -14,7 +14,6 @@ that skipping changed no byte (for one that did not, nh3 is idempotent).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it.token import Token
 
+from helpers_gen import generated_pages
 from veriwiki.render import fastblocks
 from veriwiki.render.markdown import render_tokens
 from veriwiki.render.sanitize import clean_fragment
@@ -177,14 +177,7 @@ def test_render_fast_same_on_every_corpus() -> None:
 
 
 def test_render_fast_same_on_a_generated_vault(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("gen_vault", ROOT / "bench" / "gen_vault.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    sys.modules["gen_vault"] = gen
-    spec.loader.exec_module(gen)
-    gen.generate(tmp_path / "v", 300, 7, 0.05)
-    pages = sorted((tmp_path / "v" / "wiki").rglob("*.md"))
-    assert len(pages) >= 300
+    pages = generated_pages(tmp_path, 300, 7)
     for f in pages:
         assert_same(f.read_text("utf-8"), str(f))
 
