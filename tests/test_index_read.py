@@ -20,8 +20,8 @@ def test_a_file_read_whole_when_it_grew_shrank_or_kept_its_size(tmp_path: Path) 
 
 def test_an_unreadable_page_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "wiki" / "dir.md").mkdir(parents=True)
-    got = _parse_one((str(tmp_path), "wiki/dir.md", 10, 0, 1 << 20, ""))
+    got = _parse_one((str(tmp_path), "wiki/dir.md", 10, 0, 1 << 20, "", False))
     assert isinstance(got[4], FileProblem) and got[4].kind == "unreadable"
     (tmp_path / "wiki" / "p.md").write_text("# P\n\nBody.\n", encoding="utf-8")
-    row = _parse_one((str(tmp_path), "wiki/p.md", 3, 0, 1 << 20, ""))[4]
+    row = _parse_one((str(tmp_path), "wiki/p.md", 3, 0, 1 << 20, "", False))[4]
     assert not isinstance(row, FileProblem) and row is not None and row.title == "p"
