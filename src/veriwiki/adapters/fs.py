@@ -333,16 +333,22 @@ def _read_inside(full: str, real_root: str) -> bytes | None:
             raise IsADirectoryError(errno.EISDIR, "Is a directory", full)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", full)
-        data = os.read(fd, info.st_size + 1)
-        if len(data) <= info.st_size:  # all of it, in one call (the common case)
-            return data
-        chunks = [data]  # the file grew since fstat: read on to its end
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_fd(fd, info.st_size)
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def read_fd(fd: int, size: int) -> bytes:
+    """Everything left in the open file ``fd`` whose size was ``size``: one read call
+    when it still is (a short read of a regular file is its end), else on to its end."""
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data
+    parts = [data]
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _fd_path(fd: int) -> str | None:

@@ -23,6 +23,7 @@ from veriwiki.adapters.fs import (
     blob_sha,
     decode_page,
     is_page_path,
+    read_fd,
     walk_vault,
 )
 from veriwiki.adapters.sqlite_index import manifest
@@ -117,13 +118,7 @@ def _read(path: str, size: int) -> bytes:
     when it still is (a third of the cost of ``Path.read_bytes``)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        data = os.read(fd, size + 1)
-        if len(data) <= size:
-            return data  # a short read of a regular file is its end
-        parts = [data]
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-        return b"".join(parts)
+        return read_fd(fd, size)
     finally:
         os.close(fd)
 
