@@ -181,10 +181,7 @@ class Resolver:
             # vault links the same pages from many pages: remember each answer (cleared
             # by add_page; the tables are otherwise filled before the first resolve)
             key = (link.target, link.fragment)
-            try:
-                memo = self._memo
-            except AttributeError:  # a subclass that fills the tables itself
-                memo = self._memo = {}
+            memo = self._memo
             got = memo.get(key)
             if got is None:
                 if len(memo) >= _MEMO_MAX:

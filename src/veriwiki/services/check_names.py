@@ -101,6 +101,7 @@ class _StoredResolver(Resolver):
             setattr(self, attr, _Table(store, attr))
         self.pages_root = pages_root.strip("/")
         self._anchors = {}
+        self._memo = {}
 
 
 class NameStore:
