@@ -276,11 +276,13 @@ def vault_inputs(vault: Vault, *, problems: list[FileProblem], sources: dict[str
                                 Limits.from_settings(vault.sandbox_settings),
                                 isolation=choose_isolation(vault.sandbox))
 
+    limit = vault.vault_settings.max_page_bytes  # (read once: read_text runs a page)
+
     def read_text(path: str) -> str:
         from veriwiki.adapters.fs import read_page_text
 
         try:
-            return read_page_text(vault.root, path, vault.vault_settings.max_page_bytes)
+            return read_page_text(vault.root, path, limit)
         except VeriwikiError:
             return ""  # unreadable-file reports it
 
