@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from veriwiki.core.model import Page
-from veriwiki.services.check import CheckReport, check_vault
+from veriwiki.services.check_report import CheckReport
 from veriwiki.services.freshness import Freshness, page_freshness, today
 from veriwiki.vault import Vault
 
@@ -122,6 +122,8 @@ def _verified_claims(page: Page, bad_lines: set[int]) -> tuple[int, int]:
 
 def vault_status(vault: Vault) -> VaultStatus:
     """Run the checks and summarise pages, claims, findings, staleness and coverage."""
+    from veriwiki.services.check import check_vault  # not for the site's _file_history
+
     report = check_vault(vault)
     pages = [p for p in vault.index.load_pages()
              if p.path not in (vault.index_page, vault.log_page)]
