@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from veriwiki.cli.app import State, err, out, print_json, real_console, trust_option
 
@@ -48,6 +47,8 @@ def build_cmd(state: State, out_dir: str | None, base_url: str, strict: bool,
     if as_json:
         print_json(report.to_json())
     else:
+        from rich.markup import escape  # not imported for --json
+
         for path, line, message in report.broken_links[:20]:
             out.print(f"[yellow]broken link[/] {escape(path)}:{line}  {escape(message)}")
         for path, why in report.failed:

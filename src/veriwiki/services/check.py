@@ -8,10 +8,7 @@ stamp each finding with its rule and severity, sort.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from veriwiki.adapters.check_cache import CheckCache
 from veriwiki.checks import CheckContext, Rule
@@ -24,6 +21,7 @@ from veriwiki.services.check_inputs import (
     vault_inputs,
 )
 from veriwiki.services.check_names import NameStore
+from veriwiki.services.check_report import CheckReport
 from veriwiki.services.check_reuse import CACHE_FILE, CHECK_CODE, CachedRun, code_digest
 from veriwiki.services.indexing import update_index
 from veriwiki.vault import Vault
@@ -31,43 +29,6 @@ from veriwiki.vault import Vault
 __all__ = ["CACHE_FILE", "CHECK_CODE", "CheckReport", "check_vault", "code_digest"]
 
 _code_digest = code_digest  # the name the web app's one-page check imports
-
-
-@dataclass
-class CheckReport:
-    """The findings of one check run and a summary."""
-
-    findings: list[Finding]
-    pages: int
-
-    @property
-    def counts(self) -> Counter[str]:
-        """Findings per severity."""
-        return Counter(f.severity.value for f in self.findings)
-
-    @property
-    def has_errors(self) -> bool:
-        """True when an error-severity finding remains (the CLI then exits 1)."""
-        return any(f.severity is Severity.ERROR for f in self.findings)
-
-    def summary(self) -> dict[str, Any]:
-        """The ``summary`` object of ``check --json``."""
-        counts = self.counts
-        return {
-            "pages": self.pages,
-            "findings": len(self.findings),
-            "error": counts.get("error", 0),
-            "warning": counts.get("warning", 0),
-            "info": counts.get("info", 0),
-            "by_rule": dict(sorted(Counter(f.rule for f in self.findings).items())),
-        }
-
-    def to_json(self, items: Callable[[Iterator[dict[str, Any]]], Any] = list
-                ) -> dict[str, Any]:
-        """The whole report as ``check --json`` prints it; ``items`` makes the list of
-        findings from their JSON objects (the CLI writes them one by one)."""
-        return {"findings": items(f.to_json() for f in self.findings),
-                "summary": self.summary()}
 
 
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None,

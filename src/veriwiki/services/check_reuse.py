@@ -324,8 +324,9 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 # The code that turns a page and a facet's inputs into findings: cached findings are
 # reused only while these files are unchanged (tests/test_check_cache.py checks that a
 # check imports no other veriwiki module but those in its EXEMPT list).
-CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_inputs.py",
-              "services/check_reuse.py", "services/check_names.py", "services/types.py",
+CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_report.py",
+              "services/check_inputs.py", "services/check_reuse.py", "services/check_names.py",
+              "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
               "adapters/sqlite_index", "adapters/index_light.py")
 

@@ -26,7 +26,7 @@ from veriwiki.errors import InputError, VeriwikiError
 from veriwiki.render.layout import code_version, static_files
 from veriwiki.services import site_pages as docs
 from veriwiki.services import site_parts as parts
-from veriwiki.services.check import CheckReport
+from veriwiki.services.check_report import CheckReport
 from veriwiki.services.indexing import build_resolver, update_index
 from veriwiki.services.site_cache import (
     OLD_STATE_FILE,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 
 from veriwiki.core.model import Finding, Severity
-from veriwiki.services.check import CheckReport, check_vault
+from veriwiki.services.check_report import CheckReport
 from veriwiki.services.site_model import finding_digests
 from veriwiki.vault import Vault
 
@@ -27,7 +27,11 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
     site's pages are collected here meanwhile. In-process where fork is missing; when
     the child fails, the check runs again here (so its error is raised with its message).
     """
+    # imported here, not at the top: the parent never runs the rules, so their modules
+    # (and the schema validator) are imported by the child while the parent works
     if not hasattr(os, "fork"):
+        from veriwiki.services.check import check_vault
+
         report = check_vault(vault, refresh=False)
         return lambda: report
     import pickle
@@ -38,6 +42,8 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
         code = 1
         try:
             os.close(read_fd)
+            from veriwiki.services.check import check_vault
+
             inherited = vault._index  # not used here (nor closed: the parent's connection)
             vault._index = None
             # collect_pages has just brought the index up to date
@@ -62,6 +68,8 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
         _, status, usage = os.wait4(pid, 0)
         CHILD_CPU.append(usage.ru_utime + usage.ru_stime)
         if status != 0 or not data:
+            from veriwiki.services.check import check_vault
+
             return check_vault(vault)
         pages, rows, digests = pickle.loads(data)  # noqa: S301 - our own child's output
         severity = {s.value: s for s in Severity}

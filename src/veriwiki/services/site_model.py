@@ -25,7 +25,7 @@ from veriwiki.core.names import normalize_name
 from veriwiki.core.resolve import Resolver, github_slug
 from veriwiki.render.chips import SourceView, Verdict, chip_html, cite_key
 from veriwiki.render.markdown import FactView, LinkView, render_tokens, section_tokens
-from veriwiki.services.check import CheckReport
+from veriwiki.services.check_report import CheckReport
 from veriwiki.services.site_derived import PageVerdicts, QuotePlaces, texts_digest
 
 ASSETS = "_vw"
