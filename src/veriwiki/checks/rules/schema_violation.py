@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding
@@ -21,9 +22,10 @@ def schema_violation(ctx: CheckContext) -> Iterator[Finding]:
         fm = page.frontmatter
         type_name = page.type or ctx.default_type
         if type_name is None:
-            validator = ctx.types.base
+            validator, quick = ctx.types.base, ctx.types.base_quick
         elif type_name in ctx.types.types:
-            validator = ctx.types.types[type_name].validator
+            ptype = ctx.types.types[type_name]
+            validator, quick = ptype.validator, ptype.quick
         else:
             yield ctx.finding(page.path, page.field_lines.get("type", 1),
                               f"unknown page type '{type_name}'",
@@ -34,6 +36,8 @@ def schema_violation(ctx: CheckContext) -> Iterator[Finding]:
             data["type"] = type_name
         if "title" not in data:
             data["title"] = page.title
+        if quick is not None and _valid(quick, data):
+            continue  # jsonschema would find nothing: no need to ask it
         for err in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
             field = str(err.path[0]) if err.path else None
             if err.validator == "required":
@@ -46,3 +50,12 @@ def schema_violation(ctx: CheckContext) -> Iterator[Finding]:
             line = page.field_lines.get(field, 1) if field else 1
             yield ctx.finding(page.path, line, f"field '{where}': {err.message}",
                               hint="see the page type's fields with 'veriwiki types'")
+
+
+def _valid(quick: Callable[[Any], bool], data: dict[str, Any]) -> bool:
+    """The quick predicate's answer; a value it cannot compare (jsonschema would then
+    raise or report) counts as "ask jsonschema"."""
+    try:
+        return quick(data)
+    except Exception:  # noqa: BLE001 - any surprise goes to jsonschema, which decides
+        return False
