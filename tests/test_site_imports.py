@@ -48,3 +48,15 @@ def test_site_build_parent_imports_no_check_code(vw: Veriwiki, vault: Path) -> N
         modules = data["modules"]
         assert isinstance(modules, list)
         assert [m for m in CHECK_ONLY if m in modules] == []
+
+
+def test_site_module_leaves_the_template_engine_for_after_the_fork() -> None:
+    """Jinja2 and Pygments are imported by the build after its check has been forked
+    (the child has no use for them), not when the site module is loaded."""
+    code = ("import sys, veriwiki.cli.site_cmds, veriwiki.services.site; "
+            "print(sorted(m for m in ('jinja2', 'pygments', 'jsonschema', 'rich.markup') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

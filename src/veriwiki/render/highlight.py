@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from functools import lru_cache
-
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+from typing import TYPE_CHECKING
 
 from veriwiki.render.sanitize import attr_html, text_html
 
-_FORMATTER = HtmlFormatter(nowrap=True)
+if TYPE_CHECKING:  # Pygments is imported when a block is first highlighted
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
+
 _MAX_HIGHLIGHT = 200_000  # larger blocks are shown plain (Pygments is slow on huge input)
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> HtmlFormatter:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=64)
 def _lexer(name: str) -> Lexer | None:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(name, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -36,7 +44,9 @@ def highlight_code(code: str, info: str) -> str:
     else:
         # Pygments escapes & < > " ' in text; written as nh3 writes it (quotes plain,
         # U+00A0 as &nbsp;), the block needs no sanitizer pass (render_tokens)
-        body = highlight(code, lexer, _FORMATTER).replace("&quot;", '"').replace("&#39;", "'")
+        from pygments import highlight
+
+        body = highlight(code, lexer, _formatter()).replace("&quot;", '"').replace("&#39;", "'")
         if "\xa0" in body:
             body = body.replace("\xa0", "&nbsp;")
     return f'<pre class="highlight{check}"{label}><code>{body}</code></pre>\n'
@@ -44,4 +54,6 @@ def highlight_code(code: str, info: str) -> str:
 
 def highlight_css() -> str:
     """The stylesheet for highlighted code."""
+    from pygments.formatters import HtmlFormatter
+
     return str(HtmlFormatter(style="friendly").get_style_defs(".highlight"))

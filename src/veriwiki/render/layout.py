@@ -5,18 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+PAGE_TEMPLATES = ("base.html", "page.html")  # what a rebuild of a few pages renders
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    """The template environment (autoescape on for every template)."""
+    """The template environment (autoescape on for every template); Jinja2 is imported
+    on first use, so a build imports it after its check has been started."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     return Environment(loader=PackageLoader("veriwiki.render", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True),
                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def prepare_templates(names: tuple[str, ...] = PAGE_TEMPLATES) -> None:
+    """Compile ``names`` now (the environment keeps them): a build calls it while it
+    waits for nothing else, so the pages rendered later do not pay for it."""
+    env = environment()
+    for name in names:
+        env.get_template(name)
 
 
 def trusted(html: str) -> Markup:

@@ -23,7 +23,7 @@ from typing import Any
 from veriwiki.adapters.writes import check_write_path
 from veriwiki.core.model import Page, SourceText
 from veriwiki.errors import InputError, VeriwikiError
-from veriwiki.render.layout import code_version, static_files
+from veriwiki.render.layout import code_version, prepare_templates, static_files
 from veriwiki.services import site_pages as docs
 from veriwiki.services import site_parts as parts
 from veriwiki.services.check_report import CheckReport
@@ -334,6 +334,10 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     group("search", lambda: parts.write_search(vault, model, output))
     group("llms", lambda: output.write("llms.txt", docs.llms_txt(model, listed)))
     group("llms-full", lambda: write_llms_full(vault.cache_dir, model, output, listed, code))
+    # still before the wait (the check's child is usually the last to finish): the
+    # template engine, the page templates and the stylesheet are made now, not after it
+    prepare_templates()
+    statics = static_files()
     finish_model(model, check())
     report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
     keys: dict[str, str] = {}
@@ -359,7 +363,7 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
                           ("lists", lambda: parts.write_lists(vault, model, output)),
                           ("reports", lambda: parts.write_reports(vault, model, output))):
         group(name, produce)
-    for name, data in static_files().items():
+    for name, data in statics.items():
         output.write(f"{ASSETS}/static/{name}", data)
     for att in sorted(model.attachments_used):
         parts.copy_attachment(vault, output, att)
