@@ -17,8 +17,11 @@ _ABBREV = {"e.g", "i.e", "al", "p", "pp", "vs", "approx", "fig", "eq", "sec", "n
 _BOUNDARY = re.compile(r"[.!?](?=[\"')\]]*\s+(?:[\"'(\[]*[A-Z0-9@#*_\[]|$))|[.!?][\"')\]]*$")
 _WIKI = re.compile(r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\\?\|([^\]]*))?\]\]")
 _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_SPACE_PUNCT = re.compile(r"\s+([.,;:!?](?:\s|$))")
-_MARKS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
+# white space before punctuation, in text whose white space is single spaces
+_SPACE_PUNCT = re.compile(r" ([.,;:!?](?: |$))")
+# emphasis and code markers: ``**``, ``__``, a backtick run, a ``*`` or ``_`` not between
+# two word characters (every branch starts with a literal, so the engine skips ahead)
+_MARKS = re.compile(r"\*\*|__|`+|[*_](?:(?<!\w[*_])|(?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # a block id closing a paragraph (core/parse.py)

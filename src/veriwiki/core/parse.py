@@ -147,9 +147,11 @@ class _Collector:
                paragraph: bool = False, cell: bool = False) -> None:
         """One inline block: ``content`` from 0-based line ``base``, its block ending
         before line ``end``; ``paragraph`` and ``cell`` say where it sits."""
-        self.where.enter(content, base)
-        raws = _inline(children, self.where, self.links, self.tags, self.fn_refs,
-                       self.fact_refs)
+        raws: list[RawCitation] = []
+        if children:
+            self.where.enter(content, base)
+            raws = _inline(children, self.where, self.links, self.tags, self.fn_refs,
+                           self.fact_refs)
         if raws:
             self.claims.extend(build_claims(content, base + 1, raws))
             self.read += ((r.citations[0].line, r.citations[0].column) for r in raws)
@@ -202,14 +204,22 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
     fm = read_frontmatter(text)
     lines = text.split("\n")
     skip = fm.yaml_lines
-    src_lines = [""] * skip + lines[skip:]
-    src = "\n".join(src_lines)
+    if skip:  # the frontmatter's lines read as blank ones
+        page_body = "\n".join(lines[skip:])
+        blanked = [""] * skip + lines[skip:]
+        src = "\n".join(blanked)
+    else:
+        page_body = src = text
+        blanked = lines
+    src_lines: list[str] | None = blanked
     if "%%" in src:
         src = _OBSIDIAN_COMMENT.sub(_blank, src)
+        src_lines = None  # split again by the scanner
     tags = [t.lstrip("#") for t in _as_strings(fm.data.get("tags") or fm.data.get("tag"))]
     md = _parser(for_index)
     env: dict[str, Any] = {}
-    blocks = fastpath.scan_blocks(src, skip, md, env) if fast and for_index else None
+    blocks = fastpath.scan_blocks(src, skip, md, env, lines=src_lines) \
+        if fast and for_index else None
     out = _Collector(lines, tags, listing)
     if blocks is None:
         out.tokens(md.parse(src, {FAST_INLINE: True} if fast and for_index else {}))
@@ -222,7 +232,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
                 out.headings.append(Heading(block.level, block.content.strip(), block.line + 1))
                 out.inline(block.content, block.line, block.line + 1,
                            fastinline.inline_tokens(block.content, md, env))
-            elif isinstance(block, fastpath.FenceBlock | fastpath.ItemFenceBlock):
+            elif isinstance(block, (fastpath.FenceBlock, fastpath.ItemFenceBlock)):
                 out.code.append(CodeBlock(block.info.strip(), block.content, block.line + 1))
             elif isinstance(block, fastpath.TableBlock):
                 for cell, line, body in block.cells:
@@ -259,7 +269,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         uncited=tuple(out.uncited),
         fact_refs=tuple(out.fact_refs),
         unread_citations=unread,
-        body="\n".join(lines[skip:]),
+        body=page_body,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import MutableMapping
 from typing import Any, cast
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import normalizeReference
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.escape import _ESCAPED
 from markdown_it.token import Token
@@ -36,6 +37,10 @@ _BAD_DEST = frozenset(" \t\n()<>\\&\"'")
 # A destination markdown-it's normalizeLink returns as written (no scheme, no host, only
 # characters mdurl keeps, valid escapes) and validateLink accepts (no scheme).
 _PLAIN_DEST = re.compile(r"(?!//)(?:[A-Za-z0-9._~/#-]|%[0-9A-Fa-f]{2})+")
+# A backslash escape in a destination that markdown-it's unescapeAll turns into the
+# character (no backslash, parenthesis, quote, angle bracket, ampersand: those stay
+# with markdown-it).
+_DEST_ESCAPE = re.compile(r"\\([!#$%*+,\-./:;=?@\[\]^_`{|}~])")
 
 
 class InlineToken:
@@ -137,6 +142,14 @@ def _scan_inline(src: str, md: MarkdownIt,
                 pos = state.pos
                 continue
             after = _link(state, md, pos, image=False)
+            if after < 0 and pos + 2 < n and src[pos + 1] == "[" and src[pos + 2] not in "[@":
+                # "[[label](dest) ...]": a label opening with a link read here holds a
+                # link, which no link's label may: no link opens at the outer "[", and
+                # the tokenizer goes on with the inner one (no dialect rule starts it)
+                inner = _link(state, md, pos + 1, image=False)
+                if inner > pos + 2:
+                    pos = inner
+                    continue
             pos = _real(state, md, pos, "link") if after < 0 else after
         elif ch == "!":
             if _embed(as_state, False):
@@ -197,16 +210,21 @@ def _code_span_end(state: _Inline, start: int) -> int:
 def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     """Read ``[label](dest)`` (``![...]`` with ``image``) at ``pos``: the position after
     it, ``pos + 1`` when markdown-it reads no link there, -1 when it takes markdown-it
-    to tell (always, when the page defines references)."""
-    if state.refs:
-        return -1
+    to tell. With the page's link references, a label followed by ``(`` and a
+    destination read here is the same inline link (markdown-it tries that first); one
+    followed by neither ``(`` nor ``[`` is a link only when its text names a
+    reference."""
     src = state.src
     open_at = pos + 1 if image else pos
-    if state.link_end < open_at and state.link_end != -1:
-        state.link_end = src.find("](", open_at)
-    if state.link_end < 0:
-        return pos + 1  # no inline link can close here, and there are no references
+    refs = state.refs
+    if not refs:
+        if state.link_end < open_at and state.link_end != -1:
+            state.link_end = src.find("](", open_at)
+        if state.link_end < 0:
+            return pos + 1  # no inline link can close here, and there are no references
     close = src.find("]", open_at + 1)
+    if close < 0:
+        return pos + 1  # no label closes
     label = src[open_at + 1:close]
     parts: list[tuple[str, str] | InlineToken] = [("text", label)]
     if not _LABEL_MARKUP.isdisjoint(label):
@@ -216,9 +234,16 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
         close, parts = got
         label = src[open_at + 1:close]
     if close + 1 >= len(src) or src[close + 1] != "(":
-        return pos + 1
+        if not refs:
+            return pos + 1
+        if close + 1 < len(src) and src[close + 1] == "[":
+            return -1  # [label][ref]
+        references = cast(MutableMapping[str, Any], state.env)["references"]
+        return -1 if normalizeReference(label) in references else pos + 1
     end = src.find(")", close + 2)
     dest = src[close + 2:end]
+    if end >= 0 and "\\" in dest:
+        dest = _DEST_ESCAPE.sub(r"\1", dest)  # unescapeAll, with no entity in it
     if end < 0 or not dest or not dest.isprintable() or not _BAD_DEST.isdisjoint(dest):
         return -1
     if _PLAIN_DEST.fullmatch(dest):
@@ -250,9 +275,11 @@ def _label_parts(state: _Inline,
                  start: int) -> tuple[int, list[tuple[str, str] | InlineToken]] | None:
     """The ``]`` closing the link label that starts at ``start``, and the label's text,
     escapes, code spans and tags as markdown-it's tokenizer reads them; None when the
-    label holds anything else (``[ < {``, a line break) or markdown-it's own reading
-    may differ: a backtick run that finds no closing run inside the label (its scan,
-    bounded by the label, then reads past it), a tag running past it."""
+    label holds anything else (``[ < {``) or markdown-it's own reading may differ: a
+    backtick run that finds no closing run inside the label (its scan, bounded by the
+    label, then reads past it), a tag running past it. A line break (markdown-it's
+    ``newline`` rule, or an escaped one) adds nothing to the text: the spaces before it
+    in the text since the last token and those starting the next line are dropped."""
     src = state.src
     n = len(src)
     parts: list[tuple[str, str] | InlineToken] = []
@@ -262,12 +289,20 @@ def _label_parts(state: _Inline,
         if ch == "]":
             parts.append(("text", src[text:pos]))
             return pos, parts
-        if ch in "[<{\n":
+        if ch in "[<{":
             return None
+        if ch == "\n":
+            parts.append(("text", src[text:pos].rstrip(" ")))
+            pos = text = _line_start(src, pos + 1)
+            continue
         if ch == "\\":
             width = _escape_width(src, pos)
-            if width != 2 or src[pos + 1] == "\n":
+            if width != 2:
                 return None
+            if src[pos + 1] == "\n":  # a hard break
+                parts.append(("text", src[text:pos]))
+                pos = text = _line_start(src, pos + 2)
+                continue
             escaped = src[pos + 1]
             parts += (("text", src[text:pos]),
                       ("text", escaped if escaped in _ESCAPED else "\\" + escaped))
@@ -301,3 +336,12 @@ def _label_parts(state: _Inline,
         else:
             pos += 1
     return None
+
+
+def _line_start(src: str, pos: int) -> int:
+    """Past the spaces and tabs at ``pos`` (a line's start, as markdown-it skips them
+    after a line break)."""
+    n = len(src)
+    while pos < n and src[pos] in " \t":
+        pos += 1
+    return pos

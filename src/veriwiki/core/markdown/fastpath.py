@@ -218,9 +218,14 @@ class _Scanner:
         self.out.append(ParagraphBlock(mdTrim("\n".join(self.lines[start:end])), start, end))
 
     def _fence(self, start: int, marker: str, run: int) -> int:
-        line = self.lines[start]
+        lines, count = self.lines, self.count
+        line = lines[start]
+        probe = marker * run  # a line without it cannot close the fence
         end = start + 1
-        while end < self.count and not closes(self.lines[end], marker, run):
+        while end < count:
+            text = lines[end]
+            if probe in text and closes(text, marker, run):
+                break
             end += 1
         self.out.append(FenceBlock(line[run:], self._text(start + 1, end), start))
         return end + 1 if end < self.count else end
@@ -300,16 +305,18 @@ def _core_rules(md: MarkdownIt) -> tuple[list[Any], list[Any]]:
     return [r.fn for r in rules[:cut]], [r.fn for r in rules[cut:]]
 
 
-def scan_blocks(src: str, start: int, md: MarkdownIt,
-                env: dict[str, Any] | None = None) -> list[Block] | None:
+def scan_blocks(src: str, start: int, md: MarkdownIt, env: dict[str, Any] | None = None,
+                *, lines: list[str] | None = None) -> list[Block] | None:
     """The blocks of ``src`` from 0-based line ``start`` on (earlier lines are blank),
     or None when the page must be parsed by markdown-it whole. ``md`` is the index
     parser (``make_parser(for_index=True)``); ``env`` receives the page's link
-    references, for ``fastinline`` to read the fast blocks' inline text with. The slow
+    references, for ``fastinline`` to read the fast blocks' inline text with; ``lines``
+    is ``src.split("\\n")`` when the caller has it (it is not changed). The slow
     regions' tokens come with their inline pass done."""
     if any(probe in src for probe in _PAGE_SLOW) or ("[^" in src and "]:" in src):
         return None
-    lines = src.split("\n")
+    if lines is None:
+        lines = src.split("\n")
     count = len(lines)
     final_nl = False
     if count > 1 and lines[-1] == "":
