@@ -336,18 +336,19 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     group("llms-full", lambda: write_llms_full(vault.cache_dir, model, output, listed, code))
     # still before the wait (the check's child is usually the last to finish): the
     # template engine, the page templates and the stylesheet are made now, not after it
+    # and what the page keys need besides findings
     prepare_templates()
     statics = static_files()
-    finish_model(model, check())
-    report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
-    keys: dict[str, str] = {}
-    todo: list[str] = []
     shared = shared_digest(model, code, vault.pages_root)
     last = model.previous if isinstance(model.previous, Previous) else Previous()
     incremental = (last.token is not None and last.shared == shared
                    and last.keys == keys_digest(old_keys))
-    again = pages_to_key(model, old_keys, incremental)
     present = present_files(out, [page_url(p) for p in paths])
+    finish_model(model, check())
+    report = SiteReport(out, pages=len(model.pages), sources=len(model.sources))
+    keys: dict[str, str] = {}
+    todo: list[str] = []
+    again = pages_to_key(model, old_keys, incremental)
     for path in paths:
         rel = page_url(path)
         keys[rel] = key = page_key(model, path, code) if path in again else old_keys[rel]
