@@ -12,7 +12,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Git, Veriwiki
-from helpers_web import BAD_PROPOSAL, MODEL_V1, PROPOSED, make_history_vault, make_proposal
+from helpers_web import (
+    BAD_PROPOSAL,
+    MODEL_V1,
+    MODEL_V2,
+    PROPOSED,
+    make_history_vault,
+    make_proposal,
+)
 
 BASE = "http://127.0.0.1"
 
@@ -134,6 +141,24 @@ def test_review_queue_approve_good_and_refuse_bad(client: TestClient, vw: Veriwi
     assert 'id="gate-error"' in r.text and "fails the check" in r.text
     assert git.head(vault) == head
     assert "proposals/bad" in git(vault, "branch", "--list", "proposals/*")
+
+
+def test_review_shows_the_verdict_a_removed_claim_had_on_main(
+        client: TestClient, vw: Veriwiki, vault: Path) -> None:
+    """A reviewer sees what a proposal takes away: main's Model page has a verified
+    claim and a claim whose quote is not in the source; the proposal drops both."""
+    kept = MODEL_V2.replace(
+        '- The model saw 2 trillion tokens [@paper, "trained on 2 trillion tokens of data"].\n',
+        "").replace('- It is the best model ever [@paper, "the best model ever made"].\n', "")
+    assert kept.count("[@paper") == 1
+    make_proposal(vw, vault, "trim", {"wiki/Model.md": kept})
+    detail = client.get("/review/trim").text
+    rows = rows_of(detail, "claim-diff")
+    assert [re.search(r'data-kind="(\w+)"', r).group(1) for r in rows] == ["removed"] * 2  # type: ignore[union-attr]
+    assert verdicts_of(detail) == ["verified", "quote-not-found"]
+    assert all('<span class="muted">was </span>' in r for r in rows)
+    assert "The model saw 2 trillion tokens" in rows[0]
+    assert "It is the best model ever" in rows[1]
 
 
 def test_review_reject_and_stale_commit(client: TestClient, vw: Veriwiki, git: Git,

@@ -73,11 +73,13 @@ def _proposal(ctx: WebContext, ident: str) -> Proposal:
 
 @dataclass
 class Checked:
-    """The check of a proposal's pages: every finding on them, and the (rule, path,
-    message) of main's own findings (what is not among them is new)."""
+    """The check of a proposal's pages: every finding on them, the (rule, path, message)
+    of main's own findings (what is not among them is new), and main's findings on those
+    pages (the verdicts of the claims the proposal removes)."""
 
     found: list[Finding]
     before: set[tuple[str, str, str]]
+    found_before: list[Finding] = field(default_factory=list)
 
 
 async def _checked(ctx: WebContext, proposal: Proposal) -> Checked:
@@ -106,7 +108,9 @@ async def _checked(ctx: WebContext, proposal: Proposal) -> Checked:
     try:
         data = json.loads(out)
         checked = Checked([_finding_of(f) for f in data["findings"]],
-                          {(str(a), str(b), str(c)) for a, b, c in data["before"]})
+                          {(str(f["rule"]), str(f["path"]), str(f["message"]))
+                           for f in data["before"]},
+                          [_finding_of(f) for f in data["before"]])
     except (ValueError, KeyError, TypeError) as exc:
         why = err.decode("utf-8", "replace").strip().splitlines()
         raise VeriwikiError("the proposal could not be checked: "
@@ -134,10 +138,13 @@ def _view(ctx: WebContext, proposal: Proposal, checked: Checked) -> ProposalView
     claims = claim_diff_of(pages)
     news = {p: new for p, (_, new) in pages.items()}
     found = checked.found
-    by_path: dict[str, dict[tuple[int, str], str]] = {}
-    for path, (_, new) in pages.items():
-        by_path[path] = claim_verdicts(path, new, [f for f in found if f.path == path])
-    verdicts = [None if c.kind == "removed" else by_path.get(c.path, {}).get((c.line, c.text))
+    now: dict[str, dict[tuple[int, str], str]] = {}
+    was: dict[str, dict[tuple[int, str], str]] = {}  # on main: the claims a proposal removes
+    for path, (old, new) in pages.items():
+        now[path] = claim_verdicts(path, new, [f for f in found if f.path == path])
+        was[path] = claim_verdicts(path, old, [f for f in checked.found_before
+                                               if f.path == path])
+    verdicts = [(was if c.kind == "removed" else now).get(c.path, {}).get((c.line, c.text))
                 for c in claims.changes]
     rejectable = [can_reject_alone(c.path, news.get(c.path), c) for c in claims.changes]
     new_errors = [f for f in found if f.severity is Severity.ERROR
@@ -156,7 +163,7 @@ _CHANGED = 3  # exit code of the child: the proposal moved on since the page nam
 def main(argv: list[str] | None = None) -> int:
     """``python -m veriwiki.web.review VAULT ID COMMIT [--trust]``: print the check of
     proposal ``ID`` (at ``COMMIT``) as JSON: every finding on its pages, and main's own
-    findings as (rule, path, message) triples."""
+    findings on those pages ("before")."""
     from dataclasses import replace
 
     from veriwiki.services.check import check_vault
@@ -175,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         news = {p: new for p, (_, new) in changed_pages(vault, proposal).items()}
         found = check_files(vault, news, errors_only=False, only_new=False) if news else []
         touched = set(news)
-        before = [[f.rule, f.path, f.message] for f in check_vault(vault).findings
-                  if f.path in touched]
+        before = [f.to_json() for f in check_vault(vault).findings if f.path in touched]
     finally:
         vault.close()
     sys.stdout.write(json.dumps({"findings": [f.to_json() for f in found],
