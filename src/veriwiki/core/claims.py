@@ -184,6 +184,10 @@ def _digit_offsets(text: str) -> list[int]:
     """Offsets of the digits of ``text`` (the first of each run of ASCII digits) that a
     reader sees as part of the prose: not those of a link's target or address, which
     name a page or a URL (``[[GPT 4]]`` states no number)."""
+    if "#" not in text and "^" not in text and "[" not in text:  # nothing names anything
+        if text.isascii():
+            return [m.start() for m in _ASCII_DIGITS.finditer(text)]
+        return [i for i, ch in enumerate(text) if ch.isdigit()]
     gaps, pos = [], 0  # the stretches between the hidden spans
     for a, b in _naming_spans(text):
         if a > pos:
@@ -210,8 +214,10 @@ def uncited_sentences(content: str, first_line: int, found: list[RawCitation]
     digits = _digit_offsets(stripped)
     if not digits:
         return []
-    # a citation may sit after the last digit: then every sentence is needed to place it
-    spans = sentence_spans(stripped, None if marks else digits[-1])
+    if "." not in stripped and "!" not in stripped and "?" not in stripped:
+        spans = [(0, len(stripped))]  # no sentence ends inside: one sentence
+    else:  # a citation may sit after the last digit: every sentence is needed to place it
+        spans = sentence_spans(stripped, None if marks else digits[-1])
     cited = _assign(stripped, spans, marks) if marks else {}
     out = []
     k, last = 0, len(digits)
