@@ -334,3 +334,17 @@ def test_parse_value_reads_a_fact_value() -> None:
     q = parse_value("128K")
     assert q is not None and q.values == (128_000, 131_072)
     assert parse_value("Llama 2") is None
+
+
+def test_extract_quantities_remembered_copies_are_independent() -> None:
+    """The reader remembers texts (a quote is read once per citing claim): a caller that
+    changes its list changes nothing the next caller gets."""
+    from veriwiki.core.numbers import extract_quantities
+
+    text = "Trained on **2.5**T tokens with 7B parameters in 2023."
+    first = extract_quantities(text)
+    expected = list(first)
+    first.clear()
+    again = extract_quantities(text)
+    assert again == expected and again is not first
+    assert [q.raw for q in again] == ["2.5T tokens", "7B parameters", "2023"]

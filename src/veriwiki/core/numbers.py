@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from veriwiki.core.rendered import is_marked_up, render
 from veriwiki.core.units import (
@@ -308,11 +309,18 @@ def extract_quantities(text: str) -> list[Quantity]:
     2.5T and ``3 x 10<sup>-4</sup>`` is 3e-4. Offsets refer to ``text``; ``raw`` is the
     number as rendered.
     """
+    return list(_quantities(text))
+
+
+@lru_cache(maxsize=4096)
+def _quantities(text: str) -> tuple[Quantity, ...]:
+    """:func:`extract_quantities`, remembered: a check reads one quote for every claim
+    that cites it (a quarter of the texts at 10k bench pages are read again)."""
     if not is_marked_up(text):
-        return _extract(text)
+        return tuple(_extract(text))
     view = render(text, numbers=True)
-    return [replace(q, start=view.span(q.start, q.end)[0], end=view.span(q.start, q.end)[1])
-            for q in _extract(view.text)]
+    return tuple(replace(q, start=view.span(q.start, q.end)[0],
+                         end=view.span(q.start, q.end)[1]) for q in _extract(view.text))
 
 
 def _extract(text: str) -> list[Quantity]:
