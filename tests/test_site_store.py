@@ -30,9 +30,10 @@ def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     try:
         # the postings table is left out: updated in place its lists may hold the
         # same postings in another order (the shards written are the same: the
-        # cold build's comparison checks them)
+        # cold build's comparison checks them); so is the shard record, which names
+        # the files of one output folder by size, times and inode
         return ({p: (b, w) for p, b, w in conn.execute("SELECT * FROM terms")},
-                dict(conn.execute("SELECT * FROM meta WHERE key != 'table'")))
+                dict(conn.execute("SELECT * FROM meta WHERE key NOT IN ('table', 'shards')")))
     finally:
         conn.close()
 
@@ -194,3 +195,89 @@ def test_pages_rendered_in_forked_workers_from_a_patched_store(
     summary = _build(site_vault)
     assert summary["rendered"] == summary["pages"]
     _same_as_cold(site_vault)
+
+
+def _shard_groups_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the groups of search terms the next builds make again (one number a build)."""
+    from veriwiki.services import site_parts
+
+    made: list[int] = []
+    real = site_parts.group_shards
+
+    def spy(*args: object) -> object:
+        made[-1] += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_parts, "group_shards", spy)
+    return made
+
+
+def test_search_shards_of_unchanged_terms_are_kept_only_when_untouched(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-page edit makes again only the shard groups of its terms; a shard file
+    changed, replaced or removed outside the build is made again, and so is everything
+    a build stopped midway wrote (the search group's key alone would match the last
+    finished build's again once the page is edited back), so the output stays that
+    of a cold build."""
+    import time
+
+    from veriwiki.services import site_parts
+
+    vault = site_vault
+    search = vault / "site" / "_vw" / "search"
+    shard = search / "t-qu.json"
+    made = _shard_groups_made(monkeypatch)
+
+    # with the default margin, a file written by the last build is not trusted: a
+    # change of the same size made within the same clock tick is still repaired
+    made.append(0)
+    _append(vault / "wiki" / "Filler 1.md", "\nQuokka.\n")
+    _build(vault)
+    shard.write_bytes(shard.read_bytes().replace(b"quokka", b"quakka"))
+    _append(vault / "wiki" / "Filler 7.md", "\nLine.\n")
+    _build(vault)
+    _same_as_cold(vault)
+
+    monkeypatch.setattr(site_parts, "RACY_NS", 0)  # every file time trusted from here
+    for n in range(2):  # the first records every group, the second keeps most
+        made.append(0)
+        _append(vault / "wiki" / "Filler 1.md", f"\nQuokka {n}.\n")
+        _build(vault)
+    total = len(list(search.glob("t-*.json")))
+    assert 0 < made[-1] < total / 2, (made, total)  # "filler", "quokka", ... only
+    _same_as_cold(vault)
+
+    outside: list[Callable[[], None]] = [
+        lambda: shard.write_bytes(b"{}"),  # another size
+        lambda: shard.write_bytes(shard.read_bytes().replace(b"quokka", b"quakka")),
+        lambda: shard.unlink(),
+    ]
+    for n, change in enumerate(outside):
+        time.sleep(0.05)  # a later clock tick than the build's own write
+        change()
+        made.append(0)
+        _append(vault / "wiki" / "Filler 7.md", f"\nLine {n}.\n")  # far from "qu"
+        _build(vault)
+        assert made[-1] >= 1
+        _same_as_cold(vault)
+
+    # a build stopped after writing the shards, before the terms store; the page then
+    # edited back, so the next build sees no change in its terms
+    real = site_parts.TermsStore.save
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    page = vault / "wiki" / "Filler 9.md"
+    before = page.read_text(encoding="utf-8")
+    _append(page, "\nQuince quartz.\n")
+    monkeypatch.setattr(site_parts.TermsStore, "save", stop)
+    with pytest.raises(KeyboardInterrupt):
+        _build(vault)
+    monkeypatch.setattr(site_parts.TermsStore, "save", real)
+    mark = vault / "site" / ".veriwiki-site.building"
+    assert mark.is_file()  # the stopped build's mark: nothing of it is reused
+    page.write_text(before, encoding="utf-8")
+    _build(vault)
+    assert not mark.exists()
+    _same_as_cold(vault)

@@ -178,6 +178,40 @@ def update_table(table: dict[str, list[int]],
 def _files(table: dict[str, list[int]], docs: list[tuple[str, str, str]]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     keys: list[str] = []
+    groups = shard_groups(table)
+    for k in sorted(groups):
+        for key, blob in group_shards(table, groups[k]).items():
+            keys.append(key)
+            files[f"t-{key}.json"] = blob
+    files.update(doc_files(docs, keys))
+    return files
+
+
+def shard_groups(table: dict[str, list[int]]) -> dict[str, list[str]]:
+    """The table's terms by the key of their two-character group (each group written
+    as one shard or split further), sorted within each group."""
+    keys: dict[str, str] = {}  # a group's key depends on the term's first two characters
+    groups: dict[str, list[str]] = defaultdict(list)
+    for term in table:
+        head = term[:2]
+        key = keys.get(head)
+        if key is None:
+            key = keys[head] = _key(term, 2)
+        groups[key].append(term)
+    for terms in groups.values():
+        terms.sort()
+    return groups
+
+
+def group_of(term: str) -> str:
+    """The key of the group of :func:`shard_groups` that holds ``term``."""
+    return _key(term, 2)
+
+
+def group_shards(table: dict[str, list[int]], terms: list[str]) -> dict[str, bytes]:
+    """Shard key -> bytes of the shards of one group (sorted ``terms`` of one key of
+    :func:`shard_groups`): they depend on those terms' postings only."""
+    out: dict[str, bytes] = {}
 
     def emit(group: list[str], n: int) -> None:
         data = {t: table[t] for t in group}
@@ -189,20 +223,20 @@ def _files(table: dict[str, list[int]], docs: list[tuple[str, str, str]]) -> dic
             for k in sorted(by):
                 emit(by[k], n + 1)
             return
-        key = _key(group[0], n)
-        keys.append(key)
-        files[f"t-{key}.json"] = blob
+        out[_key(group[0], n)] = blob
 
-    groups: dict[str, list[str]] = defaultdict(list)
-    for term in table:
-        groups[_key(term, 2)].append(term)
-    for k in sorted(groups):
-        emit(groups[k], 2)
+    emit(terms, 2)
+    return out
+
+
+def doc_files(docs: list[tuple[str, str, str]], shard_keys: list[str]) -> dict[str, bytes]:
+    """The document chunks and the manifest naming ``shard_keys``."""
+    files: dict[str, bytes] = {}
     for start in range(0, len(docs), CHUNK):
         chunk = [list(d) for d in docs[start:start + CHUNK]]
         files[f"d-{start // CHUNK}.json"] = _dump(chunk)
-    files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK, "shards": sorted(keys),
-                                    "stop": sorted(STOP)})
+    files["manifest.json"] = _dump({"docs": len(docs), "chunk": CHUNK,
+                                    "shards": sorted(shard_keys), "stop": sorted(STOP)})
     return files
 
 

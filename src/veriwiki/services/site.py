@@ -52,7 +52,7 @@ from veriwiki.services.site_model import (
     shared_digest,
     slim,
 )
-from veriwiki.services.site_output import Output, present_files
+from veriwiki.services.site_output import Output, begin_build, end_build, present_files
 from veriwiki.services.site_store import (
     HELD,
     Row,
@@ -152,8 +152,8 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     from veriwiki.services.sources import load_sources, version_text
 
     update_index(vault)  # here, so the pages read below are the ones the check sees
+    check = _start_check(vault)  # as early as can be: the child is the longer of the two
     blobs = vault.index.page_blobs()
-    check = _start_check(vault)
     if len(blobs) >= OVERLAP_PAGES:
         report = check()
         check = lambda: report  # noqa: E731
@@ -297,11 +297,12 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     check_write_path(out, out / MANIFEST)
     if not (out / MANIFEST).exists():  # marks the folder as a site before anything is written
         Output(out).write(MANIFEST, '{"files": [], "keys": {}}')
+    stopped = begin_build(out)  # True: the last build stopped midway
     code = code_version()
     model, check = collect_pages(vault, base_url, code=code)
     try:
         old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        same = old.get("code") == code
+        same = old.get("code") == code and not stopped
         old_keys: dict[str, str] = old.get("keys", {}) if same else {}
         old_groups: dict[str, Any] = old.get("groups", {}) if same else {}
         old_files: list[str] = old.get("files", [])
@@ -375,6 +376,7 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
             report.removed += 1
     manifest = {"code": code, "keys": keys, "groups": groups, "files": sorted(output.produced)}
     output.write(MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+    end_build(out)
     if model.state_token is not None:
         write_previous(vault.cache_dir, model.state_token, keys, shared,
                        model.finding_digests)

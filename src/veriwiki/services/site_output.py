@@ -28,6 +28,27 @@ def safe_rel(rel: str) -> str:
     return rel
 
 
+BUILDING = ".veriwiki-site.building"  # there while a build runs
+
+
+def begin_build(out: Path) -> bool:
+    """Mark ``out`` as being built. True when the build before this one stopped before
+    it finished (its mark is still there): the files it wrote match no manifest, so
+    nothing of the last build may be reused (the pages are rendered and every group
+    made again, which costs time, never output)."""
+    mark = out / BUILDING
+    check_write_path(out, mark)
+    if os.path.lexists(mark):
+        return True
+    os.close(os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+    return False
+
+
+def end_build(out: Path) -> None:
+    """The build finished: its manifest names what it wrote."""
+    remove_file(out / BUILDING, root=out)
+
+
 class Output:
     """Writes files under the output folder only when their bytes change."""
 

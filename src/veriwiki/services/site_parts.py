@@ -9,12 +9,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import stat
+import time
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
 from veriwiki.errors import VeriwikiError
-from veriwiki.render.search import SearchBuilder, SearchDoc, search_files, update_table, weigh
+from veriwiki.render.search import (
+    SearchBuilder,
+    SearchDoc,
+    doc_files,
+    group_of,
+    group_shards,
+    shard_groups,
+    update_table,
+    weigh,
+)
 from veriwiki.services import site_pages as docs
 from veriwiki.services.site_derived import texts_digest
 from veriwiki.services.site_model import (
@@ -26,7 +38,7 @@ from veriwiki.services.site_model import (
     tag_url,
 )
 from veriwiki.services.site_output import Output
-from veriwiki.services.site_terms import TermsStore
+from veriwiki.services.site_terms import ShardRecord, TermsStore
 from veriwiki.vault import Vault
 
 OLD_CACHES = ("site-terms.jsonl", "site-search.json")  # site_terms' forerunners
@@ -189,6 +201,7 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
         with contextlib.suppress(OSError):
             (vault.cache_dir / name).unlink(missing_ok=True)
     store = TermsStore(vault.cache_dir, version)
+    touched: set[str] | None = None  # the terms whose postings may have changed (None: all)
     try:
         changed = [(i, p) for i, p in enumerate(listed)
                    if store.blobs.get(p) != model.blobs.get(p, "")]
@@ -201,6 +214,8 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
             changes = [(i, old.get(p), new[p][1]) for i, p in changed]
             if any(o is None for _, o, _ in changes) or not update_table(table, changes):
                 table = None  # a full list lost one of its best: merge every page again
+            else:
+                touched = {t for _, o, n in changes for t in (*(o or ()), *n)}
         if table is None:
             kept = store.weights(p for p in listed if p not in new)
             builder = SearchBuilder()
@@ -211,11 +226,60 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
                     new[p] = (model.blobs.get(p, ""), got)
                 builder.add(_doc(model, p), got)
             table = builder.table()
+        last = store.shards() if touched is not None else None
     finally:
         store.close()
-    for name, data in search_files(table, docs).items():
+    shards = _write_shards(output, table, touched, last)
+    keys = [f[0] for files in shards.values() for f in files]
+    for name, data in doc_files(docs, keys).items():
         output.write(f"{ASSETS}/search/{name}", data)
-    store.save(new, {p for p in listed if p not in new}, listing, table)
+    store.save(new, {p for p in listed if p not in new}, listing, table, shards)
+
+
+def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str] | None,
+                  last: ShardRecord | None) -> ShardRecord:
+    """Write the term shards of ``table``, keeping the files of each group of terms
+    none of which is ``touched`` when they are exactly those the last build wrote
+    (``last``); returns what was written, for the next build."""
+    folder = output.out / ASSETS / "search"
+    groups = shard_groups(table)
+    redo = {group_of(t) for t in touched} if touched is not None else set()
+    out: ShardRecord = {}
+    for group in sorted(groups):
+        files = last.get(group) if last is not None and group not in redo else None
+        if files and all(_identity(folder / f"t-{f[0]}.json") == f[1:] for f in files):
+            for f in files:
+                output.keep(f"{ASSETS}/search/t-{f[0]}.json")
+            out[group] = files
+            continue
+        made = group_shards(table, groups[group])
+        for key, blob in made.items():
+            output.write(f"{ASSETS}/search/t-{key}.json", blob)
+        # a file changed so recently that a change made after this build could leave
+        # its times as they are (one clock tick) is recorded as unknown: made again
+        # and compared next time, as git does with racily clean files
+        recent = time.time_ns() - RACY_NS
+        out[group] = [[key, *(_identity(folder / f"t-{key}.json", recent) or UNKNOWN)]
+                      for key in made]
+    return out
+
+
+RACY_NS = 2_000_000_000  # file times this close to now are not trusted (coarse clocks)
+UNKNOWN = [-1, -1, -1, -1]
+
+
+def _identity(path: Any, recent: int | None = None) -> list[int] | None:
+    """Size, change times and inode of a file; None when it is not a plain file or
+    was changed after ``recent`` (ns)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if recent is not None and max(st.st_mtime_ns, st.st_ctime_ns) >= recent:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _doc(model: SiteModel, path: str) -> SearchDoc:

@@ -5,6 +5,11 @@ blob they were weighed from, and the postings table the build made from them (wi
 a digest of the page list it is for). A build reads the blobs of every row, the
 weights of the changed pages only, updates the table for them and writes both back
 in one transaction, so the table always goes with the rows it was made from.
+
+With the table it keeps which shard files each group of terms was written as, with
+each file's size, times and inode (:data:`ShardRecord`): a group none of whose terms
+changed is kept when its files are still exactly those (never read), so a one-page
+rebuild makes and compares the shards of the changed pages' terms only.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 TERMS_FILE = "site-terms.db"
+ShardRecord = dict[str, list[list[Any]]]  # group key -> [[shard key, size, mtime, ctime, ino]]
 
 
 def open_store(path: Path) -> tuple[sqlite3.Connection, dict[str, str]] | None:
@@ -42,6 +48,7 @@ class TermsStore:
         self.blobs: dict[str, str] = {}
         self._listing: str | None = None
         self._table: str | None = None
+        self._shards: str | None = None
         self._conn: sqlite3.Connection | None = None
         opened = open_store(self.path)
         if opened is None:
@@ -53,6 +60,7 @@ class TermsStore:
                 return
             self.blobs = dict(conn.execute("SELECT path, blob FROM terms"))
             self._listing, self._table = meta.get("listing"), meta.get("table")
+            self._shards = meta.get("shards")
             self._conn = conn
         except sqlite3.Error:
             conn.close()
@@ -70,6 +78,21 @@ class TermsStore:
         if not (isinstance(table, dict) and all(isinstance(v, list) for v in table.values())):
             return None
         return table
+
+    def shards(self) -> ShardRecord | None:
+        """The shard files the table was written as (None when missing or damaged)."""
+        try:
+            record = json.loads(self._shards) if self._shards is not None else None
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        for files in record.values():
+            if not (isinstance(files, list) and all(
+                    isinstance(f, list) and len(f) == 5 and isinstance(f[0], str)
+                    and all(type(n) is int for n in f[1:]) for f in files)):
+                return None
+        return record
 
     def weights(self, paths: Iterable[str]) -> dict[str, dict[str, int]]:
         """The stored weights of ``paths`` (those with a row)."""
@@ -94,14 +117,14 @@ class TermsStore:
             self._conn = None
 
     def save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
-             listing: str, table: dict[str, list[int]]) -> None:
+             listing: str, table: dict[str, list[int]], shards: ShardRecord) -> None:
         """Keep the rows of ``keep`` as they are, write ``rows`` (path -> blob and
         weights), drop every other row and store ``table`` for ``listing``, in one
         transaction (a store that cannot be written only costs time)."""
         self.close()
         for attempt in (0, 1):
             try:
-                self._save(rows, keep, listing, table)
+                self._save(rows, keep, listing, table, shards)
                 return
             except (OSError, sqlite3.Error):
                 if attempt:
@@ -111,7 +134,7 @@ class TermsStore:
                     keep = set()
 
     def _save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
-              listing: str, table: dict[str, list[int]]) -> None:
+              listing: str, table: dict[str, list[int]], shards: ShardRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None)
         try:
@@ -131,7 +154,8 @@ class TermsStore:
                 (p, blob, _dumps(w)) for p, (blob, w) in rows.items()])
             conn.execute("DELETE FROM meta")
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("version", self.version), ("listing", listing), ("table", _dumps(table))])
+                ("version", self.version), ("listing", listing), ("table", _dumps(table)),
+                ("shards", _dumps(shards))])
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
