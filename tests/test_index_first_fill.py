@@ -8,6 +8,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from conftest import Git, write
 from test_write_fast import PAGES, dump
 from veriwiki import api
@@ -93,4 +95,41 @@ def test_a_first_fill_while_another_connection_is_open(vault: Path, git: Git,
     finally:
         reader.close()
         index.close()
+        v.close()
+
+
+def test_a_parse_worker_that_dies_fails_the_index_and_stores_nothing(
+        vault: Path, git: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-parse (the OOM killer, say): the index stops with a message
+    instead of waiting for it forever, and the index keeps what it had."""
+    import multiprocessing
+
+    from veriwiki.adapters.sqlite_index import write as index_write
+    from veriwiki.errors import VeriwikiError
+
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        pytest.skip("the parse pool needs fork and 2 cores; one process parses instead")
+    _fill(vault, git, 450)  # over the pool's threshold of 400 pages
+    v = api.open_vault(vault)
+    try:
+        api.update_index(v)
+        before = dump(v.index)
+        for n in range(450):
+            write(vault, f"wiki/many/Page {n}.md", f"# Page {n}\n\nChanged {n}.\n")
+        parse = index_write._parse_one
+
+        def dies_on_one(job: tuple[str, str, int, int, int, str, bool]) -> object:
+            if job[1].endswith("Page 123.md"):
+                os._exit(9)  # in the forked worker: no exception, the process is gone
+            return parse(job)
+
+        monkeypatch.setattr(index_write, "_parse_one", dies_on_one)
+        with pytest.raises(VeriwikiError, match="died"):
+            api.update_index(v)
+        assert dump(v.index) == before
+        monkeypatch.setattr(index_write, "_parse_one", parse)
+        assert api.update_index(v).parsed >= 450  # (and a row whose time was too recent)
+        assert v.index.conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?",
+                                    ('"changed 123"',)).fetchone()[0] == 1
+    finally:
         v.close()

@@ -32,6 +32,7 @@ from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import file_name_problem, normalize_name
 from veriwiki.core.records import page_to_json
+from veriwiki.errors import VeriwikiError
 
 _PARALLEL_THRESHOLD = 400
 _BATCH_BYTES = 256 * 1024
@@ -104,8 +105,7 @@ def _is_empty(conn: sqlite3.Connection) -> bool:
 
 
 def _journal(conn: sqlite3.Connection, mode: str) -> bool:
-    """Switch the database to journal ``mode``; False when that cannot be done now
-    (another connection has it open: it stays as it is)."""
+    """Switch to journal ``mode``; False when another connection holds it as it is."""
     try:
         got = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
     except sqlite3.OperationalError:
@@ -407,12 +407,19 @@ class IndexWriter(ABC):
         if len(args) >= _PARALLEL_THRESHOLD and workers > 1 and sys.platform != "win32" \
                 and threading.active_count() == 1:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, process
 
             import veriwiki.core.parse  # noqa: F401 - loaded once, here: the workers inherit it
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(workers) as pool:
-                for rows in pool.imap(_parse_batch, _batches(args)):
-                    yield from rows
+            # not multiprocessing.Pool: its handler thread spins while a result is read (0.2-
+            # 0.3 s of CPU on the real corpus), and it hangs when a worker dies
+            try:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(
+                        "fork")) as pool:
+                    for rows in pool.map(_parse_batch, _batches(args)):
+                        yield from rows
+            except process.BrokenProcessPool:
+                raise VeriwikiError("a process parsing pages died (killed? out of memory?); "
+                                    "nothing was stored: run the command again") from None
         else:
             for a in args:
                 yield _parse_one(a)
