@@ -214,8 +214,9 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
             changes = [(i, old.get(p), new[p][1]) for i, p in changed]
             if any(o is None for _, o, _ in changes) or not update_table(table, changes):
                 table = None  # a full list lost one of its best: merge every page again
-            else:
-                touched = {t for _, o, n in changes for t in (*(o or ()), *n)}
+            else:  # a term whose weight in each changed page is the same keeps its list
+                touched = {t for _, o, n in changes for t in {*(o or ()), *n}
+                           if (o or {}).get(t) != n.get(t)}
         if table is None:
             kept = store.weights(p for p in listed if p not in new)
             builder = SearchBuilder()
