@@ -24,9 +24,15 @@ def _load_text(text: str, suffix: str) -> Any:
     return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
 
 
+# the built-in schemas are our own files: read with libyaml's safe loader when it is
+# there (~7x faster; every check reads them), the vault's with the one whose errors
+# the messages below quote
+_BUILTIN_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _builtin_base() -> dict[str, Any]:
     text = resources.files("veriwiki.builtin.schemas").joinpath("_base.yaml").read_text("utf-8")
-    return dict(yaml.safe_load(text))
+    return dict(yaml.load(text, Loader=_BUILTIN_LOADER))  # noqa: S506 - a safe loader
 
 
 def _make(name: str, raw: dict[str, Any], base: dict[str, Any], origin: str,
@@ -58,7 +64,7 @@ def load_types(vault: Vault | None) -> TypeRegistry:
         if entry.name.startswith("_") or not entry.name.endswith(".yaml"):
             continue
         name = entry.name[:-5]
-        types[name] = _make(name, yaml.safe_load(entry.read_text("utf-8")), base,
+        types[name] = _make(name, yaml.load(entry.read_text("utf-8"), Loader=_BUILTIN_LOADER), base,
                             f"built-in:{name}", check=False)
     if vault is not None:
         sdir = vault.root / SCHEMA_DIR
