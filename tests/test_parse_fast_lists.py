@@ -190,6 +190,23 @@ TRICKY = {
     "links with titles": "[a](b.md \"t\") [c](d.md 'u') [e](<f g.md> (v)) [h]( i.md )\n",
     "autolinks and html": "<https://e.org/#t> <a@b.org> <a href=\"#x\">[[A]]</a> <b>#t</b> a<b\n",
     "escape then link": "\\[a](b.md) [a\\](b.md) [a](b\\).md) [[A]]\n",
+    "block quotes": "> a [[A]]\n> b\n\n> # H [[B]]\n> text ^id\n>\n> more #t\n\nafter [[C]]\n",
+    "block quote markers": ">a [[A]]\n>  b\n>\n>   c\n\n>     code [[B]]\n\n>\t\ttab [[C]]\n\n> \tx\n",
+    "block quote lazy lines": "> a\nlazy [[A]]\n\n> b\n>\nnot lazy [[B]]\n\n> c\n- item [[C]]\n\n"
+                              "> d\n# h\n\n> e\n    indented [[D]]\n",
+    "block quote interrupts": "para [[A]]\n> q [[B]]\n\n- item\n> q [[C]]\n\n| a |\n> x\n",
+    "block quote contents": "> - a [[A]]\n> - b\n\n> 1. x\n>\n>    y [[B]]\n\n> ```\n> [[C]]\n> ```\n\n"
+                            "> ```\n> open [[D]]\n\n> > nested [[E]]\n\n> a | b\n> --|--\n\n"
+                            "> <div>\n> [[F]]\n\n> [x]: /y\n\n[x] > x\n\n> a\n> ===\n\n> b\n> ---\n\n"
+                            ">\n>\n\n>\n",
+    "block quote then more": "> a\n>\n> b\n> c\nd [[A]]\n> e\n\n  > indented [[B]]\n\n>\n# H\n>x\n",
+    "thematic breaks": "---\n\n***\n\n___\n\n- - -\n\n* * *\n\n_ _ _\n\n--- [[A]]\n\n-- -\n\n"
+                       "-\t-\t-\n\n*-*\n\npara\n***\n\npara\n---\n\npara\n___\n\n---\ntext [[B]]\n",
+    "breaks and lists": "- a\n---\n- b\n\n***\n- c [[A]]\n* * *\n1. d\n___\n",
+    "indented lists": " - a [[A]]\n - b\n\n  1. c\n  2. d [[B]]\n\n   - e\n     - f [[C]]\n\n    - code\n\n"
+                      "  - g\n- h\n\n- i\n  - j\n - k\n\n  * x\n  - y\n\n  - z\n\n  lazy? [[D]]\n",
+    "indented list interrupts": "para\n  - item [[A]]\n\npara\n  2. two [[B]]\n\npara\n   1. one\n\n"
+                                "  -\n\n  - \n  - # h\n  - ```\n",
 }
 
 
@@ -212,7 +229,8 @@ _MARKERS = ["", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", 
             "~~~", "````", "```py", "- ```", "1. ```", "|-|", "|:-|-:|", "| a | b |", "-|-",
             "|", "| `a|b` |", "[`c`](q.md)", "[a `b` c](r.md)", "[`x](y.md)`",
             "[#t](s.md)", "[#12](t.md)", "[a #b `c`](u.md)",
-            "[a\\_b](v.md)", "[\\]](w.md)", "[x\\](y.md)"]
+            "[a\\_b](v.md)", "[\\]](w.md)", "[x\\](y.md)", ">", "> ", ">  ", "> > ", ">\t",
+            "> # ", "> - ", "> ```", "> 1. ", "***", "- - -", "___", "* * *", " - ", "  1. "]
 _WORDS = ["word ", "[[A]]", "#tag", "[#t `c`](d.md)", "[x#](e.md)", "[\\_x\\\\](f.md)",
           "[x]", "[y][]", "[X][x]", "[l](p.md)", "`c`", "[`c`](q.md)",
           "<b>", "|", " ^id", "[", "]", "\\", "\"t\"", "[@s, \"q\"]", "{{a.b}}", "  ", "3. ",

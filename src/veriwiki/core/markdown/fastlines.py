@@ -12,6 +12,7 @@ from markdown_it.rules_block.html_block import HTML_SEQUENCES
 _NOT_PLAIN_START = frozenset("> \t<")
 _ORDERED = re.compile(r"[0-9]{1,10}[.)](?:[ \t]|$)")
 _MARKS_ONLY = re.compile(r"[\s*\-_=|:+]*")
+_THEMATIC = re.compile(r"(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,}")
 
 
 class HeadingBlock(NamedTuple):
@@ -132,6 +133,12 @@ def is_plain(line: str) -> bool:
     elif "0" <= first <= "9":
         return _ORDERED.match(line) is None
     return not (first in "*-_=|:+" and _MARKS_ONLY.fullmatch(line))
+
+
+def thematic_break(line: str) -> bool:
+    """``line`` (at column 0) is a thematic break as markdown-it's ``hr`` rule reads one:
+    three or more of one of ``* - _`` and nothing else but spaces and tabs."""
+    return _THEMATIC.fullmatch(line) is not None
 
 
 def may_define(text: str) -> bool:

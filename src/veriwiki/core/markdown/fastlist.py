@@ -76,7 +76,7 @@ def item_head(rest: str) -> tuple[str, int, bool] | None:
 def read_list(lines: list[str], start: int, count: int, *, interrupts: bool, refs: bool,
               ) -> tuple[list[ParagraphBlock | ItemFenceBlock], int] | None:
     """The paragraphs and fences of the list whose first item is on line ``start`` at
-    column 0, and the line after the list; None when markdown-it must read it.
+    column 0 to 3, and the line after the list; None when markdown-it must read it.
     ``interrupts``: the line right before is paragraph text; ``refs``: the page may
     define link references."""
     levels: list[_Level] = []

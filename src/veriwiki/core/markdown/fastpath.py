@@ -42,8 +42,16 @@ What is handled here, and why that is safe:
   own ``html_block`` patterns opens there (it may interrupt a paragraph only when the
   pattern says so); the block runs to the line its pattern closes on, and the index
   reads nothing in it. Any other such line is paragraph text (a JSX tag left open).
-- A list item at column 0 starts a list read by ``fastlist`` (its docstring lists the
-  shapes it takes), or goes to markdown-it.
+- A list item at column 0 to 3 starts a list read by ``fastlist`` (its docstring lists
+  the shapes it takes), or goes to markdown-it.
+- A thematic break at column 0 outside a paragraph holds nothing the index reads
+  (markdown-it's ``hr`` comes before its list rule: ``* * *`` is no item). Right
+  after a paragraph line it is a setext underline or interrupts: a slow region.
+- A block quote (lines starting with ``>`` at column 0) interrupts a paragraph; its
+  lines, the marker and one optional space cut off, are read by a scanner of their own
+  when they hold only paragraphs and headings (lists too), no tab in a line's
+  indentation, and the quote ends at a blank line, the page's end or after a quoted
+  blank line (markdown-it then tries no lazy continuation); else it is a slow region.
 - Anything else starts a *slow region*, from the start of the paragraph or list it
   would join (or the line itself). It ends before a line that follows a blank line,
   starts at column 0 and could start a paragraph, heading, fence or HTML block; the
@@ -82,6 +90,7 @@ from veriwiki.core.markdown.fastlines import (
     is_plain,
     may_be_delimiter_row,
     may_define,
+    thematic_break,
 )
 from veriwiki.core.markdown.fastlist import item_head, read_list
 from veriwiki.core.markdown.fasttable import TableBlock, read_table
@@ -94,6 +103,10 @@ IS_VERIFIED = (markdown_it.__version__ == VERIFIED["markdown-it-py"]
 
 _PAGE_SLOW = ("^[", "\r", "\x00")
 _SENTINEL = "veriwikisentinel"
+
+
+class _NotSimple(Exception):
+    """A block quote holds what the scanner leaves to markdown-it."""
 
 
 class SlowTokens(NamedTuple):
@@ -117,6 +130,7 @@ class _Scanner:
         self.md = md
         self.env = env  # the page's env: the references of the slow regions read so far
         self.refs = False  # the page may define link references
+        self.nested = False  # reading a block quote's lines (no slow region)
         self.out: list[Block] = []
 
     def _text(self, start: int, end: int) -> str:
@@ -187,7 +201,19 @@ class _Scanner:
             elif first == " " and para >= 0 and _continues_indented(line):
                 i += 1
                 continue
-            elif (first in "-*+" or "0" <= first <= "9") and item_head(line) is not None:
+            elif first == ">":
+                quote = self._quote(i)
+                if quote is not None:
+                    if para >= 0:  # a block quote interrupts a paragraph
+                        self._paragraph(para, i)
+                        para = -1
+                    self.out += quote[0]
+                    i = quote[1]
+                    continue
+            if para < 0 and first in "-*_" and thematic_break(line):
+                i += 1  # a thematic break: nothing the index reads
+                continue
+            elif (first in "-*+ " or "0" <= first <= "9") and _item_start(line):
                 got = read_list(lines, i, count, interrupts=para >= 0, refs=self.refs)
                 if got is not None:
                     if para >= 0:
@@ -206,6 +232,45 @@ class _Scanner:
         if para >= 0:
             self._paragraph(para, count)
         return self.out
+
+    def _quote(self, start: int) -> tuple[list[Block], int] | None:
+        """The paragraphs and headings of the block quote at ``start`` and the line
+        after it, or None when it takes markdown-it to read: the quote is the run of
+        lines starting with ``>`` (the marker, an optional space, then the quoted line),
+        followed by a blank line, the page's end or anything after a quoted blank line
+        (no lazy continuation); its lines are read by a scanner of their own, which
+        must find nothing but paragraphs and headings in them (no tab in a line's
+        indentation)."""
+        lines, count = self.lines, self.count
+        inner: list[str] = []
+        end = start
+        while end < count and lines[end][:1] == ">":
+            line = lines[end]
+            rest = line[2:] if line[1:2] == " " else line[1:]
+            text = rest.lstrip(" ")
+            if text[:1] == "\t":
+                return None
+            inner.append(rest)
+            end += 1
+        if end < count and not is_blank(lines[end]) and inner[-1].strip(" "):
+            return None  # the next line may continue the quote lazily
+        scanner = _Scanner(inner, len(inner), False, self.md, self.env)
+        scanner.refs = self.refs
+        scanner.nested = True
+        try:
+            blocks = scanner.run(0)
+        except _NotSimple:
+            return None
+        out: list[Block] = []
+        for block in blocks:
+            if isinstance(block, ParagraphBlock):
+                out.append(ParagraphBlock(block.content, block.start + start,
+                                          block.end + start))
+            elif isinstance(block, HeadingBlock):
+                out.append(HeadingBlock(block.level, block.content, block.line + start))
+            else:
+                return None
+        return out, end
 
     def _table_below(self, i: int) -> bool:
         """True when line ``i + 1`` could be a table's delimiter row (line ``i`` then
@@ -246,6 +311,8 @@ class _Scanner:
 
     def _slow(self, start: int) -> int:
         """Parse the slow region starting at ``start``; the line to go on from."""
+        if self.nested:
+            raise _NotSimple  # in a block quote: markdown-it reads the whole quote
         for j in range(start + 1, self.count):
             if self._can_resume(j):
                 tokens = self._parse(start, j, sentinel=True)
@@ -285,6 +352,12 @@ class _Scanner:
             if tok.map:
                 tok.map = [tok.map[0] + start, tok.map[1] + start]
         return tokens
+
+
+def _item_start(line: str) -> bool:
+    """``line`` starts a list item at column 0 to 3 (more is indented code)."""
+    rest = line.lstrip(" ") if line[0] == " " else line
+    return len(line) - len(rest) < 4 and bool(rest) and item_head(rest) is not None
 
 
 def _continues_indented(line: str) -> bool:
