@@ -38,6 +38,7 @@ from veriwiki.services.site_cache import (
     state_version,
     write_previous,
 )
+from veriwiki.services.site_check import findings_of
 from veriwiki.services.site_check import start_check as _start_check
 from veriwiki.services.site_llms import write_llms_full
 from veriwiki.services.site_model import (
@@ -384,8 +385,8 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     counts = model.report.counts
     report.errors, report.warnings = counts.get("error", 0), counts.get("warning", 0)
     report.has_errors = model.report.has_errors
-    report.broken_links = [(f.path, f.line, f.message) for f in model.report.findings
-                           if f.rule == "broken-link"]
+    report.broken_links = [(f.path, f.line, f.message)
+                           for f in findings_of(model.report, "broken-link")]
     close = getattr(model.pages, "store", None)
     if close is not None:
         close.close()

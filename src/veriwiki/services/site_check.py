@@ -2,21 +2,112 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check_report import CheckReport
-from veriwiki.services.site_model import finding_digests
 from veriwiki.vault import Vault
 
 CHILD_CPU: list[float] = []  # CPU seconds of each check child this process waited for
 
 
 class SiteCheckReport(CheckReport):
-    """A check report with the digest of each page's findings its child made."""
+    """A check report from the child: its findings stay plain tuples (rule, severity,
+    path, line, message, hint, column, origin; in report order) until they are asked
+    for, by page (:meth:`on_page`), by rule (:meth:`of_rule`) or all at once, so a
+    rebuild makes :class:`Finding` objects for the few pages it renders only."""
 
-    digests: dict[str, str] | None = None
+    def __init__(self, rows: list[tuple[Any, ...]], pages: int,
+                 digests: dict[str, str] | None = None) -> None:
+        self.rows = rows
+        self.digests = digests
+        self._all: list[Finding] | None = None
+        self._pages: dict[str, list[tuple[Any, ...]]] | None = None
+        super().__init__([], pages)
+        self._all = None  # the dataclass __init__ set [] through the setter
+
+    @property  # type: ignore[override]
+    def findings(self) -> list[Finding]:
+        if self._all is None:
+            self._all = [_finding(row) for row in self.rows]
+        return self._all
+
+    @findings.setter
+    def findings(self, value: list[Finding]) -> None:
+        self._all = value
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(row[1] for row in self.rows)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(row[1] == "error" for row in self.rows)
+
+    def of_rule(self, rule: str) -> list[Finding]:
+        """The findings of one rule, in report order."""
+        return [_finding(row) for row in self.rows if row[0] == rule]
+
+    def on_page(self, path: str) -> list[Finding]:
+        """The findings on one page, in report order (made on each call)."""
+        if self._pages is None:
+            self._pages = {}
+            for row in self.rows:
+                self._pages.setdefault(row[2], []).append(row)
+        return [_finding(row) for row in self._pages.get(path, ())]
+
+
+def finding_digests(rows: list[tuple[Any, ...]]) -> dict[str, str]:
+    """A digest of each page's findings, from findings as plain tuples (rule, severity,
+    path, line, message, hint, column, origin) in report order: a dataclass's repr is
+    ~10x slower."""
+    by_page: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_page.setdefault(row[2], []).append(row)
+    return {path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+            for path, found in by_page.items()}
+
+
+_SEVERITY = {s.value: s for s in Severity}
+
+
+def _finding(row: tuple[Any, ...]) -> Finding:
+    rule, sev, path, line, message, hint, column, origin = row
+    return Finding(rule, _SEVERITY[sev], path, line, message, hint, column, origin)
+
+
+def findings_of(report: CheckReport, rule: str) -> list[Finding]:
+    """The findings of ``rule`` in ``report`` (without making the others)."""
+    if isinstance(report, SiteCheckReport):
+        return report.of_rule(rule)
+    return [f for f in report.findings if f.rule == rule]
+
+
+class PageFindings(Mapping[str, list[Finding]]):
+    """Path -> findings on the page, made from a :class:`SiteCheckReport` when asked."""
+
+    def __init__(self, report: SiteCheckReport) -> None:
+        self.report = report
+        self._made: dict[str, list[Finding]] = {}
+        self._paths = dict.fromkeys(row[2] for row in report.rows)  # in report order
+
+    def __getitem__(self, path: str) -> list[Finding]:
+        if path not in self._paths:
+            raise KeyError(path)
+        got = self._made.get(path)
+        if got is None:
+            got = self._made[path] = self.report.on_page(path)
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def start_check(vault: Vault) -> Callable[[], CheckReport]:
@@ -72,11 +163,6 @@ def start_check(vault: Vault) -> Callable[[], CheckReport]:
 
             return check_vault(vault)
         pages, rows, digests = pickle.loads(data)  # noqa: S301 - our own child's output
-        severity = {s.value: s for s in Severity}
-        report = SiteCheckReport(
-            [Finding(rule, severity[sev], path, line, message, hint, column, origin)
-             for rule, sev, path, line, message, hint, column, origin in rows], pages)
-        report.digests = digests
-        return report
+        return SiteCheckReport(rows, pages, digests)
 
     return wait

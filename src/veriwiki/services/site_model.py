@@ -26,6 +26,7 @@ from veriwiki.core.resolve import Resolver, github_slug
 from veriwiki.render.chips import SourceView, Verdict, chip_html, cite_key
 from veriwiki.render.markdown import FactView, LinkView, render_tokens, section_tokens
 from veriwiki.services.check_report import CheckReport
+from veriwiki.services.site_check import PageFindings, SiteCheckReport, finding_digests
 from veriwiki.services.site_derived import PageVerdicts, QuotePlaces, texts_digest
 
 ASSETS = "_vw"
@@ -82,7 +83,7 @@ class SiteModel:
     blobs: dict[str, str]
     resolver: Resolver
     report: CheckReport
-    findings: dict[str, list[Finding]]
+    findings: Mapping[str, list[Finding]]  # by page (site_check.PageFindings: made when asked)
     sources: dict[str, Source]
     texts: dict[tuple[str, int], SourceText]
     facts: list[Fact]
@@ -361,26 +362,21 @@ def link_graph(model: SiteModel) -> None:
     finish_links(model, tables)
 
 
-def finding_digests(rows: list[tuple[Any, ...]]) -> dict[str, str]:
-    """A digest of each page's findings, from findings as plain tuples (rule, severity,
-    path, line, message, hint, column, origin) in report order: a dataclass's repr is
-    ~10x slower."""
-    by_page: dict[str, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        by_page.setdefault(row[2], []).append(row)
-    return {path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-            for path, found in by_page.items()}
-
-
 def prepare(model: SiteModel) -> None:
     """Derived tables: findings per page and their digests, facts; verdicts and quote
     places are made when asked for (:class:`PageVerdicts`, :class:`QuotePlaces`)."""
-    for f in model.report.findings:
-        model.findings.setdefault(f.path, []).append(f)
-    sent = getattr(model.report, "digests", None)  # made by the check's child
+    report = model.report
+    if isinstance(report, SiteCheckReport):  # from the check's child: made per page
+        model.findings = PageFindings(report)
+        sent = report.digests
+    else:
+        by_page: dict[str, list[Finding]] = {}
+        for f in report.findings:
+            by_page.setdefault(f.path, []).append(f)
+        model.findings, sent = by_page, None
     model.finding_digests = sent if isinstance(sent, dict) else finding_digests(
         [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column, f.origin)
-         for f in model.report.findings])
+         for f in report.findings])
     model.verdicts = PageVerdicts(model)
     model.matches = QuotePlaces(model.texts)
     model.fact_index = index_facts(model.facts)

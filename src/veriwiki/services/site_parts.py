@@ -28,6 +28,7 @@ from veriwiki.render.search import (
     weigh,
 )
 from veriwiki.services import site_pages as docs
+from veriwiki.services.site_check import findings_of
 from veriwiki.services.site_derived import texts_digest
 from veriwiki.services.site_model import (
     ASSETS,
@@ -79,8 +80,8 @@ def write_sources(model: SiteModel, output: Output) -> None:
                          docs.render_source(model, sid, v.version, citing[(sid, v.version)]))
         stale: list[tuple[str, str, str | None]] = [
                  (f"{f.path}:{f.line}", page_url(f.path) + f"#L{f.line}", f.message)
-                 for f in model.report.findings
-                 if f.rule == "stale-claim" and f"{sid}:v" in f.message and f.path in model.pages]
+                 for f in findings_of(model.report, "stale-claim")
+                 if f"{sid}:v" in f.message and f.path in model.pages]
         groups: list[tuple[str | None, list[tuple[str, str, str | None]]]] = [
             ("Versions", [(f"v{v.version} — {v.file}", source_url(sid, v.version),
                            f"added {v.added}") for v in sorted(source.versions,
@@ -362,7 +363,7 @@ def group_key(vault: Vault, model: SiteModel, code: str, name: str,
         # from the source texts and the quotes (in claims())
         citing = [p for p in sorted(model.pages)
                   if (rows[p].claims if rows is not None else model.pages[p].claims)]
-        stale = [f.to_json() for f in model.report.findings if f.rule == "stale-claim"]
+        stale = [f.to_json() for f in findings_of(model.report, "stale-claim")]
         return digest(base, sources, claims(), found(citing), stale, texts_digest(model.texts))
     if name == "lists":
         # listings show the listing; the home page renders the index page (its chips,

@@ -1,0 +1,47 @@
+"""The check report the site build's parent gets from its check child: findings kept as
+tuples and made when asked for give what a report of :class:`Finding` objects gives."""
+
+from __future__ import annotations
+
+from veriwiki.core.model import Finding, Severity
+from veriwiki.services.check_report import CheckReport
+from veriwiki.services.site_check import PageFindings, SiteCheckReport, findings_of
+
+ROWS = [
+    ("broken-link", "error", "wiki/A.md", 3, "no page 'X'", "create it", 5, None),
+    ("uncited-claim", "warning", "wiki/A.md", 4, "a number without a source", None, None,
+     None),
+    ("stale-claim", "warning", "wiki/B.md", 1, "llama2:v2 changed", None, None, "x"),
+    ("orphan-page", "info", "wiki/C.md", 1, "nothing links here", None, None, None),
+    ("broken-link", "error", "wiki/C.md", 9, "no page 'Y'", None, 2, None),
+]
+
+
+def _plain() -> CheckReport:
+    return CheckReport([Finding(r, Severity(s), p, ln, m, h, c, o)
+                        for r, s, p, ln, m, h, c, o in ROWS], 7)
+
+
+def test_site_check_report_equals_a_report_of_findings() -> None:
+    lazy, plain = SiteCheckReport(list(ROWS), 7, {"wiki/A.md": "d"}), _plain()
+    assert lazy.counts == plain.counts
+    assert lazy.has_errors and plain.has_errors
+    assert lazy.summary() == plain.summary()
+    for rule in ("broken-link", "stale-claim", "no-such-rule"):
+        assert findings_of(lazy, rule) == findings_of(plain, rule)
+        assert findings_of(plain, rule) == [f for f in plain.findings if f.rule == rule]
+    assert lazy.findings == plain.findings
+    assert lazy.to_json() == plain.to_json()
+    assert lazy.pages == 7 and lazy.digests == {"wiki/A.md": "d"}
+
+
+def test_site_page_findings_are_made_per_page_in_report_order() -> None:
+    lazy = SiteCheckReport(list(ROWS), 7)
+    by_page = PageFindings(lazy)
+    assert lazy._all is None  # nothing made yet
+    assert list(by_page) == ["wiki/A.md", "wiki/B.md", "wiki/C.md"]
+    assert by_page.get("wiki/C.md") == [f for f in _plain().findings if f.path == "wiki/C.md"]
+    assert by_page.get("wiki/Z.md") is None and "wiki/Z.md" not in by_page
+    assert len(by_page) == 3 and lazy._all is None
+    clean = SiteCheckReport([r for r in ROWS if r[1] != "error"], 7)
+    assert not clean.has_errors and clean.counts["error"] == 0
