@@ -22,6 +22,7 @@ from helpers_gen import generated_pages
 from veriwiki.core import claims, parse
 from veriwiki.core.markdown import make_parser
 from veriwiki.core.model import Page
+from veriwiki.core.names import tag_at
 from veriwiki.core.records import page_to_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,7 @@ def test_fastpath_same_page_on_a_generated_vault(tmp_path: Path) -> None:
 # the regex engine scans faster: every branch opening with a literal, single spaces)
 _MARKS_DEFINITION = re.compile(r"(\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w))")
 _SPACE_PUNCT_DEFINITION = re.compile(r"\s+([.,;:!?](?:\s|$))")
+_DIGIT_RUNS = re.compile(r"[0-9]+")
 
 
 def _plain_text_reference(markdown: str) -> str:
@@ -121,6 +123,39 @@ def _plain_text_reference(markdown: str) -> str:
     text = claims._MDLINK.sub(r"\1", text)
     text = _MARKS_DEFINITION.sub("", text)
     return _SPACE_PUNCT_DEFINITION.sub(r"\1", " ".join(text.split()))
+
+
+def _digit_offsets_reference(text: str) -> list[int]:
+    """claims._digit_offsets as first written: every hidden span found, the wikilink and
+    link patterns with their optional "!"."""
+    spans = []
+    at = text.find("#")
+    while at >= 0:
+        tag = tag_at(text, at)
+        if tag is not None:
+            spans.append((at, tag[1]))
+        at = text.find("#", at + 1 if tag is None else tag[1])
+    if "^" in text:
+        end = len(text.rstrip())
+        caret = text.rfind("^", 0, end)
+        if caret > 0 and text[caret - 1].isspace() and \
+                claims._BLOCK_ID.fullmatch(text, caret + 1, end):
+            spans.append((caret, end))
+    for m in claims._WIKI.finditer(text):
+        if m.group(2) is None:
+            spans.append((m.start(), m.end()))
+        else:
+            spans += [(m.start(), m.start(2)), (m.end(2), m.end())]
+    spans += [(m.end(1), m.end()) for m in claims._MDLINK.finditer(text)]
+    gaps, pos = [], 0
+    for a, b in sorted(spans):
+        if a > pos:
+            gaps.append((pos, a))
+        pos = max(pos, b)
+    gaps.append((pos, len(text)))
+    if text.isascii():
+        return [m.start() for a, b in gaps for m in _DIGIT_RUNS.finditer(text, a, b)]
+    return [i for a, b in gaps for i in range(a, b) if text[i].isdigit()]
 
 
 def _sentence_spans_reference(text: str) -> list[tuple[int, int]]:
@@ -145,7 +180,8 @@ SENTENCE_PIECES = ["e.g.", "i.e.", "Fig.", "et al.", "vs.", "No.", " ", ". ", "?
                    "A", "b", "3", "3.5", "²", "٣", "(", ")", "[[a|b]]", "[[c]]", "[x](y)",
                    "](", "[", "]", "*", "**", "_", "`", "\n", "\"", "'", "...", "x.y.", " .",
                    "a_b", "_a", "b*", "x__y", "***", "``", "é_", "_é", "\t", "  ", "\u00a0",
-                   "\u2003", "\x1c", " ,", " ;", "  !", " . . ", ",", ":", "?"]
+                   "\u2003", "\x1c", " ,", " ;", "  !", " . . ", ",", ":", "?", "![[d 2]]",
+                   "[[e 3#h 4|f 5]]", "[[g\\|6]]", "![x 7](y 8)", "#t9", " #10", "^b1", "7"]
 
 
 @given(st.lists(st.one_of(st.sampled_from(SENTENCE_PIECES), st.text(max_size=5)),
@@ -155,6 +191,7 @@ def test_claim_helpers_same_as_their_definitions(text: str) -> None:
     assert claims.plain_text(text) == _plain_text_reference(text)
     assert claims.sentence_spans(text) == _sentence_spans_reference(text)
     assert claims._has_digit(text) == any(ch.isdigit() for ch in text)
+    assert claims._digit_offsets(text) == _digit_offsets_reference(text)
 
 
 _CORPORA = [Path(os.environ.get("VERIWIKI_REAL_CORPUS", "/tmp/s3real/cache/vault")) / "wiki",

@@ -17,6 +17,10 @@ _ABBREV = {"e.g", "i.e", "al", "p", "pp", "vs", "approx", "fig", "eq", "sec", "n
 _BOUNDARY = re.compile(r"[.!?](?=[\"')\]]*\s+(?:[\"'(\[]*[A-Z0-9@#*_\[]|$))|[.!?][\"')\]]*$")
 _WIKI = re.compile(r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\\?\|([^\]]*))?\]\]")
 _MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# the same without the optional "!" (which holds no digit): they start with a literal,
+# which the engine searches for instead of trying every position
+_WIKI_SPAN = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\\?\|([^\]]*))?\]\]")
+_MDLINK_SPAN = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 # white space before punctuation, in text whose white space is single spaces
 _SPACE_PUNCT = re.compile(r" ([.,;:!?](?: |$))")
 # emphasis and code markers: ``**``, ``__``, a backtick run, a ``*`` or ``_`` not between
@@ -74,7 +78,11 @@ def plain_text(markdown: str) -> str:
         text = _MDLINK.sub(r"\1", text)
     if "*" in text or "_" in text or "`" in text:
         text = _MARKS.sub("", text)
-    return _SPACE_PUNCT.sub(r"\1", " ".join(text.split()))
+    text = " ".join(text.split())
+    if " ." in text or " ," in text or " ;" in text or " :" in text or " !" in text or \
+            " ?" in text:
+        return _SPACE_PUNCT.sub(r"\1", text)
+    return text
 
 
 def _word_before_stop(text: str, start: int, end: int) -> str:
@@ -169,14 +177,14 @@ def _naming_spans(text: str) -> list[tuple[int, int]]:
         caret = text.rfind("^", 0, end)
         if caret > 0 and text[caret - 1].isspace() and _BLOCK_ID.fullmatch(text, caret + 1, end):
             spans.append((caret, end))
-    if "[[" in text:
-        for m in _WIKI.finditer(text):
+    if "[[" in text:  # a span's "!" (an embed's) holds no digit: left out
+        for m in _WIKI_SPAN.finditer(text):
             if m.group(2) is None:
                 spans.append((m.start(), m.end()))
             else:
                 spans += [(m.start(), m.start(2)), (m.end(2), m.end())]
     if "](" in text:
-        spans += [(m.end(1), m.end()) for m in _MDLINK.finditer(text)]
+        spans += [(m.end(1), m.end()) for m in _MDLINK_SPAN.finditer(text)]
     return sorted(spans)
 
 
