@@ -52,9 +52,9 @@ def timed(module: Any, name: str, label: Callable[[tuple[Any, ...]], str] | None
 def main() -> None:
     real_start = site._start_check
 
-    def start(vault: Any) -> Callable[[], Any]:
-        mark("check start")
-        wait = real_start(vault)
+    def start(vault: Any, *args: Any) -> Callable[[], Any]:
+        mark("check start")  # since 2026-12-06 15:10 UTC: forked before the index update
+        wait = real_start(vault, *args)
 
         def waiting() -> Any:
             mark("wait begins")

@@ -3,6 +3,8 @@ tuples and made when asked for give what a report of :class:`Finding` objects gi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check_report import CheckReport
 from veriwiki.services.site_check import PageFindings, SiteCheckReport, findings_of
@@ -45,3 +47,32 @@ def test_site_page_findings_are_made_per_page_in_report_order() -> None:
     assert len(by_page) == 3 and lazy._all is None
     clean = SiteCheckReport([r for r in ROWS if r[1] != "error"], 7)
     assert not clean.has_errors and clean.counts["error"] == 0
+
+
+def test_site_check_child_waits_for_the_index_and_ends_when_it_fails(
+        vw: object, vault: Path) -> None:
+    """The check's child is forked before the index update: it checks the updated
+    index, and when the update raises it ends without checking (no child left)."""
+    import os
+
+    import pytest
+
+    from veriwiki.services.indexing import update_index
+    from veriwiki.services.site_check import start_check
+    from veriwiki.vault import open_vault
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the check forks")
+    (vault / "wiki" / "Alpha.md").write_text("# Alpha\n\nSee [[Nowhere]].\n",
+                                             encoding="utf-8")
+    opened = open_vault(vault)
+    report = start_check(opened, lambda: update_index(opened))()
+    assert [f.path for f in findings_of(report, "broken-link")] == ["wiki/Alpha.md"]
+
+    def broken() -> None:
+        raise RuntimeError("the index cannot be updated")
+
+    with pytest.raises(RuntimeError, match="cannot be updated"):
+        start_check(open_vault(vault), broken)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the child was reaped

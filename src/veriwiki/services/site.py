@@ -152,8 +152,9 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     from veriwiki.services.freshness import today
     from veriwiki.services.sources import load_sources, version_text
 
-    update_index(vault)  # here, so the pages read below are the ones the check sees
-    check = _start_check(vault)  # as early as can be: the child is the longer of the two
+    # the index brought up to date here, so the pages read below are the ones the check
+    # sees; its child, the longer of the two, imports the check's code meanwhile
+    check = _start_check(vault, lambda: update_index(vault))
     blobs = vault.index.page_blobs()
     if len(blobs) >= OVERLAP_PAGES:
         report = check()

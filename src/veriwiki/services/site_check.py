@@ -110,47 +110,70 @@ class PageFindings(Mapping[str, list[Finding]]):
         return len(self._paths)
 
 
-def start_check(vault: Vault) -> Callable[[], CheckReport]:
-    """Start ``check_vault`` in a forked child and return how to wait for its report.
+def start_check(vault: Vault, first: Callable[[], object] = lambda: None
+                ) -> Callable[[], CheckReport]:
+    """Run ``first`` (the index update) and ``check_vault`` in a forked child after it;
+    return how to wait for the check's report.
 
-    The child gives back only the report, so the memory the check needs (all pages
-    parsed, resolutions, source texts) is returned to the system when it ends, and the
-    site's pages are collected here meanwhile. In-process where fork is missing; when
-    the child fails, the check runs again here (so its error is raised with its message).
+    The child is forked before ``first`` runs and imports the check's code (the rules,
+    the schema validator) meanwhile: it reads the vault only once ``first`` has returned
+    (a byte on a pipe; when ``first`` raises, the child ends without reading it). The
+    child gives back only the report, so the memory the check needs (all pages parsed,
+    resolutions, source texts) is returned to the system when it ends, and the site's
+    pages are collected here meanwhile. In-process where fork is missing; when the
+    child fails, the check runs again here (so its error is raised with its message).
     """
-    # imported here, not at the top: the parent never runs the rules, so their modules
-    # (and the schema validator) are imported by the child while the parent works
+    # imported by the child, not at the top: the parent never runs the rules
     if not hasattr(os, "fork"):
         from veriwiki.services.check import check_vault
 
+        first()
         report = check_vault(vault, refresh=False)
         return lambda: report
     import pickle
 
+    go_read, go_write = os.pipe()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 1
         try:
             os.close(read_fd)
+            os.close(go_write)
+            from veriwiki.checks import all_rules
             from veriwiki.services.check import check_vault
 
-            inherited = vault._index  # not used here (nor closed: the parent's connection)
-            vault._index = None
-            # collect_pages has just brought the index up to date
-            report = check_vault(vault, refresh=False)
-            # findings as plain tuples: unpickling 38k slotted dataclasses is slower;
-            # the site's digest of each page's findings made here, off the parent's path
-            rows = [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column,
-                     f.origin) for f in report.findings]
-            data = pickle.dumps((report.pages, rows, finding_digests(rows)),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as pipe:
-                pipe.write(data)
-            code = 0
-            del inherited
+            all_rules()  # the rule modules, while the parent updates the index
+            with os.fdopen(go_read, "rb") as go:
+                ready = go.read(1) == b"1"
+            if ready:
+                inherited = vault._index  # not used here (nor closed: the parent's)
+                vault._index = None
+                report = check_vault(vault, refresh=False)  # the index is up to date
+                # findings as plain tuples: unpickling 38k slotted dataclasses is
+                # slower; the digest of each page's findings made here, off the
+                # parent's path
+                rows = [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint,
+                         f.column, f.origin) for f in report.findings]
+                data = pickle.dumps((report.pages, rows, finding_digests(rows)),
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+                del inherited
         finally:
             os._exit(code)
+    os.close(go_read)
+    try:
+        first()
+    except BaseException:
+        os.close(go_write)  # the child sees the pipe closed and ends
+        os.close(write_fd)
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+        raise
+    os.write(go_write, b"1")
+    os.close(go_write)
     os.close(write_fd)
 
     def wait() -> CheckReport:
