@@ -59,6 +59,9 @@ TRICKY = {
     "references, case and space": "[Foo  Bar] [foo\nbar] [FOO BAR][] [ß] [SS]\n\n"
                                   "[foo bar]: /f\n[ẞ]: /s\n",
     "references, unclosed": "[r [a](b.md) [r\n\n[r]: /r\n",
+    "web destinations": "[a](https://e.org/a%zz) [b](http://x/é) [c](https://x/a|b) [d](HTTPS://X) "
+                        "[e](https://) [f](https://a/~b?c=d#e) [g](https://a/[x]) [h](https://a b) "
+                        "[i](https://a/\\_b) [j](https://a/&amp;) ![k](https://i.png) [l](http:/x)\n",
     "references, brackets after": "[r] [x] [r][\n[r]x [r](x.md)[r]\n\n[r]: /r\n[x]: /x\n",
 }
 
@@ -139,3 +142,20 @@ _page = st.builds(
 @given(_page)
 def test_fastinline_labels_same_page_on_generated_links(text: str) -> None:
     assert_same("wiki/gen.md", text)
+
+
+@settings(max_examples=int(os.environ.get("VERIWIKI_FUZZ", "600")), deadline=None)
+@given(st.sampled_from(["https://", "http://"]),
+       st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=20))
+def test_fastinline_labels_web_destinations_read_as_written(scheme: str, rest: str) -> None:
+    """What the scanner takes as written is what markdown-it's destination parser reads
+    whole, the index parser's normalizeLink returns unchanged and validateLink allows."""
+    dest = scheme + rest
+    md = make_parser(for_index=True)
+    assert fastinline.keeps_web_links(md)
+    assert not fastinline.keeps_web_links(make_parser(for_index=False))
+    if fastinline._WEB_DEST.fullmatch(dest):
+        got = md.helpers.parseLinkDestination(dest + ")", 0, len(dest) + 1)
+        assert got.ok and got.pos == len(dest) and got.str == dest
+        assert md.normalizeLink(dest) == dest
+        assert md.validateLink(dest)

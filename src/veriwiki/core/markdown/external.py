@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _REFUSED = ("vbscript:", "javascript:", "file:", "data:")
+KEEPS_WEB_LINKS = "veriwiki_keeps_web_links"  # set on the normalizeLink below
 
 
 def external_links_plugin(md: MarkdownIt) -> None:
@@ -29,4 +30,5 @@ def external_links_plugin(md: MarkdownIt) -> None:
             return url
         return normalize(url)
 
+    setattr(normalize_link, KEEPS_WEB_LINKS, True)
     md.normalizeLink = normalize_link  # type: ignore[method-assign]

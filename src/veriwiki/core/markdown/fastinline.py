@@ -26,6 +26,7 @@ from markdown_it.rules_inline.escape import _ESCAPED
 from markdown_it.token import Token
 
 from veriwiki.core.markdown.citations import _citation
+from veriwiki.core.markdown.external import KEEPS_WEB_LINKS
 from veriwiki.core.markdown.factrefs import _fact_ref
 from veriwiki.core.markdown.tags import _tag
 from veriwiki.core.markdown.wikilinks import _embed, _wikilink
@@ -40,6 +41,10 @@ _PLAIN_DEST = re.compile(r"(?!//)(?:[A-Za-z0-9._~/#-]|%[0-9A-Fa-f]{2})+")
 # A backslash escape in a destination that markdown-it's unescapeAll turns into the
 # character (no backslash, parenthesis, quote, angle bracket, ampersand: those stay
 # with markdown-it).
+# An http(s) address of printable ASCII but for space, quotes, parentheses, angle
+# brackets, backslash and ampersand: one run for parseLinkDestination, returned as
+# written by the index parser's normalizeLink (``external``), allowed by validateLink.
+_WEB_DEST = re.compile(r"https?://[!#-%*-;=?-\[\]-~]*")
 _DEST_ESCAPE = re.compile(r"\\([!#$%*+,\-./:;=?@\[\]^_`{|}~])")
 
 
@@ -244,9 +249,13 @@ def _link(state: _Inline, md: MarkdownIt, pos: int, *, image: bool) -> int:
     dest = src[close + 2:end]
     if end >= 0 and "\\" in dest:
         dest = _DEST_ESCAPE.sub(r"\1", dest)  # unescapeAll, with no entity in it
-    if end < 0 or not dest or not dest.isprintable() or not _BAD_DEST.isdisjoint(dest):
+    if end < 0:
         return -1
-    if _PLAIN_DEST.fullmatch(dest):
+    if _WEB_DEST.fullmatch(dest) and keeps_web_links(md):
+        href = dest  # as the index parser's normalizeLink returns it, and allowed
+    elif not dest or not dest.isprintable() or not _BAD_DEST.isdisjoint(dest):
+        return -1
+    elif _PLAIN_DEST.fullmatch(dest):
         href = dest
     else:
         href = md.normalizeLink(dest)
@@ -345,3 +354,8 @@ def _line_start(src: str, pos: int) -> int:
     while pos < n and src[pos] in " \t":
         pos += 1
     return pos
+
+
+def keeps_web_links(md: MarkdownIt) -> bool:
+    """``md`` normalises no http(s) destination (``external.external_links_plugin``)."""
+    return bool(getattr(md.normalizeLink, KEEPS_WEB_LINKS, False))
