@@ -200,6 +200,7 @@ TRICKY = {
                             "> <div>\n> [[F]]\n\n> [x]: /y\n\n[x] > x\n\n> a\n> ===\n\n> b\n> ---\n\n"
                             ">\n>\n\n>\n",
     "block quote then more": "> a\n>\n> b\n> c\nd [[A]]\n> e\n\n  > indented [[B]]\n\n>\n# H\n>x\n",
+    "deeply nested quotes": ">" * 1000 + " x [[A]]\n\n" + "> " * 300 + "y\n\n> a\n>> b [[B]]\n> c\n",
     "thematic breaks": "---\n\n***\n\n___\n\n- - -\n\n* * *\n\n_ _ _\n\n--- [[A]]\n\n-- -\n\n"
                        "-\t-\t-\n\n*-*\n\npara\n***\n\npara\n---\n\npara\n___\n\n---\ntext [[B]]\n",
     "breaks and lists": "- a\n---\n- b\n\n***\n- c [[A]]\n* * *\n1. d\n___\n",

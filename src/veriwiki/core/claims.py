@@ -191,21 +191,28 @@ def _naming_spans(text: str) -> list[tuple[int, int]]:
 def _digit_offsets(text: str) -> list[int]:
     """Offsets of the digits of ``text`` (the first of each run of ASCII digits) that a
     reader sees as part of the prose: not those of a link's target or address, which
-    name a page or a URL (``[[GPT 4]]`` states no number)."""
-    if "#" not in text and "^" not in text and "[" not in text:  # nothing names anything
-        if text.isascii():
-            return [m.start() for m in _ASCII_DIGITS.finditer(text)]
-        return [i for i, ch in enumerate(text) if ch.isdigit()]
-    gaps, pos = [], 0  # the stretches between the hidden spans
-    for a, b in _naming_spans(text):
-        if a > pos:
-            gaps.append((pos, a))
-        pos = max(pos, b)
-    gaps.append((pos, len(text)))
-    if text.isascii():  # the first digit of each run is enough: a run is never split by
-        # a sentence's end or the edge of a hidden span, neither of which is a digit
-        return [m.start() for a, b in gaps for m in _ASCII_DIGITS.finditer(text, a, b)]
-    return [i for a, b in gaps for i in range(a, b) if text[i].isdigit()]
+    name a page or a URL (``[[GPT 4]]`` states no number). A run never crosses the
+    edge of a hidden span (none starts or ends next to a digit: ``[[``, ``#`` after a
+    space, ``^`` after a space, ``](``; ``]]``, ``)``, ``|``, a tag's last character),
+    so the runs are found once and those starting in a hidden span dropped."""
+    if text.isascii():
+        digits = [m.start() for m in _ASCII_DIGITS.finditer(text)]
+    else:
+        digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    if not digits or ("#" not in text and "^" not in text and "[" not in text):
+        return digits  # nothing names anything
+    spans = _naming_spans(text)
+    if not spans:
+        return digits
+    out = []
+    k, count, hidden_to = 0, len(spans), 0
+    for d in digits:  # spans by start: hidden_to is the furthest end of those begun
+        while k < count and spans[k][0] <= d:
+            hidden_to = max(hidden_to, spans[k][1])
+            k += 1
+        if d >= hidden_to:
+            out.append(d)
+    return out
 
 
 def uncited_sentences(content: str, first_line: int, found: list[RawCitation]

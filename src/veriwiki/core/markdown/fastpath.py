@@ -241,6 +241,8 @@ class _Scanner:
         (no lazy continuation); its lines are read by a scanner of their own, which
         must find nothing but paragraphs and headings in them (no tab in a line's
         indentation)."""
+        if self.nested:
+            return None  # a quote in a quote: markdown-it (which also bounds the nesting)
         lines, count = self.lines, self.count
         inner: list[str] = []
         end = start
