@@ -37,6 +37,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from veriwiki.core.markdown import make_parser
+from veriwiki.core.markdown.fastlines import thematic_break
 from veriwiki.core.markdown.fastpath import (
     IS_VERIFIED,
     FenceBlock,
@@ -147,6 +148,11 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
         return None
     lines = src.split("\n")
     count = _count(src, lines)
+    if any(line[:1] == ">" or (line[:1] in "-*_" and thematic_break(line))
+           for line in lines[start:count]):
+        # the scanner reads thematic breaks and block quotes for the index: no block for
+        # a break or a quote's own markup, which the renderer needs (markdown-it does it)
+        return None
     tokens: list[Token] = []
     items: list[ParagraphBlock] = []
     mark = ""
