@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check_report import CheckReport
 from veriwiki.services.site_check import PageFindings, SiteCheckReport, findings_of
@@ -50,12 +52,10 @@ def test_site_page_findings_are_made_per_page_in_report_order() -> None:
 
 
 def test_site_check_child_waits_for_the_index_and_ends_when_it_fails(
-        vw: object, vault: Path) -> None:
+        vw: object, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check's child is forked before the index update: it checks the updated
     index, and when the update raises it ends without checking (no child left)."""
     import os
-
-    import pytest
 
     from veriwiki.services.indexing import update_index
     from veriwiki.services.site_check import start_check
@@ -72,7 +72,18 @@ def test_site_check_child_waits_for_the_index_and_ends_when_it_fails(
     def broken() -> None:
         raise RuntimeError("the index cannot be updated")
 
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
     with pytest.raises(RuntimeError, match="cannot be updated"):
         start_check(open_vault(vault), broken)
+    assert len(forked) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # the child was reaped
+        os.waitpid(forked[0], os.WNOHANG)  # the child ended and was reaped
