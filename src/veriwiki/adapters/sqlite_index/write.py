@@ -114,8 +114,7 @@ def _journal(conn: sqlite3.Connection, mode: str) -> bool:
 
 
 def _read(path: str, size: int) -> bytes:
-    """The whole file at ``path``, whose size was ``size`` when listed: one read call
-    when it still is (a third of the cost of ``Path.read_bytes``)."""
+    """The file at ``path``: one read call when its listed ``size`` still holds."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         return read_fd(fd, size)
@@ -410,16 +409,17 @@ class IndexWriter(ABC):
             from concurrent.futures import ProcessPoolExecutor, process
 
             import veriwiki.core.parse  # noqa: F401 - loaded once, here: the workers inherit it
-            # not multiprocessing.Pool: its handler thread spins while a result is read (0.2-
-            # 0.3 s of CPU on the real corpus), and it hangs when a worker dies
+            # not multiprocessing.Pool: a thread of it spins while results are read, and it
+            # hangs when a worker dies; an error storing rows cancels the batches not begun
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             try:
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(
-                        "fork")) as pool:
-                    for rows in pool.map(_parse_batch, _batches(args)):
-                        yield from rows
+                for rows in pool.map(_parse_batch, _batches(args)):
+                    yield from rows
             except process.BrokenProcessPool:
                 raise VeriwikiError("a process parsing pages died (killed? out of memory?); "
                                     "nothing was stored: run the command again") from None
+            finally:
+                pool.shutdown(cancel_futures=True)
         else:
             for a in args:
                 yield _parse_one(a)
