@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,11 @@ def test_claim_helpers_same_as_their_definitions_on_every_corpus_page(root: Path
             assert claims.plain_text(para) == _plain_text_reference(para), f
         checked += 1
     assert checked > 3000
+
+
+def test_claim_digit_pattern_is_str_isdigit() -> None:
+    """``claims._DIGIT`` matches exactly the characters ``str.isdigit`` accepts (a new
+    Unicode version adding digits fails here)."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    got = [m.start() for m in claims._DIGIT.finditer(every)]
+    assert got == [i for i, ch in enumerate(every) if ch.isdigit()]

@@ -27,6 +27,12 @@ _SPACE_PUNCT = re.compile(r" ([.,;:!?](?: |$))")
 # two word characters (every branch starts with a literal, so the engine skips ahead)
 _MARKS = re.compile(r"\*\*|__|`+|[*_](?:(?<!\w[*_])|(?!\w))")
 _ASCII_DIGIT = re.compile(r"[0-9]")
+# the characters str.isdigit accepts: Unicode's decimal digits (\d) and the other digits
+# (superscripts, circled, ...); tests/test_parse_fastpath.py checks the set
+_DIGIT = re.compile(r"[\d\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070\u2074-\u2079\u2080-\u2089"
+                    r"\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff"
+                    r"\u2776-\u277e\u2780-\u2788\u278a-\u2792\U00010a40-\U00010a43"
+                    r"\U00010e60-\U00010e68\U00011052-\U0001105a\U0001f100-\U0001f10a]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # a block id closing a paragraph (core/parse.py)
 _BLOCK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
@@ -38,7 +44,7 @@ def _has_digit(text: str) -> bool:
     """True when some character of ``text`` is a digit (``str.isdigit``)."""
     if text.isascii():  # the common case, searched in C
         return _ASCII_DIGIT.search(text) is not None
-    return any(map(str.isdigit, text))
+    return _DIGIT.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +204,7 @@ def _digit_offsets(text: str) -> list[int]:
     if text.isascii():
         digits = [m.start() for m in _ASCII_DIGITS.finditer(text)]
     else:
-        digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+        digits = [m.start() for m in _DIGIT.finditer(text)]  # every digit
     if not digits or ("#" not in text and "^" not in text and "[" not in text):
         return digits  # nothing names anything
     spans = _naming_spans(text)
