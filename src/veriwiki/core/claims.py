@@ -91,31 +91,25 @@ def plain_text(markdown: str) -> str:
     return text
 
 
-def _word_before_stop(text: str, start: int, end: int) -> str:
-    """The run of letters and dots just before the full stop ending ``text[start:end]``
-    ("e.g" in "... e.g."), or "" when it does not end with one. Found from the end:
-    matching ``([A-Za-z.]+)\\.$`` against the sentence scanned it from its start."""
-    if end - start < 2 or text[end - 1] != ".":
-        return ""
-    i = end - 1
-    while i > start and text[i - 1] in _WORD_CHARS:
-        i -= 1
-    return text[i:end - 1]
-
-
 def sentence_spans(text: str, through: int | None = None) -> list[tuple[int, int]]:
     """Start/end offsets of the sentences of ``text`` (with ``through``, only up to the
     sentence holding that offset: whether a full stop ends a sentence depends only on
     the text around it, so the sentences before are the same)."""
     spans = []
     start = 0
+    n = len(text)
     for m in _BOUNDARY.finditer(text):
         end = m.end()
-        word = _word_before_stop(text, start, end)
-        if word and word.lower().rstrip(".") in _ABBREV:
-            continue
-        if m.start() > 0 and text[m.start() - 1].isdigit() and end < len(text) and \
-                text[end:end + 1].isdigit():
+        if text[end - 1] == "." and end - start >= 2:
+            # the run of letters and dots before the full stop ("e.g" in "... e.g."),
+            # found from the end (matching ``([A-Za-z.]+)\.$`` scanned from the start)
+            i = end - 1
+            while i > start and text[i - 1] in _WORD_CHARS:
+                i -= 1
+            if i < end - 1 and text[i:end - 1].lower().rstrip(".") in _ABBREV:
+                continue
+        at = m.start()
+        if at > 0 and end < n and text[at - 1].isdigit() and text[end:end + 1].isdigit():
             continue
         spans.append((start, end))
         if through is not None and end > through:
