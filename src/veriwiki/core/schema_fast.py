@@ -190,50 +190,33 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _minimum(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    low = _number(value)
-    number = _TYPES["number"]
-    return lambda x: not number(x) or not x < low
+_Maker = Callable[["_Compiler", Any, Any, tuple[str, ...]], Check]
 
 
-def _maximum(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    high = _number(value)
-    number = _TYPES["number"]
-    return lambda x: not number(x) or not x > high
+def _bound(of: Callable[[Any], Any], applies: Check, keep: Callable[[Any, Any], bool]
+           ) -> _Maker:
+    """A keyword comparing ``of(x)`` with its number, for values ``applies`` accepts
+    (jsonschema ignores the rest): minimum and maximum on numbers, the lengths on
+    strings, the item counts on arrays."""
+    def make(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
+        limit = _number(value)
+        return lambda x: not applies(x) or keep(of(x), limit)
+    return make
 
 
-def _exclusive_minimum(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]
-                       ) -> Check:
-    low = _number(value)
-    number = _TYPES["number"]
-    return lambda x: not number(x) or not x <= low
+def _same(x: Any) -> Any:
+    return x
 
 
-def _exclusive_maximum(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]
-                       ) -> Check:
-    high = _number(value)
-    number = _TYPES["number"]
-    return lambda x: not number(x) or not x >= high
-
-
-def _min_items(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    low = _number(value)
-    return lambda x: not isinstance(x, list) or len(x) >= low
-
-
-def _max_items(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    high = _number(value)
-    return lambda x: not isinstance(x, list) or len(x) <= high
-
-
-def _min_length(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    low = _number(value)
-    return lambda x: not isinstance(x, str) or len(x) >= low
-
-
-def _max_length(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
-    high = _number(value)
-    return lambda x: not isinstance(x, str) or len(x) <= high
+_NUMBER, _STRING, _ARRAY = _TYPES["number"], _TYPES["string"], _TYPES["array"]
+_minimum = _bound(_same, _NUMBER, lambda v, n: not v < n)
+_maximum = _bound(_same, _NUMBER, lambda v, n: not v > n)
+_exclusive_minimum = _bound(_same, _NUMBER, lambda v, n: not v <= n)
+_exclusive_maximum = _bound(_same, _NUMBER, lambda v, n: not v >= n)
+_min_items = _bound(len, _ARRAY, lambda v, n: v >= n)
+_max_items = _bound(len, _ARRAY, lambda v, n: v <= n)
+_min_length = _bound(len, _STRING, lambda v, n: v >= n)
+_max_length = _bound(len, _STRING, lambda v, n: v <= n)
 
 
 def _pattern(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
@@ -256,7 +239,7 @@ def _ref(c: _Compiler, value: Any, schema: Any, refs: tuple[str, ...]) -> Check:
     return c.follow(value, refs)
 
 
-_KEYWORDS: dict[str, Callable[[_Compiler, Any, Any, tuple[str, ...]], Check]] = {
+_KEYWORDS: dict[str, _Maker] = {
     "type": _type, "const": _const, "enum": _enum, "properties": _properties,
     "additionalProperties": _additional, "required": _required, "items": _items,
     "anyOf": _any_of, "allOf": _all_of, "minimum": _minimum, "maximum": _maximum,
