@@ -55,21 +55,24 @@ class SiteCheckReport(CheckReport):
     def on_page(self, path: str) -> list[Finding]:
         """The findings on one page, in report order (made on each call)."""
         if self._pages is None:
-            self._pages = {}
-            for row in self.rows:
-                self._pages.setdefault(row[2], []).append(row)
+            self._pages = rows_by_page(self.rows)
         return [_finding(row) for row in self._pages.get(path, ())]
+
+
+def rows_by_page(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Findings as plain tuples grouped by page path, pages and rows in report order."""
+    by_page: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_page.setdefault(row[2], []).append(row)
+    return by_page
 
 
 def finding_digests(rows: list[tuple[Any, ...]]) -> dict[str, str]:
     """A digest of each page's findings, from findings as plain tuples (rule, severity,
     path, line, message, hint, column, origin) in report order: a dataclass's repr is
     ~10x slower."""
-    by_page: dict[str, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        by_page.setdefault(row[2], []).append(row)
     return {path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-            for path, found in by_page.items()}
+            for path, found in rows_by_page(rows).items()}
 
 
 _SEVERITY = {s.value: s for s in Severity}
