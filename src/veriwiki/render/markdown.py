@@ -28,7 +28,12 @@ from veriwiki.render.sanitize import (
     is_anchor_only,
     text_html,
 )
-from veriwiki.render.tokens import frontmatter_lines, parse_tokens, section_tokens
+from veriwiki.render.tokens import (
+    frontmatter_lines,
+    heading_words,
+    parse_tokens,
+    section_tokens,
+)
 
 __all__ = ["FactView", "LinkView", "RenderContext", "RenderedBody", "frontmatter_lines",
            "parse_tokens", "render_markdown", "render_tokens", "safe_href", "section_tokens"]
@@ -68,11 +73,21 @@ class FactView:
     source_id: str | None
 
 
-_FOOTNOTE_MARKUP = {  # the footnote block's tokens; {n} is the note's number
+_FOOTNOTE_MARKUP = {  # the footnote block's tokens; {n} is the note's number, {ref} the
+    # id of the reference a back-link returns to (``_ref_id``)
     "footnote_block_open": '<section class="footnotes"><ol class="footnotes-list">\n',
     "footnote_block_close": "</ol></section>\n", "footnote_close": "</li>\n",
     "footnote_open": '<li id="fn-{n}" class="footnote-item">',
-    "footnote_anchor": ' <a href="#fnref-{n}" class="footnote-backref">↩</a>'}
+    "footnote_anchor": ' <a href="#{ref}" class="footnote-backref">↩</a>'}
+
+
+def _ref_id(tok: Token) -> str:
+    """The id of a footnote reference: ``fnref-N`` for a note's first, ``fnref-N-K`` for
+    its K-th (each back-link returns to its own reference, as markdown-it's plugin)."""
+    meta = tok.meta or {}
+    n = int(meta.get("id", 0)) + 1
+    sub = int(meta.get("subId", 0))
+    return f"fnref-{n}" if sub == 0 else f"fnref-{n}-{sub + 1}"
 
 
 class RenderContext(Protocol):
@@ -100,21 +115,6 @@ class RenderedBody:
 
     html: str
     toc: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-def _plain(inline: Token) -> str:
-    """A heading's words as shown, for the table of contents: the text of its code spans
-    and links without the markup (a real README's '#### <a name="opts"></a> `opts`' was
-    listed as its source)."""
-    parts: list[str] = []
-    for child in inline.children or []:
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
-        elif child.type == "wikilink":
-            parts.append(child.meta.get("label") or child.meta.get("target") or "")
-    return " ".join("".join(parts).split())
 
 
 _attr = attr_html
@@ -176,7 +176,7 @@ class _Writer:
                 inline = tokens[i + 1]
                 text = inline.content.strip()
                 anchor = self.anchor(text)
-                self.toc.append((int(tok.tag[1]), _plain(inline) or text, anchor))
+                self.toc.append((int(tok.tag[1]), heading_words(inline) or text, anchor))
                 out.append(f'<{tok.tag} id="{_attr(anchor)}">')
                 self.inline(inline)
                 out.append(f'<a class="anchor" href="#{_attr(anchor)}" aria-hidden="true">#</a>'
@@ -301,7 +301,7 @@ class _Writer:
 
     def footnote(self, tok: Token) -> None:
         n = int((tok.meta or {}).get("id", 0)) + 1  # the note's number, where one is used
-        self.out.append(_FOOTNOTE_MARKUP.get(tok.type, "").format(n=n))
+        self.out.append(_FOOTNOTE_MARKUP.get(tok.type, "").format(n=n, ref=_ref_id(tok)))
 
     # ------------------------------------------------------------------ inline
 
@@ -383,8 +383,8 @@ class _Writer:
             return self.fact(child)
         if kind == "footnote_ref":
             n = int((child.meta or {}).get("id", 0)) + 1
-            return (f'<sup class="footnote-ref"><a href="#fn-{n}" id="fnref-{n}">[{n}]</a>'
-                    "</sup>")
+            return (f'<sup class="footnote-ref"><a href="#fn-{n}" id="{_ref_id(child)}">[{n}]'
+                    "</a></sup>")
         return _text(child.content)
 
     def anchor_open(self, view: LinkView) -> str:

@@ -77,3 +77,17 @@ def section_tokens(tokens: list[Token], fragment: str | None) -> list[Token]:
                 return tokens[start:k]
     return tokens[start:] if start is not None else []
 
+
+def heading_words(inline: Token) -> str:
+    """A heading's words as shown, for the table of contents: the text of its code spans
+    and links without the markup (a real README's '#### <a name="opts"></a> `opts`' was
+    listed as its source)."""
+    parts: list[str] = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "wikilink":
+            parts.append(child.meta.get("label") or child.meta.get("target") or "")
+    return " ".join("".join(parts).split())
