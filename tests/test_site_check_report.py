@@ -87,3 +87,71 @@ def test_site_check_child_waits_for_the_index_and_ends_when_it_fails(
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)  # the child ended and was reaped
+
+
+def test_site_check_child_uses_what_the_parent_read(
+        vw: object, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent hands its check child every page's blob and the names digest through
+    the pipe (or the digest alone when the pipe cannot hold the blobs): the report is
+    the one a check reading them itself gives, and the child reads no blobs itself."""
+    import os
+    import pickle
+
+    from veriwiki.services import site_check
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.indexing import update_index
+    from veriwiki.vault import open_vault
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the check forks")
+    (vault / "wiki" / "Alpha.md").write_text(
+        "# Alpha\n\nSee [[Nowhere]] and [[Beta]]. It has 12 layers.\n", encoding="utf-8")
+    (vault / "wiki" / "Beta.md").write_text("# Beta\n\nBack to [[Alpha#Gone]].\n",
+                                            encoding="utf-8")
+    expected = check_vault(open_vault(vault)).to_json()
+    assert expected["findings"]
+    opened = open_vault(vault)
+    update_index(opened)
+    known = (opened.index.page_blobs(), opened.index.names_digest())
+    index_type = type(opened.index)
+    real_blobs = index_type.page_blobs
+
+    def no_blobs(self: object) -> dict[str, str]:
+        raise AssertionError("the check read the blobs again")
+
+    monkeypatch.setattr(index_type, "page_blobs", no_blobs)
+    report = site_check.start_check(opened, lambda: known)()
+    assert isinstance(report, site_check.SiteCheckReport)  # from the child
+    assert report.to_json() == expected
+    # the pipe too small for the blobs: the digest alone is sent, the child reads them
+    monkeypatch.setattr(index_type, "page_blobs", real_blobs)
+    sent: list[object] = []
+
+    def small(fd: int, given: site_check.Known) -> bytes:
+        sent.append(given)
+        return pickle.dumps((None, given[1]))
+
+    monkeypatch.setattr(site_check, "_fitting", small)
+    report = site_check.start_check(open_vault(vault), lambda: known)()
+    assert isinstance(report, site_check.SiteCheckReport)
+    assert report.to_json() == expected and sent == [known]
+
+
+def test_site_check_pipe_holds_the_blobs_or_only_the_digest() -> None:
+    """What the parent writes to its child's pipe is read by nobody until the child has
+    imported the check code: it must fit the pipe, else only the digest is sent."""
+    import os
+    import pickle
+
+    from veriwiki.services.site_check import _fitting
+
+    read_fd, write_fd = os.pipe()
+    try:
+        small = ({"wiki/A.md": "a" * 40}, "names")
+        assert pickle.loads(_fitting(write_fd, small)) == small  # noqa: S301
+        big = ({f"wiki/{i}.md": "b" * 40 for i in range(200_000)}, "names")
+        got = pickle.loads(_fitting(write_fd, big))  # noqa: S301
+        assert got == (None, "names")  # ~12 MB: more than a pipe may hold
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)

@@ -32,29 +32,33 @@ _code_digest = code_digest  # the name the web app's one-page check imports
 
 
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None,
-                refresh: bool = True) -> CheckReport:
+                refresh: bool = True,
+                known: tuple[dict[str, str] | None, str] | None = None) -> CheckReport:
     """Run every enabled rule and return the findings, sorted by place.
 
     Rules with a facet run only on the pages whose inputs changed since the last check;
     their findings on the other pages come from ``.veriwiki/check-cache.db`` (see
     :mod:`veriwiki.services.check_reuse`), and links are resolved against the names kept
     there (:mod:`veriwiki.services.check_names`). The findings are the same as without
-    it. ``refresh=False``: the caller has just brought the index up to date.
+    it. ``refresh=False``: the caller has just brought the index up to date; ``known``:
+    and read from it every page's blob and the names digest (the site build's parent
+    reads both anyway and hands them to its check's child).
     """
     if refresh:
         update_index(vault)
     active = rule_settings(vault, strict, only)
-    blobs = vault.index.page_blobs()
+    blobs = dict(known[0]) if known is not None and known[0] is not None \
+        else vault.index.page_blobs()
     cache = CheckCache(vault.cache_dir / CACHE_FILE)
     try:
-        return _check(vault, active, blobs, cache)
+        return _check(vault, active, blobs, cache, known[1] if known is not None else None)
     finally:
         cache.close()
 
 
 def _check(vault: Vault, active: list[tuple[Rule, Severity]], blobs: dict[str, str],
-           cache: CheckCache) -> CheckReport:
-    run = CachedRun(vault, blobs, cache)
+           cache: CheckCache, digest: str | None) -> CheckReport:
+    run = CachedRun(vault, blobs, cache, digest)
     sources, texts, source_problems = cited_sources(vault, run.wanted, run.parse_sidecar)
     facts, fact_problems = load_check_facts(
         vault, run.store.load(vault.index.paths(page_type="model")), sources, texts)

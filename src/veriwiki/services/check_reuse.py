@@ -68,7 +68,8 @@ class _Meta:
 class CachedRun:
     """One check's use of the check cache: which pages each facet must recompute."""
 
-    def __init__(self, vault: Vault, blobs: dict[str, str], cache: CheckCache) -> None:
+    def __init__(self, vault: Vault, blobs: dict[str, str], cache: CheckCache,
+                 names: str | None = None) -> None:
         self.vault = vault
         self.blobs = blobs
         self.cache = cache
@@ -81,7 +82,7 @@ class CachedRun:
         self.short: dict[str, str] = {}
         self.recomputed: dict[str, set[str]] = {}
         self.severity: dict[str, Severity] = {}
-        self._names: str | None = None
+        self._names = names  # the index's names digest, when the caller has read it
         self._links_key: str | None = None
         self._read_meta()
 
@@ -238,7 +239,9 @@ class CachedRun:
                 continue  # unknown, not storable, or changed during the check
             if path in self.recomputed or old is None or old.blob != blob:
                 self._store_row(ctx, path, blob, meta, facets, fresh.get(path, {}))
-        return {rid: other[rid] + [f for path in self.blobs for f in found.get(path, ())]
+        # pages in any order: the report is sorted by path, and only one rule's findings
+        # on one page can tie (their order within the page is kept)
+        return {rid: other[rid] + [f for got in found.values() for f in got]
                 for rid, found in by_page.items()}
 
     def _store_row(self, ctx: CheckContext, path: str, blob: str, meta: _Meta,

@@ -154,12 +154,18 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
 
     # the index brought up to date here, so the pages read below are the ones the check
     # sees; its child, the longer of the two, imports the check's code meanwhile
-    check = _start_check(vault, lambda: update_index(vault))
-    blobs = vault.index.page_blobs()
+    read: list[tuple[dict[str, str], str]] = []
+
+    def first() -> tuple[dict[str, str], str]:  # what the check reads next, read once
+        update_index(vault)
+        read.append((vault.index.page_blobs(), vault.index.names_digest()))
+        return read[0]
+
+    check = _start_check(vault, first)
+    blobs, names = dict(read[0][0]), read[0][1]  # (the child got a copy)
     if len(blobs) >= OVERLAP_PAGES:
         report = check()
         check = lambda: report  # noqa: E731
-    names = vault.index.names_digest()
     try:
         config = (vault.root / CONFIG_FILE).read_bytes()
     except OSError:

@@ -12,7 +12,8 @@ from veriwiki.core.model import Finding, Severity
 from veriwiki.services.check_report import CheckReport
 from veriwiki.vault import Vault
 
-CHILD_CPU: list[float] = []  # CPU seconds of each check child this process waited for
+CHILD_CPU: list[float] = []
+Known = tuple[dict[str, str] | None, str]  # every page's blob, the index's names digest  # CPU seconds of each check child this process waited for
 
 
 class SiteCheckReport(CheckReport):
@@ -113,10 +114,31 @@ class PageFindings(Mapping[str, list[Finding]]):
         return len(self._paths)
 
 
-def start_check(vault: Vault, first: Callable[[], object] = lambda: None
+def _fitting(fd: int, known: Known) -> bytes:
+    """``known`` pickled, without the blobs unless the pipe ``fd`` can hold them (the
+    child reads only after its imports: a write that fills the pipe would wait for it)."""
+    import pickle
+
+    data = pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        import fcntl
+
+        room = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+        if room <= len(data):
+            room = fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, len(data) + 1)
+    except (ImportError, AttributeError, OSError):
+        room = 0
+    if room > len(data):
+        return data
+    return pickle.dumps((None, known[1]), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
                 ) -> Callable[[], CheckReport]:
     """Run ``first`` (the index update) and ``check_vault`` in a forked child after it;
-    return how to wait for the check's report.
+    return how to wait for the check's report. What ``first`` returns (every page's
+    blob and the names digest, read from the updated index) is handed to the check, so
+    the child does not read them again.
 
     The child is forked before ``first`` runs and imports the check's code (the rules,
     the schema validator) meanwhile: it reads the vault only once ``first`` has returned
@@ -130,8 +152,7 @@ def start_check(vault: Vault, first: Callable[[], object] = lambda: None
     if not hasattr(os, "fork"):
         from veriwiki.services.check import check_vault
 
-        first()
-        report = check_vault(vault, refresh=False)
+        report = check_vault(vault, refresh=False, known=first())
         return lambda: report
     import pickle
 
@@ -149,10 +170,12 @@ def start_check(vault: Vault, first: Callable[[], object] = lambda: None
             all_rules()  # the rule modules, while the parent updates the index
             with os.fdopen(go_read, "rb") as go:
                 ready = go.read(1) == b"1"
+                sent = go.read() if ready else b""
             if ready:
                 inherited = vault._index  # not used here (nor closed: the parent's)
                 vault._index = None
-                report = check_vault(vault, refresh=False)  # the index is up to date
+                known = pickle.loads(sent) if sent else None  # noqa: S301 - our parent's
+                report = check_vault(vault, refresh=False, known=known)  # index up to date
                 # findings as plain tuples: unpickling 38k slotted dataclasses is
                 # slower; the digest of each page's findings made here, off the
                 # parent's path
@@ -168,15 +191,17 @@ def start_check(vault: Vault, first: Callable[[], object] = lambda: None
             os._exit(code)
     os.close(go_read)
     try:
-        first()
+        known = first()
     except BaseException:
         os.close(go_write)  # the child sees the pipe closed and ends
         os.close(write_fd)
         os.close(read_fd)
         os.waitpid(pid, 0)
         raise
-    os.write(go_write, b"1")
-    os.close(go_write)
+    with os.fdopen(go_write, "wb") as sending:  # the child reads until it is closed
+        sending.write(b"1")
+        if known is not None:
+            sending.write(_fitting(go_write, known))
     os.close(write_fd)
 
     def wait() -> CheckReport:
