@@ -129,7 +129,7 @@ def test_llms_full_is_patched_and_equals_a_cold_build(
 
 
 def _tables(resolver: object) -> dict[str, object]:
-    from veriwiki.services.site_cache import _TABLES
+    from veriwiki.services.resolver_tables import TABLES as _TABLES
 
     out: dict[str, object] = {"pages": dict(resolver.pages),  # type: ignore[attr-defined]
                               "root": resolver.pages_root}  # type: ignore[attr-defined]
@@ -141,13 +141,17 @@ def _tables(resolver: object) -> dict[str, object]:
 
 def test_resolver_read_back_only_while_the_names_hold(
         vw: Veriwiki, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The build reads the last build's resolver tables instead of building them while
-    the names digest is the same; they equal a resolver built from the index, and any
-    change of names (title, alias, heading, page added or gone) builds them again."""
+    """The build reads the last build's resolver tables (kept in the site store) instead
+    of building them while the names digest is the same; they equal a resolver built
+    from the index, and any change of names (title, alias, heading, page added or gone)
+    builds them again."""
+    import sqlite3
+
     from veriwiki.render.layout import code_version
     from veriwiki.services import site
     from veriwiki.services.indexing import build_resolver, update_index
-    from veriwiki.services.site_cache import RESOLVER_FILE, load_resolver, state_version
+    from veriwiki.services.site_cache import state_version
+    from veriwiki.services.site_store import STORE_FILE, SiteStore
     from veriwiki.settings import CONFIG_FILE
     from veriwiki.vault import open_vault
 
@@ -166,9 +170,18 @@ def test_resolver_read_back_only_while_the_names_hold(
         v = open_vault(vault)
         update_index(v)
         version = state_version(code_version(), (vault / CONFIG_FILE).read_bytes())
-        got = load_resolver(v.cache_dir, version, v.index.names_digest(), v.pages_root)
-        assert got is not None
+        store = SiteStore(v.cache_dir, version, v.index.names_digest(), v.pages_root)
+        assert store.token is not None
+
+        def unwanted() -> object:
+            raise AssertionError("the stored tables did not hold")
+
+        got = store.resolver(unwanted)  # type: ignore[arg-type]
+        store.close()
+        got.source.fill(got)  # type: ignore[attr-defined]
+        assert got.source.complete  # type: ignore[attr-defined]
         assert _tables(got) == _tables(build_resolver(v))
+        got.source.close()  # type: ignore[attr-defined]
 
     _build(vault)
     assert built == [1]
@@ -194,13 +207,24 @@ def test_resolver_read_back_only_while_the_names_hold(
         assert len(built) == builds, what
         stored_matches_index()
         _same_as_cold(vault)
-    # damaged tables are built again
-    (vault / ".veriwiki" / RESOLVER_FILE).write_text('{"v": 1}', encoding="utf-8")
-    _append(page, "\nOnce more.\n")
-    built.clear()
-    _build(vault)
-    assert built == [1]
-    _same_as_cold(vault)
+    # damaged tables are built again (and kept again: the next build reads them)
+    for damage in ("UPDATE names SET data = '[' WHERE tab = 'by_stem'", "DROP TABLE names",
+                   "UPDATE names SET data = '[1, 2]' WHERE tab = 'pages'"):
+        conn = sqlite3.connect(vault / ".veriwiki" / STORE_FILE)
+        conn.execute(damage)
+        conn.commit()
+        conn.close()
+        _append(page, "\nOnce more, [[Grounded Again]] and [[Attention Mechanism#Gone]].\n")
+        built.clear()
+        _build(vault)
+        assert built == [1], damage
+        _same_as_cold(vault)
+        stored_matches_index()
+        _append(page, "\nAnd again.\n")
+        built.clear()
+        _build(vault)
+        assert built == [], damage
+        _same_as_cold(vault)
 
 
 def test_a_one_page_rebuild_does_not_import_the_settings_schema(

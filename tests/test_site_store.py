@@ -25,6 +25,14 @@ def _rows(vault: Path) -> dict[str, tuple[str, ...]]:
         conn.close()
 
 
+def _names(vault: Path) -> dict[tuple[str, str], str]:
+    conn = sqlite3.connect(vault / ".veriwiki" / "site-store.db")
+    try:
+        return {(t, n): d for t, n, d in conn.execute("SELECT * FROM names")}
+    finally:
+        conn.close()
+
+
 def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     conn = sqlite3.connect(vault / ".veriwiki" / "site-terms.db")
     try:
@@ -40,7 +48,7 @@ def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
 
 def _stores_as_from_scratch(vault: Path) -> None:
     """The patched stores hold the rows a build without them makes."""
-    patched, terms = _rows(vault), _terms(vault)
+    patched, terms, names = _rows(vault), _terms(vault), _names(vault)
     cache = vault / ".veriwiki"
     saved = {f: f.read_bytes() for f in cache.glob("site-*") if f.is_file()}
     for f in saved:
@@ -50,6 +58,7 @@ def _stores_as_from_scratch(vault: Path) -> None:
         _build(vault, cold)
         assert _rows(vault) == patched
         assert _terms(vault) == terms
+        assert _names(vault) == names and names  # the resolver's tables
     finally:
         for f, data in saved.items():
             f.write_bytes(data)
@@ -149,6 +158,11 @@ def test_damaged_or_interrupted_stores_cost_time_never_output(
     damages: list[Callable[[], None]] = [
         lambda: sql(store, "DELETE FROM page WHERE path='wiki/Grounded.md'"),
         lambda: sql(store, "UPDATE meta SET value='x' WHERE key='names'"),
+        # the resolver's tables: a damaged entry read (the edited page's links are
+        # resolved again) or a table gone makes the build answer from the index and
+        # write them again
+        lambda: sql(store, "UPDATE names SET data='{' WHERE tab='by_stem'"),
+        lambda: sql(store, "DROP TABLE names"),
         lambda: sql(terms, "DELETE FROM terms WHERE path='wiki/Grounded.md'"),
         lambda: sql(terms, "UPDATE meta SET value='[' WHERE key='table'"),
         lambda: store.write_bytes(store.read_bytes()[:2048]),

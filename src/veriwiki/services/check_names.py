@@ -13,95 +13,25 @@ looking up only the names it asks for. A missing or damaged table costs one full
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from json.encoder import encode_basestring as quote  # what json.dumps uses, non-ASCII kept
 from typing import Any
 
 from veriwiki.adapters.check_cache import CheckCache, NameTables
 from veriwiki.core.facts import norm_key
 from veriwiki.core.names import skeleton
 from veriwiki.core.resolve import PageNames, Resolver
+from veriwiki.services.resolver_tables import (
+    Damaged,
+    StoredResolver,
+    encode,
+    entries,
+    value_of,
+)
 from veriwiki.vault import Vault
 
-# the Resolver tables kept, with what each value is: a path, a list of paths, or names
-_TABLES = {"pages": "names", "by_path": "list", "by_full_path": "str",
-           "by_suffix": "list", "by_stem": "list", "by_alias": "list",
-           "files": "str", "files_by_name": "list"}
 _OWNERS = "owners"  # name skeleton -> the pages claiming it, when two or more do
 _NAMED = "named"  # norm_key of a title or alias -> the pages with that name
-
-
-class _Damaged(Exception):
-    """A stored entry that does not decode."""
-
-
-def _decode(kind: str, raw: str) -> Any:
-    value = json.loads(raw)
-    if kind == "str":
-        if isinstance(value, str):
-            return value
-    elif kind == "list":
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-    elif (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
-          and all(isinstance(part, list) and all(isinstance(v, str) for v in part)
-                  for part in value[1:])):
-        return value
-    raise _Damaged(kind)
-
-
-def _encode(kind: str, value: Any) -> str:
-    """JSON of one entry (~90k at 10k pages: strings quoted by the C quoter directly)."""
-    if kind == "str":
-        return quote(value)
-    if kind == "list":
-        return "[" + ",".join(map(quote, value)) + "]"
-    return "[" + ",".join([quote(value.title)] + [
-        "[" + ",".join(map(quote, part)) + "]"
-        for part in (value.aliases, value.headings, value.block_ids)]) + "]"
-
-
-class _Table(dict[str, Any]):
-    """One resolver table: each name looked up in the store on first use."""
-
-    def __init__(self, store: NameStore, attr: str) -> None:
-        super().__init__()
-        self._store = store
-        self._attr = attr
-
-    def _value(self, key: str) -> Any:
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
-        value = self._store.lookup(self._attr, key)
-        dict.__setitem__(self, key, value)
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        value = self._value(key)
-        return default if value is None else value
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._value(key) is not None
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._value(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-
-class _StoredResolver(Resolver):
-    """A :class:`Resolver` whose tables are read from the store name by name."""
-
-    def __init__(self, store: NameStore, pages_root: str) -> None:  # noqa: D107
-        # not Resolver.__init__: that one fills the tables from every page
-        for attr in _TABLES:
-            setattr(self, attr, _Table(store, attr))
-        self.pages_root = pages_root.strip("/")
-        self._anchors = {}
-        self._memo = {}
 
 
 class NameStore:
@@ -125,7 +55,7 @@ class NameStore:
     def resolver(self) -> Resolver:
         """The link resolver over every page."""
         if self._full is None and self._stored() is not None:
-            return _StoredResolver(self, self.vault.pages_root)
+            return StoredResolver(self, self.vault.pages_root)
         return self.full()[0]
 
     def owners(self, name: str) -> frozenset[str]:
@@ -162,11 +92,8 @@ class NameStore:
                 return None
             if raw is not None:
                 try:
-                    value = _decode(_TABLES.get(attr, "list"), raw)
-                    if attr == "pages":
-                        return PageNames(name, value[0], *(tuple(v) for v in value[1:]))
-                    return value
-                except (ValueError, _Damaged):
+                    return value_of(attr, name, raw)
+                except (ValueError, Damaged):
                     pass  # a damaged entry: answer from the full tables from now on
         full_resolver, owners, named = self.full()
         if attr in (_OWNERS, _NAMED):
@@ -192,9 +119,8 @@ class NameStore:
                         claimed[key].add(n.path)
             owners = {k: frozenset(v) for k, v in claimed.items() if len(v) > 1}
             self._full = (resolver, owners, dict(named))
-            entries = [(attr, name, _encode(kind, value)) for attr, kind in _TABLES.items()
-                       for name, value in getattr(resolver, attr).items()]
-            entries += [(_OWNERS, k, _encode("list", sorted(v))) for k, v in owners.items()]
-            entries += [(_NAMED, k, _encode("list", sorted(v))) for k, v in named.items()]
-            self.cache.put_names(self._key(), entries)
+            kept = list(entries(resolver))
+            kept += [(_OWNERS, k, encode("list", sorted(v))) for k, v in owners.items()]
+            kept += [(_NAMED, k, encode("list", sorted(v))) for k, v in named.items()]
+            self.cache.put_names(self._key(), kept)
         return self._full

@@ -329,6 +329,7 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 # check imports no other veriwiki module but those in its EXEMPT list).
 CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_report.py",
               "services/check_inputs.py", "services/check_reuse.py", "services/check_names.py",
+              "services/resolver_tables.py",
               "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
               "adapters/sqlite_index", "adapters/index_light.py")

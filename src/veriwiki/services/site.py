@@ -30,11 +30,10 @@ from veriwiki.services.check_report import CheckReport
 from veriwiki.services.indexing import build_resolver, update_index
 from veriwiki.services.site_cache import (
     OLD_STATE_FILE,
+    RESOLVER_FILE,
     Previous,
     keys_digest,
-    load_resolver,
     read_previous,
-    save_resolver,
     state_version,
     write_previous,
 )
@@ -156,7 +155,7 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     # sees; its child, the longer of the two, imports the check's code meanwhile
     read: list[tuple[dict[str, str], str]] = []
 
-    def first() -> tuple[dict[str, str], str]:  # what the check reads next, read once
+    def first() -> tuple[dict[str, str], str]:  # and what the check reads next, once
         update_index(vault)
         read.append((vault.index.page_blobs(), vault.index.names_digest()))
         return read[0]
@@ -171,17 +170,16 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     except OSError:
         config = b""
     version = state_version(code or code_version(), config)
-    resolver = load_resolver(vault.cache_dir, version, names, vault.pages_root)
-    if resolver is None:  # the names changed since the last build (or it kept none)
-        resolver = build_resolver(vault)
-        save_resolver(vault.cache_dir, version, names, resolver)
-    with contextlib.suppress(OSError):  # the store's forerunner (site state format 2)
-        (vault.cache_dir / OLD_STATE_FILE).unlink(missing_ok=True)
+    for gone in (OLD_STATE_FILE, RESOLVER_FILE):  # the store's forerunners
+        with contextlib.suppress(OSError):
+            (vault.cache_dir / gone).unlink()
     store = SiteStore(vault.cache_dir, version, names, vault.pages_root)
     old = store.rows
     if old.keys() != blobs.keys():  # the names digest covers the paths: a damaged store
         store.close()
         store.token, old = None, {}
+    # the rows' names' resolver: kept in the store while they hold, else made again
+    resolver = store.resolver(lambda: build_resolver(vault))
     previous = read_previous(vault.cache_dir)
     if previous.token is None or previous.token != store.token:
         previous = Previous()
@@ -394,9 +392,9 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
     report.has_errors = model.report.has_errors
     report.broken_links = [(f.path, f.line, f.message)
                            for f in findings_of(model.report, "broken-link")]
-    close = getattr(model.pages, "store", None)
-    if close is not None:
-        close.close()
+    for held in (getattr(model.pages, "store", None), getattr(model.resolver, "source", None)):
+        if held is not None:
+            held.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -436,9 +434,10 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
             import gc
             import multiprocessing
 
-            fill = getattr(model.pages, "fill", None)
-            if fill is not None:
-                fill()  # the store's rows in memory: workers do not share its connection
+            # the store's rows and the resolver's tables in memory: the workers do not
+            # share the store's connections
+            for held in (model.pages, getattr(model.resolver, "source", None)):
+                getattr(held, "fill", lambda _: None)(model.resolver)
             gc.freeze()  # the workers' collector leaves the shared model's pages alone
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,

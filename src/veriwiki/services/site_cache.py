@@ -14,7 +14,7 @@ All rebuildable (deleting them costs time, never changes the output):
   a digest of each page's findings. When the shared inputs are unchanged and the output
   folder's manifest holds exactly those keys, only the pages around what changed get
   their key computed again (``site_model.pages_to_key``); the others keep theirs.
-- ``site-resolver.json``: the resolver's tables (below).
+- the resolver's tables are kept in the store (``site_store.StoredNames``).
 
 The store and the keys file carry the same build token, so a keys file is only used
 with the rows written by the same build.
@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
-    from veriwiki.core.resolve import Resolver
 
 OLD_STATE_FILE = "site-state.jsonl"  # format 2, replaced by site_store
 KEYS_FILE = "site-keys.json"
@@ -146,66 +145,4 @@ def digest_of(value: Any) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# -- the resolver's tables ----------------------------------------------------------------
-#
-# ``site-resolver.json``: the tables of the last build's :class:`Resolver`, under the same
-# version and names digest as the state. Building them from the index reads every page's
-# names and registers each page under all of its names (~0.3 s at 10k pages); while the
-# names digest is unchanged the tables are the same, so a rebuild reads them back.
-
-RESOLVER_FILE = "site-resolver.json"
-_TABLES = ("by_path", "by_full_path", "by_suffix", "by_stem", "by_alias", "files",
-           "files_by_name")
-
-
-def save_resolver(cache_dir: Path, version: str, names: str, resolver: Resolver) -> None:
-    """Keep ``resolver``'s tables for the next build (a failed write only costs time)."""
-    pages = [[p.path, p.title, list(p.aliases), list(p.headings), list(p.block_ids)]
-             for p in resolver.pages.values()]
-    data = {"v": version, "names": names, "root": resolver.pages_root, "pages": pages,
-            **{name: getattr(resolver, name) for name in _TABLES}}
-    path = cache_dir / RESOLVER_FILE
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(OSError):
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                       encoding="utf-8", errors="surrogatepass")
-        os.replace(tmp, path)
-
-
-def load_resolver(cache_dir: Path, version: str, names: str, pages_root: str
-                  ) -> Resolver | None:
-    """The resolver :func:`save_resolver` kept, when its version and names digest are
-    those given; None when missing, different or damaged."""
-    from collections import defaultdict
-
-    from veriwiki.core.resolve import PageNames, Resolver
-
-    try:
-        data = json.loads((cache_dir / RESOLVER_FILE).read_text(encoding="utf-8",
-                                                                errors="surrogatepass"))
-    except (OSError, ValueError):
-        return None
-    if not (isinstance(data, dict) and data.get("v") == version
-            and data.get("names") == names and isinstance(data.get("pages"), list)):
-        return None
-    resolver = Resolver((), (), pages_root)
-    if data.get("root") != resolver.pages_root:
-        return None
-    try:
-        for path, title, aliases, headings, blocks in data["pages"]:
-            resolver.pages[path] = PageNames(path, title, tuple(aliases), tuple(headings),
-                                             tuple(blocks))
-        for name in _TABLES:
-            table, empty = data[name], getattr(resolver, name)
-            if not isinstance(table, dict):
-                return None
-            if isinstance(empty, defaultdict):
-                if not all(type(v) is list for v in table.values()):
-                    return None
-                setattr(resolver, name, defaultdict(list, table))
-            else:
-                setattr(resolver, name, table)
-    except (TypeError, ValueError, KeyError):
-        return None
-    return resolver
+RESOLVER_FILE = "site-resolver.json"  # the resolver's tables until site store format 3

@@ -23,9 +23,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,9 +35,10 @@ from veriwiki.services.site_terms import open_store
 
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
+    from veriwiki.core.resolve import Resolver
 
 STORE_FILE = "site-store.db"
-FORMAT = 2
+FORMAT = 3  # 3: the resolver's tables in ``names``
 _COLUMNS = "blob, rec, outs, embeds, back, atts, title, summary, aliases, listing, claims, review"
 _HEAVY = "rec, outs, embeds, back"
 HELD = "held"  # a row's record once its page is held decoded (never valid JSON of a record)
@@ -100,6 +102,8 @@ class SiteStore:
         self.token: str | None = None  # of the rows read (None: no usable rows)
         self.rows: dict[str, Row] = {}
         self._conn: sqlite3.Connection | None = None
+        self._built: Resolver | None = None  # made from the index (the rows did not hold)
+        self._names: StoredNames | None = None  # the resolver's tables kept
         opened = open_store(self.path)
         if opened is None:
             return
@@ -117,6 +121,18 @@ class SiteStore:
             self.rows, self.token, self._conn = rows, meta["token"], conn
         except (sqlite3.Error, TypeError, ValueError):
             conn.close()
+
+    def resolver(self, build: Callable[[], Resolver]) -> Resolver:
+        """The link resolver of the rows' names: read from the store name by name while
+        its rows hold (:class:`StoredNames`), else ``build()`` (whose tables the next
+        :meth:`save` writes, since every row is written again then)."""
+        if self.token is None:
+            self._built = build()
+            return self._built
+        from veriwiki.services.resolver_tables import StoredResolver
+
+        self._names = StoredNames(self.path, self.meta, build)
+        return StoredResolver(self._names, self.meta["root"])
 
     def full(self, rows: dict[str, Row], path: str) -> Row:
         """``rows[path]`` with its heavy columns, read from the store when missing (the
@@ -171,6 +187,7 @@ class SiteStore:
     def _save(self, rows: Mapping[str, Row], changed: set[str]) -> str | None:
         token = secrets.token_hex(8)
         whole = self.token is None
+        tables = self._built if whole else self._names.made if self._names else None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None)
@@ -195,6 +212,17 @@ class SiteStore:
             marks = ", ".join("?" * (len(Row._fields) + 1))
             conn.executemany(f"INSERT OR REPLACE INTO page VALUES ({marks})",  # noqa: S608
                              ((p, *rows[p]) for p in todo))
+            if whole or tables is not None:  # the resolver's tables go with the rows
+                # (the same names); damaged ones are written again
+                from veriwiki.services.resolver_tables import entries
+
+                if tables is None:
+                    raise sqlite3.DatabaseError("no resolver to keep with the rows")
+                conn.execute("DROP TABLE IF EXISTS names")
+                conn.execute("CREATE TABLE names (tab TEXT NOT NULL, name TEXT NOT NULL, "
+                             "data TEXT NOT NULL, PRIMARY KEY (tab, name)) WITHOUT ROWID")
+                conn.executemany("INSERT OR REPLACE INTO names VALUES (?, ?, ?)",
+                                 entries(tables))
             conn.executemany("INSERT INTO meta VALUES (?, ?)",
                              [*self.meta.items(), ("token", token)])
             conn.execute("COMMIT")
@@ -205,6 +233,91 @@ class SiteStore:
             return None
         finally:
             conn.close()
+
+
+class StoredNames:
+    """The resolver's tables in the store, one entry read at a time (in a read
+    transaction that also checks the store still holds the names of this build: another
+    build may have filled it again meanwhile). A damaged or missing entry table, or a
+    store that changed, makes every answer come from ``build()`` from then on. A
+    process forked from the one that opened it opens its own connection."""
+
+    def __init__(self, path: Path, meta: dict[str, str], build: Callable[[], Resolver]
+                 ) -> None:
+        self.path = path
+        self.meta = meta
+        self._build = build
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._full: Resolver | None = None
+        self.complete = False  # every entry read (:meth:`fill`): no entry read again
+
+    @property
+    def made(self) -> Resolver | None:
+        """The resolver made from the index because the tables failed (else None)."""
+        return self._full
+
+    def _read(self, query: str, args: tuple[str, ...] = ()) -> list[Any]:
+        """The rows of ``query`` read in one snapshot with the store's meta, which must
+        be this build's; raises sqlite3.Error otherwise."""
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                         isolation_level=None)
+            self._pid = os.getpid()
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if any(meta.get(k) != v for k, v in self.meta.items()):
+                raise sqlite3.DatabaseError("the site store changed during the build")
+            return conn.execute(query, args).fetchall()
+        finally:
+            conn.execute("COMMIT")
+
+    def lookup(self, attr: str, name: str) -> Any:
+        """One entry's value (None when there is none)."""
+        from veriwiki.services.resolver_tables import Damaged, value_of
+
+        if self._full is None and not self.complete:
+            try:
+                got = self._read("SELECT data FROM names WHERE tab = ? AND name = ?",
+                                 (attr, name))
+                if not got:
+                    return None
+                if type(got[0][0]) is str:
+                    return value_of(attr, name, got[0][0])
+            except (sqlite3.Error, ValueError, Damaged):
+                pass  # answered from the resolver made from the index from now on
+        elif self._full is None:
+            return None  # every entry was read into the tables
+        if self._full is None:
+            self._full = self._build()
+        table = getattr(self._full, attr, None)
+        return table.get(name) if table is not None else None
+
+    def fill(self, resolver: Resolver) -> None:
+        """Read every entry into ``resolver``'s tables at once (before forking render
+        workers: each would otherwise read the entries it needs on its own)."""
+        from veriwiki.services.resolver_tables import TABLES, Damaged, value_of
+
+        if self._full is not None or self.complete:
+            return
+        try:
+            got = self._read("SELECT tab, name, data FROM names")
+            values = [(tab, name, value_of(tab, name, data)) for tab, name, data in got
+                      if tab in TABLES]
+        except (sqlite3.Error, ValueError, TypeError, Damaged):
+            self._full = self._build()
+            return
+        for tab, name, value in values:
+            dict.__setitem__(getattr(resolver, tab), name, value)
+        self.complete = True
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
 
 
 class StoredPages(Mapping[str, "Page"]):
@@ -223,7 +336,7 @@ class StoredPages(Mapping[str, "Page"]):
         row = self.rows[path]
         return row if row.rec or self.store is None else self.store.full(self.rows, path)
 
-    def fill(self) -> None:
+    def fill(self, *_: object) -> None:
         """Every row's heavy columns in memory (before forking workers)."""
         if self.store is not None:
             self.store.fill(self.rows)
