@@ -19,7 +19,7 @@ from veriwiki.core.parse import parse_page
 
 ROOT = Path(__file__).parent.parent
 FINGERPRINTS = {
-    "9": "f5d56e3d0cc48607d89e87f5c9a3524bc211f295c9dd77e102acde007a6dac34",
+    "10": "b6a30c85640c83c4a3ad16bb3357e8d16fbc6ceefb82cc17df1d5828f2cf9e7d",
 }
 
 

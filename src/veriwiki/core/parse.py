@@ -16,13 +16,12 @@ from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.markdown.fastinline import InlineToken
 from veriwiki.core.markdown.selective import FAST_INLINE
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
+from veriwiki.core.summary import page_summary
 from veriwiki.core.unread_citations import unread_citations
 
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-_SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
-_SUMMARY_SCAN = 4000
 _SEARCH_SPAN = 65536
 
 _parsers: dict[bool, MarkdownIt] = {}
@@ -97,31 +96,6 @@ class _Where:
         """The column of ``probe`` on ``line`` (1 when it cannot be found)."""
         got = self.find(line, probe)
         return got[1] if got else 1
-
-
-def _summary(fm: dict[str, Any], body_lines: list[str]) -> str:
-    for key in ("summary", "description"):
-        value = fm.get(key)
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())
-    in_fence = False
-    for line in body_lines:
-        s = line.strip()
-        if s.startswith("```") or s.startswith("~~~"):
-            in_fence = not in_fence
-            continue
-        if in_fence or not s or s.startswith(("#", "|", ">", "!", "<", "-", "*", "^")):
-            continue
-        # the summary is one sentence of at most 200 characters: a longer prefix only
-        # costs time (the link patterns below are quadratic on a long unclosed line)
-        s = s[:_SUMMARY_SCAN]
-        text = re.sub(r"!?\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]",
-                      lambda m: m.group(3) or m.group(1), s)
-        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-        m = _SENTENCE.match(text)
-        sentence = m.group(1) if m else text
-        return sentence[:200]
-    return ""
 
 
 class _Collector:
@@ -255,7 +229,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         aliases=_as_strings(fm.data.get("aliases") or fm.data.get("alias")),
         type=str(page_type) if page_type not in (None, "") else None,
         tags=tuple(dict.fromkeys(out.tags)),
-        summary=_summary(fm.data, lines[skip:]),
+        summary=page_summary(fm.data, lines[skip:]),
         frontmatter=fm.data,
         field_lines=fm.field_lines,
         frontmatter_error=fm.error,
