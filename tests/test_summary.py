@@ -73,8 +73,14 @@ def test_frontmatter_summary_wins_and_is_plain_too() -> None:
     assert page_summary({"summary": "  "}, ["Body text."]) == "Body text."
 
 
-def test_summary_is_at_most_200_characters() -> None:
-    assert len(page_summary({}, ["word " * 100])) == 200
+def test_summary_is_at_most_200_characters_cut_at_a_word() -> None:
+    long = page_summary({}, ["word, " * 100])
+    assert len(long) <= 200 and long.endswith("word…")
+    assert long.startswith("word, word")
+    unbroken = page_summary({}, ["x" * 500])
+    assert unbroken == "x" * 199 + "…"
+    exact = "y" * 199 + "."
+    assert page_summary({}, [exact]) == exact
 
 
 def test_parse_page_stores_the_plain_summary() -> None:

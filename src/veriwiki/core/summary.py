@@ -162,5 +162,16 @@ def page_summary(fm: dict[str, Any], body_lines: list[str]) -> str:
             text = plain_text(para)  # markup (a long quote, a URL) took the room
             m = _SENTENCE.match(text)
         if text:
-            return (m.group(1) if m else text)[:SUMMARY_CHARS]
+            return _shorten(m.group(1) if m else text)
     return ""
+
+
+def _shorten(text: str) -> str:
+    """``text`` cut to :data:`SUMMARY_CHARS` at a word's end, with an ellipsis."""
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    cut = text[:SUMMARY_CHARS - 1]
+    space = cut.rfind(" ")
+    if space >= SUMMARY_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—(") + "…"
