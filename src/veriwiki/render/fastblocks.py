@@ -48,7 +48,7 @@ from veriwiki.core.markdown.fastpath import (
 )
 from veriwiki.core.markdown.selective import FAST_INLINE
 
-__all__ = ["IS_VERIFIED", "fast_tokens"]
+__all__ = ["IS_VERIFIED", "block_tokens", "fast_blocks", "fast_tokens", "later_rules"]
 
 _ITEM_MARKS = ("- ", "* ", "+ ")
 _NOT_PARAGRAPH_START = frozenset(">-+*_=`~<|: \t")
@@ -68,10 +68,16 @@ def _block_parser() -> MarkdownIt:
     return _block_md
 
 
+_LATER: dict[int, tuple[MarkdownIt, list[object]]] = {}
+
+
 def _later_rules(md: MarkdownIt) -> list[object]:
     """The core rules ``md`` runs after ``block``, in order."""
-    return [r.fn for r in md.core.ruler.__rules__
-            if r.enabled and r.name not in ("normalize", "block")]
+    got = _LATER.get(id(md))
+    if got is None or got[0] is not md:
+        got = _LATER[id(md)] = (md, [r.fn for r in md.core.ruler.__rules__
+                                     if r.enabled and r.name not in ("normalize", "block")])
+    return got[1]
 
 
 def _tok(kind: str, tag: str, nesting: Literal[-1, 0, 1], level: int, markup: str = "",
@@ -140,9 +146,35 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
     """``md.parse(src, {})`` for a page whose lines before ``start`` are blank, or None
     when the scanner cannot read it (the caller then parses it whole). ``md`` is the
     render parser (``make_parser(for_index=False)``)."""
+    env: dict[str, Any] = {}  # gets the page's link references, read from its slow regions
+    tokens = fast_blocks(src, start, env)
+    if tokens is None:
+        return None
+    return later_rules(md, src, env, tokens)
+
+
+def later_rules(md: MarkdownIt, src: str, env: dict[str, Any],
+                tokens: list[Token]) -> list[Token]:
+    """``tokens`` (block tokens) after ``md``'s core rules that follow ``block`` (the
+    inline pass, the dialect's, footnotes, text join), as ``md.parse`` runs them."""
+    state = StateCore(src, md, env)
+    state.tokens = tokens
+    for rule in _later_rules(md):
+        rule(state)  # type: ignore[operator]
+    return state.tokens
+
+
+def block_tokens(src: str, env: dict[str, Any]) -> list[Token]:
+    """The block tokens markdown-it's block rules make of ``src`` (inline tokens not
+    yet parsed), ``env`` filled as ``md.parse`` fills it before its inline pass."""
+    return _block_parser().parse(src, env)
+
+
+def fast_blocks(src: str, start: int, env: dict[str, Any]) -> list[Token] | None:
+    """:func:`block_tokens` found by the line scanner, or None when it cannot read the
+    page (see the module's notes)."""
     if not IS_VERIFIED:
         return None
-    env: dict[str, Any] = {}  # gets the page's link references, read from its slow regions
     blocks = scan_blocks(src, start, _block_parser(), env)
     if blocks is None:
         return None
@@ -194,11 +226,7 @@ def fast_tokens(src: str, start: int, md: MarkdownIt) -> list[Token] | None:
     if items:
         _list(tokens, items, mark, lines, count)
     env.pop(FAST_INLINE, None)
-    state = StateCore(src, md, env)
-    state.tokens = tokens
-    for rule in _later_rules(md):
-        rule(state)  # type: ignore[operator]
-    return state.tokens
+    return tokens
 
 
 def _fence(out: list[Token], block: FenceBlock, lines: list[str], count: int) -> None:

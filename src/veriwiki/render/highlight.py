@@ -33,7 +33,20 @@ def _lexer(name: str) -> Lexer | None:
 
 
 def highlight_code(code: str, info: str) -> str:
-    """A ``<pre>`` block for ``code``; ``info`` is the fence's info string."""
+    """A ``<pre>`` block for ``code``; ``info`` is the fence's info string (a pure
+    function of both: blocks up to 4,096 characters are remembered, since pages made
+    from one template repeat their examples)."""
+    if len(code) <= 4096:
+        return _remembered(code, info)
+    return _highlight(code, info)
+
+
+@lru_cache(maxsize=1024)
+def _remembered(code: str, info: str) -> str:
+    return _highlight(code, info)
+
+
+def _highlight(code: str, info: str) -> str:
     words = info.split()
     lang = words[0].lower() if words else ""
     lexer = _lexer(lang) if lang and len(lang) < 40 else None

@@ -21,16 +21,19 @@ from veriwiki.core.model import LinkKind
 from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
 from veriwiki.render.sanitize import (
+    SCHEME,
     attr_html,
     clean_fragment,
     clean_html_block,
     inline_tag,
     is_anchor_only,
+    safe_href,
     text_html,
 )
 from veriwiki.render.tokens import (
     frontmatter_lines,
     heading_words,
+    inline_children,
     parse_tokens,
     section_tokens,
 )
@@ -40,8 +43,6 @@ __all__ = ["FactView", "LinkView", "RenderContext", "RenderedBody", "frontmatter
 
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 _CALLOUT = re.compile(r"^\[!([A-Za-z][\w-]*)\]([+-]?)[ \t]*(.*)$")
-_SAFE_SCHEME = re.compile(r"^(?:https?:|mailto:|#)", re.I)
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _ANCHORED = frozenset({"heading_open", "paragraph_open", "fence", "code_block", "html_block",
                        "table_open", "blockquote_open", "hr"})
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
@@ -123,16 +124,6 @@ _text = text_html
 # which nh3 (html5ever) takes apart
 _ANCHOR_KINDS = frozenset({"wikilink", "embed", "link_open", "tag", "fact_ref",
                            "footnote_ref"})
-
-
-def safe_href(href: str) -> str | None:
-    """``href`` when it is a link a reader may follow (http, https, mailto, relative)."""
-    href = href.strip()
-    if _SAFE_SCHEME.match(href):
-        return href
-    if _SCHEME.match(href) or href.startswith("//") or "\\" in href:
-        return None
-    return href
 
 
 class _Writer:
@@ -223,7 +214,7 @@ class _Writer:
         """A paragraph (tight list paragraphs are hidden), with a trailing ``^block-id``."""
         open_tok, inline = tokens[i], tokens[i + 1]
         block_id = None
-        children = inline.children or []
+        children = inline_children(inline)
         if children and children[-1].type == "text" and "^" in children[-1].content:
             m = _BLOCK_ID.search(children[-1].content)
             if m:
@@ -249,7 +240,7 @@ class _Writer:
         callout = None
         if i + 2 < len(tokens) and tokens[i + 1].type == "paragraph_open":
             inline = tokens[i + 2]
-            children = inline.children or []
+            children = inline_children(inline)
             if children and children[0].type == "text":
                 first, _, _rest = inline.content.partition("\n")
                 m = _CALLOUT.match(children[0].content)
@@ -262,12 +253,14 @@ class _Writer:
         title = callout.group(3).strip() or kind.capitalize()
         # the callout line is the first line of the first paragraph: drop it from the body
         inline = tokens[i + 2]
-        children = inline.children or []
+        children = inline_children(inline)
         cut = 1
         while cut < len(children) and children[cut].type not in ("softbreak", "hardbreak"):
             cut += 1
         title_children = children[1:cut]
         inline.children = children[cut + 1:]
+        if sum(c.nesting for c in title_children):
+            self.raw = True  # emphasis running from the title line on: nh3 balances it
         fold = callout.group(2)
         tag = "details" if fold else "div"
         open_attr = ' open=""' if fold == "+" else ""
@@ -309,7 +302,7 @@ class _Writer:
         base = (tok.map[0] if tok.map else 0) + 1
         content = tok.content
         out = self.out
-        for child in tok.children or []:
+        for child in inline_children(tok):
             if child.type == "citation":
                 pos = int(child.meta["pos"])
                 line = base + content.count("\n", 0, pos)
@@ -364,7 +357,7 @@ class _Writer:
         if kind == "link_open":
             self.in_link += 1
             href = str(child.attrs.get("href") or "")
-            if _SCHEME.match(href) or href.startswith("//"):
+            if SCHEME.match(href) or href.startswith("//"):
                 self.raw = True
                 safe = safe_href(href)
                 if safe is None:
@@ -419,7 +412,7 @@ class _Writer:
     def image(self, child: Token) -> str:
         src = str(child.attrs.get("src") or "")
         alt = _attr(child.content)
-        if _SCHEME.match(src) or src.startswith("//"):
+        if SCHEME.match(src) or src.startswith("//"):
             self.raw = True
             safe = safe_href(src)
             if safe is None or safe.lower().startswith("mailto:"):

@@ -34,10 +34,22 @@ _SITE_ATTRS = {
     "ol": {"start"}, "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align"},
     "details": {"open"},
 }
+_SAFE_SCHEME = re.compile(r"^(?:https?:|mailto:|#)", re.I)
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # a URL that names its scheme
 _BARE_TAG = re.compile(r"^<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>$")
 # <a name="x"> / <a id='x'>: an anchor that shows nothing (READMEs put it in headings)
 _ANCHOR_ONLY = re.compile(
     r"""^<a(?:\s+(?:name|id)\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))+\s*/?>$""", re.I)
+
+
+def safe_href(href: str) -> str | None:
+    """``href`` when it is a link a reader may follow (http, https, mailto, relative)."""
+    href = href.strip()
+    if _SAFE_SCHEME.match(href):
+        return href
+    if SCHEME.match(href) or href.startswith("//") or "\\" in href:
+        return None
+    return href
 
 
 def clean_html_block(html: str) -> str:

@@ -71,7 +71,7 @@ def render_page(model: SiteModel, path: str) -> str:
     page = model.pages[path]
     url = page_url(path)
     ctx = PageContext(model, path)
-    body = render_tokens(parse_tokens(model.page_text(path)), ctx)
+    body = render_tokens(parse_tokens(model.page_text(path), lazy=True), ctx)
     typed, props = properties(page)
     shown = model.neighbours(path)
     total = len(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
