@@ -283,7 +283,8 @@ class PageContext:
         key = (view.path, fragment, folder)
         got = self.model.embed_cache.get(key)
         if got is None:
-            tokens = section_tokens(parse_tokens(self.model.page_text(view.path)), fragment)
+            tokens = section_tokens(parse_tokens(self.model.page_text(view.path), lazy=True),
+                                    fragment)
             inner = PageContext(self.model, view.path, self.url)
             inner.depth = self.depth + 1
             got = render_tokens(tokens, inner, depth=inner.depth).html
