@@ -41,7 +41,21 @@ def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
         # cold build's comparison checks them); so is the shard record, which names
         # the files of one output folder by size, times and inode
         return ({p: (b, w) for p, b, w in conn.execute("SELECT * FROM terms")},
-                dict(conn.execute("SELECT * FROM meta WHERE key NOT IN ('table', 'shards')")))
+                dict(conn.execute("SELECT * FROM meta WHERE key NOT IN "
+                                  "('table', 'shards', 'token')")))
+    finally:
+        conn.close()
+
+
+def _postings(vault: Path) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """The stored postings table by group, each term's postings as a set of pairs."""
+    import json
+
+    conn = sqlite3.connect(vault / ".veriwiki" / "site-terms.db")
+    try:
+        return {g: {t: sorted(zip(v[::2], v[1::2], strict=True))
+                    for t, v in json.loads(d).items()}
+                for g, d in conn.execute("SELECT grp, data FROM postings")}
     finally:
         conn.close()
 
@@ -49,6 +63,7 @@ def _terms(vault: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
 def _stores_as_from_scratch(vault: Path) -> None:
     """The patched stores hold the rows a build without them makes."""
     patched, terms, names = _rows(vault), _terms(vault), _names(vault)
+    postings = _postings(vault)
     cache = vault / ".veriwiki"
     saved = {f: f.read_bytes() for f in cache.glob("site-*") if f.is_file()}
     for f in saved:
@@ -59,6 +74,7 @@ def _stores_as_from_scratch(vault: Path) -> None:
         assert _rows(vault) == patched
         assert _terms(vault) == terms
         assert _names(vault) == names and names  # the resolver's tables
+        assert _postings(vault) == postings and postings
     finally:
         for f, data in saved.items():
             f.write_bytes(data)
@@ -152,6 +168,7 @@ def test_damaged_or_interrupted_stores_cost_time_never_output(
     def sql(path: Path, statement: str) -> None:
         conn = sqlite3.connect(path)
         conn.execute(statement)
+        assert conn.total_changes or statement.startswith("DROP"), statement  # a real damage
         conn.commit()
         conn.close()
 
@@ -164,7 +181,12 @@ def test_damaged_or_interrupted_stores_cost_time_never_output(
         lambda: sql(store, "UPDATE names SET data='{' WHERE tab='by_stem'"),
         lambda: sql(store, "DROP TABLE names"),
         lambda: sql(terms, "DELETE FROM terms WHERE path='wiki/Grounded.md'"),
-        lambda: sql(terms, "UPDATE meta SET value='[' WHERE key='table'"),
+        lambda: sql(terms, "UPDATE meta SET value='x' WHERE key='listing'"),
+        # a group of the postings table read (the edit's words) that does not decode,
+        # and the table gone: every page's weights merged again
+        lambda: sql(terms, "UPDATE postings SET data='[' WHERE grp='ed'"),
+        lambda: sql(terms, "UPDATE postings SET data='{\"zz\": [0, 1]}' WHERE grp='ze'"),
+        lambda: sql(terms, "DROP TABLE postings"),
         lambda: store.write_bytes(store.read_bytes()[:2048]),
         lambda: terms.write_bytes(b"not a database"),
     ]

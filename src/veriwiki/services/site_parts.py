@@ -13,6 +13,7 @@ import os
 import stat
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -39,11 +40,11 @@ from veriwiki.services.site_model import (
     tag_url,
 )
 from veriwiki.services.site_output import Output
-from veriwiki.services.site_terms import ShardRecord, TermsStore
+from veriwiki.services.site_terms import GroupedTable, ShardRecord, TermsStore
 from veriwiki.vault import Vault
 
 OLD_CACHES = ("site-terms.jsonl", "site-search.json")  # site_terms' forerunners
-TERMS_FORMAT = 4
+TERMS_FORMAT = 5  # 5: the postings table stored by group of terms
 
 
 def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
@@ -203,6 +204,7 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
             (vault.cache_dir / name).unlink(missing_ok=True)
     store = TermsStore(vault.cache_dir, version)
     touched: set[str] | None = None  # the terms whose postings may have changed (None: all)
+    table: dict[str, list[int]] | None
     try:
         changed = [(i, p) for i, p in enumerate(listed)
                    if store.blobs.get(p) != model.blobs.get(p, "")]
@@ -213,48 +215,73 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
         if table is not None:
             old = store.weights(p for _, p in changed)
             changes = [(i, old.get(p), new[p][1]) for i, p in changed]
-            if any(o is None for _, o, _ in changes) or not update_table(table, changes):
+            try:
+                exact = not any(o is None for _, o, _ in changes) and update_table(table,
+                                                                                   changes)
+            except ValueError:  # a damaged group of the stored table
+                exact = False
+            if not exact:
                 table = None  # a full list lost one of its best: merge every page again
             else:  # a term whose weight in each changed page is the same keeps its list
                 touched = {t for _, o, n in changes for t in {*(o or ()), *n}
                            if (o or {}).get(t) != n.get(t)}
         if table is None:
-            kept = store.weights(p for p in listed if p not in new)
-            builder = SearchBuilder()
-            for p in listed:
-                got = new[p][1] if p in new else kept.get(p)
-                if got is None:  # a row gone meanwhile
-                    got = weigh(replace(_doc(model, p), body=model.page_text(p)))
-                    new[p] = (model.blobs.get(p, ""), got)
-                builder.add(_doc(model, p), got)
-            table = builder.table()
+            table = _merged(model, listed, new, store)
         last = store.shards() if touched is not None else None
+        try:
+            shards = _write_shards(output, table, touched, last)
+        except ValueError:  # a damaged group read for its shards: every page merged
+            table = _merged(model, listed, new, store)
+            shards = _write_shards(output, table, None, None)
     finally:
         store.close()
-    shards = _write_shards(output, table, touched, last)
     keys = [f[0] for files in shards.values() for f in files]
     for name, data in doc_files(docs, keys).items():
         output.write(f"{ASSETS}/search/{name}", data)
     store.save(new, {p for p in listed if p not in new}, listing, table, shards)
 
 
+def _merged(model: SiteModel, listed: list[str], new: dict[str, tuple[str, dict[str, int]]],
+            store: TermsStore) -> dict[str, list[int]]:
+    """The postings table merged from every listed page's weights (stored, or weighed
+    now: those are added to ``new``)."""
+    kept = store.weights(p for p in listed if p not in new)
+    builder = SearchBuilder()
+    for p in listed:
+        got = new[p][1] if p in new else kept.get(p)
+        if got is None:  # a row gone meanwhile
+            got = weigh(replace(_doc(model, p), body=model.page_text(p)))
+            new[p] = (model.blobs.get(p, ""), got)
+        builder.add(_doc(model, p), got)
+    return builder.table()
+
+
 def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str] | None,
                   last: ShardRecord | None) -> ShardRecord:
     """Write the term shards of ``table``, keeping the files of each group of terms
     none of which is ``touched`` when they are exactly those the last build wrote
-    (``last``); returns what was written, for the next build."""
+    (``last``); returns what was written, for the next build. A stored table
+    (:class:`GroupedTable`) reads only the groups it makes again."""
     folder = output.out / ASSETS / "search"
-    groups = shard_groups(table)
+    terms_in: Callable[[str], list[str]]
+    if isinstance(table, GroupedTable):
+        names, terms_in = table.group_names(), table.terms_in
+    else:
+        groups = shard_groups(table)
+        names, terms_in = sorted(groups), groups.__getitem__
     redo = {group_of(t) for t in touched} if touched is not None else set()
     out: ShardRecord = {}
-    for group in sorted(groups):
+    for group in names:
         files = last.get(group) if last is not None and group not in redo else None
         if files and all(_identity(folder / f"t-{f[0]}.json") == f[1:] for f in files):
             for f in files:
                 output.keep(f"{ASSETS}/search/t-{f[0]}.json")
             out[group] = files
             continue
-        made = group_shards(table, groups[group])
+        terms = terms_in(group)
+        if not terms:  # every term of the group is gone
+            continue
+        made = group_shards(table, terms)
         for key, blob in made.items():
             output.write(f"{ASSETS}/search/t-{key}.json", blob)
         # a file changed so recently that a change made after this build could leave

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from veriwiki.render.search import group_of, shard_groups
 
 TERMS_FILE = "site-terms.db"
 ShardRecord = dict[str, list[list[Any]]]  # group key -> [[shard key, size, mtime, ctime, ino]]
@@ -40,14 +43,16 @@ def open_store(path: Path) -> tuple[sqlite3.Connection, dict[str, str]] | None:
 
 
 class TermsStore:
-    """The rows of the last build (their blobs read at open) and how to replace them."""
+    """The rows of the last build (their blobs read at open) and how to replace them.
+    What it reads is one snapshot of the file (a read transaction held until
+    :meth:`close`)."""
 
     def __init__(self, cache_dir: Path, version: str) -> None:
         self.path = cache_dir / TERMS_FILE
         self.version = version
         self.blobs: dict[str, str] = {}
         self._listing: str | None = None
-        self._table: str | None = None
+        self._token: str | None = None
         self._shards: str | None = None
         self._conn: sqlite3.Connection | None = None
         opened = open_store(self.path)
@@ -55,29 +60,46 @@ class TermsStore:
             return
         conn, meta = opened
         try:
+            conn.execute("BEGIN")
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
             if meta.get("version") != version:
                 conn.close()
                 return
             self.blobs = dict(conn.execute("SELECT path, blob FROM terms"))
-            self._listing, self._table = meta.get("listing"), meta.get("table")
+            self._listing, self._token = meta.get("listing"), meta.get("token")
             self._shards = meta.get("shards")
             self._conn = conn
         except sqlite3.Error:
             conn.close()
             self.blobs = {}
 
-    def table(self, listing: str) -> dict[str, list[int]] | None:
+    def table(self, listing: str) -> GroupedTable | None:
         """The last build's postings table when it was made for the pages ``listing``
-        names, else None."""
-        if self._table is None or self._listing != listing:
+        names, else None: its groups of terms are read when first used."""
+        if self._conn is None or self._listing != listing:
             return None
         try:
-            table = json.loads(self._table)
-        except ValueError:
+            names = {g for (g,) in self._conn.execute("SELECT grp FROM postings")}
+        except sqlite3.Error:
             return None
-        if not (isinstance(table, dict) and all(isinstance(v, list) for v in table.values())):
-            return None
-        return table
+        return GroupedTable(self._read_group, names, self._token)
+
+    def _read_group(self, group: str) -> dict[str, list[int]]:
+        """One group's postings (raises ValueError when damaged or unreadable)."""
+        if self._conn is None:
+            raise ValueError("the terms store is closed")
+        try:
+            got = self._conn.execute("SELECT data FROM postings WHERE grp = ?",
+                                     (group,)).fetchall()
+        except sqlite3.Error as exc:
+            raise ValueError(str(exc)) from exc
+        if not got:
+            return {}
+        value = json.loads(got[0][0]) if type(got[0][0]) is str else None
+        if not (isinstance(value, dict) and all(
+                type(v) is list and group_of(t) == group for t, v in value.items())):
+            raise ValueError(f"damaged postings of {group!r}")
+        return value
 
     def shards(self) -> ShardRecord | None:
         """The shard files the table was written as (None when missing or damaged)."""
@@ -152,10 +174,26 @@ class TermsStore:
                                  [(p,) for p in old if p not in keep and p not in rows])
             conn.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?)", [
                 (p, blob, _dumps(w)) for p, (blob, w) in rows.items()])
+            conn.execute("CREATE TABLE IF NOT EXISTS postings (grp TEXT PRIMARY KEY, "
+                         "data TEXT NOT NULL) WITHOUT ROWID")
+            listed = listing
+            if not isinstance(table, GroupedTable):
+                conn.execute("DELETE FROM postings")
+                groups = shard_groups(table)
+            elif meta.get("version") == self.version and meta.get("token") == table.token:
+                groups = table.loaded_groups()  # the others are stored as they are
+            else:  # another build wrote a table since this one was read: none is kept
+                conn.execute("DELETE FROM postings")
+                groups, listed = {}, ""
+            conn.executemany("DELETE FROM postings WHERE grp = ?",
+                             [(g,) for g, terms in groups.items() if not terms])
+            conn.executemany("INSERT OR REPLACE INTO postings VALUES (?, ?)", [
+                (g, _dumps({t: table[t] for t in terms})) for g, terms in groups.items()
+                if terms])
             conn.execute("DELETE FROM meta")
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("version", self.version), ("listing", listing), ("table", _dumps(table)),
-                ("shards", _dumps(shards))])
+                ("version", self.version), ("listing", listed), ("shards", _dumps(shards)),
+                ("token", secrets.token_hex(8))])
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -163,6 +201,65 @@ class TermsStore:
             raise
         finally:
             conn.close()
+
+
+class GroupedTable(dict[str, list[int]]):
+    """A stored postings table, each group of terms (:func:`group_of`) read on the
+    first use of one of its terms; :meth:`terms_in` and :meth:`group_names` answer
+    for the whole table. A group that does not decode raises ValueError."""
+
+    def __init__(self, read: Callable[[str], dict[str, list[int]]], names: set[str],
+                 token: str | None = None) -> None:
+        super().__init__()
+        self.token = token  # of the stored table it reads
+        self._read = read
+        self._names = set(names)  # groups stored (or made here)
+        self._loaded: set[str] = set()
+
+    def _load(self, group: str) -> None:
+        if group not in self._loaded:
+            self._loaded.add(group)
+            if group in self._names:
+                dict.update(self, self._read(group))
+            self._names.add(group)
+
+    def get(self, term: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._load(group_of(term))
+        return dict.get(self, term, default)
+
+    def __getitem__(self, term: str) -> list[int]:
+        self._load(group_of(term))
+        return dict.__getitem__(self, term)
+
+    def __setitem__(self, term: str, value: list[int]) -> None:
+        self._load(group_of(term))
+        dict.__setitem__(self, term, value)
+
+    def pop(self, term: str, *default: Any) -> Any:  # type: ignore[override]
+        self._load(group_of(term))
+        return dict.pop(self, term, *default)
+
+    def __contains__(self, term: object) -> bool:
+        if not isinstance(term, str):
+            return False
+        self._load(group_of(term))
+        return dict.__contains__(self, term)
+
+    def group_names(self) -> list[str]:
+        """Every group that holds or held terms, sorted."""
+        return sorted(self._names)
+
+    def terms_in(self, group: str) -> list[str]:
+        """The sorted terms of ``group`` (read now when not yet read)."""
+        self._load(group)
+        return sorted(t for t in dict.keys(self) if group_of(t) == group)
+
+    def loaded_groups(self) -> dict[str, list[str]]:
+        """The groups read (and perhaps changed) so far, with their terms now."""
+        out: dict[str, list[str]] = {g: [] for g in self._loaded}
+        for term in dict.keys(self):
+            out[group_of(term)].append(term)
+        return out
 
 
 def _dumps(value: Any) -> str:
