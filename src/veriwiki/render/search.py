@@ -75,7 +75,10 @@ def _weights(doc: SearchDoc) -> dict[str, int]:
 
 
 def _key(term: str, n: int) -> str:
-    return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in term[:n])
+    head = term[:n]
+    if head.isascii() and head.isalnum():  # most terms: the characters themselves
+        return head
+    return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in head)
 
 
 def build_search(docs: list[SearchDoc]) -> dict[str, bytes]:
@@ -147,9 +150,11 @@ def update_table(table: dict[str, list[int]],
     """
     changed = {doc for doc, _, _ in changes}
     touched: set[str] = set()
-    for _, old, new in changes:
-        touched.update(old or ())
-        touched.update(new)
+    for _, old, new in changes:  # a term whose weight in a document is the same keeps
+        # its list as far as that document goes (held, or below the list's last one)
+        before = old or {}
+        touched.update(t for t, w in before.items() if new.get(t) != w)
+        touched.update(t for t, w in new.items() if before.get(t) != w)
     for term in touched:
         flat = table.get(term, [])
         held = [(flat[j + 1], -flat[j]) for j in range(0, len(flat), 2)]  # (weight, -doc)
