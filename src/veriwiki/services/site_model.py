@@ -53,24 +53,24 @@ def tag_url(tag: str) -> str:
     return f"{ASSETS}/tags/{tag_slug(tag)}.html"
 
 
-@lru_cache(maxsize=65536)
-def _quote(text: str, safe: str) -> str:
-    return quote(text, safe=safe)
-
-
 def rel_url(from_url: str, to_url: str) -> str:
     """``to_url`` relative to the page at ``from_url``, percent-encoded for an href."""
+    return _rel_url(from_url[:from_url.rfind("/") + 1], to_url)  # only its folder matters
+
+
+@lru_cache(maxsize=65536)
+def _rel_url(from_url: str, to_url: str) -> str:
     frag = ""
     if "#" in to_url:
         to_url, frag = to_url.split("#", 1)
-        frag = "#" + _quote(frag, "^-_.~")
+        frag = "#" + quote(frag, safe="^-_.~")
     src = from_url.split("/")[:-1]
     dst = to_url.split("/")
     common = 0
     while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:
         common += 1
     rel = "/".join([".."] * (len(src) - common) + dst[common:])
-    return _quote(rel, "/-_.~") + frag
+    return quote(rel, safe="/-_.~") + frag
 
 
 @dataclass
@@ -100,6 +100,7 @@ class SiteModel:
     verdicts: PageVerdicts = field(default_factory=lambda: PageVerdicts(None))
     fact_index: dict[tuple[str, str], list[Fact]] = field(default_factory=dict)
     embed_cache: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
+    link_views: dict[tuple[Any, ...], LinkView] = field(default_factory=dict)  # PageContext.link
     finding_digests: dict[str, str] = field(default_factory=dict)  # path -> its findings
     loaded: set[str] = field(default_factory=set)  # pages read from the index this build
     state_token: str | None = None  # the site state this build wrote (site_cache)
@@ -178,11 +179,10 @@ class SiteModel:
         if res.is_attachment or res.path not in self.pages:
             return LinkView(res.path, res.path.rsplit("/", 1)[-1], is_attachment=True,
                             path=res.path)
-        target = self.pages[res.path]
         url = page_url(res.path)
-        if link.fragment:
-            url += "#" + self.anchor(target, link.fragment)
-        return LinkView(url, target.title, path=res.path)
+        if link.fragment:  # the target's headings are read only for a fragment
+            url += "#" + self.anchor(self.pages[res.path], link.fragment)
+        return LinkView(url, self.title_of(res.path), path=res.path)
 
     def anchor(self, target: Page, fragment: str) -> str:
         """The HTML id a ``#Heading`` or ``#^block`` fragment of ``target`` lands on."""
@@ -215,22 +215,29 @@ class PageContext:
         self.model = model
         self.path = path
         self.url = url or page_url(path)
+        self.folders = (path[:path.rfind("/") + 1], self.url[:self.url.rfind("/") + 1])
         self.verdicts = {k: list(v) for k, v in model.verdicts.get(path, {}).items()}
         self.chip_count = 0
         self.depth = 0
 
     def link(self, kind: LinkKind, target: str, fragment: str | None, raw: str) -> LinkView:
-        """Resolve a link and make its URL relative to this page."""
-        if kind in ("markdown", "image"):
-            link = markdown_link(kind, raw)
-        else:
-            t = target[:-3] if target.lower().endswith(".md") else target
-            link = Link(kind, t, fragment, None, raw, 0, 0)
-        view = self.model.resolve(link, self.path)
-        if view.href is None:
-            return view
-        return LinkView(rel_url(self.url, view.href), view.title, view.status, view.problem,
-                        view.is_attachment, view.path)
+        """Resolve a link, its URL relative to this page (remembered by the link and the
+        two folders it depends on, unless its target is empty: the page itself)."""
+        key = (kind, target, fragment, raw, self.folders)
+        got = self.model.link_views.get(key)
+        if got is None:
+            if kind in ("markdown", "image"):
+                link = markdown_link(kind, raw)
+            else:
+                t = target[:-3] if target.lower().endswith(".md") else target
+                link = Link(kind, t, fragment, None, raw, 0, 0)
+            got = self.model.resolve(link, self.path)
+            if got.href is not None:
+                got = LinkView(rel_url(self.url, got.href), got.title, got.status, got.problem,
+                               got.is_attachment, got.path)
+            if link.target.strip() and len(self.model.link_views) < 262144:
+                self.model.link_views[key] = got
+        return got
 
     def chip(self, line: int, cite: CiteParts) -> str:
         """A chip with the citation's verdict and the source's details."""
