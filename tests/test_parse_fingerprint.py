@@ -19,7 +19,7 @@ from veriwiki.core.parse import parse_page
 
 ROOT = Path(__file__).parent.parent
 FINGERPRINTS = {
-    "11": "35ad6554d32302e16fd6a944c2b92a061f10100b5992c6210ac0c4de752af652",
+    "12": "35ad6554d32302e16fd6a944c2b92a061f10100b5992c6210ac0c4de752af652",
 }
 
 

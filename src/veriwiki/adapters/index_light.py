@@ -22,7 +22,7 @@ import stat
 from veriwiki.core.names import normalize_name
 from veriwiki.core.query import query_terms
 
-SCHEMA_VERSION = "11"  # of the index: bump it when the schema or what the parser stores changes
+SCHEMA_VERSION = "12"  # of the index: bump it when the schema or what the parser stores changes
 MANIFEST_VERSION = 2  # of the scan manifest (manifest.py writes it)
 MANIFEST_KEY = "scan"  # its row in the meta table
 SITE_MARK = ".veriwiki-site.json"  # a folder holding it is a built site, not content

@@ -26,7 +26,7 @@ def has_check_blocks(page: Page) -> bool:
 def page_names(page: Page) -> PageNames:
     """What link resolution (and name matching) needs of ``page``."""
     return PageNames(page.path, page.title, page.aliases, tuple(h.text for h in page.headings),
-                     tuple(b for b, _ in page.block_ids))
+                     tuple(b for b, _ in page.block_ids), page.anchors)
 
 
 class PageSource:

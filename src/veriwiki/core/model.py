@@ -95,6 +95,8 @@ class Page:
     fact_refs: tuple[tuple[str, str, int, int], ...] = ()  # (entity, attribute, line, column)
     # [@ openings the parser did not read as citations: (line, column, why)
     unread_citations: tuple[tuple[int, int, str], ...] = ()
+    # HTML anchors outside headings (<a id="x"></a>, <a name="x">): link targets too
+    anchors: tuple[str, ...] = ()
     body: str = field(default="", repr=False)
 
     @property

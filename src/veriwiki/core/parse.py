@@ -16,6 +16,7 @@ from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.markdown.fastinline import InlineToken
 from veriwiki.core.markdown.selective import FAST_INLINE
 from veriwiki.core.model import CodeBlock, Heading, Link, Page
+from veriwiki.core.resolve import A_TAG, ANCHOR_ATTR
 from veriwiki.core.summary import page_summary
 from veriwiki.core.unread_citations import unread_citations
 
@@ -96,6 +97,25 @@ class _Where:
         """The column of ``probe`` on ``line`` (1 when it cannot be found)."""
         got = self.find(line, probe)
         return got[1] if got else 1
+
+
+_CODE_SPAN = re.compile(r"(`+).+?\1")
+
+
+def _html_anchors(lines: list[str], out: _Collector) -> tuple[str, ...]:
+    """The ids and names of ``<a>`` tags outside headings, code and fences, in order
+    (a README's ``<a id="usage"></a>`` above a heading is a link target)."""
+    skip = {h.line for h in out.headings}
+    for c in out.code:
+        skip.update(range(c.line, c.line + c.content.count("\n") + 2))
+    found: dict[str, None] = {}
+    for n, line in enumerate(lines, 1):
+        if n in skip or "<a" not in line.lower() or line.startswith(("    ", "\t")):
+            continue
+        for tag in A_TAG.findall(_CODE_SPAN.sub("", line) if "`" in line else line):
+            for name in ANCHOR_ATTR.findall(tag):
+                found[name] = None
+    return tuple(found)
 
 
 class _Collector:
@@ -219,6 +239,8 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
     if "[@" in src and src.count("[@") > len(out.read):  # some opening was not read
         fenced = (n for c in out.code for n in range(c.line, c.line + c.content.count("\n") + 2))
         unread = unread_citations(src.split("\n"), fenced, out.read)
+    anchors = (_html_anchors(src_lines if src_lines is not None else src.split("\n"), out)
+               if "<a" in src or "<A" in src else ())
     title = fm.data.get("title")
     stem = path.rsplit("/", 1)[-1]
     stem = stem[:-3] if stem.lower().endswith(".md") else stem
@@ -243,6 +265,7 @@ def parse_page(path: str, text: str, *, for_index: bool = True,
         uncited=tuple(out.uncited),
         fact_refs=tuple(out.fact_refs),
         unread_citations=unread,
+        anchors=anchors,
         body=page_body,
     )
 

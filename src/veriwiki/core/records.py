@@ -27,6 +27,7 @@ def page_to_json(page: Page) -> str:
         "u": [list(u) for u in page.uncited],
         "fx": [list(r) for r in page.fact_refs],
         **({"uc": [list(r) for r in page.unread_citations]} if page.unread_citations else {}),
+        **({"an": list(page.anchors)} if page.anchors else {}),
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -48,6 +49,7 @@ def page_from_json(path: str, data: str, body: str = "") -> Page:
         uncited=tuple((u[0], u[1]) for u in d.get("u", [])),
         fact_refs=tuple((r[0], r[1], r[2], r[3]) for r in d.get("fx", [])),
         unread_citations=tuple((r[0], r[1], r[2]) for r in d.get("uc", [])),
+        anchors=tuple(d.get("an", ())),
         body=body,
     )
 

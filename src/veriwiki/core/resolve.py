@@ -5,6 +5,7 @@ The algorithm is documented in docs/links.md; keep the two in step.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import unicodedata
@@ -19,8 +20,9 @@ from veriwiki.core.names import normalize_name
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 # an <a> tag, and its name or id: an anchor GitHub keeps and markdown links may target
 # (the tag cannot run past the next '<', so a long line costs linear time)
-_A_TAG = re.compile(r"<a\s[^<>]*>", re.I)
-_ANCHOR_ATTR = re.compile(r"""\s(?:name|id)\s*=\s*["']?([^"'\s>]+)""", re.I)
+# an <a> tag and the anchor it names: READMEs mark link targets with them
+A_TAG = re.compile(r"<a\s[^<>]*>", re.I)
+ANCHOR_ATTR = re.compile(r"""\s(?:name|id)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 
 def github_slug(text: str) -> str:
@@ -40,8 +42,8 @@ def _heading_slugs(headings: Iterable[str]) -> set[str]:
         seen[base] = n + 1
         out.add(base if n == 0 else f"{base}-{n}")
         if "<" in heading:  # READMEs anchor a heading with HTML: #### <a name="opts"></a> …
-            for tag in _A_TAG.findall(heading):
-                out.update(_ANCHOR_ATTR.findall(tag))
+            for tag in A_TAG.findall(heading):
+                out.update(ANCHOR_ATTR.findall(tag))
     return out
 
 
@@ -54,6 +56,25 @@ class PageNames:
     aliases: tuple[str, ...]
     headings: tuple[str, ...]
     block_ids: tuple[str, ...]
+    anchors: tuple[str, ...] = ()  # HTML anchors outside headings
+
+    def names_json(self) -> str:
+        """The index's ``names`` column: aliases, headings, block ids, then the
+        anchors when there are any (pages without keep the three lists)."""
+        parts = [list(self.aliases), list(self.headings), list(self.block_ids)]
+        if self.anchors:
+            parts.append(list(self.anchors))
+        return json.dumps(parts, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, path: str, title: str, names: str) -> PageNames:
+        """The names of ``path`` from its ``names`` column (see :meth:`names_json`);
+        raises ValueError or TypeError on anything else."""
+        aliases, headings, blocks, *rest = json.loads(names)
+        if len(rest) > 1:
+            raise ValueError(f"names of {path}: {len(rest) + 3} lists")
+        return cls(path, title, tuple(aliases), tuple(headings), tuple(blocks),
+                   tuple(rest[0]) if rest else ())
 
 
 ResolutionStatus = Literal["ok", "broken", "ambiguous"]
@@ -138,7 +159,7 @@ class Resolver:
             page = self.pages[path]
             cached = (
                 {normalize_name(h) for h in page.headings},
-                _heading_slugs(page.headings),
+                _heading_slugs(page.headings) | set(page.anchors),
                 {b.casefold() for b in page.block_ids},
             )
             self._anchors[path] = cached

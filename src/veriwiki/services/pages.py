@@ -145,7 +145,8 @@ def _renamed_resolver(vault: Vault, resolver: Resolver, old: str, new: str,
     pages = []
     for p, n in resolver.pages.items():
         if p == old:
-            pages.append(PageNames(new, new_title, n.aliases, n.headings, n.block_ids))
+            pages.append(PageNames(new, new_title, n.aliases, n.headings, n.block_ids,
+                                   n.anchors))
         else:
             pages.append(n)
     return Resolver(pages, list(resolver.files.values()), vault.pages_root)

@@ -37,7 +37,7 @@ def decode(kind: str, raw: str) -> Any:
     elif kind == "list":
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
-    elif (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
+    elif (isinstance(value, list) and len(value) in (4, 5) and isinstance(value[0], str)
           and all(isinstance(part, list) and all(isinstance(v, str) for v in part)
                   for part in value[1:])):
         return value
@@ -50,9 +50,11 @@ def encode(kind: str, value: Any) -> str:
         return str(quote(value))
     if kind == "list":
         return "[" + ",".join(map(quote, value)) + "]"
+    parts = [value.aliases, value.headings, value.block_ids]
+    if value.anchors:  # a fifth list only for pages with HTML anchors
+        parts.append(value.anchors)
     return "[" + ",".join([quote(value.title)] + [
-        "[" + ",".join(map(quote, part)) + "]"
-        for part in (value.aliases, value.headings, value.block_ids)]) + "]"
+        "[" + ",".join(map(quote, part)) + "]" for part in parts]) + "]"
 
 
 def entries(resolver: Resolver) -> Iterator[tuple[str, str, str]]:

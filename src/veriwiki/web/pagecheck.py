@@ -210,7 +210,6 @@ def _models_among(vault: Vault, paths: list[str]) -> bool:
 
 def _names_of(vault: Vault, paths: list[str]) -> dict[str, PageNames] | None:
     """The names of the indexed pages among ``paths`` (None when the index cannot say)."""
-    import json
     import sqlite3
 
     out: dict[str, PageNames] = {}
@@ -220,9 +219,7 @@ def _names_of(vault: Vault, paths: list[str]) -> dict[str, PageNames] | None:
             marks = ",".join("?" * len(chunk))
             for path, title, names in vault.index.conn.execute(
                     f"SELECT path, title, names FROM pages WHERE path IN ({marks})", chunk):
-                aliases, headings, blocks = json.loads(names)
-                out[path] = PageNames(path, title, tuple(aliases), tuple(headings),
-                                      tuple(blocks))
+                out[path] = PageNames.from_json(path, title, names)
     except (sqlite3.Error, ValueError, TypeError):
         return None
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -98,8 +97,7 @@ class IndexReader(ABC):
         """What link resolution needs of every page."""
         out = []
         for path, title, names in self.conn.execute("SELECT path, title, names FROM pages"):
-            aliases, headings, blocks = json.loads(names)
-            out.append(PageNames(path, title, tuple(aliases), tuple(headings), tuple(blocks)))
+            out.append(PageNames.from_json(path, title, names))
         return out
 
     def catalog_rows(self) -> dict[str, tuple[str, str, str | None, str]]:

@@ -3,7 +3,6 @@ processes for many), and store the results in one transaction."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
@@ -32,6 +31,7 @@ from veriwiki.adapters.sqlite_tx import write_transaction
 from veriwiki.core.model import FileProblem, Page
 from veriwiki.core.names import file_name_problem, normalize_name
 from veriwiki.core.records import page_to_json
+from veriwiki.core.resolve import PageNames
 from veriwiki.errors import VeriwikiError
 
 _PARALLEL_THRESHOLD = 400
@@ -162,8 +162,8 @@ def _batches(args: list[_Job]) -> Iterator[list[_Job]]:
 
 
 def _names_json(page: Page) -> str:
-    return json.dumps([page.aliases, [h.text for h in page.headings],
-                       [b for b, _ in page.block_ids]], ensure_ascii=False)
+    return PageNames(page.path, page.title, page.aliases, tuple(h.text for h in page.headings),
+                     tuple(b for b, _ in page.block_ids), page.anchors).names_json()
 
 
 class IndexWriter(ABC):
