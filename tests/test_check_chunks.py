@@ -133,7 +133,7 @@ def test_chunked_check_keeps_no_page(vault: Path, monkeypatch: pytest.MonkeyPatc
         cache = CheckCache(opened.cache_dir / CACHE_FILE)
         try:
             report = _check(opened, rule_settings(opened, False, None),
-                            opened.index.page_blobs(), cache)
+                            opened.index.page_blobs(), cache, None)
         finally:
             cache.close()
     finally:
