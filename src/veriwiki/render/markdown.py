@@ -303,7 +303,9 @@ class _Writer:
         content = tok.content
         out = self.out
         for child in inline_children(tok):
-            if child.type == "citation":
+            if child.type == "text":  # most children: no call
+                out.append(_text(child.content))
+            elif child.type == "citation":
                 pos = int(child.meta["pos"])
                 line = base + content.count("\n", 0, pos)
                 raw = child.content

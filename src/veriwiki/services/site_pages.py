@@ -83,10 +83,11 @@ def render_page(model: SiteModel, path: str) -> str:
             got = hrefs[p] = rel_url(url, page_url(p))
         return got
 
+    # neighbours' titles and summaries from the store's rows: no page decoded for them
     graph = local_graph_svg((page.title, rel_url(url, url)),
-                            [(p, model.pages[p].title, href(p)) for p in shown],
+                            [(p, model.title_of(p), href(p)) for p in shown],
                             set(model.graph_edges(shown)), total)
-    back = [(model.pages[p].title, href(p), model.pages[p].summary)
+    back = [(model.title_of(p), href(p), model.summary_of(p))
             for p in model.backlinks.get(path, ())]
     err = page.frontmatter_error
     return render_document(
