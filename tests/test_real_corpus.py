@@ -272,3 +272,21 @@ def test_real_corpus_refuses_missing_archive_offline_and_a_full_folder(tmp_path:
     with pytest.raises(rc.CorpusError, match="exists and is not empty"):
         rc.build(tmp_path, tmp_path / "full", offline=True)
     assert (tmp_path / "full" / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_messages_name_a_few_pages_not_every_namesake(tmp_path: Path) -> None:
+    """40 READMEs: each duplicate-title finding and each ambiguous link names five others
+    and counts the rest (the real corpus's findings page was 29 MB, most of it READMEs
+    listing each other: messages grew with the square of the namesakes)."""
+    pages = {f"wiki/p{i:02}/README.md": f"# Read me {i}\n\nText.\n" for i in range(40)}
+    pages["wiki/Hub.md"] = "# Hub\n\nSee [[README]].\n"
+    vault = _vault(tmp_path / "v", pages)
+    found = _findings(vault)
+    dup = [f["message"] for f in found if f["rule"] == "duplicate-title"]
+    assert len(dup) == 40
+    assert dup[0] == ("title 'README' is also claimed by wiki/p01/README.md, wiki/p02/README.md,"
+                      " wiki/p03/README.md, wiki/p04/README.md, wiki/p05/README.md and 34 more")
+    amb = [f["message"] for f in found if f["rule"] == "ambiguous-link"]
+    assert amb == ["link [[README]]: 'README' matches 40 pages: wiki/p00/README.md, "
+                   "wiki/p01/README.md, wiki/p02/README.md, wiki/p03/README.md, "
+                   "wiki/p04/README.md and 35 more"]

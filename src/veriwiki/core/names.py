@@ -26,6 +26,18 @@ _CONFUSABLES = str.maketrans({
 })
 
 
+MESSAGE_NAMES = 5  # names a finding's message lists before "and N more"
+
+
+def name_list(names: list[str] | tuple[str, ...], limit: int = MESSAGE_NAMES) -> str:
+    """``names`` joined for a message: the first ``limit`` and how many more. (A vault
+    of 1,000 READMEs made each README's finding list the other 999: messages grew with
+    the square of the pages.)"""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
 def normalize_name(name: str) -> str:
     """Fold a page name for comparison: NFC, case-folded, white space collapsed."""
     if name.isascii():  # the same result without NFC or a regular expression

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from veriwiki.core.model import Link
-from veriwiki.core.names import normalize_name
+from veriwiki.core.names import name_list, normalize_name
 
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 # an <a> tag, and its name or id: an anchor GitHub keeps and markdown links may target
@@ -238,12 +238,13 @@ class Resolver:
                 if len(hits) > 1:
                     return Resolution("ambiguous", candidates=tuple(hits), is_attachment=True,
                                       problem=f"'{target}' matches {len(hits)} files: "
-                                              + ", ".join(hits))
+                                              + name_list(hits))
             what = "file" if has_ext else "page"
             return Resolution("broken", problem=f"no {what} named '{target}'")
         if len(found) > 1:
             return Resolution("ambiguous", candidates=tuple(found),
-                              problem=f"'{target}' matches {len(found)} pages: " + ", ".join(found))
+                              problem=f"'{target}' matches {len(found)} pages: "
+                                      + name_list(found))
         path = found[0]
         if link.fragment:
             problem = self._check_fragment(path, link.fragment, is_markdown)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from veriwiki.checks import CheckContext, Severity, rule
 from veriwiki.core.model import Finding, Page
-from veriwiki.core.names import skeleton
+from veriwiki.core.names import name_list, skeleton
 
 
 def _claims(page: Page) -> list[tuple[str, int, str]]:
@@ -36,6 +36,6 @@ def duplicate_title(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             seen.add(key)
             yield ctx.finding(page.path, line,
-                              f"{what} '{name}' is also claimed by " + ", ".join(others),
+                              f"{what} '{name}' is also claimed by " + name_list(others),
                               hint="rename one of them or drop the alias; links to this name "
                                    "are ambiguous")
