@@ -53,6 +53,11 @@ def tag_url(tag: str) -> str:
     return f"{ASSETS}/tags/{tag_slug(tag)}.html"
 
 
+_KEEP = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"  # ASCII quote() keeps
+_PATH = {i: f"%{i:02X}" for i in range(128) if chr(i) not in _KEEP + "/"}  # quote(safe="/-_.~")
+_FRAG = {i: f"%{i:02X}" for i in range(128) if chr(i) not in _KEEP + "^"}  # quote(safe="^-_.~")
+
+
 def rel_url(from_url: str, to_url: str) -> str:
     """``to_url`` relative to the page at ``from_url``, percent-encoded for an href."""
     return _rel_url(from_url[:from_url.rfind("/") + 1], to_url)  # only its folder matters
@@ -63,14 +68,14 @@ def _rel_url(from_url: str, to_url: str) -> str:
     frag = ""
     if "#" in to_url:
         to_url, frag = to_url.split("#", 1)
-        frag = "#" + quote(frag, safe="^-_.~")
+        frag = "#" + (frag.translate(_FRAG) if frag.isascii() else quote(frag, safe="^-_.~"))
     src = from_url.split("/")[:-1]
     dst = to_url.split("/")
     common = 0
     while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:
         common += 1
     rel = "/".join([".."] * (len(src) - common) + dst[common:])
-    return quote(rel, safe="/-_.~") + frag
+    return (rel.translate(_PATH) if rel.isascii() else quote(rel, safe="/-_.~")) + frag
 
 
 @dataclass
