@@ -10,7 +10,8 @@ build`` does; run ``veriwiki build`` once first so both caches are warm), then r
 the first ``N`` pages (path order; all when 0) ``R`` times with
 :func:`veriwiki.services.site_pages.render_page` and prints the best and median pass
 as milliseconds a page. No files are written, no workers are forked: this is the cost
-each render worker pays per page. ``--profile`` writes a cProfile of one more pass (with ``--repeat 0``,
+each render worker pays per page (the site store's rows are read into memory first, as
+the build does before forking them). ``--profile`` writes a cProfile of one more pass (with ``--repeat 0``,
 of the first: the one a build's worker makes);
 ``--dump`` writes each page's HTML under DIR (to compare two commits byte for byte).
 ``PYTHONPATH=<a git archive>/src`` measures another commit.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import statistics
 import sys
@@ -41,6 +43,16 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     model = collect_site(open_vault(args.vault))
+    # as the build does before forking its render workers: the store's rows and the
+    # resolver's tables read into memory (code without them reads them on first use)
+    for held in (model.pages, getattr(model.resolver, "source", None)):
+        fill = getattr(held, "fill", None)
+        if fill is not None:
+            try:
+                fill(model.resolver)
+            except TypeError:  # older code: fill() takes nothing
+                fill()
+    gc.freeze()  # as the build does: the collector leaves the model's objects alone
     paths = sorted(model.pages)
     if args.pages:
         paths = paths[:args.pages]

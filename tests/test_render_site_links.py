@@ -6,11 +6,15 @@ target still leads where it should from each page."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from veriwiki.services import site_pages
 from veriwiki.services.site import collect_site
+from veriwiki.services.site_model import rel_url
 from veriwiki.vault import open_vault
 
 BODY = """---
@@ -60,3 +64,24 @@ def test_link_views_remembered_give_the_pages_rendered_without_them(linked_vault
     assert 'href="../../b/Q.html#sec" title="Q in b">the section</a>' in deep
     assert 'href="../b/Q.html#sec" title="Q in b">the section</a>' in a
     assert 'data-embed="Q in a"' in b and 'class="embed-title internal" href="../a/Q.html#sec"' in b
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30), st.text(max_size=30), st.text(max_size=10), st.booleans())
+def test_rel_url_percent_encodes_as_urllib_quote(src: str, dst: str, frag: str,
+                                                 has_frag: bool) -> None:
+    to = dst + ("#" + frag if has_frag else "")
+    got = rel_url("wiki/" + src.replace("#", ""), to)
+    ref_frag = ""
+    path = to
+    if "#" in to:
+        path, rest = to.split("#", 1)
+        ref_frag = "#" + quote(rest, safe="^-_.~")
+    source = ("wiki/" + src.replace("#", "")).split("/")[:-1]
+    target = path.split("/")
+    common = 0
+    while common < len(source) and common < len(target) - 1 and \
+            source[common] == target[common]:
+        common += 1
+    rel = "/".join([".."] * (len(source) - common) + target[common:])
+    assert got == quote(rel, safe="/-_.~") + ref_frag
