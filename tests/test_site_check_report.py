@@ -67,6 +67,7 @@ def test_site_check_child_waits_for_the_index_and_ends_when_it_fails(
                                              encoding="utf-8")
     opened = open_vault(vault)
     report = start_check(opened, lambda: update_index(opened))()
+    assert isinstance(report, SiteCheckReport)  # from the child, not checked again here
     assert [f.path for f in findings_of(report, "broken-link")] == ["wiki/Alpha.md"]
 
     def broken() -> None:
@@ -155,3 +156,109 @@ def test_site_check_pipe_holds_the_blobs_or_only_the_digest() -> None:
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+def _quiet_of(rows: list[tuple[object, ...]]) -> dict[str, object]:
+    """The rows as the check's quiet pages (check_quiet) would send them."""
+    import json
+
+    from veriwiki.services.check_quiet import page_digest
+
+    out: dict[str, object] = {}
+    for path in sorted({str(r[2]) for r in rows}):
+        mine = [r for r in rows if r[2] == path]
+        counts = tuple(sum(1 for r in mine if r[1] == s) for s in ("error", "warning", "info"))
+        out[path] = (page_digest(mine), counts, tuple(sorted({str(r[0]) for r in mine})),
+                     json.dumps([[r[0], r[1], *r[3:]] for r in mine]))
+    return out
+
+
+def test_site_check_report_with_quiet_pages_equals_a_report_of_findings() -> None:
+    """Pages sent whole (quiet, their findings as JSON) mixed with pages sent as rows
+    give the report, the per-page findings and the digests a report of findings gives."""
+    plain = _plain()
+    for quiet_paths in ({"wiki/A.md"}, {"wiki/B.md", "wiki/C.md"}, {"wiki/A.md", "wiki/B.md",
+                                                                   "wiki/C.md"}):
+        fresh = [r for r in ROWS if r[2] not in quiet_paths]
+        quiet = _quiet_of([r for r in ROWS if r[2] in quiet_paths])
+        lazy = SiteCheckReport(fresh, 7, None, quiet)  # type: ignore[arg-type]
+        assert lazy.counts == plain.counts and lazy.has_errors
+        for rule in ("broken-link", "stale-claim", "orphan-page", "no-such-rule"):
+            assert findings_of(lazy, rule) == findings_of(plain, rule), rule
+        by_page = PageFindings(lazy)
+        assert list(by_page) == ["wiki/A.md", "wiki/B.md", "wiki/C.md"]
+        for path in by_page:
+            assert by_page[path] == [f for f in plain.findings if f.path == path]
+        assert lazy.summary() == plain.summary()
+        assert lazy.findings == plain.findings and lazy.to_json() == plain.to_json()
+    clean = SiteCheckReport([], 3, None, _quiet_of(  # type: ignore[arg-type]
+        [r for r in ROWS if r[1] != "error"]))
+    assert not clean.has_errors and clean.counts["error"] == 0
+
+
+def test_site_check_child_sends_quiet_pages_whole_and_equal(
+        vw: object, vault: Path) -> None:
+    """On a warm check the child sends the pages with nothing new whole (from the check
+    cache's report table); the report equals a check's, also with the table damaged or
+    a row's findings damaged (made again from the row, or every row decoded)."""
+    import os
+    import sqlite3
+
+    from veriwiki.services import site_check
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.check_reuse import CACHE_FILE
+    from veriwiki.services.indexing import update_index
+    from veriwiki.services.site_check import finding_digests
+    from veriwiki.vault import open_vault
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the check forks")
+    for n in range(4):  # in the catalog, linked: no finding of a rule without a facet
+        (vault / "wiki" / f"Page {n}.md").write_text(
+            f"# Page {n}\n\nSee [[Nowhere {n}]] and [[Page {(n + 1) % 4}]]. It has "
+            f"{n + 12} layers and 7 heads.\n", encoding="utf-8")
+    with (vault / "wiki" / "index.md").open("a", encoding="utf-8") as fh:
+        fh.write("\nPages: [[Page 0]], [[Page 1]], [[Page 2]], [[Page 3]].\n")
+    db = vault / ".veriwiki" / CACHE_FILE
+
+    def child() -> site_check.SiteCheckReport:
+        opened = open_vault(vault)
+        report = site_check.start_check(opened, lambda: update_index(opened))()
+        assert isinstance(report, site_check.SiteCheckReport)
+        return report
+
+    def same(report: site_check.SiteCheckReport) -> None:
+        expected = check_vault(open_vault(vault))
+        assert report.to_json() == expected.to_json()
+        assert report.digests == finding_digests(
+            [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint, f.column,
+              f.origin) for f in expected.findings])
+
+    check_vault(open_vault(vault))  # warm
+    first = child()
+    assert {f"wiki/Page {n}.md" for n in range(4)} <= set(first.quiet)
+    same(first)
+    with (vault / "wiki" / "Page 1.md").open("a", encoding="utf-8") as fh:
+        fh.write("\nAnd [[Nowhere else]].\n")
+    edited = child()
+    assert "wiki/Page 1.md" not in edited.quiet and "wiki/Page 2.md" in edited.quiet
+    same(edited)
+
+    def kept() -> int:  # entries in the report table: those of the last check only
+        conn = sqlite3.connect(db)
+        try:
+            return int(conn.execute("SELECT count(*) FROM report").fetchone()[0])
+        finally:
+            conn.close()
+
+    assert kept() == len(edited.quiet)
+    for damage in ("UPDATE report SET data = substr(data, 1, 30) || 'x' || substr(data, 32)",
+                   "UPDATE report SET data = '{'",
+                   "UPDATE pages SET findings = '[' WHERE path = 'wiki/Page 3.md'"):
+        conn = sqlite3.connect(db)
+        assert conn.execute(damage).rowcount > 0, damage
+        conn.commit()
+        conn.close()
+        got = child()
+        same(got)
+        assert got.quiet or "pages" in damage

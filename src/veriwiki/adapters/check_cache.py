@@ -7,6 +7,10 @@ Parsed source sidecars are kept too, by a hash of their path and text, and the n
 tables of the last link resolver (:class:`NameTables`), so a check that resolves the
 links of a few pages looks their targets up instead of reading every page's names.
 
+The ``report`` table keeps, for the site build's check, the report part of each page
+that check found nothing new on, under a hash of what it is made from
+(:mod:`veriwiki.services.check_quiet`).
+
 The whole file is read at once (one snapshot) and written back in one transaction. It
 is derived state: a damaged or foreign file is deleted and rebuilt without a word, and
 a failure to read or write it only costs time.
@@ -34,6 +38,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sidecars(hash TEXT PRIMARY KEY, data TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS names(tab TEXT NOT NULL, name TEXT NOT NULL, "
     "data TEXT NOT NULL, PRIMARY KEY (tab, name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS report(key TEXT PRIMARY KEY, data TEXT NOT NULL) "
+    "WITHOUT ROWID",
 )
 
 
@@ -103,6 +109,9 @@ class CheckCache:
         self._new: dict[str, PageRow] = {}
         self._new_sidecars: dict[str, str] = {}
         self._used_sidecars: set[str] = set()
+        self._reports: dict[str, str] | None = None  # key -> a page's report (JSON)
+        self._new_reports: dict[str, str] = {}
+        self._used_reports: set[str] | None = None  # None: the reports were not used
 
     def load(self) -> dict[str, PageRow]:
         """Path → row of every page the last check stored ({} when there is no cache)."""
@@ -128,6 +137,29 @@ class CheckCache:
             if not _busy(exc):
                 self._drop()
         return self._rows
+
+    def reports(self) -> dict[str, str]:
+        """Every stored page report (key -> JSON; the check service makes and checks
+        them), read once; {} when there are none or they cannot be read."""
+        if self._reports is None:
+            self._reports = {}
+            if self.path.exists():
+                try:
+                    conn = sqlite3.connect(self.path, timeout=10)
+                    try:
+                        self._reports = {k: v for k, v in conn.execute(
+                            "SELECT key, data FROM report") if type(v) is str}
+                    finally:
+                        conn.close()
+                except sqlite3.Error:
+                    self._reports = {}
+        return self._reports
+
+    def use_reports(self, used: set[str], new: dict[str, str]) -> None:
+        """The page reports this check used (the others are dropped by :meth:`flush`)
+        and the new ones to write."""
+        self._used_reports = used
+        self._new_reports = new
 
     def sidecar(self, digest: str) -> str | None:
         """The stored parse of a sidecar (JSON), or None."""
@@ -182,24 +214,29 @@ class CheckCache:
         gone = [p for p in self._rows if p not in paths]
         old_sidecars = [h for h in self._sidecars if h not in self._used_sidecars]
         self.close()
-        if not (self._new or self._new_sidecars or gone or old_sidecars or self._new_names):
+        old_reports = [k for k in (self._reports or ()) if self._used_reports is not None
+                       and k not in self._used_reports]
+        if not (self._new or self._new_sidecars or gone or old_sidecars or self._new_names
+                or self._new_reports or old_reports):
             return
         for attempt in range(2):
             try:
-                self._write(gone, old_sidecars)
+                self._write(gone, old_sidecars, old_reports)
                 break
             except sqlite3.Error as exc:
                 if attempt or _busy(exc):
                     return  # another check is writing, or no luck: this only costs time
                 self._drop()  # damaged: start a new file
-                gone, old_sidecars = [], []
+                gone, old_sidecars, old_reports = [], [], []
             except OSError:
                 return
         self._new.clear()
         self._new_sidecars.clear()
         self._new_names = None
+        self._new_reports = {}
 
-    def _write(self, gone: list[str], old_sidecars: list[str]) -> None:
+    def _write(self, gone: list[str], old_sidecars: list[str], old_reports: list[str]
+               ) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
@@ -212,6 +249,7 @@ class CheckCache:
                     conn.execute("DELETE FROM pages")
                     conn.execute("DELETE FROM sidecars")
                     conn.execute("DELETE FROM names")
+                    conn.execute("DELETE FROM report")
                     conn.execute("DELETE FROM info WHERE key = 'names'")
                     conn.execute("INSERT OR REPLACE INTO info VALUES ('format', ?)", (FORMAT,))
                 conn.executemany("DELETE FROM pages WHERE path = ?", ((p,) for p in gone))
@@ -221,6 +259,9 @@ class CheckCache:
                                  ((p, *astuple(r)) for p, r in self._new.items()))
                 conn.executemany("INSERT OR REPLACE INTO sidecars VALUES (?, ?)",
                                  self._new_sidecars.items())
+                conn.executemany("DELETE FROM report WHERE key = ?", ((k,) for k in old_reports))
+                conn.executemany("INSERT OR REPLACE INTO report VALUES (?, ?)",
+                                 self._new_reports.items())
                 if self._new_names is not None:
                     key, entries = self._new_names
                     conn.execute("DELETE FROM info WHERE key = 'names'")

@@ -21,6 +21,7 @@ from veriwiki.services.check_inputs import (
     vault_inputs,
 )
 from veriwiki.services.check_names import NameStore
+from veriwiki.services.check_quiet import Damaged, Quiet, quiet_reports, report_key
 from veriwiki.services.check_report import CheckReport
 from veriwiki.services.check_reuse import CACHE_FILE, CHECK_CODE, CachedRun, code_digest
 from veriwiki.services.indexing import update_index
@@ -33,7 +34,8 @@ _code_digest = code_digest  # the name the web app's one-page check imports
 
 def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = None,
                 refresh: bool = True,
-                known: tuple[dict[str, str] | None, str] | None = None) -> CheckReport:
+                known: tuple[dict[str, str] | None, str] | None = None,
+                quiet: dict[str, Quiet] | None = None) -> CheckReport:
     """Run every enabled rule and return the findings, sorted by place.
 
     Rules with a facet run only on the pages whose inputs changed since the last check;
@@ -42,7 +44,10 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     there (:mod:`veriwiki.services.check_names`). The findings are the same as without
     it. ``refresh=False``: the caller has just brought the index up to date; ``known``:
     and read from it every page's blob and the names digest (the site build's parent
-    reads both anyway and hands them to its check's child).
+    reads both anyway and hands them to its check's child). ``quiet`` (the site
+    build's check): the pages whose findings all come from the cache and on which no
+    other rule reported anything are put in it, their reports kept whole
+    (:mod:`veriwiki.services.check_quiet`), and their findings left out of the report.
     """
     if refresh:
         update_index(vault)
@@ -50,15 +55,26 @@ def check_vault(vault: Vault, *, strict: bool = False, only: list[str] | None = 
     blobs = dict(known[0]) if known is not None and known[0] is not None \
         else vault.index.page_blobs()
     cache = CheckCache(vault.cache_dir / CACHE_FILE)
+    digest = known[1] if known is not None else None
     try:
-        return _check(vault, active, blobs, cache, known[1] if known is not None else None)
+        try:
+            return _check(vault, active, blobs, cache, digest, quiet)
+        except Damaged:  # a row left undecoded is damaged: every row decoded
+            if quiet is None:
+                raise
+            quiet.clear()
+            cache.close()
+            cache = CheckCache(vault.cache_dir / CACHE_FILE)
+            return _check(vault, active, blobs, cache, digest, None)
     finally:
         cache.close()
 
 
 def _check(vault: Vault, active: list[tuple[Rule, Severity]], blobs: dict[str, str],
-           cache: CheckCache, digest: str | None) -> CheckReport:
+           cache: CheckCache, digest: str | None, quiet: dict[str, Quiet] | None = None
+           ) -> CheckReport:
     run = CachedRun(vault, blobs, cache, digest)
+    run.lazy = quiet is not None
     sources, texts, source_problems = cited_sources(vault, run.wanted, run.parse_sidecar)
     facts, fact_problems = load_check_facts(
         vault, run.store.load(vault.index.paths(page_type="model")), sources, texts)
@@ -78,6 +94,16 @@ def _check(vault: Vault, active: list[tuple[Rule, Severity]], blobs: dict[str, s
             continue
         # the runner, not the rule, says which rule found it and how severe it is
         findings.extend(replace(f, rule=r.id, severity=severity) for f in r.run(ctx))
+    if quiet is not None:  # undecoded pages with other findings join the report
+        found = {f.path for f in findings}
+        for path in [p for p in run.raw if p in found]:
+            try:
+                findings.extend(run.decode_raw(path))
+            except (ValueError, TypeError) as exc:
+                raise Damaged(path) from exc
+        quiet.update(quiet_reports(cache, run.raw, report_key(code_digest(),
+                                                              run.cached_rules),
+                                   run.cached_rules))
     ctx.flush()
     run.flush()
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule, f.message))

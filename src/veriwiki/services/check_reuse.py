@@ -23,6 +23,7 @@ from veriwiki.core.model import Finding, Severity, Source, SourceText
 from veriwiki.core.records import citations_and_infos
 from veriwiki.errors import VeriwikiError
 from veriwiki.services.check_inputs import IndexPages, run_facets
+from veriwiki.services.check_quiet import stored_findings, stored_items
 from veriwiki.vault import Vault
 
 # -- the check cache --------------------------------------------------------------------------
@@ -84,6 +85,8 @@ class CachedRun:
         self.severity: dict[str, Severity] = {}
         self._names = names  # the index's names digest, when the caller has read it
         self._links_key: str | None = None
+        self.lazy = False  # leave the findings of quiet pages undecoded (check_quiet)
+        self.raw: dict[str, str] = {}  # path -> its row's findings (JSON), not decoded
         self._read_meta()
 
     def names_digest(self) -> str:
@@ -154,6 +157,7 @@ class CachedRun:
         self.severity = {r.id: severity for r, severity in rules}
         need_targets = any(r.id in _TARGET_RULES for r, _ in rules)
         cacheable = [r for r, _ in rules if _cacheable(r)]
+        self.cached_rules = [(r.id, self.severity[r.id].value) for r in cacheable]  # in order
         facets = {f: [r for r in cacheable if r.facet == f] for f in FACETS}
         facets = {f: rs for f, rs in facets.items() if rs or (f == "links" and need_targets)}
         if not facets:
@@ -165,19 +169,24 @@ class CachedRun:
         exact = _facets_text({f: (k, ids) for f, (k, ids) in self.want.items() if k})
         everything = frozenset(f for f, (k, _) in self.want.items() if k)
         valid: dict[str, frozenset[str]] = {}
+        quiet: set[str] = set()  # rows holding for every facet, for exactly these rules
+        lazy = self.lazy and len(everything) == len(self.want)
         for path, blob in self.blobs.items():
             row = self.old.get(path)
             if row is None or row.blob != blob:
                 continue
             if row.facets == exact:
                 ok = everything
+                if lazy:
+                    quiet.add(path)
             else:
                 stored = _parse_facets(row.facets)
                 ok = frozenset(f for f in self.want if self._holds(f, stored.get(f)))
             if "sources" in ok and row.dvec != _dvec(self.meta[path].cited, self.short):
                 ok = ok - {"sources"}
+                quiet.discard(path)
             valid[path] = ok
-        return self._run(ctx, facets, valid, need_targets)
+        return self._run(ctx, facets, valid, need_targets, quiet)
 
     def _holds(self, facet: str, entry: tuple[str, list[str]] | None, *,
                all_rules: bool = True) -> bool:
@@ -188,7 +197,7 @@ class CachedRun:
                 and (not all_rules or set(ids) <= set(entry[1])))
 
     def _run(self, ctx: CheckContext, facets: dict[str, list[Rule]],
-             valid: dict[str, frozenset[str]], need_targets: bool
+             valid: dict[str, frozenset[str]], need_targets: bool, quiet: set[str]
              ) -> dict[str, list[Finding]]:
         by_page: dict[str, dict[str, list[Finding]]] = {r.id: {} for rs in facets.values()
                                                         for r in rs}
@@ -200,7 +209,12 @@ class CachedRun:
             if not ok:
                 continue
             try:
-                stored = _stored(row)
+                if path in quiet:  # decoded only if the page gets other findings
+                    stored = {}
+                    if row.findings:
+                        self.raw[path] = row.findings
+                else:
+                    stored = stored_findings(row.findings)
                 got = {r.id: _decode(r.id, self.severity[r.id], path, stored[r.id]) for f in ok
                        for r in facets.get(f, ()) if r.id in stored}
                 if need_targets and "links" in ok:
@@ -208,6 +222,7 @@ class CachedRun:
                                                     if row.targets else ())))
             except (ValueError, TypeError, KeyError):
                 valid[path] = frozenset()  # a damaged row: compute the page again
+                self.raw.pop(path, None)
                 continue
             for rid, found in got.items():
                 by_page[rid][path] = found
@@ -251,7 +266,7 @@ class CachedRun:
         same = row is not None and row.blob == blob
         kept = _parse_facets(row.facets) if same and row is not None else {}
         try:
-            stored = _stored(row) if same and row is not None else {}
+            stored = stored_findings(row.findings) if same and row is not None else {}
         except (ValueError, TypeError):
             kept, stored = {}, {}
         sources_held = (same and row is not None and "sources" in kept
@@ -299,6 +314,13 @@ class CachedRun:
             json.dumps(findings, ensure_ascii=False, separators=(",", ":")) if findings else "",
             targets)
 
+    def decode_raw(self, path: str) -> list[Finding]:
+        """The cached findings of a page left undecoded (:attr:`raw`), for the rules of
+        this check in their order; raises ValueError or TypeError when damaged."""
+        stored = stored_findings(self.raw.pop(path))
+        return [f for rid, _ in self.cached_rules if rid in stored
+                for f in _decode(rid, self.severity[rid], path, stored[rid])]
+
     def flush(self) -> None:
         """Write the rows of pages that changed."""
         for path, row in self._rows.items():
@@ -329,7 +351,7 @@ def _dvec(cited: str, short: dict[str, str]) -> str:
 # check imports no other veriwiki module but those in its EXEMPT list).
 CHECK_CODE = ("__init__.py", "checks", "core", "services/check.py", "services/check_report.py",
               "services/check_inputs.py", "services/check_reuse.py", "services/check_names.py",
-              "services/resolver_tables.py",
+              "services/resolver_tables.py", "services/check_quiet.py",
               "services/types.py",
               "services/freshness.py", "services/indexing.py", "adapters/check_cache.py",
               "adapters/sqlite_index", "adapters/index_light.py")
@@ -439,32 +461,10 @@ def _encode(found: list[Finding]) -> list[list[Any]]:
     return [[getattr(f, name) for name in _STORED] for f in found]
 
 
-def _stored(row: PageRow) -> dict[str, list[list[Any]]]:
-    """The findings stored in a row; raises ValueError or TypeError when damaged."""
-    stored = json.loads(row.findings) if row.findings else {}
-    if not isinstance(stored, dict):
-        raise TypeError("stored findings are not a mapping")
-    return stored
-
-
 def _decode(rule_id: str, severity: Severity, path: str, rows: list[list[Any]]
             ) -> list[Finding]:
     """Stored findings as :class:`Finding` objects; raises TypeError when damaged."""
-    if type(rows) is not list:
-        raise TypeError("stored findings are not a list")
-    out = []
-    for row in rows:
-        # by exact type (a bool is no line number): this runs once per cached finding
-        if type(row) is not list or len(row) != 5:
-            raise TypeError("a stored finding is damaged")
-        line, message, hint, column, origin = row
-        if (type(line) is not int or type(message) is not str
-                or (hint is not None and type(hint) is not str)
-                or (column is not None and type(column) is not int)
-                or (origin is not None and type(origin) is not str)):
-            raise TypeError("a stored finding is damaged")
-        out.append(Finding(rule_id, severity, path, line, message, hint, column, origin))
-    return out
+    return [Finding(rule_id, severity, path, *item) for item in stored_items(rows)]
 
 
 assert _STORED == ("line", "message", "hint", "column", "origin"), "update _decode"

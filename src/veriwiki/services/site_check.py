@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from veriwiki.core.model import Finding, Severity
+from veriwiki.services.check_quiet import Quiet, page_digest, rows_of
 from veriwiki.services.check_report import CheckReport
 from veriwiki.vault import Vault
 
@@ -20,16 +20,41 @@ class SiteCheckReport(CheckReport):
     """A check report from the child: its findings stay plain tuples (rule, severity,
     path, line, message, hint, column, origin; in report order) until they are asked
     for, by page (:meth:`on_page`), by rule (:meth:`of_rule`) or all at once, so a
-    rebuild makes :class:`Finding` objects for the few pages it renders only."""
+    rebuild makes :class:`Finding` objects for the few pages it renders only. The
+    pages of ``quiet`` (:mod:`~veriwiki.services.check_quiet`) are not in ``rows``:
+    each keeps its findings as JSON, decoded when asked for."""
 
     def __init__(self, rows: list[tuple[Any, ...]], pages: int,
-                 digests: dict[str, str] | None = None) -> None:
-        self.rows = rows
+                 digests: dict[str, str] | None = None,
+                 quiet: dict[str, Quiet] | None = None) -> None:
+        self.fresh = rows
+        self.quiet = quiet or {}
         self.digests = digests
+        self._rows: list[tuple[Any, ...]] | None = None if self.quiet else rows
         self._all: list[Finding] | None = None
         self._pages: dict[str, list[tuple[Any, ...]]] | None = None
         super().__init__([], pages)
         self._all = None  # the dataclass __init__ set [] through the setter
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every finding as a tuple, in report order (the quiet pages' decoded)."""
+        if self._rows is None:
+            pages = self._by_page()
+            self._rows = [row for path in self.paths() for row in pages.get(path)
+                          or rows_of(path, self.quiet[path][3])]
+        return self._rows
+
+    def paths(self) -> list[str]:
+        """The pages with findings, in report order."""
+        if not self.quiet:
+            return list(self._by_page())
+        return sorted({*self._by_page(), *self.quiet})
+
+    def _by_page(self) -> dict[str, list[tuple[Any, ...]]]:
+        if self._pages is None:
+            self._pages = rows_by_page(self.fresh)
+        return self._pages
 
     @property  # type: ignore[override]
     def findings(self) -> list[Finding]:
@@ -43,21 +68,33 @@ class SiteCheckReport(CheckReport):
 
     @property
     def counts(self) -> Counter[str]:
-        return Counter(row[1] for row in self.rows)
+        counts = Counter(row[1] for row in self.fresh)
+        for _, (errors, warnings, infos), _, _ in self.quiet.values():
+            counts.update({"error": errors, "warning": warnings, "info": infos})
+        return +counts  # without the severities none has
 
     @property
     def has_errors(self) -> bool:
-        return any(row[1] == "error" for row in self.rows)
+        return (any(row[1] == "error" for row in self.fresh)
+                or any(q[1][0] for q in self.quiet.values()))
 
     def of_rule(self, rule: str) -> list[Finding]:
         """The findings of one rule, in report order."""
+        if self._rows is None:  # only the quiet pages holding the rule decoded
+            pages = self._by_page()
+            wanted = sorted({*(p for p, got in pages.items() if any(r[0] == rule for r in got)),
+                             *(p for p, q in self.quiet.items() if rule in q[2])})
+            return [_finding(row) for path in wanted
+                    for row in pages.get(path) or rows_of(path, self.quiet[path][3])
+                    if row[0] == rule]
         return [_finding(row) for row in self.rows if row[0] == rule]
 
     def on_page(self, path: str) -> list[Finding]:
         """The findings on one page, in report order (made on each call)."""
-        if self._pages is None:
-            self._pages = rows_by_page(self.rows)
-        return [_finding(row) for row in self._pages.get(path, ())]
+        got = self._by_page().get(path)
+        if got is None and path in self.quiet:
+            got = rows_of(path, self.quiet[path][3])
+        return [_finding(row) for row in got or ()]
 
 
 def rows_by_page(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
@@ -70,10 +107,9 @@ def rows_by_page(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]
 
 def finding_digests(rows: list[tuple[Any, ...]]) -> dict[str, str]:
     """A digest of each page's findings, from findings as plain tuples (rule, severity,
-    path, line, message, hint, column, origin) in report order: a dataclass's repr is
-    ~10x slower."""
-    return {path: hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-            for path, found in rows_by_page(rows).items()}
+    path, line, message, hint, column, origin) in report order
+    (:func:`~veriwiki.services.check_quiet.page_digest`)."""
+    return {path: page_digest(found) for path, found in rows_by_page(rows).items()}
 
 
 _SEVERITY = {s.value: s for s in Severity}
@@ -97,7 +133,7 @@ class PageFindings(Mapping[str, list[Finding]]):
     def __init__(self, report: SiteCheckReport) -> None:
         self.report = report
         self._made: dict[str, list[Finding]] = {}
-        self._paths = dict.fromkeys(row[2] for row in report.rows)  # in report order
+        self._paths = dict.fromkeys(report.paths())  # in report order
 
     def __getitem__(self, path: str) -> list[Finding]:
         if path not in self._paths:
@@ -152,7 +188,9 @@ def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
     if not hasattr(os, "fork"):
         from veriwiki.services.check import check_vault
 
-        report = check_vault(vault, refresh=False, known=first())
+        known = first()
+        report = check_vault(vault, refresh=False, known=known if isinstance(
+            known, tuple) and len(known) == 2 and isinstance(known[1], str) else None)
         return lambda: report
     import pickle
 
@@ -175,13 +213,16 @@ def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
                 inherited = vault._index  # not used here (nor closed: the parent's)
                 vault._index = None
                 known = pickle.loads(sent) if sent else None  # noqa: S301 - our parent's
-                report = check_vault(vault, refresh=False, known=known)  # index up to date
+                quiet: dict[str, Quiet] = {}  # the pages with nothing new: kept whole
+                report = check_vault(vault, refresh=False, known=known, quiet=quiet)
                 # findings as plain tuples: unpickling 38k slotted dataclasses is
                 # slower; the digest of each page's findings made here, off the
                 # parent's path
                 rows = [(f.rule, f.severity.value, f.path, f.line, f.message, f.hint,
                          f.column, f.origin) for f in report.findings]
-                data = pickle.dumps((report.pages, rows, finding_digests(rows)),
+                digests = finding_digests(rows)
+                digests.update((path, q[0]) for path, q in quiet.items())
+                data = pickle.dumps((report.pages, rows, digests, quiet),
                                     protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write_fd, "wb") as pipe:
                     pipe.write(data)
@@ -200,7 +241,7 @@ def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
         raise
     with os.fdopen(go_write, "wb") as sending:  # the child reads until it is closed
         sending.write(b"1")
-        if known is not None:
+        if isinstance(known, tuple) and len(known) == 2 and isinstance(known[1], str):
             sending.write(_fitting(go_write, known))
     os.close(write_fd)
 
@@ -213,7 +254,7 @@ def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
             from veriwiki.services.check import check_vault
 
             return check_vault(vault)
-        pages, rows, digests = pickle.loads(data)  # noqa: S301 - our own child's output
-        return SiteCheckReport(rows, pages, digests)
+        pages, rows, digests, quiet = pickle.loads(data)  # noqa: S301 - our own child's
+        return SiteCheckReport(rows, pages, digests, quiet)
 
     return wait
