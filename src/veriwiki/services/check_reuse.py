@@ -216,7 +216,7 @@ class CachedRun:
                 else:
                     stored = stored_findings(row.findings)
                 got = {r.id: _decode(r.id, self.severity[r.id], path, stored[r.id]) for f in ok
-                       for r in facets.get(f, ()) if r.id in stored}
+                       for r in facets.get(f, ()) if r.id in stored} if stored else {}
                 if need_targets and "links" in ok:
                     reached.append((path, frozenset(json.loads(row.targets)
                                                     if row.targets else ())))

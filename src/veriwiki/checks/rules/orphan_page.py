@@ -15,7 +15,8 @@ def orphan_page(ctx: CheckContext) -> Iterator[Finding]:
     for path in ctx.paths:
         if ctx.is_generated(path):
             continue
-        linked.update(t for t in ctx.link_targets(path) if t != path)
+        targets = ctx.link_targets(path)
+        linked.update(targets - {path} if path in targets else targets)  # not itself
     for path in ctx.paths:
         if path not in linked and not ctx.is_generated(path):
             name = path.rsplit("/", 1)[-1]
