@@ -262,3 +262,38 @@ def test_site_check_child_sends_quiet_pages_whole_and_equal(
         got = child()
         same(got)
         assert got.quiet or "pages" in damage
+
+
+def test_site_check_child_that_ends_early_leaves_the_check_to_the_parent(
+        vw: object, vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that ends before reading the start pipe (its imports failed) does not
+    make the parent's write fail: the parent checks in-process and gets the report."""
+    import os
+    import time
+
+    from veriwiki import checks
+    from veriwiki.services import site_check
+    from veriwiki.services.check import check_vault
+    from veriwiki.services.indexing import update_index
+    from veriwiki.vault import open_vault
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the check forks")
+    (vault / "wiki" / "Alpha.md").write_text("# Alpha\n\nSee [[Nowhere]].\n", encoding="utf-8")
+    expected = check_vault(open_vault(vault)).to_json()
+    opened = open_vault(vault)
+    update_index(opened)
+    known = (opened.index.page_blobs(), opened.index.names_digest())
+
+    def broken_imports() -> object:
+        raise ImportError("a rule module that does not import")
+
+    monkeypatch.setattr(checks, "all_rules", broken_imports)
+
+    def first() -> site_check.Known:
+        time.sleep(0.5)  # the child has ended by now: the pipe has no reader
+        return known
+
+    report = site_check.start_check(opened, first)()
+    assert not isinstance(report, site_check.SiteCheckReport)  # checked in the parent
+    assert report.to_json() == expected

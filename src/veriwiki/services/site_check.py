@@ -12,8 +12,8 @@ from veriwiki.services.check_quiet import Quiet, page_digest, rows_of
 from veriwiki.services.check_report import CheckReport
 from veriwiki.vault import Vault
 
-CHILD_CPU: list[float] = []
-Known = tuple[dict[str, str] | None, str]  # every page's blob, the index's names digest  # CPU seconds of each check child this process waited for
+CHILD_CPU: list[float] = []  # CPU seconds of each check child this process waited for
+Known = tuple[dict[str, str] | None, str]  # every page's blob, the index's names digest
 
 
 class SiteCheckReport(CheckReport):
@@ -239,10 +239,13 @@ def start_check(vault: Vault, first: Callable[[], Known | None] = lambda: None
         os.close(read_fd)
         os.waitpid(pid, 0)
         raise
-    with os.fdopen(go_write, "wb") as sending:  # the child reads until it is closed
-        sending.write(b"1")
-        if isinstance(known, tuple) and len(known) == 2 and isinstance(known[1], str):
-            sending.write(_fitting(go_write, known))
+    try:
+        with os.fdopen(go_write, "wb") as sending:  # the child reads until it is closed
+            sending.write(b"1")
+            if isinstance(known, tuple) and len(known) == 2 and isinstance(known[1], str):
+                sending.write(_fitting(go_write, known))
+    except BrokenPipeError:
+        pass  # the child ended early: the wait checks here instead
     os.close(write_fd)
 
     def wait() -> CheckReport:
