@@ -240,7 +240,7 @@ class PageContext:
             if got.href is not None:
                 got = LinkView(rel_url(self.url, got.href), got.title, got.status, got.problem,
                                got.is_attachment, got.path)
-            if link.target.strip() and len(self.model.link_views) < 262144:
+            if link.target.strip() and len(self.model.link_views) < 65536:  # ~20 MB
                 self.model.link_views[key] = got
         return got
 
