@@ -3,7 +3,7 @@
 Usage::
 
     python bench/render_pages.py VAULT [--pages N] [--repeat R] [--profile FILE]
-                                       [--dump DIR]
+                                       [--dump DIR] [--once]
 
 Builds the site model of ``VAULT`` in-process (index update and check, as ``veriwiki
 build`` does; run ``veriwiki build`` once first so both caches are warm), then renders
@@ -13,7 +13,9 @@ as milliseconds a page. No files are written, no workers are forked: this is the
 each render worker pays per page (the site store's rows are read into memory first, as
 the build does before forking them). ``--profile`` writes a cProfile of one more pass (with ``--repeat 0``,
 of the first: the one a build's worker makes);
-``--dump`` writes each page's HTML under DIR (to compare two commits byte for byte).
+``--dump`` writes each page's HTML under DIR (to compare two commits byte for byte);
+``--once`` first renders every page of the vault once (each new to the process, as in a
+build) and prints the mean.
 ``PYTHONPATH=<a git archive>/src`` measures another commit.
 """
 
@@ -40,6 +42,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", type=Path, default=None)
     ap.add_argument("--dump", type=Path, default=None)
+    ap.add_argument("--once", action="store_true",
+                    help="render every page of the vault once, 2,000 at a time (what a "
+                         "build's workers pay in all: every page is new to them)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     model = collect_site(open_vault(args.vault))
@@ -58,6 +63,17 @@ def main() -> None:
         paths = paths[:args.pages]
     print(f"model of {len(model.pages)} pages in {time.perf_counter() - t0:.1f} s; "
           f"rendering {len(paths)} a pass, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    if args.once:
+        chunks = []
+        every = sorted(model.pages)
+        for start in range(0, len(every), 2000):
+            c0 = time.process_time()
+            for path in every[start:start + 2000]:
+                site_pages.render_page(model, path)
+            chunks.append((time.process_time() - c0, len(every[start:start + 2000])))
+        print(f"render_page, every page once: {sum(c for c, _ in chunks) / len(every) * 1000:.3f}"
+              " ms/page (CPU; 2,000 at a time: "
+              f"{', '.join(f'{c / n * 1000:.2f}' for c, n in chunks)})")
     passes = []
     for _ in range(args.repeat):
         c0 = time.process_time()

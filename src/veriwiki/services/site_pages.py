@@ -14,6 +14,7 @@ from veriwiki.render.graph import bar_chart_svg, local_graph_svg
 from veriwiki.render.layout import render_document, stream_document, trusted
 from veriwiki.render.markdown import parse_tokens, render_tokens
 from veriwiki.render.properties import properties
+from veriwiki.render.title import fold_title
 from veriwiki.services.site_model import (
     ASSETS,
     PageContext,
@@ -71,7 +72,8 @@ def render_page(model: SiteModel, path: str) -> str:
     page = model.pages[path]
     url = page_url(path)
     ctx = PageContext(model, path)
-    body = render_tokens(parse_tokens(model.page_text(path), lazy=True), ctx)
+    rendered = render_tokens(parse_tokens(model.page_text(path), lazy=True), ctx)
+    body = fold_title(rendered.html, rendered.toc, page.title)
     typed, props = properties(page)
     shown = model.neighbours(path)
     total = len(set(model.backlinks.get(path, ())) | set(model.outlinks.get(path, ())))
@@ -96,7 +98,7 @@ def render_page(model: SiteModel, path: str) -> str:
         crumbs=_crumbs(url), badge=badge(model, page), typed=typed, properties=props,
         fm_error=f"{err.message} (line {err.line})" if err else None,
         tags=[(t, rel_url(url, tag_url(t))) for t in page.tags], body=trusted(body.html),
-        toc=body.toc, graph=trusted(graph), backlinks=back,
+        toc=body.toc, title_id=body.anchor, graph=trusted(graph), backlinks=back,
         findings=model.findings.get(path, []))
 
 
@@ -169,12 +171,15 @@ def _highlight(text: str, spans: list[tuple[int, int, list[tuple[str, str, str]]
 
 def render_listing(model: SiteModel, url: str, title: str,
                    groups: list[tuple[str | None, list[tuple[str, str, str | None]]]],
-                   intro: str | None = None, body: str | None = None) -> str:
-    """A list page (tags, folders, sources, the home page); hrefs are site-root paths."""
+                   intro: str | None = None, body: str | None = None,
+                   crumbs: list[tuple[str, str]] | None = None) -> str:
+    """A list page (tags, folders, sources, the home page); hrefs are site-root paths,
+    ``crumbs`` the (name, href) of the pages above it."""
     rel = [(h, [(label, rel_url(url, href), note) for label, href, note in rows])
            for h, rows in groups]
     return render_document("listing.html", **_common(model, url, title, main_class="wide"),
-                           groups=rel, intro=intro, body=trusted(body) if body else None)
+                           groups=rel, intro=intro, body=trusted(body) if body else None,
+                           crumbs=[(name, rel_url(url, href)) for name, href in crumbs or ()])
 
 
 def folder_of(path: str, pages_root: str) -> str:

@@ -137,7 +137,12 @@ def write_lists(vault: Vault, model: SiteModel, output: Output) -> None:
             groups.append(("Folders", [(s + "/", f"{ASSETS}/folders/{folder}/{s}.html", None)
                                        for s in subs]))
         groups.append(("Pages", [_entry(model, p) for p in direct]))
-        output.write(url, docs.render_listing(model, url, folder + "/", groups))
+        parts = folder.split("/")
+        crumbs = [("Folders", f"{ASSETS}/folders/index.html")] + [
+            (parts[i], f"{ASSETS}/folders/{'/'.join(parts[:i + 1])}.html")
+            for i in range(len(parts) - 1)]
+        output.write(url, docs.render_listing(model, url, folder + "/", groups,
+                                              crumbs=crumbs))
     tops = sorted({f.split("/")[0] for f in by_folder})
     top_pages = [p for p in sorted(model.pages) if "/" not in p]
     output.write(f"{ASSETS}/folders/index.html", docs.render_listing(
@@ -150,16 +155,20 @@ def write_lists(vault: Vault, model: SiteModel, output: Output) -> None:
 def _home(model: SiteModel, output: Output) -> None:
     """The catalog as home page (the vault's index page rendered), else a page list."""
     from veriwiki.render.markdown import parse_tokens, render_tokens
+    from veriwiki.render.title import lead_heading
     from veriwiki.services.site_model import PageContext
 
     body = None
     if model.index_page in model.pages:
         ctx = PageContext(model, model.index_page, "index.html")
         body = render_tokens(parse_tokens(model.page_text(model.index_page)), ctx).html
+    title = model.vault_name
+    if body is not None and (lead := lead_heading(body)) is not None:
+        title, body = lead  # the index page's own heading, shown once
     rows = [_entry(model, p) for p in sorted(model.pages)
             if p not in (model.index_page, model.log_page)]
     output.write("index.html", docs.render_listing(
-        model, "index.html", model.vault_name, [] if body else [(None, rows)], body=body))
+        model, "index.html", title, [] if body else [(None, rows)], body=body))
 
 
 def write_reports(vault: Vault, model: SiteModel, output: Output) -> None:

@@ -30,6 +30,7 @@ from veriwiki.render.markdown import (
     section_tokens,
 )
 from veriwiki.render.properties import properties
+from veriwiki.render.title import fold_title
 from veriwiki.web.context import WebContext
 from veriwiki.web.pagecheck import Inputs, check_page, inputs
 from veriwiki.web.security import path_url
@@ -369,7 +370,8 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
     findings = page_findings(ctx, page, saved)
     verdicts = page_verdicts(page, findings)
     render_ctx = WebPageContext(ctx, path, findings, page)
-    body = render_tokens(parse_tokens(text), render_ctx)
+    rendered = render_tokens(parse_tokens(text), render_ctx)
+    body = fold_title(rendered.html, rendered.toc, page.title)
     typed, props = properties(page)
     got = inputs(ctx)
     vault = ctx.open_vault()
@@ -396,6 +398,7 @@ def page_document(ctx: WebContext, path: str, text: str, *, saved: bool = True
         "badge": badge(page, findings, verdicts), "typed": typed, "properties": props,
         "fm_error": f"{err.message} (line {err.line})" if err else None,
         "tags": [(t, tag_href(t)) for t in page.tags], "body": body.html, "toc": body.toc,
+        "title_id": body.anchor,
         "graph": graph, "backlinks": back_rows, "findings": findings,
         "checked": render_ctx.checked,
         "generated": path in (vault.index_page, vault.log_page),
