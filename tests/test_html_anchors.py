@@ -4,9 +4,11 @@ parse, the page record, the index's names, and the stored resolver tables."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from conftest import Veriwiki, describe
 from veriwiki.core.model import Link
 from veriwiki.core.parse import parse_page
 from veriwiki.core.records import page_from_json, page_to_json
@@ -52,3 +54,18 @@ def test_markdown_link_to_an_anchor_resolves_a_wikilink_fragment_does_not() -> N
     assert res.resolve(md, "wiki/Guide.md").status == "ok"
     wiki = Link("wikilink", "Guide", "top", None, "[[Guide#top]]", 3, 1)
     assert res.resolve(wiki, "wiki/Guide.md").status == "broken"
+
+
+def test_site_renders_the_anchors_a_link_lands_on(vw: Veriwiki, vault: Path) -> None:
+    (vault / "wiki" / "Porting.md").write_text(
+        '# Porting\n\nSee [variant 2](#variant-2) and [inline](#inl).\n\n<a id="variant-2"></a>\n'
+        '## Variant 2\n\nText with <a name="inl"></a> an inline anchor, and '
+        '<a id=\'x"><script>alert(1)</script>\'></a> a hostile one.\n\n'
+        '#### <a name="opts"></a> Options\n', encoding="utf-8")
+    proc = vw("build", "--json")
+    assert proc.returncode == 0, describe(proc)
+    html = (vault / "site" / "wiki" / "Porting.html").read_text(encoding="utf-8")
+    assert '<span id="variant-2"></span>' in html and '<span id="inl"></span>' in html
+    assert '<span id="opts"></span>' in html  # the heading's own anchor too
+    assert 'href="#variant-2"' in html and "broken-link" not in html.split("page-body")[1]
+    assert "<script>alert(1)" not in html

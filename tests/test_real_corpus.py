@@ -155,13 +155,15 @@ class _NoCtx:
         raise AssertionError(f"the renderer asked for {name}")
 
 
-def test_render_drops_readme_html_anchors_keeps_other_tags_as_text() -> None:
+def test_render_readme_html_anchors_as_empty_spans_keeps_other_tags_as_text() -> None:
     """'#### <a name="opts"></a> `opts`' rendered the tags as text in the heading (1,627
-    such anchors in the real corpus); GitHub shows nothing for them."""
+    such anchors in the real corpus); GitHub shows nothing for them but a place a link
+    to #opts lands: an empty span with the id."""
     text = ('#### <a name="opts"></a> `opts` for commands\n\n'
             "Go <A ID='x'/> on, <a id=y>kept words</a> and <a href=\"/z\">a link</a>.\n")
     html = render_markdown(text, _NoCtx()).html  # type: ignore[arg-type]
-    assert '"> <code>opts</code> for commands<a class="anchor"' in html
+    assert '"><span id="opts"></span> <code>opts</code> for commands<a class="anchor"' in html
+    assert 'Go <span id="x"></span> on, <span id="y"></span>kept words' in html
     assert "&lt;a name" not in html and "&lt;A ID" not in html and "&lt;a id" not in html
     assert "kept words and " in html
     # a link written as HTML stays text, its </a> too (only an anchor's </a> is dropped)

@@ -22,6 +22,8 @@ from veriwiki.core.resolve import github_slug
 from veriwiki.render.highlight import highlight_code
 from veriwiki.render.sanitize import (
     SCHEME,
+    anchor_block,
+    anchor_spans,
     attr_html,
     clean_fragment,
     clean_html_block,
@@ -185,7 +187,8 @@ class _Writer:
                 out.append(highlight_code(tok.content, info))
             elif kind == "html_block":
                 self.raw = True
-                out.append(clean_html_block(tok.content))
+                anchors = anchor_block(tok.content)
+                out.append(clean_html_block(tok.content) if anchors is None else anchors)
             elif kind == "inline":
                 self.inline(tok)
             elif kind == "hr":
@@ -342,7 +345,7 @@ class _Writer:
             if is_anchor_only(child.content):
                 if not child.content.rstrip().endswith("/>"):
                     self.open_anchors += 1
-                return ""
+                return anchor_spans(child.content)
             if self.open_anchors and child.content.strip().lower() == "</a>":
                 self.open_anchors -= 1
                 return ""

@@ -14,6 +14,8 @@ from html import escape
 
 import nh3
 
+from veriwiki.core.resolve import ANCHOR_ATTR
+
 _SCHEMES = {"http", "https", "mailto"}
 _TEXT_TAGS = {"b", "i", "em", "strong", "sub", "sup", "kbd", "code", "mark", "br", "u", "s",
               "small", "del", "ins", "abbr", "q", "cite", "var", "samp", "span", "wbr"}
@@ -95,3 +97,23 @@ def attr_html(value: str) -> str:
     out = escape(value, quote=False).replace('"', "&quot;")
     return out.replace("\xa0", "&nbsp;") if "\xa0" in out else out
 
+
+_ANCHOR_BLOCK = re.compile(r"(?:<a\s[^<>]*>|</a>|\s)+", re.I)
+
+
+def anchor_spans(tag: str) -> str:
+    """An ``<a name="x">``/``<a id="x">`` tag that only marks a place, as empty spans
+    carrying its ids: a link to ``#x`` lands there, as on GitHub (the check takes the
+    same ids as link targets: ``Page.anchors``)."""
+    return "".join(f'<span id="{attr_html(name)}"></span>' for name in ANCHOR_ATTR.findall(tag))
+
+
+def anchor_block(html: str) -> str | None:
+    """An HTML block made only of anchor tags (``<a id="x"></a>`` above a heading), as
+    its spans; None for any other block (it goes to the sanitizer)."""
+    if _ANCHOR_BLOCK.fullmatch(html) is None:
+        return None
+    tags = re.findall(r"<a\s[^<>]*>", html, re.I)
+    if not tags or not all(is_anchor_only(t) for t in tags):
+        return None
+    return "".join(anchor_spans(t) for t in tags) + "\n"
