@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veriwiki.core.parse import parse_page
-from veriwiki.core.summary import page_summary, plain_text
+from veriwiki.core.summary import page_summary, summary_text
 
 
 @pytest.mark.parametrize(("body", "want"), [
@@ -98,7 +98,7 @@ _PIECES = ["**", "*", "_", "__", "~~", "==", "[[", "]]", "[", "]", "(", ")", "[^
 @given(st.lists(st.sampled_from(_PIECES), max_size=60))
 def test_plain_text_never_fails_and_never_grows_markup(pieces: list[str]) -> None:
     text = "".join(pieces)
-    out = plain_text(text)
+    out = summary_text(text)
     assert "\n" not in out and out == out.strip()
     assert len(out) <= len(text)
     summary = page_summary({}, text.split("\n"))
@@ -114,4 +114,4 @@ def test_summary_of_an_unclosed_construct_repeated(unit: str) -> None:
     Speed is not asserted here.)"""
     line = unit * (4000 // len(unit))
     assert len(page_summary({}, [line])) <= 200
-    assert len(plain_text(line)) <= len(line)
+    assert len(summary_text(line)) <= len(line)

@@ -42,8 +42,11 @@ _NOT_PROSE = re.compile(
     r"|(?:[-*_]\s*){3,}$|\$\$|%%|\{\{<")
 
 
-def plain_text(text: str) -> str:
-    """``text`` (one paragraph of markdown) as a reader would read it, on one line."""
+def summary_text(text: str) -> str:
+    """``text`` (one paragraph of markdown) as a reader would read it, on one line.
+    (Unlike :func:`veriwiki.core.claims.plain_text`, which flattens a claim's sentence
+    for matching and drops every ``*``, ``_`` and backtick, this keeps code spans and
+    snake_case as written and drops citations, footnote markers and HTML tags.)"""
     if "[@" in text:  # first: a quote may hold backticks
         text = strip_citations(text)
     if "`" in text:
@@ -153,13 +156,13 @@ def page_summary(fm: dict[str, Any], body_lines: list[str]) -> str:
     for key in ("summary", "description"):
         value = fm.get(key)
         if isinstance(value, str) and value.strip():
-            return plain_text(value[:_SCAN])
+            return summary_text(value[:_SCAN])
     for para in islice(paragraphs(body_lines), 8):
         # the first sentence is nearly always in the first few hundred characters
-        text = plain_text(para[:_QUICK])
+        text = summary_text(para[:_QUICK])
         m = _SENTENCE.match(text)
         if m is None and len(para) > _QUICK and len(text) < SUMMARY_CHARS:
-            text = plain_text(para)  # markup (a long quote, a URL) took the room
+            text = summary_text(para)  # markup (a long quote, a URL) took the room
             m = _SENTENCE.match(text)
         if text:
             return _shorten(m.group(1) if m else text)
