@@ -31,6 +31,7 @@ from veriwiki.render.sanitize import clean_fragment
 from veriwiki.render.tokens import parse_tokens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers_corpus import corpus_files, read_utf8
 from test_parse_fast_blocks import TRICKY, _page  # noqa: E402
 from test_render import Ctx  # noqa: E402
 
@@ -51,20 +52,6 @@ def assert_same(text: str, where: str = "") -> None:
     html = render_tokens(fast, Ctx()).html
     assert html == render_tokens(full, Ctx()).html, where
     assert clean_fragment(html) == html, where
-
-
-def _files(*folders: Path) -> list[Path]:
-    out: list[Path] = []
-    for folder in folders:
-        out += sorted(p for p in folder.rglob("*.md") if ".git" not in p.parts)
-    return out
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 # ---------------------------------------------------------------- the fast path is taken
@@ -164,12 +151,12 @@ def test_render_fast_own_markup_skips_nh3_and_raw_html_does_not(monkeypatch: Any
 # ---------------------------------------------------------------- corpora
 
 def test_render_fast_same_on_every_corpus() -> None:
-    files = _files(ROOT / "tests" / "fixtures", ROOT / "examples",
+    files = corpus_files(ROOT / "tests" / "fixtures", ROOT / "examples",
                    ROOT / "src" / "veriwiki" / "templates", ROOT / "docs")
     files.append(ROOT / "README.md")
     checked = 0
     for f in files:
-        text = _read(f)
+        text = read_utf8(f)
         if text is not None:
             assert_same(text, str(f))
             checked += 1
@@ -187,8 +174,8 @@ def test_render_fast_same_on_a_generated_vault(tmp_path: Path) -> None:
                            "set VERIWIKI_REAL_CORPUS to a vault to run it")
 def test_render_fast_same_on_the_real_corpus() -> None:
     checked = 0
-    for f in _files(REAL / "wiki"):
-        text = _read(f)
+    for f in corpus_files(REAL / "wiki"):
+        text = read_utf8(f)
         if text is not None:
             assert_same(text, str(f))
             checked += 1

@@ -32,6 +32,7 @@ from veriwiki.render.sanitize import clean_fragment
 from veriwiki.render.tokens import LAZY, parse_tokens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers_corpus import corpus_files, read_utf8
 from test_parse_fast_blocks import _page  # noqa: E402
 from test_render import Ctx  # noqa: E402
 
@@ -143,26 +144,12 @@ def test_lazy_page_with_footnotes_is_parsed_whole() -> None:
         assert_same_page(text)
 
 
-def _files(*folders: Path) -> list[Path]:
-    out: list[Path] = []
-    for folder in folders:
-        out += sorted(p for p in folder.rglob("*.md") if ".git" not in p.parts)
-    return out
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def test_lazy_pages_same_on_every_corpus() -> None:
-    files = _files(ROOT / "tests" / "fixtures", ROOT / "examples",
+    files = corpus_files(ROOT / "tests" / "fixtures", ROOT / "examples",
                    ROOT / "src" / "veriwiki" / "templates", ROOT / "docs")
     seen = read = 0
     for f in files:
-        text = _read(f)
+        text = read_utf8(f)
         if text is not None:
             s, r = assert_same_page(text, str(f))
             seen, read = seen + s, read + r
@@ -182,8 +169,8 @@ def test_lazy_pages_same_on_a_generated_vault(tmp_path: Path) -> None:
                            "set VERIWIKI_REAL_CORPUS to a vault to run it")
 def test_lazy_pages_same_on_the_real_corpus() -> None:
     checked = seen = read = 0
-    for f in _files(REAL / "wiki"):
-        text = _read(f)
+    for f in corpus_files(REAL / "wiki"):
+        text = read_utf8(f)
         if text is not None:
             s, r = assert_same_page(text, str(f))
             seen, read, checked = seen + s, read + r, checked + 1
