@@ -27,10 +27,12 @@ from veriwiki.render.sanitize import (
     attr_html,
     clean_fragment,
     clean_html_block,
+    close_bare,
     inline_tag,
     is_anchor_only,
     safe_href,
     text_html,
+    track_bare,
 )
 from veriwiki.render.tokens import (
     frontmatter_lines,
@@ -139,10 +141,10 @@ class _Writer:
         self.out: list[str] = []
         self.lines: set[int] = set()
         self.open_anchors = 0  # <a name=...> tags dropped whose </a> is still to come
+        self.bare: list[str] = []  # bare tags (<b>) opened in this paragraph, still open
         self.in_link = 0  # inside a markdown link's label
-        # True once the body holds markup not written here (raw HTML, chips, embeds),
-        # an external URL (nh3 drops one it cannot parse) or nested anchors: the body
-        # then goes through nh3 (see render_tokens)
+        # True once the body holds markup not written here (raw HTML, chips, embeds), an
+        # external URL (nh3 drops one it cannot parse) or nested anchors: nh3 runs on it
         self.raw = False
 
     def anchor(self, text: str) -> str:
@@ -273,7 +275,7 @@ class _Writer:
         self.out.append(f'<{head} class="callout-title">{_text(title)}')
         for child in title_children:
             self.out.append(self.child(child))
-        self.out.append(f"</{head}>\n")
+        self.out.append(close_bare(self.bare) + f"</{head}>\n")
         # render up to the matching blockquote_close ourselves, closing with the callout tag
         depth = 0
         j = i + 1
@@ -319,6 +321,7 @@ class _Writer:
                 self.raw = True  # the context's HTML
             else:
                 out.append(self.child(child))
+        out.append(close_bare(self.bare))
 
     def child(self, child: Token) -> str:
         kind = child.type
@@ -349,7 +352,7 @@ class _Writer:
             if self.open_anchors and child.content.strip().lower() == "</a>":
                 self.open_anchors -= 1
                 return ""
-            return inline_tag(child.content)
+            return track_bare(inline_tag(child.content), self.bare)
         if kind == "wikilink":
             meta = child.meta
             view = self.ctx.link("wikilink", meta["target"], meta["fragment"], meta["raw"])

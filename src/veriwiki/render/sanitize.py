@@ -117,3 +117,27 @@ def anchor_block(html: str) -> str | None:
     if not tags or not all(is_anchor_only(t) for t in tags):
         return None
     return "".join(anchor_spans(t) for t in tags) + "\n"
+
+
+_VOID = {"br", "wbr"}
+
+
+def track_bare(html: str, open_tags: list[str]) -> str:
+    """``html`` (what :func:`inline_tag` gave), noting in ``open_tags`` the bare tags it
+    opens or closes, so the caller can close them at the end of the paragraph: an
+    unclosed ``<b>`` would otherwise carry into every later paragraph (the HTML parser
+    reopens it after each ``</p>``)."""
+    m = _BARE_TAG.match(html)
+    if m and m.group(2) not in _VOID and not m.group(3):
+        if not m.group(1):
+            open_tags.append(m.group(2))
+        elif m.group(2) in open_tags:
+            del open_tags[len(open_tags) - 1 - open_tags[::-1].index(m.group(2))]
+    return html
+
+
+def close_bare(open_tags: list[str]) -> str:
+    """The closing tags of ``open_tags``, innermost first; empties the list."""
+    out = "".join(f"</{t}>" for t in reversed(open_tags))
+    open_tags.clear()
+    return out
