@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers_corpus import corpus_files, read_utf8
 from helpers_gen import generated_pages
 from veriwiki.core.markdown import fastinline, fastpath, make_parser
 from veriwiki.core.parse import parse_page
@@ -29,20 +30,6 @@ def assert_same(path: str, text: str) -> None:
     assert fast == full, path
     assert page_to_json(fast) == page_to_json(full), path
     assert fast.body == full.body
-
-
-def _markdown_files(*folders: Path) -> list[Path]:
-    files = []
-    for folder in folders:
-        files += sorted(p for p in folder.rglob("*.md") if ".git" not in p.parts)
-    return files
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 # ---------------------------------------------------------------- the scanner is used
@@ -131,13 +118,13 @@ def test_fast_blocks_active_with_the_pinned_markdown_it() -> None:
 # ---------------------------------------------------------------- corpora
 
 def test_fast_blocks_same_page_on_every_corpus() -> None:
-    files = _markdown_files(ROOT / "tests" / "fixtures", ROOT / "examples",
+    files = corpus_files(ROOT / "tests" / "fixtures", ROOT / "examples",
                             ROOT / "src" / "veriwiki" / "templates", ROOT / "docs",
                             ROOT / "src" / "veriwiki" / "builtin")
     files.append(ROOT / "README.md")
     checked = 0
     for f in files:
-        text = _read(f)
+        text = read_utf8(f)
         if text is None:
             continue
         assert_same(f"wiki/{f.name}", text)
