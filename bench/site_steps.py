@@ -5,7 +5,8 @@ Usage::
     python bench/site_steps.py VAULT
 
 Runs :func:`veriwiki.services.site.build_site` in-process on ``VAULT`` (into its
-``site/``) and prints the seconds since start (wall, then the parent's CPU) when the
+``site/``) and prints the seconds since start (wall, then the parent's CPU) and the
+parent's resident memory when the
 check starts, when the parent waits for it and gets its report, and around page
 collection (the index update and the resolver within it), each group of outputs, the
 page keys and the rendering. The check runs in a forked child, so its own time is
@@ -15,6 +16,7 @@ the project's virtualenv; ``PYTHONPATH=<a git archive>/src`` measures another co
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -27,11 +29,20 @@ T0 = time.perf_counter()
 C0 = time.process_time()
 
 
+def rss_mb() -> float:
+    """This process's resident set in MB (Linux's ``/proc/self/statm``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def mark(what: str) -> None:
-    """Wall seconds since start, then this process's CPU seconds (on a loaded machine the
-    CPU column is the better guide to what a quiet one would take)."""
-    print(f"{time.perf_counter() - T0:7.2f} {time.process_time() - C0:6.2f}  {what}",
-          flush=True)
+    """Wall seconds since start, this process's CPU seconds (on a loaded machine the CPU
+    column is the better guide to what a quiet one would take), then its RSS in MB."""
+    print(f"{time.perf_counter() - T0:7.2f} {time.process_time() - C0:6.2f} "
+          f"{rss_mb():7.0f}  {what}", flush=True)
 
 
 def timed(module: Any, name: str, label: Callable[[tuple[Any, ...]], str] | None = None

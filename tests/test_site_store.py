@@ -317,3 +317,32 @@ def test_search_shards_of_unchanged_terms_are_kept_only_when_untouched(
     _build(vault)
     assert not mark.exists()
     _same_as_cold(vault)
+
+
+def test_many_changed_pages_merge_every_weight_as_a_cold_build_does(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``MAX_UPDATE`` changed pages the postings table is merged from every page's
+    weights (the changed ones kept as JSON text, the others read a chunk at a time)
+    instead of updated in place: same files, same stores as from scratch."""
+    from veriwiki.services import site_parts
+
+    updates: list[int] = []
+    real = site_parts.update_table
+
+    def spy(table: object, changes: list[object]) -> bool:
+        updates.append(len(changes))
+        return real(table, changes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_parts, "update_table", spy)
+    _append(site_vault / "wiki" / "Filler 1.md", "\nA zebrafish word.\n")
+    _build(site_vault)
+    assert updates == [1]  # one page: the table updated in place
+    monkeypatch.setattr(site_parts, "MAX_UPDATE", 1)
+    _append(site_vault / "wiki" / "Filler 2.md", "\nA narwhal word.\n")
+    _append(site_vault / "wiki" / "Attention.md", "\nA narwhal again.\n")
+    _build(site_vault)
+    assert updates == [1]  # two pages over the bound: merged
+    weights = _terms(site_vault)[0]
+    assert '"narwhal"' in weights["wiki/Filler 2.md"][1]
+    _same_as_cold(site_vault)
+    _stores_as_from_scratch(site_vault)

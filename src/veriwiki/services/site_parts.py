@@ -41,6 +41,7 @@ from veriwiki.services.site_model import (
 )
 from veriwiki.services.site_output import Output
 from veriwiki.services.site_terms import GroupedTable, ShardRecord, TermsStore
+from veriwiki.services.site_terms import dumps as _dumps
 from veriwiki.vault import Vault
 
 OLD_CACHES = ("site-terms.jsonl", "site-search.json")  # site_terms' forerunners
@@ -214,16 +215,18 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
     store = TermsStore(vault.cache_dir, version)
     touched: set[str] | None = None  # the terms whose postings may have changed (None: all)
     table: dict[str, list[int]] | None
+    # path -> blob and weights (a dict for the few pages of an update, JSON text when
+    # every page is merged: at 100k pages the weights as dicts are ~2 GB, as text ~0.2)
+    new: dict[str, tuple[str, dict[str, int] | str]] = {}
     try:
         changed = [(i, p) for i, p in enumerate(listed)
                    if store.blobs.get(p) != model.blobs.get(p, "")]
-        new = {p: (model.blobs.get(p, ""),
-                   weigh(replace(_doc(model, p), body=model.page_text(p))))
-               for _, p in changed}
-        table = store.table(listing)
+        table = store.table(listing) if len(changed) <= MAX_UPDATE else None
         if table is not None:
+            for _, p in changed:
+                new[p] = (model.blobs.get(p, ""), _weigh(model, p))
             old = store.weights(p for _, p in changed)
-            changes = [(i, old.get(p), new[p][1]) for i, p in changed]
+            changes = [(i, old.get(p), _weights_of(new[p][1])) for i, p in changed]
             try:
                 exact = not any(o is None for _, o, _ in changes) and update_table(table,
                                                                                    changes)
@@ -234,13 +237,14 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
             else:  # a term whose weight in each changed page is the same keeps its list
                 touched = {t for _, o, n in changes for t in {*(o or ()), *n}
                            if (o or {}).get(t) != n.get(t)}
+            del changes
         if table is None:
-            table = _merged(model, listed, new, store)
+            table = _merged(model, listed, {p for _, p in changed}, new, store)
         last = store.shards() if touched is not None else None
         try:
             shards = _write_shards(output, table, touched, last)
         except ValueError:  # a damaged group read for its shards: every page merged
-            table = _merged(model, listed, new, store)
+            table = _merged(model, listed, {p for _, p in changed}, new, store)
             shards = _write_shards(output, table, None, None)
     finally:
         store.close()
@@ -250,18 +254,33 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
     store.save(new, {p for p in listed if p not in new}, listing, table, shards)
 
 
-def _merged(model: SiteModel, listed: list[str], new: dict[str, tuple[str, dict[str, int]]],
-            store: TermsStore) -> dict[str, list[int]]:
-    """The postings table merged from every listed page's weights (stored, or weighed
-    now: those are added to ``new``)."""
-    kept = store.weights(p for p in listed if p not in new)
+MAX_UPDATE = 2000  # more changed pages than this: every page merged (their weights as text)
+
+
+def _weigh(model: SiteModel, path: str) -> dict[str, int]:
+    return weigh(replace(_doc(model, path), body=model.page_text(path)))
+
+
+def _weights_of(value: dict[str, int] | str) -> dict[str, int]:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _merged(model: SiteModel, listed: list[str], changed: set[str],
+            new: dict[str, tuple[str, dict[str, int] | str]], store: TermsStore
+            ) -> dict[str, list[int]]:
+    """The postings table merged from every listed page's weights: stored (read a chunk
+    at a time), or weighed now for the ``changed`` pages and those whose stored row is
+    gone (added to ``new`` as JSON text, unless ``new`` holds them already)."""
     builder = SearchBuilder()
-    for p in listed:
-        got = new[p][1] if p in new else kept.get(p)
-        if got is None:  # a row gone meanwhile
-            got = weigh(replace(_doc(model, p), body=model.page_text(p)))
-            new[p] = (model.blobs.get(p, ""), got)
-        builder.add(_doc(model, p), got)
+    for start in range(0, len(listed), 1000):
+        chunk = listed[start:start + 1000]
+        kept = store.weights(p for p in chunk if p not in changed and p not in new)
+        for p in chunk:
+            got = _weights_of(new[p][1]) if p in new else kept.get(p)
+            if got is None:  # changed, or a row gone meanwhile
+                got = _weigh(model, p)
+                new[p] = (model.blobs.get(p, ""), _dumps(got))
+            builder.add(_doc(model, p), got)
     return builder.table()
 
 

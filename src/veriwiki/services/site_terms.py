@@ -18,7 +18,7 @@ import contextlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +138,10 @@ class TermsStore:
             self._conn.close()
             self._conn = None
 
-    def save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
+    def save(self, rows: Mapping[str, tuple[str, dict[str, int] | str]], keep: set[str],
              listing: str, table: dict[str, list[int]], shards: ShardRecord) -> None:
         """Keep the rows of ``keep`` as they are, write ``rows`` (path -> blob and
-        weights), drop every other row and store ``table`` for ``listing``, in one
+        weights, as a dict or as JSON text), drop every other row and store ``table`` for ``listing``, in one
         transaction (a store that cannot be written only costs time)."""
         self.close()
         for attempt in (0, 1):
@@ -155,7 +155,7 @@ class TermsStore:
                     self.path.unlink(missing_ok=True)
                     keep = set()
 
-    def _save(self, rows: dict[str, tuple[str, dict[str, int]]], keep: set[str],
+    def _save(self, rows: Mapping[str, tuple[str, dict[str, int] | str]], keep: set[str],
               listing: str, table: dict[str, list[int]], shards: ShardRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None)
@@ -173,7 +173,7 @@ class TermsStore:
                 conn.executemany("DELETE FROM terms WHERE path=?",
                                  [(p,) for p in old if p not in keep and p not in rows])
             conn.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?)", [
-                (p, blob, _dumps(w)) for p, (blob, w) in rows.items()])
+                (p, blob, w if isinstance(w, str) else dumps(w)) for p, (blob, w) in rows.items()])
             conn.execute("CREATE TABLE IF NOT EXISTS postings (grp TEXT PRIMARY KEY, "
                          "data TEXT NOT NULL) WITHOUT ROWID")
             listed = listing
@@ -188,11 +188,11 @@ class TermsStore:
             conn.executemany("DELETE FROM postings WHERE grp = ?",
                              [(g,) for g, terms in groups.items() if not terms])
             conn.executemany("INSERT OR REPLACE INTO postings VALUES (?, ?)", [
-                (g, _dumps({t: table[t] for t in terms})) for g, terms in groups.items()
+                (g, dumps({t: table[t] for t in terms})) for g, terms in groups.items()
                 if terms])
             conn.execute("DELETE FROM meta")
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("version", self.version), ("listing", listed), ("shards", _dumps(shards)),
+                ("version", self.version), ("listing", listed), ("shards", dumps(shards)),
                 ("token", secrets.token_hex(8))])
             conn.execute("COMMIT")
         except BaseException:
@@ -262,5 +262,6 @@ class GroupedTable(dict[str, list[int]]):
         return out
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """JSON as the store keeps it (compact)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
