@@ -346,3 +346,38 @@ def test_many_changed_pages_merge_every_weight_as_a_cold_build_does(
     assert '"narwhal"' in weights["wiki/Filler 2.md"][1]
     _same_as_cold(site_vault)
     _stores_as_from_scratch(site_vault)
+
+
+def test_lean_build_holds_rows_only_and_makes_the_same_site(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store filled for many pages (``LEAN_PAGES``) holds the rows only: pages are
+    decoded from them when asked for and at most ``LEAN_KEEP`` are kept, in the parent
+    and in each forked render worker. The site and the stores are those of a build that
+    holds every page."""
+    from veriwiki.services import site, site_cache
+
+    vault = site_vault
+    decoded: list[str] = []
+    real = site_cache.page_of
+
+    def spy(path: str, rec: object) -> object:
+        decoded.append(path)
+        return real(path, rec)  # type: ignore[arg-type]
+
+    for f in (vault / ".veriwiki").glob("site-*"):
+        f.unlink()
+    shutil.rmtree(vault / "site")
+    monkeypatch.setattr(site_cache, "page_of", spy)
+    monkeypatch.setattr(site, "LEAN_PAGES", 1)
+    monkeypatch.setattr(site, "LEAN_KEEP", 3)
+    monkeypatch.setattr(site, "FORK_PAGES", 1)  # the workers decode their own pages
+    got = _build(vault)
+    pages = int(str(got["pages"]))
+    assert got["rendered"] == pages > 10
+    # every page decoded from its row in this process, some of them again after the
+    # memo started afresh (the workers' decodings are not seen here)
+    assert set(decoded) >= set(_rows(vault)) and len(decoded) > pages
+    monkeypatch.setattr(site, "LEAN_PAGES", 50_000)
+    monkeypatch.setattr(site_cache, "page_of", real)
+    _same_as_cold(vault)
+    _stores_as_from_scratch(vault)

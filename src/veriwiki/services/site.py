@@ -59,7 +59,8 @@ from veriwiki.services.site_store import (
     SiteStore,
     StoredLinks,
     StoredPages,
-    make_row,
+    patch_rows,
+    row_of,
     with_back,
 )
 from veriwiki.settings import CONFIG_FILE
@@ -68,6 +69,8 @@ from veriwiki.vault import Vault
 MANIFEST = ".veriwiki-site.json"
 OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
 FORK_PAGES = 400  # pages to render from which they are rendered in forked workers
+LEAN_PAGES = 50_000  # pages read from the index from which only their rows are held
+LEAN_KEEP = 20_000  # (then) decoded pages kept at most, in each process
 Progress = Callable[[str, int, int], None]
 
 
@@ -185,28 +188,39 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         previous = Previous()
     paths = list(blobs)
     load = [p for p in paths if p not in old or old[p].blob != blobs[p]]
+    # a store filled for many pages holds their rows only (the pages are decoded from
+    # them when asked for, a bounded number kept): at 100k pages the decoded pages, held
+    # in this process and touched by each render worker, were ~0.7 GB
+    lean = not old and len(load) >= LEAN_PAGES
     tables = LinkTables()
     loaded: dict[str, Page] = {}
+    made: dict[str, Row] = {}  # (lean) the rows made as their pages were read
     for start in range(0, len(load), 2000):  # a chunk at a time: links are dropped early
         for page, blob in vault.index.load_pages_blobs(load[start:start + 2000]):
             blobs[page.path] = blob
             add_links(resolver, page, tables)
-            loaded[page.path] = slim(page)
+            if lean:
+                made[page.path] = row_of(slim(page), blob, tables)
+            else:
+                loaded[page.path] = slim(page)
     rows = dict(old)
     for path in load:
-        if path not in loaded:  # gone from the index meanwhile
+        if path not in loaded and path not in made:  # gone from the index meanwhile
             rows.pop(path, None)
-    changed = set(loaded)
+    read_now = {*loaded, *made}  # the pages read from the index (changed since)
+    changed = set(read_now)
     if not old:
         for path, page in loaded.items():
-            rows[path] = make_row(page, blobs[path], tables.outlinks[path], tables.embeds[path],
-                                  sorted(tables.back.get(path, ())),
-                                  tables.page_attachments[path])
+            rows[path] = row_of(page, blobs[path], tables)
+        for path, row in made.items():
+            rows[path] = with_back(row, sorted(tables.back.get(path, ())))
+        made.clear()
     else:
-        changed |= _patch_rows(rows, lambda p: store.full(rows, p), loaded, blobs, tables,
-                               previous)
+        changed |= patch_rows(rows, lambda p: store.full(rows, p), loaded, blobs, tables,
+                              previous)
+    del tables
     present = [p for p in paths if p in rows]
-    pages = StoredPages(present, rows, loaded, store)
+    pages = StoredPages(present, rows, loaded, store, keep=LEAN_KEEP if lean else None)
     models = [p for p, _ in vault.index.load_pages_blobs(vault.index.paths(page_type="model"))]
     sources = {s.id: s for s in load_sources(vault)[0]}
     texts: dict[tuple[str, int], SourceText] = {}
@@ -226,47 +240,13 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     model.state_token = store.save(rows, changed)
     for path in loaded:  # their pages are held decoded: their records are not needed again
         rows[path] = rows[path]._replace(rec=HELD)
-    model.previous, model.loaded = previous, set(loaded)
+    model.previous, model.loaded = previous, read_now
     model.rows = rows
     model.outlinks, model.embeds = StoredLinks(pages, "outs"), StoredLinks(pages, "embeds")
     model.backlinks = StoredLinks(pages, "back")
     model.attachments_used = {a for r in rows.values() if r.atts != "[]"
                               for a in json.loads(r.atts)}
     return model, check
-
-
-def _patch_rows(rows: dict[str, Row], full: Callable[[str], Row], loaded: dict[str, Page],
-                blobs: dict[str, str], tables: LinkTables, previous: Previous) -> set[str]:
-    """Put the rows of the pages ``loaded`` (changed since the last build) into ``rows``
-    (which holds the last build's rows; ``full`` reads one with its heavy columns) and
-    patch the backlinks of the pages they link to now or linked to before: the paths of
-    the other rows changed."""
-    back: dict[str, set[str]] = {}
-
-    def back_of(path: str) -> set[str]:
-        if path not in back:
-            back[path] = set(json.loads(full(path).back))
-        return back[path]
-
-    for path in loaded:  # every old row read before the first is replaced
-        before = json.loads(full(path).outs)
-        back_of(path)
-        if previous.token is not None:
-            previous.outs[path] = before
-        after = tables.outlinks[path]
-        for target in set(before) - set(after):
-            if target in rows:
-                back_of(target).discard(path)
-        for target in set(after) - set(before):
-            if target in rows:
-                back_of(target).add(path)
-    for path, page in loaded.items():
-        rows[path] = make_row(page, blobs[path], tables.outlinks[path], tables.embeds[path],
-                              sorted(back_of(path)), tables.page_attachments[path])
-    others = {p for p in back if p not in loaded and p in rows}
-    for path in others:
-        rows[path] = with_back(full(path), sorted(back[path]))
-    return others
 
 
 def _vault_name(vault: Vault) -> str:

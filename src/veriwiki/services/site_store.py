@@ -36,6 +36,8 @@ from veriwiki.services.site_terms import open_store
 if TYPE_CHECKING:
     from veriwiki.core.model import Page
     from veriwiki.core.resolve import Resolver
+    from veriwiki.services.site_cache import Previous
+    from veriwiki.services.site_model import LinkTables
 
 STORE_FILE = "site-store.db"
 FORMAT = 3  # 3: the resolver's tables in ``names``
@@ -88,6 +90,49 @@ def make_row(page: Page, blob: str, outs: list[str], embeds: list[str], back: li
 def with_back(row: Row, back: list[str]) -> Row:
     """``row`` with other backlinks."""
     return row._replace(back=_dumps(back))
+
+
+def row_of(page: Page, blob: str, tables: LinkTables, back: list[str] | None = None
+           ) -> Row:
+    """The row of a slimmed ``page`` whose links ``tables`` holds (its backlinks from
+    them too unless given)."""
+    path = page.path
+    return make_row(page, blob, tables.outlinks[path], tables.embeds[path],
+                    sorted(tables.back.get(path, ())) if back is None else back,
+                    tables.page_attachments[path])
+
+
+def patch_rows(rows: dict[str, Row], full: Callable[[str], Row], loaded: dict[str, Page],
+               blobs: dict[str, str], tables: LinkTables, previous: Previous) -> set[str]:
+    """Put the rows of the pages ``loaded`` (changed since the last build) into ``rows``
+    (which holds the last build's rows; ``full`` reads one with its heavy columns) and
+    patch the backlinks of the pages they link to now or linked to before: the paths of
+    the other rows changed."""
+    back: dict[str, set[str]] = {}
+
+    def back_of(path: str) -> set[str]:
+        if path not in back:
+            back[path] = set(json.loads(full(path).back))
+        return back[path]
+
+    for path in loaded:  # every old row read before the first is replaced
+        before = json.loads(full(path).outs)
+        back_of(path)
+        if previous.token is not None:
+            previous.outs[path] = before
+        after = tables.outlinks[path]
+        for target in set(before) - set(after):
+            if target in rows:
+                back_of(target).discard(path)
+        for target in set(after) - set(before):
+            if target in rows:
+                back_of(target).add(path)
+    for path, page in loaded.items():
+        rows[path] = row_of(page, blobs[path], tables, sorted(back_of(path)))
+    others = {p for p in back if p not in loaded and p in rows}
+    for path in others:
+        rows[path] = with_back(full(path), sorted(back[path]))
+    return others
 
 
 class SiteStore:
@@ -322,14 +367,17 @@ class StoredNames:
 
 class StoredPages(Mapping[str, "Page"]):
     """The build's pages by path, in path order: a page is decoded from its row the
-    first time it is asked for (pages loaded from the index this build are given)."""
+    first time it is asked for (pages loaded from the index this build are given).
+    With ``keep`` (and no page given), at most that many decoded pages are kept: the
+    next one decoded past it starts the memo afresh."""
 
     def __init__(self, paths: list[str], rows: dict[str, Row], loaded: dict[str, Page],
-                 store: SiteStore | None = None) -> None:
+                 store: SiteStore | None = None, keep: int | None = None) -> None:
         self._paths = paths
         self.rows = rows
         self._pages = loaded
         self.store = store
+        self._keep = keep if keep is not None and not loaded else None
 
     def full(self, path: str) -> Row:
         """The row of ``path`` with its heavy columns."""
@@ -346,7 +394,10 @@ class StoredPages(Mapping[str, "Page"]):
         if got is None:
             from veriwiki.services.site_cache import page_of
 
-            got = self._pages[path] = page_of(path, json.loads(self.full(path).rec))
+            got = page_of(path, json.loads(self.full(path).rec))
+            if self._keep is not None and len(self._pages) >= self._keep:
+                self._pages.clear()
+            self._pages[path] = got
         return got
 
     def __iter__(self) -> Iterator[str]:
