@@ -371,7 +371,12 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site, "LEAN_PAGES", 1)
     monkeypatch.setattr(site, "LEAN_KEEP", 3)
     monkeypatch.setattr(site, "FORK_PAGES", 1)  # the workers decode their own pages
+    released: list[int] = []
+    monkeypatch.setattr(site, "release", lambda: released.append(1) or True)
     got = _build(vault)
+    # freed memory handed back after the pages are read, after the search step and
+    # before the workers are forked
+    assert len(released) == 3
     pages = int(str(got["pages"]))
     assert got["rendered"] == pages > 10
     # every page decoded from its row in this process, some of them again after the
@@ -380,4 +385,5 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site, "LEAN_PAGES", 50_000)
     monkeypatch.setattr(site_cache, "page_of", real)
     _same_as_cold(vault)
+    assert len(released) == 3  # not in a build that holds its pages
     _stores_as_from_scratch(vault)

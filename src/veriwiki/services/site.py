@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from veriwiki.adapters.memory import release
 from veriwiki.adapters.writes import check_write_path
 from veriwiki.core.model import Page, SourceText
 from veriwiki.errors import InputError, VeriwikiError
@@ -70,7 +71,7 @@ MANIFEST = ".veriwiki-site.json"
 OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
 FORK_PAGES = 400  # pages to render from which they are rendered in forked workers
 LEAN_PAGES = 50_000  # pages read from the index from which only their rows are held
-LEAN_KEEP = 20_000  # (then) decoded pages kept at most, in each process
+LEAN_KEEP = 10_000  # (then) decoded pages kept at most, in each process
 Progress = Callable[[str, int, int], None]
 
 
@@ -246,6 +247,8 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
     model.backlinks = StoredLinks(pages, "back")
     model.attachments_used = {a for r in rows.values() if r.atts != "[]"
                               for a in json.loads(r.atts)}
+    if lean:
+        release()  # the pages read and their link tables, freed
     return model, check
 
 
@@ -319,6 +322,9 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
 
     # what needs no findings is produced while the check runs
     group("search", lambda: parts.write_search(vault, model, output))
+    lean = getattr(model.pages, "lean", False)
+    if lean:
+        release()  # the term weights, freed
     group("llms", lambda: output.write("llms.txt", docs.llms_txt(model, listed)))
     group("llms-full", lambda: write_llms_full(vault.cache_dir, model, output, listed, code))
     # still before the wait (the check's child is usually the last to finish): the
@@ -418,6 +424,8 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
             # share the store's connections
             for held in (model.pages, getattr(model.resolver, "source", None)):
                 getattr(held, "fill", lambda _: None)(model.resolver)
+            if getattr(model.pages, "lean", False):
+                release()  # each worker starts as large as this process
             gc.freeze()  # the workers' collector leaves the shared model's pages alone
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,

@@ -379,6 +379,11 @@ class StoredPages(Mapping[str, "Page"]):
         self.store = store
         self._keep = keep if keep is not None and not loaded else None
 
+    @property
+    def lean(self) -> bool:
+        """Only rows are held (a bounded number of decoded pages and link lists)."""
+        return self._keep is not None
+
     def full(self, path: str) -> Row:
         """The row of ``path`` with its heavy columns."""
         row = self.rows[path]
@@ -418,11 +423,14 @@ class StoredLinks(Mapping[str, list[str]]):
         self._rows = pages.rows
         self._at = Row._fields.index(column)
         self._memo: dict[str, list[str]] = {}
+        self._keep = pages._keep  # as many lists as pages kept decoded
 
     def __getitem__(self, path: str) -> list[str]:
         got = self._memo.get(path)
         if got is None:
             raw = self._pages.full(path)[self._at]
+            if self._keep is not None and len(self._memo) >= self._keep:
+                self._memo.clear()
             got = self._memo[path] = json.loads(raw) if raw != "[]" else []
         return got
 
