@@ -257,8 +257,8 @@ def write_search(vault: Vault, model: SiteModel, output: Output) -> None:
 MAX_UPDATE = 2000  # more changed pages than this: every page merged (their weights as text)
 
 
-def _weigh(model: SiteModel, path: str) -> dict[str, int]:
-    return weigh(replace(_doc(model, path), body=model.page_text(path)))
+def _weigh(model: SiteModel, path: str, doc: SearchDoc | None = None) -> dict[str, int]:
+    return weigh(replace(doc or _doc(model, path), body=model.page_text(path)))
 
 
 def _weights_of(value: dict[str, int] | str) -> dict[str, int]:
@@ -277,10 +277,11 @@ def _merged(model: SiteModel, listed: list[str], changed: set[str],
         kept = store.weights(p for p in chunk if p not in changed and p not in new)
         for p in chunk:
             got = _weights_of(new[p][1]) if p in new else kept.get(p)
+            doc = _doc(model, p)
             if got is None:  # changed, or a row gone meanwhile
-                got = _weigh(model, p)
+                got = _weigh(model, p, doc)
                 new[p] = (model.blobs.get(p, ""), _dumps(got))
-            builder.add(_doc(model, p), got)
+            builder.add(doc, got)
     return builder.table()
 
 

@@ -378,6 +378,7 @@ class StoredPages(Mapping[str, "Page"]):
         self._pages = loaded
         self.store = store
         self._keep = keep if keep is not None and not loaded else None
+        self.own_path = {p: p for p in rows}.get  # a path as the rows' key string
 
     @property
     def lean(self) -> bool:
@@ -423,15 +424,14 @@ class StoredLinks(Mapping[str, list[str]]):
         self._rows = pages.rows
         self._at = Row._fields.index(column)
         self._memo: dict[str, list[str]] = {}
-        self._keep = pages._keep  # as many lists as pages kept decoded
 
     def __getitem__(self, path: str) -> list[str]:
         got = self._memo.get(path)
         if got is None:
             raw = self._pages.full(path)[self._at]
-            if self._keep is not None and len(self._memo) >= self._keep:
-                self._memo.clear()
-            got = self._memo[path] = json.loads(raw) if raw != "[]" else []
+            # the paths are the rows' own strings (a million links: one string each)
+            own = self._pages.own_path
+            got = self._memo[path] = [own(p, p) for p in json.loads(raw)] if raw != "[]" else []
         return got
 
     def __iter__(self) -> Iterator[str]:
