@@ -269,10 +269,10 @@ def llms_txt(model: SiteModel, paths: list[str]) -> str:
              "> A veriwiki knowledge base. Claims cite exact quotes from sources; each page "
              "shows which citations verified.", "", "## Pages", ""]
     for p in paths:
-        page = model.pages[p]
+        summary = model.summary_of(p)
         href = (base + "/" if base else "") + rel_url("index.html", page_url(p))
-        note = f": {_md_text(page.summary)}" if page.summary else ""
-        lines.append(f"- [{_md_text(page.title)}](<{href}>){note}")
+        note = f": {_md_text(summary)}" if summary else ""
+        lines.append(f"- [{_md_text(model.title_of(p))}](<{href}>){note}")
     lines += ["", "## Reports", "",
               f"- [Findings]({(base + '/') if base else ''}{ASSETS}/findings.html)",
               f"- [Health]({(base + '/') if base else ''}{ASSETS}/health.html)", ""]

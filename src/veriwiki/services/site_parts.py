@@ -60,7 +60,10 @@ def copy_attachment(vault: Vault, output: Output, rel: str) -> None:
 
 def write_sources(model: SiteModel, output: Output) -> None:
     citing: dict[tuple[str, int], list[tuple[str, int, int, str | None, str]]] = defaultdict(list)
+    stored = model.rows  # (a page without claims is not decoded: its row says so)
     for path in sorted(model.pages):
+        if stored is not None and not stored[path].claims:
+            continue
         page = model.pages[path]
         verdicts = {k: list(v) for k, v in model.verdicts.get(path, {}).items()}
         n = 0
@@ -99,8 +102,7 @@ def write_sources(model: SiteModel, output: Output) -> None:
 
 
 def _entry(model: SiteModel, path: str) -> tuple[str, str, str | None]:
-    page = model.pages[path]
-    return page.title, page_url(path), page.summary or None
+    return model.title_of(path), page_url(path), model.summary_of(path) or None
 
 
 def write_lists(vault: Vault, model: SiteModel, output: Output) -> None:
