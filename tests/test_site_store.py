@@ -371,6 +371,8 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site, "LEAN_PAGES", 1)
     monkeypatch.setattr(site, "LEAN_KEEP", 3)
     monkeypatch.setattr(site, "FORK_PAGES", 1)  # the workers decode their own pages
+    monkeypatch.setattr(site, "CHUNK_PAGES", 2)  # and each is replaced after two pages
+    monkeypatch.setattr(site, "LEAN_TASKS", 1)
     released: list[int] = []
     monkeypatch.setattr(site, "release", lambda: released.append(1) or True)
     got = _build(vault)

@@ -70,8 +70,10 @@ from veriwiki.vault import Vault
 MANIFEST = ".veriwiki-site.json"
 OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
 FORK_PAGES = 400  # pages to render from which they are rendered in forked workers
+CHUNK_PAGES = 100  # pages a worker renders at a time
 LEAN_PAGES = 50_000  # pages read from the index from which only their rows are held
 LEAN_KEEP = 10_000  # (then) decoded pages kept at most, in each process
+LEAN_TASKS = 50  # (then) chunks a render worker renders before it is replaced
 Progress = Callable[[str, int, int], None]
 
 
@@ -411,7 +413,7 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
     """Render the pages in ``todo``: in forked workers when there are many and cores."""
     global _WORKER_MODEL, _WORKER_OUT
     _WORKER_MODEL, _WORKER_OUT = model, out
-    chunks = [todo[i:i + 100] for i in range(0, len(todo), 100)]
+    chunks = [todo[i:i + CHUNK_PAGES] for i in range(0, len(todo), CHUNK_PAGES)]
     workers = min(os.cpu_count() or 1, 8)
     written = done = 0
     failed: list[tuple[str, str]] = []
@@ -424,10 +426,14 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
             # share the store's connections
             for held in (model.pages, getattr(model.resolver, "source", None)):
                 getattr(held, "fill", lambda _: None)(model.resolver)
-            if getattr(model.pages, "lean", False):
+            lean = getattr(model.pages, "lean", False)
+            if lean:
                 release()  # each worker starts as large as this process
             gc.freeze()  # the workers' collector leaves the shared model's pages alone
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # (lean) a worker is replaced by a fresh fork after LEAN_TASKS chunks: what it
+            # decoded and remembered (pages, findings, link views) is bounded by them
+            with multiprocessing.get_context("fork").Pool(
+                    workers, maxtasksperchild=LEAN_TASKS if lean else None) as pool:
                 for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,
                                            strict=True):
                     written += n
