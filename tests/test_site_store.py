@@ -375,7 +375,20 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site, "LEAN_TASKS", 1)
     released: list[int] = []
     monkeypatch.setattr(site, "release", lambda: released.append(1) or True)
+    from veriwiki.services import site_store
+
+    # the resolver made from the index is let go once its tables are in the store: the
+    # build and its workers read them name by name
+    stored: list[object] = []
+    real_saved = site_store.SiteStore.saved_resolver
+
+    def saved(self: site_store.SiteStore, build: Callable[[], object]) -> object:
+        stored.append(real_saved(self, build))  # type: ignore[arg-type]
+        return stored[-1]
+
+    monkeypatch.setattr(site_store.SiteStore, "saved_resolver", saved)
     got = _build(vault)
+    assert len(stored) == 1 and type(stored[0]).__name__ == "StoredResolver"
     # freed memory handed back after the pages are read, after the search step and
     # before the workers are forked
     assert len(released) == 3
@@ -387,5 +400,5 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site, "LEAN_PAGES", 50_000)
     monkeypatch.setattr(site_cache, "page_of", real)
     _same_as_cold(vault)
-    assert len(released) == 3  # not in a build that holds its pages
+    assert len(released) == 3 and len(stored) == 1  # not in a build that holds its pages
     _stores_as_from_scratch(vault)

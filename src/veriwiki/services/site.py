@@ -241,6 +241,9 @@ def collect_pages(vault: Vault, base_url: str = "", *, code: str | None = None
         names_digest=names, index_page=vault.index_page, log_page=vault.log_page,
         base_url=base_url)
     model.state_token = store.save(rows, changed)
+    if lean and model.state_token is not None:  # the resolver's tables just written:
+        model.resolver = store.saved_resolver(lambda: build_resolver(vault))  # read per name
+        del resolver
     for path in loaded:  # their pages are held decoded: their records are not needed again
         rows[path] = rows[path]._replace(rec=HELD)
     model.previous, model.loaded = previous, read_now
@@ -423,10 +426,10 @@ def _render_pages(model: SiteModel, out: Path, todo: list[str],
             import multiprocessing
 
             # the store's rows and the resolver's tables in memory: the workers do not
-            # share the store's connections
-            for held in (model.pages, getattr(model.resolver, "source", None)):
-                getattr(held, "fill", lambda _: None)(model.resolver)
+            # share the store's connections (lean: each reads the names it needs)
             lean = getattr(model.pages, "lean", False)
+            for held in (model.pages, None if lean else getattr(model.resolver, "source", None)):
+                getattr(held, "fill", lambda _: None)(model.resolver)
             if lean:
                 release()  # each worker starts as large as this process
             gc.freeze()  # the workers' collector leaves the shared model's pages alone

@@ -179,6 +179,16 @@ class SiteStore:
         self._names = StoredNames(self.path, self.meta, build)
         return StoredResolver(self._names, self.meta["root"])
 
+    def saved_resolver(self, build: Callable[[], Resolver]) -> Resolver:
+        """After a :meth:`save` that wrote the resolver's tables: a resolver reading them
+        name by name (each process with its own connection), the one made in memory let
+        go; ``build()`` answers if the tables fail."""
+        from veriwiki.services.resolver_tables import StoredResolver
+
+        self._built = None
+        self._names = StoredNames(self.path, self.meta, build)
+        return StoredResolver(self._names, self.meta["root"])
+
     def full(self, rows: dict[str, Row], path: str) -> Row:
         """``rows[path]`` with its heavy columns, read from the store when missing (the
         row the store holds for the same blob). Raises :class:`InputError` when it is
