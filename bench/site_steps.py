@@ -6,10 +6,9 @@ Usage::
 
 Runs :func:`veriwiki.services.site.build_site` in-process on ``VAULT`` (into its
 ``site/``) and prints the seconds since start (wall, then the parent's CPU) and the
-parent's resident memory when the
-check starts, when the parent waits for it and gets its report, and around page
-collection (the index update and the resolver within it), each group of outputs, the
-page keys and the rendering. The check runs in a forked child, so its own time is
+parent's resident memory (MB) when the check starts, when the parent waits for it and
+gets its report, and around page collection (the index update and the resolver within
+it), each group of outputs, the page keys and the rendering. The check runs in a forked child, so its own time is
 the span from "check start" to "wait ends" (when the wait was not empty). Run it with
 the project's virtualenv; ``PYTHONPATH=<a git archive>/src`` measures another commit.
 """

@@ -220,11 +220,11 @@ def test_pages_rendered_in_forked_workers_from_a_patched_store(
     day renders every page again, in workers, from rows read lazily until then."""
     import os
 
-    from veriwiki.services import site
+    from veriwiki.services import site_render
 
     if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         pytest.skip("rendering in workers needs fork and two cores")
-    monkeypatch.setattr(site, "FORK_PAGES", 1)
+    monkeypatch.setattr(site_render, "FORK_PAGES", 1)
     _append(site_vault / "wiki" / "Attention.md", "\nSee [[Filler 4]].\n")
     _build(site_vault)
     monkeypatch.setenv("VERIWIKI_TODAY", "2031-01-02")
@@ -354,7 +354,7 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     decoded from them when asked for and at most ``LEAN_KEEP`` are kept, in the parent
     and in each forked render worker. The site and the stores are those of a build that
     holds every page."""
-    from veriwiki.services import site, site_cache
+    from veriwiki.services import site, site_cache, site_render
 
     vault = site_vault
     decoded: list[str] = []
@@ -370,11 +370,23 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site_cache, "page_of", spy)
     monkeypatch.setattr(site, "LEAN_PAGES", 1)
     monkeypatch.setattr(site, "LEAN_KEEP", 3)
-    monkeypatch.setattr(site, "FORK_PAGES", 1)  # the workers decode their own pages
-    monkeypatch.setattr(site, "CHUNK_PAGES", 2)  # and each is replaced after two pages
-    monkeypatch.setattr(site, "LEAN_TASKS", 1)
+    monkeypatch.setattr(site_render, "FORK_PAGES", 1)  # the workers decode their own pages
+    monkeypatch.setattr(site_render, "CHUNK_PAGES", 2)  # and each is replaced after two pages
+    monkeypatch.setattr(site_render, "LEAN_TASKS", 1)
+    # the bigger half of the pages rendered by the build itself after the workers
+    sizes = sorted(f.stat().st_size for f in (vault / "wiki").rglob("*.md"))
+    monkeypatch.setattr(site_render, "BIG_PAGE", sizes[len(sizes) // 2])
+    alone: list[str] = []  # the pages rendered in this process (the workers' are not seen)
+    real_render = site_render.docs.render_page
+
+    def render(model: object, path: str) -> str:
+        alone.append(path)
+        return real_render(model, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_render.docs, "render_page", render)
     released: list[int] = []
-    monkeypatch.setattr(site, "release", lambda: released.append(1) or True)
+    for module in (site, site_render):
+        monkeypatch.setattr(module, "release", lambda: released.append(1) or True)
     from veriwiki.services import site_store
 
     # the resolver made from the index is let go once its tables are in the store: the
@@ -389,6 +401,7 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     monkeypatch.setattr(site_store.SiteStore, "saved_resolver", saved)
     got = _build(vault)
     assert len(stored) == 1 and type(stored[0]).__name__ == "StoredResolver"
+    assert 0 < len(alone) < len(sizes) and alone == sorted(alone)
     # freed memory handed back after the pages are read, after the search step and
     # before the workers are forked
     assert len(released) == 3
@@ -399,6 +412,7 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     assert set(decoded) >= set(_rows(vault)) and len(decoded) > pages
     monkeypatch.setattr(site, "LEAN_PAGES", 50_000)
     monkeypatch.setattr(site_cache, "page_of", real)
+    monkeypatch.setattr(site_render.docs, "render_page", real_render)
     _same_as_cold(vault)
     assert len(released) == 3 and len(stored) == 1  # not in a build that holds its pages
     _stores_as_from_scratch(vault)

@@ -70,7 +70,7 @@ def code_version() -> str:
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
     import importlib
 
-    for name in ("site", "site_model", "site_pages", "site_parts", "site_output",
+    for name in ("site", "site_model", "site_pages", "site_parts", "site_output", "site_render",
                  "site_cache", "site_llms", "site_check", "site_store", "site_derived",
                  "site_terms"):
         mod = importlib.import_module(f"veriwiki.services.{name}")

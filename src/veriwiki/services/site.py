@@ -54,6 +54,7 @@ from veriwiki.services.site_model import (
     slim,
 )
 from veriwiki.services.site_output import Output, begin_build, end_build, present_files
+from veriwiki.services.site_render import render_pages as _render_pages
 from veriwiki.services.site_store import (
     HELD,
     Row,
@@ -69,11 +70,8 @@ from veriwiki.vault import Vault
 
 MANIFEST = ".veriwiki-site.json"
 OVERLAP_PAGES = 50_000  # below: the check runs while pages are collected; above: before
-FORK_PAGES = 400  # pages to render from which they are rendered in forked workers
-CHUNK_PAGES = 100  # pages a worker renders at a time
 LEAN_PAGES = 50_000  # pages read from the index from which only their rows are held
 LEAN_KEEP = 10_000  # (then) decoded pages kept at most, in each process
-LEAN_TASKS = 50  # (then) chunks a render worker renders before it is replaced
 Progress = Callable[[str, int, int], None]
 
 
@@ -388,76 +386,6 @@ def _build_site(vault: Vault, out: Path | None, *, base_url: str,
             held.close()
     report.seconds = time.perf_counter() - started
     return report
-
-
-_WORKER_MODEL: SiteModel | None = None
-_WORKER_OUT: Path | None = None
-
-
-def _render_chunk(paths: list[str]) -> tuple[int, list[tuple[str, str]]]:
-    """Render and write ``paths`` (in a forked worker or in-process): files written, and
-    the pages that could not be rendered with why (each gets a page saying so)."""
-    assert _WORKER_MODEL is not None and _WORKER_OUT is not None
-    output = Output(_WORKER_OUT)
-    failed: list[tuple[str, str]] = []
-    for path in paths:
-        try:
-            html = docs.render_page(_WORKER_MODEL, path)
-        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the build
-            why = f"{type(exc).__name__}: {exc}"
-            failed.append((path, why))
-            html = docs.render_failure(_WORKER_MODEL, path, why)
-        output.write(page_url(path), html)
-    return output.written, failed
-
-
-def _render_pages(model: SiteModel, out: Path, todo: list[str],
-                  progress: Progress | None) -> tuple[int, list[tuple[str, str]]]:
-    """Render the pages in ``todo``: in forked workers when there are many and cores."""
-    global _WORKER_MODEL, _WORKER_OUT
-    _WORKER_MODEL, _WORKER_OUT = model, out
-    chunks = [todo[i:i + CHUNK_PAGES] for i in range(0, len(todo), CHUNK_PAGES)]
-    workers = min(os.cpu_count() or 1, 8)
-    written = done = 0
-    failed: list[tuple[str, str]] = []
-    try:
-        if workers > 1 and len(todo) >= FORK_PAGES and hasattr(os, "fork"):
-            import gc
-            import multiprocessing
-
-            # the store's rows and the resolver's tables in memory: the workers do not
-            # share the store's connections (lean: each reads the names it needs)
-            lean = getattr(model.pages, "lean", False)
-            for held in (model.pages, None if lean else getattr(model.resolver, "source", None)):
-                getattr(held, "fill", lambda _: None)(model.resolver)
-            if lean:
-                release()  # each worker starts as large as this process
-            gc.freeze()  # the workers' collector leaves the shared model's pages alone
-            # (lean) a worker is replaced by a fresh fork after LEAN_TASKS chunks: what it
-            # decoded and remembered (pages, findings, link views) is bounded by them
-            with multiprocessing.get_context("fork").Pool(
-                    workers, maxtasksperchild=LEAN_TASKS if lean else None) as pool:
-                for (n, bad), chunk in zip(pool.imap(_render_chunk, chunks), chunks,
-                                           strict=True):
-                    written += n
-                    failed += bad
-                    done += len(chunk)
-                    if progress is not None:
-                        progress("pages", done, len(todo))
-        else:
-            for chunk in chunks:
-                n, bad = _render_chunk(chunk)
-                written += n
-                failed += bad
-                done += len(chunk)
-                if progress is not None:
-                    progress("pages", done, len(todo))
-    finally:
-        _WORKER_MODEL = _WORKER_OUT = None
-        import gc
-
-        gc.unfreeze()
-    return written, failed
 
 
 def remove_site(out: Path) -> None:
