@@ -192,7 +192,9 @@ def test_damaged_or_interrupted_stores_cost_time_never_output(
     ]
     for n, damage in enumerate(damages):
         damage()
-        _append(vault / "wiki" / "Attention.md", f"\nEdit {n}, a zebrafish.\n")
+        # words new at each edit, so their groups ("ed", "ze") are read and written
+        _append(vault / "wiki" / "Attention.md",
+                f"\nEdit {n}, a zebrafish, ed{'x' * (n + 1)} ze{'q' * (n + 1)}.\n")
         _build(vault)
         _same_as_cold(vault)
         _stores_as_from_scratch(vault)
@@ -416,3 +418,48 @@ def test_lean_build_holds_rows_only_and_makes_the_same_site(
     _same_as_cold(vault)
     assert len(released) == 3 and len(stored) == 1  # not in a build that holds its pages
     _stores_as_from_scratch(vault)
+
+
+def test_shards_just_written_are_compared_by_content_not_made_again(
+        site_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after a build that wrote every shard (their times too recent to trust),
+    a one-page edit makes again only its terms' groups: the others are compared with
+    the digest recorded for them. A shard changed in a way its times cannot show (the
+    record made to match the changed file, as a coarse clock would leave it) is still
+    made again."""
+    import json
+
+    vault = site_vault
+    search = vault / "site" / "_vw" / "search"
+    shutil.rmtree(vault / "site")
+    _build(vault)  # every shard written now
+    record = json.loads(sqlite3.connect(vault / ".veriwiki" / "site-terms.db").execute(
+        "SELECT value FROM meta WHERE key = 'shards'").fetchone()[0])
+    assert all(len(f) == 6 for files in record.values() for f in files)  # all racy
+    made = _shard_groups_made(monkeypatch)
+    made.append(0)
+    _append(vault / "wiki" / "Filler 1.md", "\nQuokka.\n")
+    _build(vault)
+    total = len(list(search.glob("t-*.json")))
+    assert 0 < made[-1] < total / 2, (made, total)
+    _same_as_cold(vault)
+
+    # a shard's bytes changed, its recorded identity made to match (a clock too coarse
+    # to show the change): the digest tells
+    shard = search / "t-fi.json"
+    assert b'"filler"' in shard.read_bytes()
+    shard.write_bytes(shard.read_bytes().replace(b'"filler"', b'"fillur"'))
+    conn = sqlite3.connect(vault / ".veriwiki" / "site-terms.db")
+    record = json.loads(conn.execute(
+        "SELECT value FROM meta WHERE key = 'shards'").fetchone()[0])
+    st = shard.stat()
+    entries = [f for files in record.values() for f in files if f[0] == "fi"]
+    assert len(entries) == 1 and len(entries[0]) == 6
+    entries[0][1:5] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'shards'", (json.dumps(record),))
+    conn.commit()
+    conn.close()
+    _append(vault / "wiki" / "Filler 7.md", "\nLine.\n")
+    _build(vault)
+    assert b"fillur" not in shard.read_bytes()
+    _same_as_cold(vault)

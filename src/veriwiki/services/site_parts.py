@@ -304,7 +304,7 @@ def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str]
     out: ShardRecord = {}
     for group in names:
         files = last.get(group) if last is not None and group not in redo else None
-        if files and all(_identity(folder / f"t-{f[0]}.json") == f[1:] for f in files):
+        if files and all(_unchanged(folder / f"t-{f[0]}.json", f) for f in files):
             for f in files:
                 output.keep(f"{ASSETS}/search/t-{f[0]}.json")
             out[group] = files
@@ -316,11 +316,12 @@ def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str]
         for key, blob in made.items():
             output.write(f"{ASSETS}/search/t-{key}.json", blob)
         # a file changed so recently that a change made after this build could leave
-        # its times as they are (one clock tick) is recorded as unknown: made again
-        # and compared next time, as git does with racily clean files
+        # its times as they are (one clock tick) is recorded with a digest of its bytes
+        # too: compared by content next time (as git does with racily clean files),
+        # not made again
         recent = time.time_ns() - RACY_NS
-        out[group] = [[key, *(_identity(folder / f"t-{key}.json", recent) or UNKNOWN)]
-                      for key in made]
+        out[group] = [_record(folder / f"t-{key}.json", key, blob, recent)
+                      for key, blob in made.items()]
     return out
 
 
@@ -328,16 +329,38 @@ RACY_NS = 2_000_000_000  # file times this close to now are not trusted (coarse 
 UNKNOWN = [-1, -1, -1, -1]
 
 
-def _identity(path: Any, recent: int | None = None) -> list[int] | None:
-    """Size, change times and inode of a file; None when it is not a plain file or
-    was changed after ``recent`` (ns)."""
+def _record(path: Any, key: str, blob: bytes, recent: int) -> list[Any]:
+    """What the next build compares a shard file with: its identity, and for a file
+    changed after ``recent`` (ns) a digest of the bytes written."""
+    ident = _identity(path)
+    if ident is None:
+        return [key, *UNKNOWN]
+    if max(ident[1], ident[2]) < recent:
+        return [key, *ident]
+    return [key, *ident, hashlib.sha256(blob).hexdigest()[:32]]
+
+
+def _unchanged(path: Any, entry: list[Any]) -> bool:
+    """The file is the one ``entry`` recorded (by identity, and by content when the
+    entry holds a digest)."""
+    if _identity(path) != entry[1:5]:
+        return False
+    if len(entry) == 5:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return bool(hashlib.sha256(fh.read()).hexdigest()[:32] == entry[5])
+    except OSError:
+        return False
+
+
+def _identity(path: Any) -> list[int] | None:
+    """Size, change times and inode of a file; None when it is not a plain file."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
-        return None
-    if recent is not None and max(st.st_mtime_ns, st.st_ctime_ns) >= recent:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 

@@ -25,7 +25,8 @@ from typing import Any
 from veriwiki.render.search import group_of, shard_groups
 
 TERMS_FILE = "site-terms.db"
-ShardRecord = dict[str, list[list[Any]]]  # group key -> [[shard key, size, mtime, ctime, ino]]
+# group key -> [[shard key, size, mtime, ctime, ino(, digest of the bytes: a racy file)]]
+ShardRecord = dict[str, list[list[Any]]]
 
 
 def open_store(path: Path) -> tuple[sqlite3.Connection, dict[str, str]] | None:
@@ -111,8 +112,9 @@ class TermsStore:
             return None
         for files in record.values():
             if not (isinstance(files, list) and all(
-                    isinstance(f, list) and len(f) == 5 and isinstance(f[0], str)
-                    and all(type(n) is int for n in f[1:]) for f in files)):
+                    isinstance(f, list) and len(f) in (5, 6) and isinstance(f[0], str)
+                    and all(type(n) is int for n in f[1:5])
+                    and (len(f) == 5 or isinstance(f[5], str)) for f in files)):
                 return None
         return record
 
