@@ -302,12 +302,15 @@ def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str]
         names, terms_in = sorted(groups), groups.__getitem__
     redo = {group_of(t) for t in touched} if touched is not None else set()
     out: ShardRecord = {}
+    settled = time.time_ns() - RACY_NS
     for group in names:
         files = last.get(group) if last is not None and group not in redo else None
         if files and all(_unchanged(folder / f"t-{f[0]}.json", f) for f in files):
             for f in files:
                 output.keep(f"{ASSETS}/search/t-{f[0]}.json")
-            out[group] = files
+            # a digest is no longer needed once the file's times are old enough
+            out[group] = [f[:5] if len(f) == 6 and max(f[2], f[3]) < settled else f
+                          for f in files]
             continue
         terms = terms_in(group)
         if not terms:  # every term of the group is gone
