@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import stat
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -40,7 +38,13 @@ from veriwiki.services.site_model import (
     tag_url,
 )
 from veriwiki.services.site_output import Output
-from veriwiki.services.site_terms import GroupedTable, ShardRecord, TermsStore
+from veriwiki.services.site_terms import (
+    GroupedTable,
+    ShardRecord,
+    TermsStore,
+    shard_entry,
+    shard_unchanged,
+)
 from veriwiki.services.site_terms import dumps as _dumps
 from veriwiki.vault import Vault
 
@@ -305,7 +309,7 @@ def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str]
     settled = time.time_ns() - RACY_NS
     for group in names:
         files = last.get(group) if last is not None and group not in redo else None
-        if files and all(_unchanged(folder / f"t-{f[0]}.json", f) for f in files):
+        if files and all(shard_unchanged(folder / f"t-{f[0]}.json", f) for f in files):
             for f in files:
                 output.keep(f"{ASSETS}/search/t-{f[0]}.json")
             # a digest is no longer needed once the file's times are old enough
@@ -323,51 +327,12 @@ def _write_shards(output: Output, table: dict[str, list[int]], touched: set[str]
         # too: compared by content next time (as git does with racily clean files),
         # not made again
         recent = time.time_ns() - RACY_NS
-        out[group] = [_record(folder / f"t-{key}.json", key, blob, recent)
+        out[group] = [shard_entry(folder / f"t-{key}.json", key, blob, recent)
                       for key, blob in made.items()]
     return out
 
 
 RACY_NS = 2_000_000_000  # file times this close to now are not trusted (coarse clocks)
-UNKNOWN = [-1, -1, -1, -1]
-
-
-def _record(path: Any, key: str, blob: bytes, recent: int) -> list[Any]:
-    """What the next build compares a shard file with: its identity, and for a file
-    changed after ``recent`` (ns) a digest of the bytes written."""
-    ident = _identity(path)
-    if ident is None:
-        return [key, *UNKNOWN]
-    if max(ident[1], ident[2]) < recent:
-        return [key, *ident]
-    return [key, *ident, hashlib.sha256(blob).hexdigest()[:32]]
-
-
-def _unchanged(path: Any, entry: list[Any]) -> bool:
-    """The file is the one ``entry`` recorded (by identity, and by content when the
-    entry holds a digest)."""
-    if _identity(path) != entry[1:5]:
-        return False
-    if len(entry) == 5:
-        return True
-    try:
-        with open(path, "rb") as fh:
-            return bool(hashlib.sha256(fh.read()).hexdigest()[:32] == entry[5])
-    except OSError:
-        return False
-
-
-def _identity(path: Any) -> list[int] | None:
-    """Size, change times and inode of a file; None when it is not a plain file."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
 def _doc(model: SiteModel, path: str) -> SearchDoc:
     page = model.pages[path]
     return SearchDoc(page_url(path), page.title, page.summary,

@@ -15,9 +15,12 @@ rebuild makes and compares the shards of the changed pages' terms only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import secrets
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -267,3 +270,42 @@ class GroupedTable(dict[str, list[int]]):
 def dumps(value: Any) -> str:
     """JSON as the store keeps it (compact)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+UNKNOWN = [-1, -1, -1, -1]
+
+
+def shard_entry(path: Any, key: str, blob: bytes, recent: int) -> list[Any]:
+    """What the next build compares a shard file with: its identity, and for a file
+    changed after ``recent`` (ns) a digest of the bytes written."""
+    ident = _identity(path)
+    if ident is None:
+        return [key, *UNKNOWN]
+    if max(ident[1], ident[2]) < recent:
+        return [key, *ident]
+    return [key, *ident, hashlib.sha256(blob).hexdigest()[:32]]
+
+
+def shard_unchanged(path: Any, entry: list[Any]) -> bool:
+    """The file is the one ``entry`` recorded (by identity, and by content when the
+    entry holds a digest)."""
+    if _identity(path) != entry[1:5]:
+        return False
+    if len(entry) == 5:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return bool(hashlib.sha256(fh.read()).hexdigest()[:32] == entry[5])
+    except OSError:
+        return False
+
+
+def _identity(path: Any) -> list[int] | None:
+    """Size, change times and inode of a file; None when it is not a plain file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
